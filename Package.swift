@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Release builds keep bounds and overflow checks; hot paths avoid them explicitly
+/// where a measurement showed it mattered.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "DriftDB",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "driftdb", targets: ["DriftHost"]),
+        .library(name: "DriftCore", targets: ["DriftCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System-library shims.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
+
+        // Core, split by layer so the compiler enforces the layering:
+        // Storage knows bytes and files; Engine knows rows, tables and transactions;
+        // SQL knows statements. None of them imports NIO or a plugin.
+        .target(
+            name: "DriftStorage",
+            dependencies: ["CZstd", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Core/Storage",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "DriftCore",
+            dependencies: ["DriftStorage", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Core/Engine",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "DriftSQL",
+            dependencies: ["DriftCore", "CPgQuery"],
+            path: "Sources/Core/SQL",
+            swiftSettings: swiftSettings),
+
+        // Plugins: each imports Core only.
+        .target(name: "DriftPGWire", dependencies: ["DriftSQL"], path: "Sources/Plugins/PGWire", swiftSettings: swiftSettings),
+        .target(name: "DriftAuth", dependencies: ["DriftSQL"], path: "Sources/Plugins/Auth", swiftSettings: swiftSettings),
+        .target(name: "DriftMetrics", dependencies: ["DriftCore"], path: "Sources/Plugins/Metrics", swiftSettings: swiftSettings),
+        .target(name: "DriftCDC", dependencies: ["DriftCore"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
+
+        // The host process and CLI.
+        .executableTarget(
+            name: "DriftHost",
+            dependencies: [
+                "DriftCore", "DriftSQL", "DriftPGWire", "DriftAuth", "DriftMetrics", "DriftCDC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Host",
+            swiftSettings: swiftSettings),
+
+        // Benchmarks (run by hand) and the crash-test child process.
+        .executableTarget(
+            name: "DriftBench",
+            dependencies: ["DriftCore", "DriftSQL"],
+            path: "Benchmarks/DriftBench",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "DriftCrashWriter",
+            dependencies: ["DriftCore"],
+            path: "Tests/CrashWriter",
+            swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "DriftStorageTests",
+            dependencies: ["DriftStorage"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftCoreTests",
+            dependencies: ["DriftCore", "DriftStorage"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftSQLTests",
+            dependencies: ["DriftSQL", "DriftCore"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftHostTests",
+            dependencies: ["DriftHost", "DriftCrashWriter"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,197 @@
+import DriftStorage
+
+/// A schema change. The catalog is event-sourced: each of these is a DDL frame in
+/// the log, so the schema as of any seq is the fold of the events up to it.
+public enum CatalogEvent: Sendable, Hashable {
+    case createTable(TableDef)
+    case dropTable(UInt32)
+    case addColumn(UInt32, ColumnDef)
+    case dropColumn(UInt32, Int)
+    /// Fixes the type of a DriftQL column declared before its first value.
+    case setColumnType(UInt32, Int, SQLType)
+    case renameColumn(UInt32, Int, String)
+    case renameTable(UInt32, String)
+    case createIndex(UInt32, IndexDef)
+    case dropIndex(UInt32, UInt32)
+    case setOption(UInt32, String, String?)
+    case setNotNull(UInt32, Int, Bool)
+
+    public var tableId: UInt32 {
+        switch self {
+        case .createTable(let t): return t.id
+        case .dropTable(let id), .addColumn(let id, _), .dropColumn(let id, _), .setColumnType(let id, _, _),
+             .renameColumn(let id, _, _), .renameTable(let id, _), .createIndex(let id, _), .dropIndex(let id, _),
+             .setOption(let id, _, _), .setNotNull(let id, _, _):
+            return id
+        }
+    }
+
+    public func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        encode(into: &w)
+        return w.bytes
+    }
+
+    public func encode(into w: inout ByteWriter) {
+        switch self {
+        case .createTable(let t):
+            w.u8(1)
+            w.varint(UInt64(t.id))
+            w.string(t.schema)
+            w.string(t.name)
+            w.u8(t.origin.rawValue)
+            w.varint(UInt64(t.columns.count))
+            for c in t.columns { Self.encodeColumn(c, into: &w) }
+            w.varint(UInt64(t.primaryKey.count))
+            for p in t.primaryKey { w.varint(UInt64(p)) }
+            w.varint(UInt64(t.indexes.count))
+            for i in t.indexes { Self.encodeIndex(i, into: &w) }
+            w.varint(UInt64(t.options.count))
+            for (k, v) in t.options.sorted(by: { $0.key < $1.key }) {
+                w.string(k)
+                w.string(v)
+            }
+        case .dropTable(let id): w.u8(2); w.varint(UInt64(id))
+        case .addColumn(let id, let c): w.u8(3); w.varint(UInt64(id)); Self.encodeColumn(c, into: &w)
+        case .dropColumn(let id, let p): w.u8(4); w.varint(UInt64(id)); w.varint(UInt64(p))
+        case .setColumnType(let id, let p, let t): w.u8(5); w.varint(UInt64(id)); w.varint(UInt64(p)); t.encode(into: &w)
+        case .renameColumn(let id, let p, let n): w.u8(6); w.varint(UInt64(id)); w.varint(UInt64(p)); w.string(n)
+        case .renameTable(let id, let n): w.u8(7); w.varint(UInt64(id)); w.string(n)
+        case .createIndex(let id, let i): w.u8(8); w.varint(UInt64(id)); Self.encodeIndex(i, into: &w)
+        case .dropIndex(let id, let i): w.u8(9); w.varint(UInt64(id)); w.varint(UInt64(i))
+        case .setOption(let id, let k, let v):
+            w.u8(10)
+            w.varint(UInt64(id))
+            w.string(k)
+            w.u8(v == nil ? 0 : 1)
+            if let v { w.string(v) }
+        case .setNotNull(let id, let p, let b): w.u8(11); w.varint(UInt64(id)); w.varint(UInt64(p)); w.u8(b ? 1 : 0)
+        }
+    }
+
+    static func encodeColumn(_ c: ColumnDef, into w: inout ByteWriter) {
+        w.string(c.name)
+        c.type.encode(into: &w)
+        w.u8((c.notNull ? 1 : 0) | (c.isDropped ? 2 : 0) | (c.defaultSQL != nil ? 4 : 0))
+        if let d = c.defaultSQL { w.string(d) }
+        RowCodec.encodeValue(c.missingValue, into: &w)
+    }
+
+    static func encodeIndex(_ i: IndexDef, into w: inout ByteWriter) {
+        w.varint(UInt64(i.id))
+        w.string(i.name)
+        w.u8(i.unique ? 1 : 0)
+        w.varint(UInt64(i.columns.count))
+        for c in i.columns { w.varint(UInt64(c)) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> CatalogEvent {
+        var r = ByteReader(bytes)
+        let e = try decode(&r)
+        guard r.isAtEnd else { throw DecodeError("trailing bytes after a DDL event", offset: r.position) }
+        return e
+    }
+
+    public static func decode(_ r: inout ByteReader) throws -> CatalogEvent {
+        let tag = try r.u8()
+        func id() throws -> UInt32 { UInt32(truncatingIfNeeded: try r.varint()) }
+        func int() throws -> Int { Int(try r.varint()) }
+        switch tag {
+        case 1:
+            let tid = try id()
+            let schema = try r.string()
+            let name = try r.string()
+            guard let origin = TableDef.Origin(rawValue: try r.u8()) else { throw DecodeError("bad table origin", offset: r.position) }
+            let nc = try r.count(max: 100_000)
+            var cols: [ColumnDef] = []
+            for _ in 0..<nc { cols.append(try decodeColumn(&r)) }
+            let npk = try r.count(max: 1000)
+            var pk: [Int] = []
+            for _ in 0..<npk { pk.append(try int()) }
+            let ni = try r.count(max: 100_000)
+            var idx: [IndexDef] = []
+            for _ in 0..<ni { idx.append(try decodeIndex(&r)) }
+            let no = try r.count(max: 100_000)
+            var opts: [String: String] = [:]
+            for _ in 0..<no { opts[try r.string()] = try r.string() }
+            return .createTable(TableDef(id: tid, schema: schema, name: name, columns: cols, primaryKey: pk,
+                                         indexes: idx, origin: origin, options: opts))
+        case 2: return .dropTable(try id())
+        case 3: return .addColumn(try id(), try decodeColumn(&r))
+        case 4: return .dropColumn(try id(), try int())
+        case 5: return .setColumnType(try id(), try int(), try SQLType.decode(&r))
+        case 6: return .renameColumn(try id(), try int(), try r.string())
+        case 7: return .renameTable(try id(), try r.string())
+        case 8: return .createIndex(try id(), try decodeIndex(&r))
+        case 9: return .dropIndex(try id(), try id())
+        case 10:
+            let t = try id()
+            let k = try r.string()
+            let has = try r.u8()
+            return .setOption(t, k, has == 1 ? try r.string() : nil)
+        case 11: return .setNotNull(try id(), try int(), try r.u8() == 1)
+        default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
+        }
+    }
+
+    static func decodeColumn(_ r: inout ByteReader) throws -> ColumnDef {
+        let name = try r.string()
+        let type = try SQLType.decode(&r)
+        let flags = try r.u8()
+        let def = flags & 4 != 0 ? try r.string() : nil
+        let missing = try RowCodec.decodeValue(&r)
+        return ColumnDef(name: name, type: type, notNull: flags & 1 != 0, defaultSQL: def,
+                         missingValue: missing, isDropped: flags & 2 != 0)
+    }
+
+    static func decodeIndex(_ r: inout ByteReader) throws -> IndexDef {
+        let id = UInt32(truncatingIfNeeded: try r.varint())
+        let name = try r.string()
+        let unique = try r.u8() == 1
+        let n = try r.count(max: 1000)
+        var cols: [Int] = []
+        for _ in 0..<n { cols.append(Int(try r.varint())) }
+        return IndexDef(id: id, name: name, columns: cols, unique: unique)
+    }
+}
+
+/// The catalog at every seq where it changed; `at(seq)` is a binary search.
+public struct CatalogHistory: Sendable {
+    /// (seq, catalog after that seq's DDL), ascending. The first entry is the empty catalog at seq 0.
+    public private(set) var versions: [(seq: UInt64, catalog: Catalog)] = [(0, Catalog())]
+    /// Every DDL event with its seq, for snapshots.
+    public private(set) var events: [(seq: UInt64, event: CatalogEvent)] = []
+
+    public init() {}
+
+    public var latest: Catalog { versions[versions.count - 1].catalog }
+
+    public func at(_ seq: UInt64) -> Catalog {
+        var lo = 0, hi = versions.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if versions[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
+        }
+        return versions[max(lo - 1, 0)].catalog
+    }
+
+    /// The newest definition of a table, dropped or not.
+    public func lastDefinition(of id: UInt32) -> TableDef? {
+        versions.last { $0.catalog.table(id: id) != nil }?.catalog.table(id: id)
+    }
+
+    /// Applies a transaction's DDL events, all at `seq`.
+    public mutating func apply(_ evs: [CatalogEvent], seq: UInt64) throws {
+        guard !evs.isEmpty else { return }
+        var c = latest
+        for e in evs {
+            try c.apply(e)
+            events.append((seq, e))
+        }
+        if versions[versions.count - 1].seq == seq {
+            versions[versions.count - 1].catalog = c
+        } else {
+            versions.append((seq, c))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import DriftStorage
+
+public struct ColumnDef: Sendable, Hashable {
+    public var name: String
+    public var type: SQLType
+    public var notNull: Bool
+    /// The DEFAULT expression's SQL text, evaluated by the SQL layer on insert.
+    public var defaultSQL: String?
+    /// What rows written before this column existed read as (NULL, or ADD COLUMN's constant default).
+    public var missingValue: Value
+    public var isDropped: Bool
+
+    public init(name: String, type: SQLType, notNull: Bool = false, defaultSQL: String? = nil,
+                missingValue: Value = .null, isDropped: Bool = false) {
+        self.name = name
+        self.type = type
+        self.notNull = notNull
+        self.defaultSQL = defaultSQL
+        self.missingValue = missingValue
+        self.isDropped = isDropped
+    }
+}
+
+public struct IndexDef: Sendable, Hashable {
+    public var id: UInt32
+    public var name: String
+    /// Column positions, in key order.
+    public var columns: [Int]
+    public var unique: Bool
+
+    public init(id: UInt32, name: String, columns: [Int], unique: Bool) {
+        self.id = id
+        self.name = name
+        self.columns = columns
+        self.unique = unique
+    }
+}
+
+/// A table as the catalog describes it at one seq.
+public struct TableDef: Sendable, Hashable {
+    public enum Origin: UInt8, Sendable { case sql = 0, driftQL = 1 }
+
+    public var id: UInt32
+    public var schema: String
+    public var name: String
+    /// Every column ever added, by position; dropped ones stay, flagged.
+    public var columns: [ColumnDef]
+    /// Positions of the primary-key columns.
+    public var primaryKey: [Int]
+    public var indexes: [IndexDef]
+    public var origin: Origin
+    public var options: [String: String]
+
+    public init(id: UInt32, schema: String = "public", name: String, columns: [ColumnDef], primaryKey: [Int],
+                indexes: [IndexDef] = [], origin: Origin, options: [String: String] = [:]) {
+        self.id = id
+        self.schema = schema
+        self.name = name
+        self.columns = columns
+        self.primaryKey = primaryKey
+        self.indexes = indexes
+        self.origin = origin
+        self.options = options
+    }
+
+    public var qualifiedName: String { schema + "." + name }
+
+    /// Positions of the columns a query sees, in order.
+    public var visibleColumns: [Int] { columns.indices.filter { !columns[$0].isDropped } }
+
+    public func columnPosition(_ name: String) -> Int? {
+        columns.firstIndex { !$0.isDropped && $0.name == name }
+    }
+
+    /// The value each column position reads as when a row image is shorter.
+    public var missingValues: [Value] { columns.map { $0.missingValue } }
+}
+
+/// Every table at one seq.
+public struct Catalog: Sendable {
+    public var tables: [UInt32: TableDef] = [:]
+    var byName: [String: UInt32] = [:]
+
+    public init() {}
+
+    public func table(schema: String = "public", _ name: String) -> TableDef? {
+        byName[schema + "." + name].flatMap { tables[$0] }
+    }
+
+    public func table(id: UInt32) -> TableDef? { tables[id] }
+
+    public var allTables: [TableDef] { tables.values.sorted { $0.id < $1.id } }
+
+    /// Applies one DDL event. Events are validated before they are logged, so a failure
+    /// here means the log disagrees with itself.
+    public mutating func apply(_ event: CatalogEvent) throws {
+        func existing(_ id: UInt32) throws -> TableDef {
+            guard let t = tables[id] else { throw DecodeError("DDL event names unknown table \(id)", offset: 0) }
+            return t
+        }
+        switch event {
+        case .createTable(let t):
+            tables[t.id] = t
+            byName[t.qualifiedName] = t.id
+        case .dropTable(let id):
+            let t = try existing(id)
+            tables[id] = nil
+            byName[t.qualifiedName] = nil
+        case .addColumn(let id, let c):
+            tables[id] = try existing(id).with { $0.columns.append(c) }
+        case .dropColumn(let id, let pos):
+            tables[id] = try existing(id).with {
+                $0.columns[pos].isDropped = true
+                $0.indexes.removeAll { $0.columns.contains(pos) }
+            }
+        case .setColumnType(let id, let pos, let type):
+            tables[id] = try existing(id).with { $0.columns[pos].type = type }
+        case .renameColumn(let id, let pos, let name):
+            tables[id] = try existing(id).with { $0.columns[pos].name = name }
+        case .renameTable(let id, let name):
+            let t = try existing(id)
+            byName[t.qualifiedName] = nil
+            let renamed = t.with { $0.name = name }
+            tables[id] = renamed
+            byName[renamed.qualifiedName] = id
+        case .createIndex(let id, let index):
+            tables[id] = try existing(id).with { $0.indexes.append(index) }
+        case .dropIndex(let id, let indexId):
+            tables[id] = try existing(id).with { $0.indexes.removeAll { $0.id == indexId } }
+        case .setOption(let id, let key, let value):
+            tables[id] = try existing(id).with { $0.options[key] = value }
+        case .setNotNull(let id, let pos, let notNull):
+            tables[id] = try existing(id).with { $0.columns[pos].notNull = notNull }
+        }
+    }
+}
+
+extension TableDef {
+    func with(_ change: (inout TableDef) -> Void) -> TableDef {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+}

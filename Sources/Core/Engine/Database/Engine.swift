@@ -1,0 +1,161 @@
+import DriftStorage
+import Logging
+import Synchronization
+
+/// The core: one data directory's temporal store, catalog, transactions and sequencer.
+///
+/// Layout of a data directory:
+///
+///     LOCK                 owner lock (flock), holds the owner's pid
+///     segments/NNNNNNNN.seg  the log
+///     snapshots/*.snap     zstd snapshots
+public final class Engine: CommitApplier, @unchecked Sendable {
+    public let directory: String
+    public let fs: any FileSystem
+    public let config: EngineConfig
+    public let logger: Logger
+    let clock: any WallClock
+    let dirLock: any DirectoryLock
+    public let log: Log
+    var writer: LogWriter!
+
+    /// Guards `catalogHistory`, `stores` and `timestamps`.
+    let stateLock = RWLock()
+    var catalogHistory = CatalogHistory()
+    var stores: [UInt32: TableStore] = [:]
+    /// `timestamps[i]` is the commit time (unix µs) of seq `i + 1`.
+    var timestamps: [Int64] = []
+    let visible = Atomic<UInt64>(0)
+
+    let locks = LockManager()
+    let ssi = SSIManager()
+    let txnIds = Atomic<UInt64>(1)
+    let idLock = Lock()
+    var nextTableId: UInt32 = 1
+    var nextIndexId: UInt32 = 1
+
+    let feed = ChangeFeedHub()
+    let snapshots: SnapshotScheduler
+    public internal(set) var recovery = RecoveryInfo()
+    /// Set when applying a durable commit failed (a bug): writes are refused.
+    let applyFailure = Mutex<String?>(nil)
+
+    public static let segmentsDirectory = "segments"
+    public static let snapshotsDirectory = "snapshots"
+
+    init(directory: String, fs: any FileSystem, config: EngineConfig, clock: any WallClock, logger: Logger,
+         dirLock: any DirectoryLock, log: Log) {
+        self.directory = directory
+        self.fs = fs
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        self.dirLock = dirLock
+        self.log = log
+        snapshots = SnapshotScheduler(everyEvents: config.snapshotEveryEvents, everyBytes: config.snapshotEveryBytes)
+    }
+
+    /// Whether `directory` holds a database.
+    public static func exists(at directory: String, fs: any FileSystem = PosixFileSystem()) -> Bool {
+        fs.fileExists(Path.join(directory, segmentsDirectory))
+    }
+
+    /// Creates an empty database (the directories and the first segment).
+    public static func initialize(at directory: String, fs: any FileSystem = PosixFileSystem(),
+                                  config: EngineConfig = EngineConfig(), logger: Logger = Logger(label: "driftdb")) throws {
+        if exists(at: directory, fs: fs) {
+            throw StorageError.io(operation: "init", path: directory, errno: 17)
+        }
+        let engine = try open(at: directory, config: config, fs: fs, create: true, logger: logger)
+        engine.close()
+    }
+
+    // MARK: Reads of shared state
+
+    /// The highest seq whose effects are visible.
+    public var visibleSeq: UInt64 { visible.load(ordering: .acquiring) }
+
+    public func catalog(at seq: UInt64) -> Catalog {
+        stateLock.withReadLock { catalogHistory.at(seq) }
+    }
+
+    public var latestCatalog: Catalog { stateLock.withReadLock { catalogHistory.latest } }
+
+    public func store(_ tableId: UInt32) -> TableStore? {
+        stateLock.withReadLock { stores[tableId] }
+    }
+
+    /// Commit time (unix µs) of `seq`, or nil when it is not committed.
+    public func timestamp(of seq: UInt64) -> Int64? {
+        stateLock.withReadLock { seq >= 1 && seq <= UInt64(timestamps.count) ? timestamps[Int(seq - 1)] : nil }
+    }
+
+    /// The newest seq committed at or before `micros` (0 when none): a binary search over the
+    /// strictly increasing commit timestamps.
+    public func seq(atOrBefore micros: Int64) -> UInt64 {
+        stateLock.withReadLock {
+            var lo = 0, hi = timestamps.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if timestamps[mid] <= micros { lo = mid + 1 } else { hi = mid }
+            }
+            return UInt64(lo)
+        }
+    }
+
+    /// Why the engine refuses writes, if it does.
+    public var writerFailure: String? {
+        if let f = writer?.failure { return f }
+        return applyFailure.withLock { $0 }
+    }
+
+    func allocateTableId() -> UInt32 {
+        idLock.withLock {
+            defer { nextTableId += 1 }
+            return nextTableId
+        }
+    }
+
+    func allocateIndexId() -> UInt32 {
+        idLock.withLock {
+            defer { nextIndexId += 1 }
+            return nextIndexId
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Starts a transaction. `asOf` makes it a read-only transaction in the past.
+    public func begin(isolation: IsolationLevel = .readCommitted, readOnly: Bool = false, asOf: UInt64? = nil) -> Transaction {
+        let id = txnIds.add(1, ordering: .relaxed).oldValue
+        return Transaction(engine: self, id: id, isolation: isolation, readOnly: readOnly, historicalSeq: asOf)
+    }
+
+    /// Runs `body` in a transaction and commits it; rolls back if `body` throws.
+    @discardableResult
+    public func transaction<T>(isolation: IsolationLevel = .readCommitted, _ body: (Transaction) throws -> T) throws -> (T, UInt64?) {
+        let t = begin(isolation: isolation)
+        t.beginStatement()
+        do {
+            let r = try body(t)
+            return (r, try t.commit())
+        } catch {
+            t.rollback()
+            throw error
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Stops the snapshotter and the writer (draining queued commits), syncs, releases the directory.
+    public func close() {
+        snapshots.stop()
+        writer?.close()
+        feed.close()
+        dirLock.release()
+    }
+
+    public var writerStats: (groups: UInt64, syncs: UInt64, bytes: UInt64) {
+        (writer.groupCount, writer.syncCount, writer.bytesWritten)
+    }
+}

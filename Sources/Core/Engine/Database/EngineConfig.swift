@@ -1,0 +1,29 @@
+import DriftStorage
+
+/// Settings of the core store (the `storage` section of `plugins.yaml`).
+public struct EngineConfig: Sendable {
+    public var durability: Durability = .fsync
+    public var segmentBytesMax: Int = Limits.segmentBytesDefault
+    /// Take a snapshot after this many row events since the last one (0: never automatically).
+    public var snapshotEveryEvents: Int = 100_000
+    /// Take a snapshot after this many log bytes since the last one (0: never automatically).
+    public var snapshotEveryBytes: Int = 256 << 20
+    /// Default `lock_timeout` for transactions; nil waits forever.
+    public var lockTimeoutMillis: Int?
+
+    public init() {}
+}
+
+/// What opening the database found and did.
+public struct RecoveryInfo: Sendable {
+    /// Seq of the newest snapshot loaded (0 when none).
+    public var snapshotSeq: UInt64 = 0
+    public var snapshotFiles: [String] = []
+    /// Transactions replayed from the log after the snapshot.
+    public var replayedTransactions = 0
+    public var replayedEvents = 0
+    /// Torn tails cut from the newest segment.
+    public var tornCuts: [TornCut] = []
+    public var durationMicros: Int64 = 0
+    public var lastSeq: UInt64 = 0
+}

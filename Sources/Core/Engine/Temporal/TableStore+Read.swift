@@ -1,0 +1,196 @@
+import DriftStorage
+
+/// A row version handed to a reader. The buffers are valid only inside the callback.
+public struct RowVersion {
+    /// Position of the key in its table (stable; keys are never removed).
+    public let entry: Int
+    public let key: UnsafeRawBufferPointer
+    /// The row image; empty for a delete.
+    public let image: UnsafeRawBufferPointer
+    public let version: Version
+    /// The seq of the version that replaced this one (nil while it is current).
+    public let nextSeq: UInt64?
+}
+
+/// A bound of an index range: an order-preserving encoding of a prefix of the indexed values.
+public struct IndexBound: Sendable {
+    public var prefix: [UInt8]
+    public var inclusive: Bool
+    public init(prefix: [UInt8], inclusive: Bool) {
+        self.prefix = prefix
+        self.inclusive = inclusive
+    }
+}
+
+extension TableStore {
+    /// Reads the row image of `v` (a version of `e`): memory for the newest, the log otherwise.
+    func withImage<T>(_ e: KeyEntry, _ v: Version, log: Log, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        if v.isDelete { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if v == e.latest && e.imageLength >= 0 {
+            return try images.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])) }
+        }
+        return try log.withFrame(at: v.location) { frame, buf in
+            try body(try RowEventCodec.decode(frame.payload(in: buf)).image)
+        }
+    }
+
+    /// The live row with `key` as of `seq`, or nil.
+    public func lookup<T>(key: UnsafeRawBufferPointer, at seq: UInt64, log: Log, _ body: (RowVersion) throws -> T) throws -> T? {
+        try lock.withReadLock {
+            guard let n = find(key, hash: hashKey(key)) else { return nil }
+            let e = entries[n]
+            guard let (v, next) = versionAndNext(e, at: seq), !v.isDelete else { return nil }
+            return try withImage(e, v, log: log) { img in
+                try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+            }
+        }
+    }
+
+    /// The newest committed version of `key` (live or deleted), for write conflict checks.
+    public func latestVersion(key: UnsafeRawBufferPointer) -> Version? {
+        lock.withReadLock { find(key, hash: hashKey(key)).map { entries[$0].latest } }
+    }
+
+    /// Visits up to `limit` rows live as of `seq`, starting at key position `cursor`.
+    /// Returns the cursor to continue from, or nil when the table is exhausted or `body` stopped.
+    public func scan(at seq: UInt64, from cursor: Int, limit: Int, log: Log,
+                     _ body: (RowVersion) throws -> Bool) throws -> Int? {
+        try lock.withReadLock {
+            var n = cursor
+            var visited = 0
+            let end = entries.count
+            try keyArena.withUnsafeBytes { arena in
+                while n < end && visited < limit {
+                    let e = entries[n]
+                    if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
+                        visited += 1
+                        let keep = try withImage(e, v, log: log) { img in
+                            try body(RowVersion(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next))
+                        }
+                        if !keep { n = Int.max; return }
+                    }
+                    n += 1
+                }
+            }
+            return n < end ? n : nil
+        }
+    }
+
+    /// Visits every version of every key whose validity overlaps `(fromSeq, toSeq]`, with the seq
+    /// of the version after it (nil while it is current). Deletes are visited too.
+    public func scanVersions(from cursor: Int, limit: Int, log: Log,
+                             _ body: (RowVersion, UInt64?) throws -> Bool) throws -> Int? {
+        try lock.withReadLock {
+            var n = cursor
+            var visited = 0
+            let end = entries.count
+            try keyArena.withUnsafeBytes { arena in
+                while n < end && visited < limit {
+                    let e = entries[n]
+                    let all = allVersions(e)
+                    for (i, v) in all.enumerated() {
+                        visited += 1
+                        let next = i + 1 < all.count ? all[i + 1].seq : nil
+                        let keep = try withImage(e, v, log: log) { img in
+                            try body(RowVersion(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next), next)
+                        }
+                        if !keep { n = Int.max; return }
+                    }
+                    n += 1
+                }
+            }
+            return n < end ? n : nil
+        }
+    }
+
+    /// Every version of `key`, oldest first (deletes included), with the seq that ended it.
+    public func history(key: UnsafeRawBufferPointer, log: Log, _ body: (RowVersion, UInt64?) throws -> Void) throws {
+        try lock.withReadLock {
+            guard let n = find(key, hash: hashKey(key)) else { return }
+            let e = entries[n]
+            let all = allVersions(e)
+            for (i, v) in all.enumerated() {
+                try withImage(e, v, log: log) { img in
+                    let next = i + 1 < all.count ? all[i + 1].seq : nil
+                    try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next), next)
+                }
+            }
+        }
+    }
+
+    /// Visits rows live as of `seq` whose indexed values fall within the bounds, in index order.
+    /// The index holds every version ever indexed, so each hit is checked against the version
+    /// visible at `seq`: a row is visited once, and only if that version's key is the hit.
+    public func indexScan(_ indexId: UInt32, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
+                          missing: [Value], _ body: (RowVersion) throws -> Bool) throws {
+        try lock.withReadLock {
+            guard let tree = indexes[indexId], let def = indexDefs[indexId] else {
+                throw SQLError(.internalError, "index \(indexId) is not built")
+            }
+            var failure: (any Error)?
+            keyArena.withUnsafeBytes { arena in
+                tree.scan(from: lower?.prefix) { k, value in
+                    if let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
+                    if let upper {
+                        let c = comparePrefix(k, upper.prefix)
+                        if c > 0 || (c == 0 && !upper.inclusive) { return false }
+                    }
+                    let n = Int(value)
+                    let e = entries[n]
+                    guard let (v, next) = versionAndNext(e, at: seq), !v.isDelete else { return true }
+                    do {
+                        return try withImage(e, v, log: log) { img in
+                            let key = keyBytes(e, arena)
+                            guard try indexKey(def, image: img, key: key, missing: missing) == k else { return true }
+                            return try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+                        }
+                    } catch {
+                        failure = error
+                        return false
+                    }
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    public struct Stats: Sendable {
+        public var keys: Int
+        public var liveRows: Int
+        public var versions: Int
+        public var memoryImageBytes: Int
+    }
+
+    public var stats: Stats {
+        lock.withReadLock {
+            Stats(keys: entries.count, liveRows: liveRows, versions: versionCount,
+                  memoryImageBytes: images.count - imageGarbage)
+        }
+    }
+
+    /// Number of live rows as of `seq` (a scan of the key index; no row images are read).
+    public func liveCount(at seq: UInt64) -> Int {
+        lock.withReadLock {
+            var c = 0
+            for e in entries {
+                if let v = version(e, at: seq), !v.isDelete { c += 1 }
+            }
+            return c
+        }
+    }
+}
+
+@inline(__always)
+func hasPrefix(_ k: [UInt8], _ p: [UInt8]) -> Bool {
+    k.count >= p.count && k.withUnsafeBytes { a in p.withUnsafeBytes { b in compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<b.count]), b) == 0 } }
+}
+
+/// Compares the first `p.count` bytes of `k` with `p` (a shorter `k` compares as its bytes).
+@inline(__always)
+func comparePrefix(_ k: [UInt8], _ p: [UInt8]) -> Int {
+    k.withUnsafeBytes { a in
+        p.withUnsafeBytes { b in
+            compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<min(a.count, b.count)]), b)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftStorage
+
+/// One row key's place in a table: where its key bytes are, its newest version and
+/// that version's row image (kept in memory), and its older versions if any.
+struct KeyEntry {
+    var keyOffset: Int
+    var keyLength: Int32
+    var hash: UInt32
+    var latest: Version
+    var imageOffset: Int
+    /// -1 when the newest version is a delete.
+    var imageLength: Int32
+    /// Index into `histories` of the older versions, or -1 when there are none.
+    var history: Int32
+}
+
+/// The temporal state of one table.
+///
+/// Current row images live in memory (`images`); older versions are (seq, location)
+/// pairs whose row images are read from the log on demand, so memory grows with keys
+/// and versions, not with history bytes. A point lookup as of any seq is a hash probe
+/// plus a binary search over that key's versions.
+public final class TableStore: @unchecked Sendable {
+    public let id: UInt32
+    let lock = RWLock()
+    var keyArena: [UInt8] = []
+    var entries: [KeyEntry] = []
+    var slots: [Int32]
+    var histories: [[Version]] = []
+    var images: [UInt8] = []
+    var imageGarbage = 0
+    var indexes: [UInt32: BTree] = [:]
+    var indexDefs: [UInt32: IndexDef] = [:]
+    /// Values of columns an image predates (from the newest table definition).
+    var missing: [Value] = []
+
+    // Statistics (under `lock`).
+    var liveRows = 0
+    var versionCount = 0
+
+    init(id: UInt32) {
+        self.id = id
+        slots = [Int32](repeating: -1, count: 16)
+    }
+
+    // MARK: Primary-key hash table
+
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        let h32 = UInt32(truncatingIfNeeded: hash)
+        return slots.withUnsafeBufferPointer { s in
+            entries.withUnsafeBufferPointer { es in
+                keyArena.withUnsafeBytes { arena in
+                    while true {
+                        let e = s[i]
+                        if e < 0 { return nil }
+                        let entry = es[Int(e)]
+                        if entry.hash == h32 && Int(entry.keyLength) == key.count
+                            && (key.count == 0 || memcmp(arena.baseAddress! + entry.keyOffset, key.baseAddress!, key.count) == 0) {
+                            return Int(e)
+                        }
+                        i = (i + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    private func insertSlot(_ entryIndex: Int, hash: UInt64) {
+        if (entries.count + 1) * 4 > slots.count * 3 { grow() }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] >= 0 { i = (i + 1) & mask }
+        slots[i] = Int32(entryIndex)
+    }
+
+    private func grow() {
+        var fresh = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = fresh.count - 1
+        for (n, e) in entries.enumerated() {
+            let h = keyArena.withUnsafeBytes { hashKey(UnsafeRawBufferPointer(rebasing: $0[e.keyOffset..<(e.keyOffset + Int(e.keyLength))])) }
+            var i = Int(truncatingIfNeeded: h) & mask
+            while fresh[i] >= 0 { i = (i + 1) & mask }
+            fresh[i] = Int32(n)
+        }
+        slots = fresh
+    }
+
+    @inline(__always)
+    func keyBytes(_ e: KeyEntry, _ arena: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: arena[e.keyOffset..<(e.keyOffset + Int(e.keyLength))])
+    }
+
+    // MARK: Versions
+
+    /// The version of `entry` visible at `seq`, or nil if the key did not exist yet.
+    @inline(__always)
+    func version(_ entry: KeyEntry, at seq: UInt64) -> Version? {
+        if entry.latest.seq <= seq { return entry.latest }
+        guard entry.history >= 0 else { return nil }
+        return histories[Int(entry.history)].withUnsafeBufferPointer { h in
+            var lo = 0, hi = h.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if h[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
+            }
+            return lo == 0 ? nil : h[lo - 1]
+        }
+    }
+
+    /// The version visible at `seq` and the seq of the one after it (nil while it is current).
+    @inline(__always)
+    func versionAndNext(_ entry: KeyEntry, at seq: UInt64) -> (Version, UInt64?)? {
+        if entry.latest.seq <= seq { return (entry.latest, nil) }
+        guard entry.history >= 0 else { return nil }
+        return histories[Int(entry.history)].withUnsafeBufferPointer { h in
+            var lo = 0, hi = h.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if h[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0 else { return nil }
+            return (h[lo - 1], lo < h.count ? h[lo].seq : entry.latest.seq)
+        }
+    }
+
+    func allVersions(_ entry: KeyEntry) -> [Version] {
+        (entry.history >= 0 ? histories[Int(entry.history)] : []) + [entry.latest]
+    }
+
+    // MARK: Applying committed events (writer thread, or recovery)
+
+    /// Applies one committed row event. `indexValues` extracts an index's key values from an image.
+    func apply(op: RowOp, key: UnsafeRawBufferPointer, image: UnsafeRawBufferPointer, seq: UInt64,
+               location: Location, frameBytes: Int, missing: [Value]) throws {
+        let h = hashKey(key)
+        let version = Version(seq: seq, op: op, location: location)
+        let entryIndex: Int
+        if let e = find(key, hash: h) {
+            entryIndex = e
+            var entry = entries[e]
+            if entry.history < 0 {
+                entry.history = Int32(histories.count)
+                histories.append([entry.latest])
+            } else {
+                histories[Int(entry.history)].append(entry.latest)
+            }
+            if entry.imageLength >= 0 {
+                imageGarbage += Int(entry.imageLength)
+                liveRows -= 1
+            }
+            entry.latest = version
+            setImage(&entry, op == .delete ? nil : image)
+            entries[e] = entry
+        } else {
+            entryIndex = entries.count
+            var entry = KeyEntry(keyOffset: keyArena.count, keyLength: Int32(key.count), hash: UInt32(truncatingIfNeeded: h),
+                                 latest: version, imageOffset: 0, imageLength: -1, history: -1)
+            keyArena.append(contentsOf: key)
+            setImage(&entry, op == .delete ? nil : image)
+            entries.append(entry)
+            insertSlot(entryIndex, hash: h)
+        }
+        versionCount += 1
+        if op != .delete {
+            liveRows += 1
+            for (indexId, tree) in indexes {
+                let k = try indexKey(indexDefs[indexId]!, image: image, key: key, missing: missing)
+                tree.insert(k, Int32(entryIndex))
+            }
+        }
+        if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
+    }
+
+    private func setImage(_ entry: inout KeyEntry, _ image: UnsafeRawBufferPointer?) {
+        guard let image else {
+            entry.imageLength = -1
+            return
+        }
+        entry.imageOffset = images.count
+        entry.imageLength = Int32(image.count)
+        images.append(contentsOf: image)
+    }
+
+    /// Rewrites the image arena without the images of superseded versions.
+    private func compactImages() {
+        var fresh: [UInt8] = []
+        fresh.reserveCapacity(images.count - imageGarbage + 1024)
+        for i in entries.indices where entries[i].imageLength >= 0 {
+            let off = entries[i].imageOffset
+            entries[i].imageOffset = fresh.count
+            fresh.append(contentsOf: images[off..<(off + Int(entries[i].imageLength))])
+        }
+        images = fresh
+        imageGarbage = 0
+    }
+
+    /// The B-tree key of a row in an index: the indexed values, then the primary key.
+    func indexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16 + key.count)
+        for c in def.columns {
+            KeyCodec.append(try RowCodec.decodeColumn(image, c, missing: c < missing.count ? missing[c] : .null), to: &out)
+        }
+        out.append(contentsOf: key)
+        return out
+    }
+
+    /// Adds an index and fills it from the rows that are live now: readers as of an
+    /// earlier seq do not see the index, readers as of a later one find every version
+    /// they can see (the live ones here, newer ones as they are applied).
+    func addIndex(_ def: IndexDef, missing: [Value]) throws {
+        let tree = BTree()
+        for (n, e) in entries.enumerated() where e.imageLength >= 0 {
+            let k = try keyArena.withUnsafeBytes { arena in
+                try images.withUnsafeBytes { img in
+                    try indexKey(def, image: UnsafeRawBufferPointer(rebasing: img[e.imageOffset..<(e.imageOffset + Int(e.imageLength))]),
+                                 key: keyBytes(e, arena), missing: missing)
+                }
+            }
+            tree.insert(k, Int32(n))
+        }
+        indexes[def.id] = tree
+        indexDefs[def.id] = def
+    }
+
+    func dropIndex(_ id: UInt32) {
+        indexes[id] = nil
+        indexDefs[id] = nil
+    }
+}

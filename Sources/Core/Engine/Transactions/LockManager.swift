@@ -1,0 +1,157 @@
+import DriftStorage
+
+/// PostgreSQL's four row-lock strengths, weakest first.
+public enum RowLockMode: Int, Sendable, Comparable {
+    case keyShare = 0
+    case share = 1
+    case noKeyUpdate = 2
+    case update = 3
+
+    /// PostgreSQL's conflict table for row locks.
+    @inlinable public func conflicts(with other: RowLockMode) -> Bool {
+        switch (self, other) {
+        case (.update, _), (_, .update): return true
+        case (.noKeyUpdate, .share), (.share, .noKeyUpdate), (.noKeyUpdate, .noKeyUpdate): return true
+        default: return false
+        }
+    }
+
+    public static func < (a: RowLockMode, b: RowLockMode) -> Bool { a.rawValue < b.rawValue }
+
+    public var sqlName: String {
+        switch self {
+        case .keyShare: return "FOR KEY SHARE"
+        case .share: return "FOR SHARE"
+        case .noKeyUpdate: return "FOR NO KEY UPDATE"
+        case .update: return "FOR UPDATE"
+        }
+    }
+}
+
+/// What a writer does when a lock is taken by someone else.
+public enum LockWait: Sendable, Equatable {
+    /// Wait (up to the transaction's lock timeout, if any).
+    case block
+    /// Fail at once with 55P03.
+    case noWait
+    /// Report the row as skipped.
+    case skipLocked
+}
+
+/// A lockable thing: a row key of a table, or (an empty key) the table itself.
+/// Table 0 with an empty key is the catalog lock that serialises DDL.
+public struct LockTarget: Hashable, Sendable {
+    public var table: UInt32
+    public var key: [UInt8]
+    public init(table: UInt32, key: [UInt8]) {
+        self.table = table
+        self.key = key
+    }
+    static let catalog = LockTarget(table: 0, key: [])
+    static func table(_ id: UInt32) -> LockTarget { LockTarget(table: id, key: []) }
+}
+
+/// Row and table locks held until transaction end, with waiting, NOWAIT, SKIP LOCKED,
+/// lock timeouts and deadlock detection over the wait-for graph.
+final class LockManager: @unchecked Sendable {
+    struct Holder {
+        var txn: UInt64
+        var mode: RowLockMode
+    }
+
+    let mutex = Lock()
+    let released = Condition()
+    var holders: [LockTarget: [Holder]] = [:]
+    /// Transactions each waiting transaction waits for.
+    var waitsFor: [UInt64: [UInt64]] = [:]
+
+    enum Outcome {
+        /// Newly taken or strengthened; `wasNew` when the transaction held nothing on it before.
+        case acquired(wasNew: Bool)
+        case alreadyHeld
+        case skipped
+    }
+
+    func acquire(txn: UInt64, _ target: LockTarget, mode: RowLockMode, wait: LockWait, timeoutNanos: UInt64?,
+                 describe: @autoclosure () -> String) throws -> Outcome {
+        mutex.lock()
+        defer { mutex.unlock() }
+        let deadline = timeoutNanos.map { monotonicNanos() + $0 }
+        while true {
+            let list = holders[target] ?? []
+            let mine = list.firstIndex { $0.txn == txn }
+            if let mine, list[mine].mode >= mode { return .alreadyHeld }
+            let blockers = list.filter { $0.txn != txn && $0.mode.conflicts(with: mode) }.map(\.txn)
+            if blockers.isEmpty {
+                waitsFor[txn] = nil
+                if let mine {
+                    holders[target]![mine].mode = mode
+                    return .acquired(wasNew: false)
+                }
+                holders[target, default: []].append(Holder(txn: txn, mode: mode))
+                return .acquired(wasNew: true)
+            }
+            switch wait {
+            case .noWait:
+                throw SQLError(.lockNotAvailable, "could not obtain lock on \(describe())")
+            case .skipLocked:
+                return .skipped
+            case .block:
+                break
+            }
+            waitsFor[txn] = blockers
+            if let cycle = findCycle(from: txn) {
+                waitsFor[txn] = nil
+                throw SQLError(.deadlockDetected, "deadlock detected",
+                               detail: "Transaction \(txn) waits for \(describe()); the wait-for cycle is "
+                                   + cycle.map(String.init).joined(separator: " -> ") + ".",
+                               hint: "See server log for query details.")
+            }
+            if let deadline {
+                if !released.wait(mutex, deadlineNanos: deadline) && monotonicNanos() >= deadline {
+                    waitsFor[txn] = nil
+                    throw SQLError(.lockNotAvailable, "canceling statement due to lock timeout",
+                                   detail: "while waiting for \(describe())")
+                }
+            } else {
+                released.wait(mutex)
+            }
+        }
+    }
+
+    /// A cycle through `start` in the wait-for graph, if any.
+    private func findCycle(from start: UInt64) -> [UInt64]? {
+        var path: [UInt64] = [start]
+        var seen: Set<UInt64> = [start]
+        func visit(_ t: UInt64) -> Bool {
+            for next in waitsFor[t] ?? [] {
+                if next == start { return true }
+                if seen.insert(next).inserted {
+                    path.append(next)
+                    if visit(next) { return true }
+                    path.removeLast()
+                }
+            }
+            return false
+        }
+        return visit(start) ? path + [start] : nil
+    }
+
+    func release(txn: UInt64, _ targets: [LockTarget]) {
+        guard !targets.isEmpty else { return }
+        mutex.withLock {
+            for t in targets {
+                guard var list = holders[t] else { continue }
+                list.removeAll { $0.txn == txn }
+                holders[t] = list.isEmpty ? nil : list
+            }
+            waitsFor[txn] = nil
+            released.broadcast()
+        }
+    }
+
+    /// Whether any other transaction holds a lock on `target` (for tests and diagnostics).
+    func isLocked(_ target: LockTarget) -> Bool {
+        mutex.withLock { !(holders[target] ?? []).isEmpty }
+    }
+}

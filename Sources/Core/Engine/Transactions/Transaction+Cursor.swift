@@ -1,0 +1,109 @@
+import DriftStorage
+
+/// A resumable scan of one table at one seq, merging the transaction's own writes when it
+/// reads its own snapshot. The executor pulls rows from it batch by batch.
+public final class TableCursor {
+    let txn: Transaction
+    public let table: TableDef
+    let store: TableStore
+    public let seq: UInt64
+    let own: Bool
+    var position: Int? = 0
+    var ownIndices: [Int]?
+    var ownNext = 0
+    var seenOwn = Set<Int>()
+
+    init(txn: Transaction, table: TableDef, store: TableStore, seq: UInt64, own: Bool) {
+        self.txn = txn
+        self.table = table
+        self.store = store
+        self.seq = seq
+        self.own = own
+    }
+
+    /// Delivers up to `limit` rows; returns how many (0 when the table is exhausted).
+    public func next(limit: Int, _ body: (ScannedRow) throws -> Void) throws -> Int {
+        var delivered = 0
+        while delivered < limit, let p = position {
+            position = try store.scan(at: seq, from: p, limit: limit - delivered, log: txn.engine.log) { row in
+                if own, let i = txn.writes.find(table: table.id, key: row.key) {
+                    seenOwn.insert(i)
+                    if let image = txn.writes.write(i).image {
+                        try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
+                        delivered += 1
+                    }
+                    return true
+                }
+                try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+                delivered += 1
+                return true
+            }
+        }
+        guard own, position == nil else { return delivered }
+        if ownIndices == nil { ownIndices = txn.writes.indices(table: table.id).filter { !seenOwn.contains($0) } }
+        while delivered < limit, ownNext < ownIndices!.count {
+            let w = txn.writes.write(ownIndices![ownNext])
+            ownNext += 1
+            guard let image = w.image else { continue }
+            try w.key.withUnsafeBytes { k in
+                try image.withUnsafeBytes { try body(ScannedRow(key: k, image: $0, version: nil, entry: nil)) }
+            }
+            delivered += 1
+        }
+        return delivered
+    }
+}
+
+extension Transaction {
+    /// A cursor over `table` as of `seq` (default: this transaction's reads, own writes included).
+    public func cursor(_ table: TableDef, at seq: UInt64? = nil) throws -> TableCursor {
+        if !snapshotTaken { beginStatement() }
+        let s = try store(table)
+        let at = seq ?? readSeq
+        let own = seq == nil && historicalSeq == nil
+        if isolation == .serializable && own { engine.ssi.onTableRead(id, table.id) }
+        return TableCursor(txn: self, table: table, store: s, seq: at, own: own)
+    }
+
+    /// Whether the transaction has uncommitted writes to `table`.
+    public func hasWrites(to table: TableDef) -> Bool { writes.hasWrites(to: table.id) }
+
+    /// The row with primary key `key` as of `seq` (default: this transaction's reads, own writes first).
+    public func lookup(_ table: TableDef, key: [UInt8], at seq: UInt64? = nil, _ body: (ScannedRow) throws -> Void) throws {
+        if !snapshotTaken { beginStatement() }
+        if seq == nil && historicalSeq == nil {
+            if let i = writes.find(table: table.id, key: key) {
+                if let image = writes.write(i).image {
+                    try key.withUnsafeBytes { k in try image.withUnsafeBytes { try body(ScannedRow(key: k, image: $0, version: nil, entry: nil)) } }
+                }
+                return
+            }
+            if isolation == .serializable { engine.ssi.onRead(id, LockTarget(table: table.id, key: key)) }
+        }
+        _ = try key.withUnsafeBytes { k in
+            try store(table).lookup(key: k, at: seq ?? readSeq, log: engine.log) { row in
+                try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+            }
+        }
+    }
+
+    /// Rows of `table` as of `seq` whose index values fall within the bounds (committed rows only:
+    /// the planner scans instead when the transaction has written to the table).
+    public func indexScan(_ table: TableDef, index: UInt32, lower: IndexBound?, upper: IndexBound?, at seq: UInt64? = nil,
+                          _ body: (ScannedRow) throws -> Bool) throws {
+        if !snapshotTaken { beginStatement() }
+        if isolation == .serializable && seq == nil { engine.ssi.onTableRead(id, table.id) }
+        try store(table).indexScan(index, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
+                                   missing: table.missingValues) { row in
+            try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+        }
+    }
+}
+
+extension Engine {
+    /// Commit time of `seq` for `system_time_*` columns: `Int64.max` (infinity) when nil.
+    public func systemTime(_ seq: UInt64?) -> Int64 {
+        guard let seq else { return Int64.max }
+        return timestamp(of: seq) ?? Int64.max
+    }
+}

@@ -1,0 +1,247 @@
+import DriftStorage
+
+/// The on-disk row image: `[varint column count][value]...`, one value per column
+/// position (dropped columns keep their position). Each value starts with a tag:
+///
+///     0 null  1 false  2 true  3 int (zig-zag varint)  4 double (8 bytes)
+///     5 text  6 bytea  7 jsonb (varint length + bytes)
+///     9 date (zig-zag days)  11 timestamp  12 timestamptz (zig-zag µs)
+///
+/// An image shorter than the table's column list reads the missing columns as the
+/// column's missing value (NULL unless ADD COLUMN gave a default).
+public enum RowCodec {
+    enum Tag {
+        static let null: UInt8 = 0
+        static let falseValue: UInt8 = 1
+        static let trueValue: UInt8 = 2
+        static let int: UInt8 = 3
+        static let double: UInt8 = 4
+        static let text: UInt8 = 5
+        static let bytes: UInt8 = 6
+        static let json: UInt8 = 7
+        static let date: UInt8 = 9
+        static let timestamp: UInt8 = 11
+        static let timestamptz: UInt8 = 12
+    }
+
+    public static func encode(_ values: [Value]) -> [UInt8] {
+        var w = ByteWriter(capacity: 16 + values.count * 8)
+        encode(values, into: &w)
+        return w.bytes
+    }
+
+    public static func encode(_ values: [Value], into w: inout ByteWriter) {
+        w.varint(UInt64(values.count))
+        for v in values { encodeValue(v, into: &w) }
+    }
+
+    static func encodeValue(_ v: Value, into w: inout ByteWriter) {
+        switch v {
+        case .null: w.u8(Tag.null)
+        case .bool(let b): w.u8(b ? Tag.trueValue : Tag.falseValue)
+        case .int(let i): w.u8(Tag.int); w.zigzag(i)
+        case .double(let d): w.u8(Tag.double); w.u64(d.bitPattern)
+        case .text(let s): w.u8(Tag.text); w.string(s)
+        case .bytes(let b): w.u8(Tag.bytes); w.lengthPrefixed(b)
+        case .json(let s): w.u8(Tag.json); w.string(s)
+        case .date(let d): w.u8(Tag.date); w.zigzag(Int64(d))
+        case .timestamp(let t): w.u8(Tag.timestamp); w.zigzag(t)
+        case .timestamptz(let t): w.u8(Tag.timestamptz); w.zigzag(t)
+        }
+    }
+
+    /// Number of values stored in an image.
+    public static func columnCount(_ image: UnsafeRawBufferPointer) throws -> Int {
+        var r = ByteReader(image)
+        return Int(try r.varint())
+    }
+
+    /// Decodes an image into `out[0..<missing.count]`, filling columns past the image's end
+    /// from `missing` (one entry per table column).
+    public static func decode(_ image: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Value>,
+                              missing: [Value]) throws {
+        var r = ByteReader(image)
+        let stored = Int(try r.varint())
+        let n = missing.count
+        var i = 0
+        while i < n {
+            out[i] = i < stored ? try decodeValue(&r) : missing[i]
+            i += 1
+        }
+    }
+
+    /// Decodes an image into a new array of `missing.count` values.
+    public static func decode(_ image: UnsafeRawBufferPointer, missing: [Value]) throws -> [Value] {
+        try [Value](unsafeUninitializedCapacity: missing.count) { buf, count in
+            buf.initialize(repeating: .null)
+            count = missing.count
+            try decode(image, into: buf, missing: missing)
+        }
+    }
+
+    /// Decodes the value at one column position (NULL or missing when the image is shorter).
+    public static func decodeColumn(_ image: UnsafeRawBufferPointer, _ index: Int, missing: Value) throws -> Value {
+        var r = ByteReader(image)
+        let stored = Int(try r.varint())
+        guard index < stored else { return missing }
+        for _ in 0..<index { try skipValue(&r) }
+        return try decodeValue(&r)
+    }
+
+    static func decodeValue(_ r: inout ByteReader) throws -> Value {
+        let tag = try r.u8()
+        switch tag {
+        case Tag.null: return .null
+        case Tag.falseValue: return .bool(false)
+        case Tag.trueValue: return .bool(true)
+        case Tag.int: return .int(try r.zigzag())
+        case Tag.double: return .double(Double(bitPattern: try r.u64()))
+        case Tag.text: return .text(try r.string())
+        case Tag.bytes: return .bytes(try r.byteArray())
+        case Tag.json: return .json(try r.string())
+        case Tag.date: return .date(Int32(truncatingIfNeeded: try r.zigzag()))
+        case Tag.timestamp: return .timestamp(try r.zigzag())
+        case Tag.timestamptz: return .timestamptz(try r.zigzag())
+        default: throw DecodeError("unknown value tag \(tag)", offset: r.position - 1)
+        }
+    }
+
+    static func skipValue(_ r: inout ByteReader) throws {
+        let tag = try r.u8()
+        switch tag {
+        case Tag.null, Tag.falseValue, Tag.trueValue: return
+        case Tag.int, Tag.date, Tag.timestamp, Tag.timestamptz: _ = try r.varint()
+        case Tag.double: _ = try r.u64()
+        case Tag.text, Tag.bytes, Tag.json: _ = try r.lengthPrefixed()
+        default: throw DecodeError("unknown value tag \(tag)", offset: r.position - 1)
+        }
+    }
+}
+
+/// An order-preserving binary encoding of values: comparing two encodings byte by byte
+/// (memcmp) orders them as the values order, NULL last. Primary keys and index keys
+/// are stored this way, so one byte comparison serves every type and composite keys
+/// are plain concatenations.
+public enum KeyCodec {
+    static let tagFalse: UInt8 = 0x10
+    static let tagTrue: UInt8 = 0x11
+    static let tagInt: UInt8 = 0x20
+    static let tagDouble: UInt8 = 0x21
+    static let tagText: UInt8 = 0x30
+    static let tagBytes: UInt8 = 0x31
+    static let tagJSON: UInt8 = 0x32
+    static let tagDate: UInt8 = 0x40
+    static let tagTimestamp: UInt8 = 0x41
+    static let tagTimestamptz: UInt8 = 0x42
+    static let tagNull: UInt8 = 0xF0
+
+    public static func encode(_ values: [Value]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 10)
+        for v in values { append(v, to: &out) }
+        return out
+    }
+
+    public static func encode(_ v: Value) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(10)
+        append(v, to: &out)
+        return out
+    }
+
+    public static func append(_ v: Value, to out: inout [UInt8]) {
+        switch v {
+        case .null: out.append(tagNull)
+        case .bool(let b): out.append(b ? tagTrue : tagFalse)
+        case .int(let i):
+            out.append(tagInt)
+            appendBigEndian(UInt64(bitPattern: i) ^ (1 << 63), to: &out)
+        case .double(var d):
+            if d == 0 { d = 0 }  // -0.0 equals 0.0
+            if d.isNaN { d = .nan }
+            let bits = d.bitPattern
+            out.append(tagDouble)
+            appendBigEndian(d.sign == .minus ? ~bits : bits ^ (1 << 63), to: &out)
+        case .text(let s): out.append(tagText); appendEscaped(Array(s.utf8), to: &out)
+        case .bytes(let b): out.append(tagBytes); appendEscaped(b, to: &out)
+        case .json(let s): out.append(tagJSON); appendEscaped(Array(s.utf8), to: &out)
+        case .date(let d):
+            out.append(tagDate)
+            appendBigEndian(UInt64(bitPattern: Int64(d)) ^ (1 << 63), to: &out)
+        case .timestamp(let t):
+            out.append(tagTimestamp)
+            appendBigEndian(UInt64(bitPattern: t) ^ (1 << 63), to: &out)
+        case .timestamptz(let t):
+            out.append(tagTimestamptz)
+            appendBigEndian(UInt64(bitPattern: t) ^ (1 << 63), to: &out)
+        }
+    }
+
+    static func appendBigEndian(_ v: UInt64, to out: inout [UInt8]) {
+        var x = v.bigEndian
+        withUnsafeBytes(of: &x) { out.append(contentsOf: $0) }
+    }
+
+    /// 0x00 becomes 0x00 0xFF; the terminator is 0x00 0x01, so a prefix sorts first.
+    static func appendEscaped(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(b)
+            if b == 0 { out.append(0xFF) }
+        }
+        out.append(0)
+        out.append(1)
+    }
+
+    /// Decodes a whole key into its values.
+    public static func decode(_ key: UnsafeRawBufferPointer) throws -> [Value] {
+        var i = 0
+        var out: [Value] = []
+        func be64() throws -> UInt64 {
+            guard i + 8 <= key.count else { throw DecodeError("key ends early", offset: i) }
+            var v: UInt64 = 0
+            for k in 0..<8 { v = v << 8 | UInt64(key[i + k]) }
+            i += 8
+            return v
+        }
+        func escaped() throws -> [UInt8] {
+            var b: [UInt8] = []
+            while true {
+                guard i + 1 < key.count else { throw DecodeError("key string ends early", offset: i) }
+                let c = key[i]
+                if c == 0 {
+                    if key[i + 1] == 1 { i += 2; return b }
+                    b.append(0)
+                    i += 2
+                } else {
+                    b.append(c)
+                    i += 1
+                }
+            }
+        }
+        while i < key.count {
+            let tag = key[i]
+            i += 1
+            switch tag {
+            case tagNull: out.append(.null)
+            case tagFalse: out.append(.bool(false))
+            case tagTrue: out.append(.bool(true))
+            case tagInt: out.append(.int(Int64(bitPattern: try be64() ^ (1 << 63))))
+            case tagDouble:
+                let u = try be64()
+                out.append(.double(Double(bitPattern: u & (1 << 63) != 0 ? u ^ (1 << 63) : ~u)))
+            case tagText: out.append(.text(String(decoding: try escaped(), as: UTF8.self)))
+            case tagBytes: out.append(.bytes(try escaped()))
+            case tagJSON: out.append(.json(String(decoding: try escaped(), as: UTF8.self)))
+            case tagDate: out.append(.date(Int32(truncatingIfNeeded: Int64(bitPattern: try be64() ^ (1 << 63)))))
+            case tagTimestamp: out.append(.timestamp(Int64(bitPattern: try be64() ^ (1 << 63))))
+            case tagTimestamptz: out.append(.timestamptz(Int64(bitPattern: try be64() ^ (1 << 63))))
+            default: throw DecodeError("unknown key tag \(tag)", offset: i - 1)
+            }
+        }
+        return out
+    }
+
+    public static func decode(_ key: [UInt8]) throws -> [Value] {
+        try key.withUnsafeBytes { try decode($0) }
+    }
+}

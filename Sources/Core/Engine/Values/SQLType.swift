@@ -1,0 +1,156 @@
+import DriftStorage
+
+/// A column or expression type, with PostgreSQL's names and OIDs.
+public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
+    case bool
+    case int2, int4, int8
+    case float4, float8
+    case numeric
+    case text
+    case varchar(Int?)
+    case bpchar(Int?)
+    case bytea
+    case date, time, timestamp, timestamptz, interval
+    case uuid
+    case json, jsonb
+    case array(SQLType)
+    /// A DriftQL column declared before any value fixed its type (shown as text).
+    case unknown
+
+    public var description: String { name }
+
+    /// The name `format_type` prints.
+    public var name: String {
+        switch self {
+        case .bool: return "boolean"
+        case .int2: return "smallint"
+        case .int4: return "integer"
+        case .int8: return "bigint"
+        case .float4: return "real"
+        case .float8: return "double precision"
+        case .numeric: return "numeric"
+        case .text, .unknown: return "text"
+        case .varchar(let n): return n.map { "character varying(\($0))" } ?? "character varying"
+        case .bpchar(let n): return "character(\(n ?? 1))"
+        case .bytea: return "bytea"
+        case .date: return "date"
+        case .time: return "time without time zone"
+        case .timestamp: return "timestamp without time zone"
+        case .timestamptz: return "timestamp with time zone"
+        case .interval: return "interval"
+        case .uuid: return "uuid"
+        case .json: return "json"
+        case .jsonb: return "jsonb"
+        case .array(let e): return e.name + "[]"
+        }
+    }
+
+    public var oid: UInt32 {
+        switch self {
+        case .bool: return 16
+        case .bytea: return 17
+        case .int8: return 20
+        case .int2: return 21
+        case .int4: return 23
+        case .text, .unknown: return 25
+        case .json: return 114
+        case .float4: return 700
+        case .float8: return 701
+        case .bpchar: return 1042
+        case .varchar: return 1043
+        case .date: return 1082
+        case .time: return 1083
+        case .timestamp: return 1114
+        case .timestamptz: return 1184
+        case .interval: return 1186
+        case .numeric: return 1700
+        case .uuid: return 2950
+        case .jsonb: return 3802
+        case .array(let e):
+            switch e {
+            case .bool: return 1000
+            case .int2: return 1005
+            case .int4: return 1007
+            case .int8: return 1016
+            case .text, .unknown: return 1009
+            case .float4: return 1021
+            case .float8: return 1022
+            case .varchar: return 1015
+            case .numeric: return 1231
+            case .jsonb: return 3807
+            default: return 0
+            }
+        }
+    }
+
+    public var isInteger: Bool {
+        switch self {
+        case .int2, .int4, .int8: return true
+        default: return false
+        }
+    }
+
+    public var isFloat: Bool { self == .float4 || self == .float8 }
+
+    public var isText: Bool {
+        switch self {
+        case .text, .varchar, .bpchar, .unknown: return true
+        default: return false
+        }
+    }
+
+    // Catalog encoding: a tag byte and parameters.
+    func encode(into w: inout ByteWriter) {
+        switch self {
+        case .bool: w.u8(1)
+        case .int2: w.u8(2)
+        case .int4: w.u8(3)
+        case .int8: w.u8(4)
+        case .float4: w.u8(5)
+        case .float8: w.u8(6)
+        case .numeric: w.u8(7)
+        case .text: w.u8(8)
+        case .varchar(let n): w.u8(9); w.varint(UInt64(n ?? 0))
+        case .bpchar(let n): w.u8(10); w.varint(UInt64(n ?? 0))
+        case .bytea: w.u8(11)
+        case .date: w.u8(12)
+        case .time: w.u8(13)
+        case .timestamp: w.u8(14)
+        case .timestamptz: w.u8(15)
+        case .interval: w.u8(16)
+        case .uuid: w.u8(17)
+        case .json: w.u8(18)
+        case .jsonb: w.u8(19)
+        case .array(let e): w.u8(20); e.encode(into: &w)
+        case .unknown: w.u8(21)
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws -> SQLType {
+        let tag = try r.u8()
+        switch tag {
+        case 1: return .bool
+        case 2: return .int2
+        case 3: return .int4
+        case 4: return .int8
+        case 5: return .float4
+        case 6: return .float8
+        case 7: return .numeric
+        case 8: return .text
+        case 9: let n = try r.varint(); return .varchar(n == 0 ? nil : Int(n))
+        case 10: let n = try r.varint(); return .bpchar(n == 0 ? nil : Int(n))
+        case 11: return .bytea
+        case 12: return .date
+        case 13: return .time
+        case 14: return .timestamp
+        case 15: return .timestamptz
+        case 16: return .interval
+        case 17: return .uuid
+        case 18: return .json
+        case 19: return .jsonb
+        case 20: return .array(try decode(&r))
+        case 21: return .unknown
+        default: throw DecodeError("unknown type tag \(tag)", offset: r.position - 1)
+        }
+    }
+}

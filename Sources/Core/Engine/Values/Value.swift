@@ -1,0 +1,110 @@
+/// A SQL value. The column's `SQLType` says how to read an `.int` (int2/4/8) or a `.double`
+/// (float4/8); values themselves carry only their representation.
+public enum Value: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case bytes([UInt8])
+    /// jsonb, as its canonical text.
+    case json(String)
+    /// Days since 1970-01-01.
+    case date(Int32)
+    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    case timestamp(Int64)
+    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    case timestamptz(Int64)
+
+    @inlinable public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// PostgreSQL's text output for this value (nil for NULL).
+    public var pgText: String? {
+        switch self {
+        case .null: return nil
+        case .bool(let b): return b ? "t" : "f"
+        case .int(let i): return String(i)
+        case .double(let d): return formatFloat8(d)
+        case .text(let s): return s
+        case .bytes(let b): return "\\x" + hexString(b)
+        case .json(let s): return s
+        case .date(let d): return formatDate(Int64(d))
+        case .timestamp(let us): return formatTimestamp(us, withZone: false)
+        case .timestamptz(let us): return formatTimestamp(us, withZone: true)
+        }
+    }
+
+    /// The type a value of this representation has when no column says otherwise.
+    public var naturalType: SQLType? {
+        switch self {
+        case .null: return nil
+        case .bool: return .bool
+        case .int: return .int8
+        case .double: return .float8
+        case .text: return .text
+        case .bytes: return .bytea
+        case .json: return .jsonb
+        case .date: return .date
+        case .timestamp: return .timestamp
+        case .timestamptz: return .timestamptz
+        }
+    }
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// float8 output as PostgreSQL prints it (shortest round-trip digits).
+public func formatFloat8(_ d: Double) -> String {
+    if d.isNaN { return "NaN" }
+    if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
+    if d == 0 { return d.sign == .minus ? "-0" : "0" }
+    // Swift gives the shortest round-trip digits; re-lay them out as PostgreSQL's %g-style does:
+    // plain notation for decimal exponents in [-4, 15), scientific otherwise.
+    let text = "\(d.magnitude)"
+    var digits = ""
+    var exponent = 0
+    var mantissa = Substring(text)
+    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exponent = Int(text[text.index(after: e)...])!
+        mantissa = text[..<e]
+    }
+    let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+    let intPart = String(parts[0])
+    let fracPart = parts.count > 1 ? String(parts[1]) : ""
+    digits = intPart + fracPart
+    var pointPos = intPart.count + exponent
+    while digits.hasPrefix("0") && digits.count > 1 {
+        digits.removeFirst()
+        pointPos -= 1
+    }
+    while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+    let decimalExponent = pointPos - 1
+    var out = d < 0 ? "-" : ""
+    if decimalExponent < -4 || decimalExponent >= 15 {
+        out += String(digits.first!)
+        if digits.count > 1 { out += "." + digits.dropFirst() }
+        out += decimalExponent < 0 ? "e-" : "e+"
+        let ex = abs(decimalExponent)
+        out += ex < 10 ? "0\(ex)" : "\(ex)"
+    } else if pointPos <= 0 {
+        out += "0." + String(repeating: "0", count: -pointPos) + digits
+    } else if pointPos >= digits.count {
+        out += digits + String(repeating: "0", count: pointPos - digits.count)
+    } else {
+        let i = digits.index(digits.startIndex, offsetBy: pointPos)
+        out += digits[..<i] + "." + digits[i...]
+    }
+    return out
+}

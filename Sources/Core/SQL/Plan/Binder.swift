@@ -1,0 +1,227 @@
+import DriftCore
+
+/// Resolves names and types of expressions against a scope, folding untyped literals into
+/// the type their context gives them (PostgreSQL's unknown-literal rule).
+struct Binder {
+    var scope: Scope?
+    let parameters: [Value]
+
+    mutating func bind(_ e: Expr) throws -> BoundExpr {
+        switch e {
+        case let .column(parts, loc):
+            guard scope != nil else {
+                throw SQLError(.undefinedColumn, "column \"\(parts.joined(separator: "."))\" does not exist", position: loc + 1)
+            }
+            let c = try scope!.resolve(parts, location: loc)
+            return .slot(c.slot, c.type)
+        case let .star(_, loc):
+            throw SQLError(.syntaxError, "\"*\" is not allowed here", position: loc + 1)
+        case let .constant(lit, _):
+            switch lit {
+            case .integer(let i): return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
+            case .numeric(let n): return .constant(.double(Double(n) ?? .nan), .numeric)
+            case .string(let s): return .constant(.text(s), nil)
+            case .bool(let b): return .constant(.bool(b), .bool)
+            case .null: return .constant(.null, nil)
+            }
+        case let .parameter(n, loc):
+            guard n >= 1, n <= parameters.count else {
+                throw SQLError(.undefinedObject, "there is no parameter $\(n)", position: loc + 1)
+            }
+            return .constant(parameters[n - 1], nil)
+        case let .op(name, left, right, loc):
+            return try bindOperator(name, left, right, location: loc)
+        case .and(let xs): return .and(try xs.map { try bindBool($0) })
+        case .or(let xs): return .or(try xs.map { try bindBool($0) })
+        case .not(let x): return .not(try bindBool(x))
+        case let .isNull(x, negated): return .isNull(try bind(x), negated: negated)
+        case let .boolTest(x, t): return .boolTest(try bindBool(x), t)
+        case let .cast(x, typeName, loc):
+            let type = try Self.resolveType(typeName, location: loc)
+            let inner = try bind(x)
+            if case let .constant(v, _) = inner {
+                do {
+                    return .constant(try Coercion.cast(v, to: type), type)
+                } catch var err as SQLError {
+                    err.position = err.position ?? (x.location.map { $0 + 1 })
+                    throw err
+                }
+            }
+            return .cast(inner, type)
+        case let .inList(x, items, negated, loc):
+            var l = try bind(x)
+            var bound = try items.map { try bind($0) }
+            if l.isUntypedLiteral, let t = bound.first(where: { !$0.isUntypedLiteral })?.type {
+                l = try coerce(l, to: t, location: loc)
+            }
+            bound = try bound.map { try unify(l, $0, op: "=", location: loc).1 }
+            if l.isUntypedLiteral { l = try coerce(l, to: .text, location: loc) }
+            return .inList(l, bound, negated: negated)
+        case let .between(x, low, high, negated, loc):
+            let v = try bind(x)
+            let ge = try compare(.ge, v, try bind(low), location: loc)
+            let le = try compare(.le, v, try bind(high), location: loc)
+            let both = BoundExpr.and([ge, le])
+            return negated ? .not(both) : both
+        case let .like(x, pattern, ci, negated, loc):
+            let (a, b) = try unify(try bind(x), try bind(pattern), op: "~~", location: loc)
+            guard a.type.isText else {
+                throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) ~~ \(b.type.name)",
+                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
+                               position: loc + 1)
+            }
+            return .like(a, b, caseInsensitive: ci, negated: negated)
+        case let .function(name, args, star, distinct, loc):
+            return try bindFunction(name.last ?? "", args, star: star, distinct: distinct, location: loc)
+        }
+    }
+
+    mutating func bindBool(_ e: Expr) throws -> BoundExpr {
+        let b = try bind(e)
+        if b.isUntypedLiteral { return try coerce(b, to: .bool, location: e.location ?? 0) }
+        guard b.type == .bool || b.type == .unknown else {
+            throw SQLError(.datatypeMismatch, "argument of WHERE must be type boolean, not type \(b.type.name)",
+                           position: (e.location ?? 0) + 1)
+        }
+        return b
+    }
+
+    /// Gives an untyped literal the type its context needs.
+    func coerce(_ e: BoundExpr, to type: SQLType, location: Int) throws -> BoundExpr {
+        guard case let .constant(v, nil) = e else { return e }
+        do {
+            return .constant(try Coercion.cast(v, to: type), type)
+        } catch var err as SQLError {
+            err.position = err.position ?? location + 1
+            throw err
+        }
+    }
+
+    /// Makes both operands of a binary operator comparable.
+    func unify(_ a: BoundExpr, _ b: BoundExpr, op: String, location: Int) throws -> (BoundExpr, BoundExpr) {
+        switch (a.isUntypedLiteral, b.isUntypedLiteral) {
+        case (true, true): return (try coerce(a, to: .text, location: location), try coerce(b, to: .text, location: location))
+        case (true, false): return (try coerce(a, to: b.type, location: location), b)
+        case (false, true): return (a, try coerce(b, to: a.type, location: location))
+        default:
+            guard Self.comparable(a.type, b.type) else {
+                throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) \(op) \(b.type.name)",
+                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
+                               position: location + 1)
+            }
+            return (a, b)
+        }
+    }
+
+    static func comparable(_ a: SQLType, _ b: SQLType) -> Bool {
+        let numeric: (SQLType) -> Bool = { $0.isInteger || $0.isFloat || $0 == .numeric }
+        if numeric(a) && numeric(b) { return true }
+        if a.isText && b.isText { return true }
+        if (a == .timestamp || a == .timestamptz || a == .date) && (b == .timestamp || b == .timestamptz || b == .date) { return true }
+        if (a == .json || a == .jsonb) && (b == .json || b == .jsonb) { return true }
+        return a == b
+    }
+
+    func compare(_ op: CompareOp, _ a: BoundExpr, _ b: BoundExpr, location: Int) throws -> BoundExpr {
+        let (x, y) = try unify(a, b, op: op.rawValue, location: location)
+        return .compare(op, x, y)
+    }
+
+    mutating func bindOperator(_ name: String, _ left: Expr?, _ right: Expr, location: Int) throws -> BoundExpr {
+        guard let left else {
+            let r = try bind(right)
+            switch name {
+            case "-":
+                if case let .constant(.int(i), t) = r { return .constant(.int(-i), t) }
+                if case let .constant(.double(d), t) = r { return .constant(.double(-d), t) }
+                let x = try coerce(r, to: .numeric, location: location)
+                return .negate(x)
+            case "+": return try coerce(r, to: .numeric, location: location)
+            default: throw SQLError(.undefinedFunction, "operator does not exist: \(name) \(r.type.name)", position: location + 1)
+            }
+        }
+        let l = try bind(left), r = try bind(right)
+        if let op = CompareOp(rawValue: name == "!=" ? "<>" : name) { return try compare(op, l, r, location: location) }
+        if let op = ArithOp(rawValue: name) {
+            var (x, y) = (l, r)
+            if x.isUntypedLiteral { x = try coerce(x, to: y.isUntypedLiteral ? .numeric : y.type, location: location) }
+            if y.isUntypedLiteral { y = try coerce(y, to: x.type, location: location) }
+            let numeric: (SQLType) -> Bool = { $0.isInteger || $0.isFloat || $0 == .numeric }
+            guard numeric(x.type), numeric(y.type) else {
+                throw SQLError(.undefinedFunction, "operator does not exist: \(x.type.name) \(name) \(y.type.name)",
+                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
+                               position: location + 1)
+            }
+            return .arith(op, x, y, Self.arithType(x.type, y.type))
+        }
+        if name == "||" {
+            let x = try coerce(l, to: .text, location: location), y = try coerce(r, to: .text, location: location)
+            return .concat(x, y)
+        }
+        throw SQLError(.undefinedFunction, "operator does not exist: \(l.type.name) \(name) \(r.type.name)",
+                       hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
+                       position: location + 1)
+    }
+
+    static func arithType(_ a: SQLType, _ b: SQLType) -> SQLType {
+        if a.isFloat || b.isFloat { return .float8 }
+        if a == .numeric || b == .numeric { return .numeric }
+        if a == .int8 || b == .int8 { return .int8 }
+        if a == .int4 || b == .int4 { return .int4 }
+        return .int2
+    }
+
+    mutating func bindFunction(_ name: String, _ args: [Expr], star: Bool, distinct: Bool, location: Int) throws -> BoundExpr {
+        if ["count", "sum", "avg", "min", "max"].contains(name) {
+            throw SQLError.notSupported("aggregate function \(name)")
+        }
+        let bound = try args.map { try bind($0) }
+        func arity(_ n: Int) throws {
+            guard bound.count == n else {
+                throw SQLError(.undefinedFunction, "function \(name) with \(bound.count) arguments does not exist", position: location + 1)
+            }
+        }
+        switch name {
+        case "lower", "upper", "length":
+            try arity(1)
+            let a = try coerce(bound[0], to: .text, location: location)
+            return .function(name, [a], name == "length" ? .int4 : .text)
+        case "abs":
+            try arity(1)
+            let a = try coerce(bound[0], to: .numeric, location: location)
+            return .function(name, [a], a.type)
+        case "now", "current_timestamp":
+            try arity(0)
+            return .function("now", [], .timestamptz)
+        default:
+            throw SQLError(.undefinedFunction, "function \(name) does not exist", position: location + 1)
+        }
+    }
+
+    /// Maps a type name as written to a type.
+    static func resolveType(_ t: TypeName, location: Int) throws -> SQLType {
+        let name = t.names.last ?? ""
+        let base: SQLType
+        switch name {
+        case "bool", "boolean": base = .bool
+        case "int2", "smallint": base = .int2
+        case "int4", "int", "integer": base = .int4
+        case "int8", "bigint": base = .int8
+        case "float4", "real": base = .float4
+        case "float8", "double precision": base = .float8
+        case "numeric", "decimal": base = .numeric
+        case "text": base = .text
+        case "varchar": base = .varchar(t.modifiers.first.map { Int($0) })
+        case "bpchar", "char": base = .bpchar(t.modifiers.first.map { Int($0) } ?? 1)
+        case "bytea": base = .bytea
+        case "date": base = .date
+        case "timestamp": base = .timestamp
+        case "timestamptz": base = .timestamptz
+        case "json": base = .json
+        case "jsonb": base = .jsonb
+        default:
+            throw SQLError(.undefinedObject, "type \"\(name)\" does not exist", position: location + 1)
+        }
+        return t.arrayDimensions > 0 ? .array(base) : base
+    }
+}

@@ -1,0 +1,27 @@
+import DriftCore
+
+public struct ResultColumn: Sendable, Equatable {
+    public var name: String
+    public var type: SQLType
+    public init(name: String, type: SQLType) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// The outcome of one statement: a command tag (PostgreSQL's, e.g. `SELECT 3`), and for
+/// statements that return rows, their columns and values.
+public struct StatementResult: Sendable {
+    public var tag: String
+    public var columns: [ResultColumn]?
+    public var rows: [[Value]]
+    /// Warnings and notices (PostgreSQL's NoticeResponse), e.g. BEGIN inside a transaction.
+    public var notices: [String]
+
+    public init(tag: String, columns: [ResultColumn]? = nil, rows: [[Value]] = [], notices: [String] = []) {
+        self.tag = tag
+        self.columns = columns
+        self.rows = rows
+        self.notices = notices
+    }
+}

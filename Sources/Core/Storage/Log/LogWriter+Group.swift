@@ -1,0 +1,123 @@
+extension LogWriter {
+    /// Writes one group: frames for as many requests as fit the active segment go out in
+    /// one write, then one sync; a full segment rotates between requests (a transaction
+    /// never spans segments). Durable requests are applied in seq order, then acknowledged.
+    func process(_ batch: [CommitRequest]) {
+        groupCount += 1
+        var outcomes: [(CommitRequest, Result<Void, StorageError>)] = []
+        if let reason = failure {
+            finish(batch.map { ($0, .failure(.failed(reason: reason))) })
+            return
+        }
+        var succeeded: [CommitRequest] = []
+        var i = 0
+        func failRest(from index: Int, _ error: StorageError) {
+            for r in batch[index...] { outcomes.append((r, .failure(error))) }
+            i = batch.count
+        }
+        while i < batch.count {
+            buffer.bytes.removeAll(keepingCapacity: true)
+            var chunk: [CommitRequest] = []
+            var ends: [Int] = []
+            let seqBefore = nextSeq, timestampBefore = lastTimestamp
+            while i < batch.count {
+                let r = batch[i]
+                let size = r.encodedSize(seq: nextSeq)
+                let end = activeEnd + buffer.count + size
+                let full = end > config.segmentBytesMax && activeEnd + buffer.count > SegmentHeader.size
+                if full || end > activeCapacity {
+                    if !chunk.isEmpty { break }
+                    do {
+                        try rotate(minCapacity: size)
+                    } catch {
+                        failRest(from: i, error as? StorageError ?? .failed(reason: "\(error)"))
+                        break
+                    }
+                    continue
+                }
+                encode(r)
+                chunk.append(r)
+                ends.append(buffer.count)
+                i += 1
+            }
+            guard !chunk.isEmpty else { break }
+            let start = activeEnd
+            var kept = chunk.count
+            var chunkError: StorageError?
+            do {
+                try buffer.bytes.withUnsafeBytes { try activeFile.write($0, at: UInt64(start)) }
+            } catch let StorageError.noSpace(path, written) {
+                kept = ends.firstIndex { $0 > written } ?? chunk.count
+                chunkError = .noSpace(path: path, written: written)
+                do {
+                    try activeFile.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
+                } catch {
+                    enterFailed("could not cut back a short write: \(error)")
+                    kept = 0
+                    chunkError = .failed(reason: "\(error)")
+                }
+            } catch {
+                enterFailed("write failed: \(error)")
+                try? activeFile.truncate(to: UInt64(start))
+                kept = 0
+                chunkError = error as? StorageError ?? .failed(reason: "\(error)")
+            }
+            if kept > 0 {
+                dirty = true
+                if config.durability == .fsync {
+                    do {
+                        try syncActive()
+                    } catch {
+                        // The failed state is entered; cut the unsynced frames so a restart does not
+                        // resurrect commits whose callers were told they failed.
+                        try? activeFile.truncate(to: UInt64(start))
+                        kept = 0
+                        chunkError = error as? StorageError ?? .failed(reason: "\(error)")
+                    }
+                }
+            }
+            let keptBytes = kept == 0 ? 0 : ends[kept - 1]
+            activeEnd = start + keptBytes
+            bytesWritten += UInt64(keptBytes)
+            succeeded.append(contentsOf: chunk[0..<kept])
+            if let e = chunkError {
+                nextSeq = kept == 0 ? seqBefore : chunk[kept - 1].seq + 1
+                lastTimestamp = kept == 0 ? timestampBefore : chunk[kept - 1].timestamp
+                for r in chunk[kept...] { outcomes.append((r, .failure(e))) }
+                failRest(from: i, e)
+            }
+        }
+        if !succeeded.isEmpty {
+            applier?.apply(succeeded)
+            let last = succeeded.last!.seq
+            lock.withLock { nextSeqCommitted = last }
+        }
+        outcomes.append(contentsOf: succeeded.map { ($0, .success(())) })
+        finish(outcomes)
+    }
+
+    private func encode(_ r: CommitRequest) {
+        let seq = nextSeq
+        var ts = clock.nowMicros()
+        if ts <= lastTimestamp { ts = lastTimestamp + 1 }
+        r.seq = seq
+        r.timestamp = ts
+        r.locations.removeAll(keepingCapacity: true)
+        let last = r.events.count - 1
+        for (k, e) in r.events.enumerated() {
+            r.locations.append(Location(segment: activeNumber, offset: activeEnd + buffer.count))
+            e.payload.withUnsafeBytes {
+                Frame.encode(into: &buffer, seq: seq, timestamp: ts, type: e.type, commit: k == last, payload: $0)
+            }
+        }
+        nextSeq = seq + 1
+        lastTimestamp = ts
+    }
+
+    private func finish(_ outcomes: [(CommitRequest, Result<Void, StorageError>)]) {
+        lock.withLock {
+            for (r, o) in outcomes { r.outcome = o }
+            done.broadcast()
+        }
+    }
+}

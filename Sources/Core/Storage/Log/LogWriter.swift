@@ -1,0 +1,275 @@
+import Logging
+
+/// How commits reach the disk.
+public enum Durability: Sendable, Equatable {
+    /// `fdatasync` before a commit is acknowledged (the default).
+    case fsync
+    /// Acknowledge after the write; sync at least every `milliseconds`.
+    case batch(milliseconds: Int)
+    /// Acknowledge after the write; sync only at segment rotation and close.
+    case none
+}
+
+/// Source of commit timestamps (a test clock can step backwards).
+public protocol WallClock: Sendable {
+    func nowMicros() -> Int64
+}
+
+public struct SystemClock: WallClock {
+    public init() {}
+    public func nowMicros() -> Int64 { wallClockMicros() }
+}
+
+public struct LogEvent: Sendable {
+    public var type: FrameType
+    public var payload: [UInt8]
+    public init(type: FrameType, payload: [UInt8]) {
+        self.type = type
+        self.payload = payload
+    }
+}
+
+/// One transaction's events on their way to the log. The writer fills in seq,
+/// timestamp and locations, hands the request to the applier once it is durable,
+/// and then wakes the committing thread.
+public final class CommitRequest: @unchecked Sendable {
+    public let events: [LogEvent]
+    /// The engine's own record of the transaction, handed back to the applier.
+    public let context: AnyObject?
+    public internal(set) var seq: UInt64 = 0
+    public internal(set) var timestamp: Int64 = 0
+    public internal(set) var locations: [Location] = []
+    var outcome: Result<Void, StorageError>?
+
+    public init(events: [LogEvent], context: AnyObject?) {
+        precondition(!events.isEmpty, "a commit request carries at least one event")
+        self.events = events
+        self.context = context
+    }
+
+    func encodedSize(seq: UInt64) -> Int {
+        events.reduce(0) { $0 + Frame.encodedSize(seq: seq, payloadLength: $1.payload.count) }
+    }
+}
+
+/// Receives durable commits on the writer thread, in seq order, before they are acknowledged.
+public protocol CommitApplier: AnyObject, Sendable {
+    func apply(_ committed: [CommitRequest])
+}
+
+public struct LogWriterConfig: Sendable {
+    public var durability: Durability
+    public var segmentBytesMax: Int
+    public init(durability: Durability = .fsync, segmentBytesMax: Int = Limits.segmentBytesDefault) {
+        self.durability = durability
+        self.segmentBytesMax = max(segmentBytesMax, Limits.segmentBytesMin)
+    }
+}
+
+/// The single sequencer: assigns dense seqs and strictly increasing timestamps,
+/// writes each group of concurrent commits with one write and one `fdatasync`
+/// (group commit), applies them, then acknowledges them.
+public final class LogWriter: @unchecked Sendable {
+    let log: Log
+    let config: LogWriterConfig
+    let clock: any WallClock
+    weak var applier: (any CommitApplier)?
+    let logger: Logger
+
+    let lock = Lock()
+    let wake = Condition()
+    let done = Condition()
+    var queue: [CommitRequest] = []
+    var closing = false
+    var stopped = false
+    var failedReason: String?
+    var thread: OSThread?
+
+    // Owned by the writer thread.
+    var activeFile: (any FileHandle)!
+    var activeNumber: UInt32 = 0
+    var activeEnd = 0
+    var activeCapacity = 0
+    var nextSeq: UInt64
+    var lastTimestamp: Int64
+    var dirty = false
+    var lastSyncNanos = monotonicNanos()
+    var buffer = ByteWriter(capacity: 1 << 16)
+
+    /// Statistics for metrics and benchmarks.
+    public internal(set) var syncCount: UInt64 = 0
+    public internal(set) var groupCount: UInt64 = 0
+    public internal(set) var bytesWritten: UInt64 = 0
+
+    public init(log: Log, config: LogWriterConfig, clock: any WallClock, lastSeq: UInt64, lastTimestamp: Int64,
+                applier: any CommitApplier, logger: Logger) throws {
+        self.log = log
+        self.config = config
+        self.clock = clock
+        self.applier = applier
+        self.logger = logger
+        nextSeq = lastSeq + 1
+        self.lastTimestamp = lastTimestamp
+        try openActiveSegment()
+        thread = OSThread(name: "drift-log") { [unowned self] in self.run() }
+    }
+
+    /// Continues the newest raw segment, or starts a new one.
+    private func openActiveSegment() throws {
+        guard let last = log.segments.last, !last.isPacked else {
+            try createSegment(number: (log.segments.last?.number ?? 0) + 1, capacity: config.segmentBytesMax)
+            return
+        }
+        let file = try log.fs.open(last.path, create: false)
+        let size = Int(try file.size())
+        let capacity = max(config.segmentBytesMax, size)
+        let region = try file.map(length: capacity)
+        log.replace(Segment(path: last.path, header: last.header, region: region))
+        activeFile = file
+        activeNumber = last.number
+        activeEnd = size
+        activeCapacity = capacity
+        lock.withLock { publishedActive = last.number }
+    }
+
+    private func createSegment(number: UInt32, capacity: Int) throws {
+        let path = Path.join(log.directory, SegmentHeader.fileName(number))
+        let header = SegmentHeader(kind: .raw, firstSeq: nextSeq, number: number)
+        let file = try log.fs.open(path, create: true)
+        do {
+            try file.truncate(to: 0)
+            try file.write(header.encode(), at: 0)
+            try file.sync()
+            try log.fs.syncDirectory(log.directory)
+        } catch {
+            file.close()
+            try? log.fs.remove(path)
+            throw error
+        }
+        let region = try file.map(length: capacity)
+        log.add(Segment(path: path, header: header, region: region))
+        activeFile?.close()
+        activeFile = file
+        activeNumber = number
+        activeEnd = SegmentHeader.size
+        activeCapacity = capacity
+        lock.withLock { publishedActive = number }
+    }
+
+    /// The segment commits are appended to (never compacted).
+    public var activeSegmentNumber: UInt32 { lock.withLock { publishedActive } }
+
+    /// Seals the active segment and starts the next.
+    func rotate(minCapacity: Int) throws {
+        if dirty {
+            try syncActive()
+        }
+        try createSegment(number: activeNumber + 1, capacity: max(config.segmentBytesMax, SegmentHeader.size + minCapacity))
+    }
+
+    func syncActive() throws {
+        do {
+            try activeFile.sync()
+        } catch let e as StorageError {
+            enterFailed("\(e)")
+            throw e
+        }
+        syncCount += 1
+        dirty = false
+        lastSyncNanos = monotonicNanos()
+    }
+
+    func enterFailed(_ reason: String) {
+        lock.withLock { if failedReason == nil { failedReason = reason } }
+        logger.critical("storage failed; writes refused until restart", metadata: ["reason": "\(reason)"])
+    }
+
+    public var failure: String? { lock.withLock { failedReason } }
+
+    /// The highest seq the writer has made durable and applied.
+    public var lastSeq: UInt64 { lock.withLock { nextSeqCommitted } }
+    package var nextSeqCommitted: UInt64 = 0
+    var publishedActive: UInt32 = 0
+
+    /// Commits `request`: returns once it is durable and applied, or throws.
+    public func commit(_ request: CommitRequest) throws {
+        lock.lock()
+        if let reason = failedReason {
+            lock.unlock()
+            throw StorageError.failed(reason: reason)
+        }
+        if closing {
+            lock.unlock()
+            throw StorageError.closed
+        }
+        queue.append(request)
+        wake.signal()
+        while request.outcome == nil { done.wait(lock) }
+        lock.unlock()
+        try request.outcome!.get()
+    }
+
+    /// Drains the queue, syncs and stops the writer thread.
+    public func close() {
+        lock.withLock {
+            closing = true
+            wake.signal()
+        }
+        thread?.join()
+        thread = nil
+        if dirty { try? syncActive() }
+        activeFile?.close()
+    }
+
+    /// Forces a sync of the active segment (used before a snapshot in non-fsync modes).
+    public func syncNow() throws {
+        let r = CommitRequestSync()
+        lock.withLock {
+            pendingSyncs.append(r)
+            wake.signal()
+            while r.error == nil && !r.done { done.wait(lock) }
+        }
+        if let e = r.error { throw e }
+    }
+
+    final class CommitRequestSync {
+        var done = false
+        var error: StorageError?
+    }
+    var pendingSyncs: [CommitRequestSync] = []
+
+    private func run() {
+        while true {
+            lock.lock()
+            while queue.isEmpty && pendingSyncs.isEmpty && !closing {
+                if case let .batch(ms) = config.durability, dirty {
+                    let deadline = lastSyncNanos + UInt64(ms) * 1_000_000
+                    if monotonicNanos() >= deadline { break }
+                    _ = wake.wait(lock, deadlineNanos: deadline)
+                } else {
+                    wake.wait(lock)
+                }
+            }
+            let batch = Array(queue.prefix(Limits.groupCommitRequestsMax))
+            queue.removeFirst(batch.count)
+            let syncs = pendingSyncs
+            pendingSyncs = []
+            let exit = closing && queue.isEmpty && batch.isEmpty
+            lock.unlock()
+            if !batch.isEmpty { process(batch) }
+            if case let .batch(ms) = config.durability, dirty, failure == nil,
+               monotonicNanos() >= lastSyncNanos + UInt64(ms) * 1_000_000 {
+                try? syncActive()
+            }
+            if !syncs.isEmpty {
+                var err: StorageError?
+                if dirty { do { try syncActive() } catch { err = error as? StorageError } }
+                lock.withLock {
+                    for s in syncs { s.done = true; s.error = err }
+                    done.broadcast()
+                }
+            }
+            if exit { return }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import DriftCore
+import DriftStorage
+import Logging
+import Yams
+
+/// The host's configuration (`plugins.yaml`).
+struct HostConfig {
+    var dataPath = "./data"
+    var engine = EngineConfig()
+    var logLevel: Logger.Level = .info
+    var plugins: [PluginConfig] = []
+
+    struct PluginConfig {
+        var kind: String
+        var line: Int
+        var settings: Node?
+    }
+}
+
+/// A configuration error, naming file, line and key.
+struct ConfigError: Error, CustomStringConvertible {
+    var file: String
+    var line: Int?
+    var key: String
+    var message: String
+    var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key): \(message)"
+    }
+}
+
+extension HostConfig {
+    /// The text of the repository's `plugins.yaml`, built into the binary.
+    static let embeddedDefault = #"""
+# DriftDB host configuration: the embedded default.
+#
+# `driftdb serve` reads this file (or --config FILE); a built binary carries
+# this same text and uses it when no file is given and none is in the
+# working directory.
+
+# Where the database lives; a missing directory is initialised on start.
+data_path: ./data
+
+storage:
+  # fsync: a commit is acknowledged after fdatasync (the default).
+  # batch: acknowledged after the write, synced at least every batch_ms.
+  # none:  synced only at segment rotation and shutdown.
+  durability: fsync
+  batch_ms: 10
+  # Segments rotate when the next commit would pass this size.
+  segment_size_bytes: 67108864
+  # Automatic snapshots: after this many row events or log bytes (0 disables either).
+  snapshot_every_events: 100000
+  snapshot_every_bytes: 268435456
+  # lock_timeout for transactions, in milliseconds (0 waits forever).
+  lock_timeout_ms: 0
+
+# trace | debug | info | notice | warning | error | critical
+log_level: info
+
+# Plugins to run, by kind, each with its own settings. The PostgreSQL
+# frontend (pgwire), auth, metrics and cdc plugins arrive in later releases;
+# naming a kind this build does not have is an error, never ignored.
+plugins: []
+
+"""#
+
+    static func parse(_ text: String, file: String) throws -> HostConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw ConfigError(file: file, line: nil, key: "(document)", message: "\(e)")
+        }
+        var config = HostConfig()
+        guard let root else { return config }
+        guard let top = root.mapping else {
+            throw ConfigError(file: file, line: root.mark?.line, key: "(document)", message: "expected a mapping of settings")
+        }
+        for (k, v) in top {
+            let key = k.string ?? "?"
+            func err(_ m: String, _ n: Node = v, _ name: String? = nil) -> ConfigError {
+                ConfigError(file: file, line: n.mark?.line, key: name ?? key, message: m)
+            }
+            switch key {
+            case "data_path":
+                guard let s = v.string, !s.isEmpty else { throw err("expected a path") }
+                config.dataPath = s
+            case "log_level":
+                guard let s = v.string, let level = Logger.Level(rawValue: s) else {
+                    throw err("expected one of trace, debug, info, notice, warning, error, critical")
+                }
+                config.logLevel = level
+            case "storage":
+                try parseStorage(v, into: &config.engine, file: file)
+            case "plugins":
+                guard let seq = v.sequence else { throw err("expected a list of plugins") }
+                for item in seq {
+                    guard let m = item.mapping, let kind = m["kind"]?.string else {
+                        throw err("each plugin needs a `kind`", item, "plugins[]")
+                    }
+                    config.plugins.append(PluginConfig(kind: kind, line: item.mark?.line ?? 0, settings: item))
+                }
+            default:
+                throw err("unknown setting")
+            }
+        }
+        return config
+    }
+
+    static func parseStorage(_ node: Node, into e: inout EngineConfig, file: String) throws {
+        guard let m = node.mapping else {
+            throw ConfigError(file: file, line: node.mark?.line, key: "storage", message: "expected a mapping")
+        }
+        var batchMs = 10
+        var mode = "fsync"
+        var modeNode: Node?
+        for (k, v) in m {
+            let key = "storage." + (k.string ?? "?")
+            func int(_ min: Int) throws -> Int {
+                guard let s = v.string, let i = Int(s), i >= min else {
+                    throw ConfigError(file: file, line: v.mark?.line, key: key, message: "expected an integer of at least \(min)")
+                }
+                return i
+            }
+            switch k.string ?? "" {
+            case "durability":
+                mode = v.string ?? ""
+                modeNode = v
+            case "batch_ms": batchMs = try int(1)
+            case "segment_size_bytes": e.segmentBytesMax = try int(Limits.segmentBytesMin)
+            case "snapshot_every_events": e.snapshotEveryEvents = try int(0)
+            case "snapshot_every_bytes": e.snapshotEveryBytes = try int(0)
+            case "lock_timeout_ms":
+                let ms = try int(0)
+                e.lockTimeoutMillis = ms == 0 ? nil : ms
+            default:
+                throw ConfigError(file: file, line: k.mark?.line, key: key, message: "unknown setting")
+            }
+        }
+        switch mode {
+        case "fsync": e.durability = .fsync
+        case "batch": e.durability = .batch(milliseconds: batchMs)
+        case "none": e.durability = .none
+        default:
+            throw ConfigError(file: file, line: modeNode?.mark?.line, key: "storage.durability",
+                              message: "expected one of fsync, batch, none (got \"\(mode)\")")
+        }
+    }
+
+    /// Reads `path`, or `./plugins.yaml`, or the embedded default.
+    static func load(path: String?) throws -> (HostConfig, String) {
+        let fs = PosixFileSystem()
+        let chosen = path ?? (fs.fileExists("plugins.yaml") ? "plugins.yaml" : nil)
+        guard let chosen else { return (try parse(embeddedDefault, file: "(embedded plugins.yaml)"), "(embedded plugins.yaml)") }
+        guard fs.fileExists(chosen) else {
+            throw ConfigError(file: chosen, line: nil, key: "(file)", message: "no such file")
+        }
+        let bytes = try fs.open(chosen, create: false).readAll()
+        return (try parse(String(decoding: bytes, as: UTF8.self), file: chosen), chosen)
+    }
+}

@@ -1,0 +1,39 @@
+import DriftStorage
+import Testing
+@testable import DriftCore
+
+@Suite struct EngineBasicsTests {
+    @Test func insertUpdateDeleteAndTimeTravel() throws {
+        let (e, _) = try memoryEngine()
+        defer { e.close() }
+        try createTable(e, "t")
+        let s1 = try put(e, "t", 1, "a")
+        let s2 = try put(e, "t", 1, "b")
+        let s3 = try e.transaction { t in
+            let def = try t.table("t")
+            _ = try t.lockRow(def, key: key(1), mode: .update)
+            try t.delete(def, key: key(1))
+        }.1!
+        #expect(s2 == s1 + 1 && s3 == s2 + 1)
+        #expect(try get(e, "t", 1) == nil)
+        #expect(try get(e, "t", 1, asOf: s1) == "a")
+        #expect(try get(e, "t", 1, asOf: s2) == "b")
+        #expect(try get(e, "t", 1, asOf: s3) == nil)
+        // Before the table existed it is absent from the catalog.
+        #expect(e.catalog(at: 0).table("t") == nil)
+    }
+
+    @Test func reopenRecoversState() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(fs: fs)
+        try createTable(e, "t")
+        for i in 0..<50 { _ = try put(e, "t", Int64(i % 7), "v\(i)") }
+        let last = e.visibleSeq
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: fs)
+        defer { e2.close() }
+        #expect(e2.visibleSeq == last)
+        #expect(try get(e2, "t", 0) == "v49")
+        #expect(try get(e2, "t", 6) == "v48")
+    }
+}

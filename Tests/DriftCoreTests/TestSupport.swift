@@ -1,0 +1,63 @@
+import DriftStorage
+@testable import DriftCore
+
+/// An engine on a fresh in-memory file system.
+func memoryEngine(_ config: EngineConfig = testConfig(), fs: MemoryFileSystem = MemoryFileSystem(),
+                  clock: any WallClock = SystemClock()) throws -> (Engine, MemoryFileSystem) {
+    let e = try Engine.open(at: "/db", config: config, fs: fs, clock: clock, create: true)
+    return (e, fs)
+}
+
+func testConfig(snapshotEvery: Int = 0, segmentBytes: Int = 1 << 20) -> EngineConfig {
+    var c = EngineConfig()
+    c.snapshotEveryEvents = snapshotEvery
+    c.snapshotEveryBytes = 0
+    c.segmentBytesMax = segmentBytes
+    return c
+}
+
+/// Creates `name (id bigint primary key, v text)` plus extra text columns.
+@discardableResult
+func createTable(_ engine: Engine, _ name: String, extra: [String] = [], index: [String] = []) throws -> TableDef {
+    try engine.transaction { t in
+        let cols = [ColumnDef(name: "id", type: .int8, notNull: true), ColumnDef(name: "v", type: .text)]
+            + extra.map { ColumnDef(name: $0, type: .text) }
+        var indexes: [IndexDef] = []
+        for c in index {
+            indexes.append(IndexDef(id: t.allocateIndexId(), name: "\(name)_\(c)_idx",
+                                    columns: [cols.firstIndex { $0.name == c }!], unique: false))
+        }
+        let def = TableDef(id: t.allocateTableId(), name: name, columns: cols, primaryKey: [0], indexes: indexes, origin: .sql)
+        try t.applyDDL { _ in .createTable(def) }
+        return def
+    }.0
+}
+
+func key(_ i: Int64) -> [UInt8] { KeyCodec.encode([.int(i)]) }
+
+/// Current table definition.
+func table(_ engine: Engine, _ name: String) -> TableDef { engine.latestCatalog.table(name)! }
+
+func put(_ engine: Engine, _ tableName: String, _ id: Int64, _ v: String) throws -> UInt64 {
+    try engine.transaction { t in
+        let def = try t.table(tableName)
+        switch try t.lockRow(def, key: key(id), mode: .noKeyUpdate) {
+        case .row(let existing, _):
+            var row = [Value](repeating: .null, count: def.columns.count)
+            row[0] = .int(id)
+            row[1] = .text(v)
+            if existing != nil { try t.update(def, key: key(id), row) } else { try t.insert(def, row) }
+        case .skipped:
+            fatalError("blocked lock in a test helper")
+        }
+    }.1!
+}
+
+func get(_ engine: Engine, _ tableName: String, _ id: Int64, asOf: UInt64? = nil) throws -> String? {
+    let t = engine.begin(asOf: asOf)
+    defer { t.rollback() }
+    t.beginStatement()
+    guard let def = t.catalog.table(tableName), let row = try t.get(def, key: key(id)) else { return nil }
+    if case .text(let s) = row[1] { return s }
+    return nil
+}
