@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DriftStorage
 @testable import DriftCore
 
@@ -60,4 +63,54 @@ func get(_ engine: Engine, _ tableName: String, _ id: Int64, asOf: UInt64? = nil
     guard let def = t.catalog.table(tableName), let row = try t.get(def, key: key(id)) else { return nil }
     if case .text(let s) = row[1] { return s }
     return nil
+}
+
+/// All live rows of a table as of `seq` (nil: the latest), as id → v.
+func contents(_ engine: Engine, _ tableName: String, asOf: UInt64? = nil) throws -> [Int64: String]? {
+    let t = engine.begin(asOf: asOf ?? engine.visibleSeq)
+    defer { t.rollback() }
+    guard let def = t.catalog.table(tableName) else { return nil }
+    var out: [Int64: String] = [:]
+    try t.scan(def) { row in
+        let values = try RowCodec.decode(row.image, missing: def.missingValues)
+        if case .int(let id) = values[0] {
+            if case .text(let s) = values[1] { out[id] = s } else { out[id] = "" }
+        }
+        return true
+    }
+    return out
+}
+
+/// A wall clock a test moves by hand.
+final class TestClock: WallClock, @unchecked Sendable {
+    let lock = Lock()
+    var now: Int64
+    init(_ start: Int64) { now = start }
+    func nowMicros() -> Int64 { lock.withLock { now } }
+    func set(_ v: Int64) { lock.withLock { now = v } }
+}
+
+/// A reproducible random source (SplitMix64); `SEED=n` replays a failing run.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    static func fromEnvironment() -> (SeededRandom, UInt64) {
+        let seed = ProcessInfoLite.environment("SEED").flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        return (SeededRandom(seed: seed), seed)
+    }
+}
+
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
 }

@@ -19,10 +19,16 @@ import Testing
         var w = ByteWriter()
         for v in values { w.varint(v) }
         for v in [Int64.min, -1, 0, 1, Int64.max] { w.zigzag(v) }
-        try w.bytes.withUnsafeBytes { b in
+        try w.bytes.withUnsafeBytes { b throws in
             var r = ByteReader(b)
-            for v in values { #expect(try r.varint() == v) }
-            for v in [Int64.min, -1, 0, 1, Int64.max] { #expect(try r.zigzag() == v) }
+            for v in values {
+                let got = try r.varint()
+                #expect(got == v)
+            }
+            for v in [Int64.min, -1, 0, 1, Int64.max] {
+                let got = try r.zigzag()
+                #expect(got == v)
+            }
             #expect(r.isAtEnd)
         }
     }
@@ -70,7 +76,8 @@ import Testing
 
     @Test func segmentHeaderRefusesUnknownVersion() throws {
         var h = SegmentHeader(kind: .raw, firstSeq: 9, number: 3).encode()
-        try h.withUnsafeBytes { #expect(try SegmentHeader.parse($0, file: "x") == SegmentHeader(kind: .raw, firstSeq: 9, number: 3)) }
+        let parsed = try h.withUnsafeBytes { try SegmentHeader.parse($0, file: "x") }
+        #expect(parsed == SegmentHeader(kind: .raw, firstSeq: 9, number: 3))
         h[8] = 2
         let crc = CRC32C.checksum(Array(h[0..<32]))
         withUnsafeBytes(of: crc.littleEndian) { for k in 0..<4 { h[32 + k] = $0[k] } }
