@@ -23,15 +23,18 @@ enum PluginRegistry {
     /// Kinds that exist as modules but whose plugin has not shipped yet.
     static let upcoming = ["pgwire", "auth", "metrics", "cdc"]
 
-    static func build(_ config: HostConfig, source: String, engine: Engine, logger: Logger) throws -> [any Service] {
-        try config.plugins.map { p in
-            guard let make = kinds[p.kind] else {
-                let why = upcoming.contains(p.kind)
-                    ? "plugin kind \"\(p.kind)\" is not available in this build yet"
-                    : "unknown plugin kind \"\(p.kind)\" (this build has: \(kinds.keys.sorted().joined(separator: ", ")))"
-                throw ConfigError(file: source, line: p.line, key: "plugins[].kind", message: why)
-            }
-            return try make(p, engine, logger)
+    /// Refuses a config naming a plugin kind this build does not have.
+    static func validate(_ config: HostConfig, source: String) throws {
+        for p in config.plugins where kinds[p.kind] == nil {
+            let why = upcoming.contains(p.kind)
+                ? "plugin kind \"\(p.kind)\" is not available in this build yet"
+                : "unknown plugin kind \"\(p.kind)\" (this build has: \(kinds.isEmpty ? "none" : kinds.keys.sorted().joined(separator: ", ")))"
+            throw ConfigError(file: source, line: p.line, key: "plugins[].kind", message: why)
         }
+    }
+
+    static func build(_ config: HostConfig, source: String, engine: Engine, logger: Logger) throws -> [any Service] {
+        try validate(config, source: source)
+        return try config.plugins.map { try kinds[$0.kind]!($0, engine, logger) }
     }
 }

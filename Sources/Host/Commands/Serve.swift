@@ -23,6 +23,12 @@ struct Serve: AsyncParsableCommand {
         }
         var (cfg, source) = loaded
         if let dataPath { cfg.dataPath = dataPath }
+        do {
+            try PluginRegistry.validate(cfg, source: source)
+        } catch {
+            printError("driftdb: " + CLI.describe(error))
+            throw ExitCode(2)
+        }
         CLI.bootstrapLogging(cfg.logLevel)
         let logger = Logger(label: "driftdb")
         let engine: Engine

@@ -1,0 +1,131 @@
+import DriftCore
+import Foundation
+import Testing
+@testable import DriftHost
+
+@Suite(.serialized) struct CLITests {
+    @Test func quickStartFromTheReadme() throws {
+        let dir = temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try driftdb(["init", dir]).status == 0)
+        let setup = try driftdb(["sql", "-d", dir, "-e", """
+            CREATE TABLE users (pk=id, INDEX(status));
+            INSERT INTO users {"id": "u1", "name": "Ada", "status": "paid"};
+            INSERT INTO users {"id": "u2", "name": "Bob", "status": "trial"};
+            PATCH users KEY "u1" SET {"status": "churned"};
+            SOFT DELETE FROM users KEY "u2";
+            """])
+        #expect(setup.status == 0, "\(setup.err)")
+        #expect(setup.out.contains("PATCH 1") && setup.out.contains("SOFT DELETE 1"))
+        let json = try driftdb(["select", "-d", dir, "--table", "users", "--where", #"status="paid""#, "--as-of", "@seq:3", "--json"])
+        #expect(json.status == 0)
+        let rows = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as! [[String: Any]]
+        #expect(rows.count == 1 && rows[0]["id"] as? String == "u1" && rows[0]["status"] as? String == "paid")
+        let now = try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id, status FROM users"])
+        #expect(now.out == "id,status\nu1,churned")
+        let drift = try driftdb(["drift", "-d", dir, "--table", "users", "--key", "u2", "--csv"])
+        #expect(drift.out.split(separator: "\n").map { $0.split(separator: ",")[2] } == ["drift_op", "insert", "delete"])
+        let table = try driftdb(["sql", "-d", dir, "-e", "SELECT id FROM users AS OF '@seq:3' ORDER BY id"])
+        #expect(table.out.contains(" u1 \n u2 \n(2 rows)"))
+        // Piped statements run one by one, BEGIN ... COMMIT as one transaction.
+        let piped = try driftdb(["sql", "-d", dir], stdin: "BEGIN;\nINSERT INTO users {\"id\": \"u3\"};\nCOMMIT;\nSELECT count_me FROM users;\n")
+        #expect(piped.status == 1 && piped.err.contains("42703"))
+        #expect(try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id FROM users WHERE id = 'u3'"]).out == "id\nu3")
+        let analyze = try driftdb(["analyze", "-d", dir, "--csv"])
+        #expect(analyze.out.contains("users,2,3,"))
+        #expect(try driftdb(["snapshot", "-d", dir]).status == 0)
+        #expect(try driftdb(["compact", "-d", dir]).status == 0)
+        let doctor = try driftdb(["doctor", "-d", dir])
+        #expect(doctor.status == 0 && doctor.out.contains("ok"))
+    }
+
+    @Test func badInputIsOneErrorLineAndChangesNothing() throws {
+        let dir = temporaryDirectory("bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try driftdb(["init", dir])
+        _ = try driftdb(["sql", "-d", dir, "-e", #"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1}"#])
+        let before = try snapshotOfFiles(dir)
+        let cases: [[String]] = [
+            ["sql", "-d", dir, "-e", "SELECT * FROM nope"],
+            ["sql", "-d", dir, "-e", #"INSERT INTO t {"id": 2, "x": }"#],
+            ["select", "-d", dir, "--table", "t", "--as-of", "last tuesday"],
+            ["select", "-d", dir, "--table", "nope"],
+            ["select", "-d", dir, "--table", "t", "--where", "id=="],
+            ["drift", "-d", dir, "--table", "t", "--key", "not-a-number"],
+            ["sql", "-d", dir + "-missing", "-e", "SELECT 1"],
+        ]
+        for args in cases {
+            let r = try driftdb(args)
+            #expect(r.status != 0, "\(args) succeeded")
+            let lines = r.err.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("driftdb: "), "\(args): \(r.err)")
+        }
+        #expect(try snapshotOfFiles(dir) == before)
+    }
+
+    @Test func aSecondProcessOnTheDirectoryIsRefused() throws {
+        let dir = temporaryDirectory("owner")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let owner = try Child("DriftCrashWriter", [dir])
+        defer { owner.kill() }
+        #expect(owner.waitFor(30) { $0.hasPrefix("ready") })
+        let r = try driftdb(["sql", "-d", dir, "-e", "SELECT 1"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("in use by pid \(owner.process.processIdentifier)"), "\(r.err)")
+    }
+
+    @Test func doctorNamesFileAndOffsetOfAFlippedByte() throws {
+        let dir = temporaryDirectory("doctor")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try driftdb(["init", dir])
+        _ = try driftdb(["sql", "-d", dir, "-e", #"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1, "v": "hello"}; INSERT INTO t {"id": 2}"#])
+        let segment = dir + "/segments/00000001.seg"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[bytes.count - 20] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let doctor = try driftdb(["doctor", "-d", dir])
+        #expect(doctor.status == 1)
+        #expect(doctor.err.contains(segment + " at offset "), "\(doctor.err)")
+        let open = try driftdb(["sql", "-d", dir, "-e", "SELECT * FROM t"])
+        #expect(open.status == 1 && open.err.contains(segment) && open.err.contains("offset"), "\(open.err)")
+        let repair = try driftdb(["doctor", "-d", dir, "--repair"])
+        #expect(repair.status == 0 && repair.out.contains("cut "), "\(repair.out) \(repair.err)")
+        #expect(try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id FROM t"]).out == "id\n1")
+    }
+
+    @Test func embeddedDefaultMatchesPluginsYaml() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try String(contentsOf: repo.appendingPathComponent("plugins.yaml"), encoding: .utf8)
+        #expect(file == HostConfig.embeddedDefault)
+        let config = try HostConfig.parse(file, file: "plugins.yaml")
+        #expect(config.dataPath == "./data" && config.engine.durability == .fsync && config.plugins.isEmpty)
+    }
+
+    @Test func configErrorsNameFileLineAndKey() throws {
+        do {
+            _ = try HostConfig.parse("data_path: ./x\nstorage:\n  durability: sometimes\n", file: "p.yaml")
+            Issue.record("bad durability accepted")
+        } catch let e as ConfigError {
+            #expect(e.description.hasPrefix("p.yaml:3: storage.durability:"))
+        }
+        do {
+            try PluginRegistry.validate(try HostConfig.parse("plugins:\n  - kind: pgwire\n", file: "p.yaml"), source: "p.yaml")
+            Issue.record("a plugin kind this build lacks was accepted")
+        } catch let e as ConfigError {
+            #expect(e.description.hasPrefix("p.yaml:2: plugins[].kind"), "\(e)")
+        }
+    }
+
+    func snapshotOfFiles(_ dir: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        let e = FileManager.default.enumerator(atPath: dir)!
+        while let p = e.nextObject() as? String {
+            let full = dir + "/" + p
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, p != "LOCK" {
+                out[p] = try Data(contentsOf: URL(fileURLWithPath: full))
+            }
+        }
+        return out
+    }
+}
