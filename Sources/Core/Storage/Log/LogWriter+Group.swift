@@ -116,8 +116,10 @@ extension LogWriter {
 
     private func finish(_ outcomes: [(CommitRequest, Result<Void, StorageError>)]) {
         lock.withLock {
-            for (r, o) in outcomes { r.outcome = o }
-            done.broadcast()
+            for (r, o) in outcomes {
+                r.outcome = o
+                r.completed.signal()
+            }
         }
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// How commits reach the disk.
@@ -40,6 +43,10 @@ public final class CommitRequest: @unchecked Sendable {
     public internal(set) var timestamp: Int64 = 0
     public internal(set) var locations: [Location] = []
     var outcome: Result<Void, StorageError>?
+    /// Signalled (under the writer's lock) when `outcome` is set: only this committer wakes.
+    let completed = Condition()
+    /// The committing thread, to estimate how many committers are active.
+    let source = UInt(pthread_self())
 
     public init(events: [LogEvent], context: AnyObject?) {
         precondition(!events.isEmpty, "a commit request carries at least one event")
@@ -168,6 +175,8 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     func syncActive() throws {
+        let started = monotonicNanos()
+        defer { lock.withLock { lastSyncDurationNanos = monotonicNanos() - started } }
         do {
             try activeFile.sync()
         } catch let e as StorageError {
@@ -203,8 +212,8 @@ public final class LogWriter: @unchecked Sendable {
             throw StorageError.closed
         }
         queue.append(request)
-        wake.signal()
-        while request.outcome == nil { done.wait(lock) }
+        if queue.count >= wakeAt { wake.signal() }
+        while request.outcome == nil { request.completed.wait(lock) }
         lock.unlock()
         try request.outcome!.get()
     }
@@ -238,9 +247,39 @@ public final class LogWriter: @unchecked Sendable {
     }
     var pendingSyncs: [CommitRequestSync] = []
 
+    // Group-commit pacing (writer thread only, under `lock`).
+    var recentSources: [Set<UInt>] = [[], []]
+    /// The queue length at which a committer wakes the writer: 1 while it idles, the expected
+    /// group while it gathers one, never while it is busy writing (it looks again when done).
+    var wakeAt = 1
+    var lastSyncDurationNanos: UInt64 = 0
+
+    /// With fsync durability and several committers active (seen in the last two groups),
+    /// waits briefly, at most one fsync's duration, for the rest of them to queue, so they
+    /// share one sync instead of splitting into alternating half-groups. A lone committer
+    /// never waits. Called with `lock` held.
+    func gatherGroup() {
+        guard config.durability == .fsync, !queue.isEmpty, !closing else { return }
+        let expected = recentSources[0].union(recentSources[1]).count
+        guard expected >= 3, queue.count < expected else { return }
+        let deadline = monotonicNanos() + min(lastSyncDurationNanos, 1_000_000)
+        wakeAt = expected
+        while queue.count < expected && !closing {
+            if !wake.wait(lock, deadlineNanos: deadline) || monotonicNanos() >= deadline { break }
+        }
+        wakeAt = 1
+    }
+
+    func noteSources(_ batch: [CommitRequest]) {
+        guard !batch.isEmpty else { return }
+        recentSources[1] = recentSources[0]
+        recentSources[0] = Set(batch.map(\.source))
+    }
+
     private func run() {
         while true {
             lock.lock()
+            wakeAt = 1
             while queue.isEmpty && pendingSyncs.isEmpty && !closing {
                 if case let .batch(ms) = config.durability, dirty {
                     let deadline = lastSyncNanos + UInt64(ms) * 1_000_000
@@ -250,11 +289,14 @@ public final class LogWriter: @unchecked Sendable {
                     wake.wait(lock)
                 }
             }
+            gatherGroup()
             let batch = Array(queue.prefix(Limits.groupCommitRequestsMax))
+            noteSources(batch)
             queue.removeFirst(batch.count)
             let syncs = pendingSyncs
             pendingSyncs = []
             let exit = closing && queue.isEmpty && batch.isEmpty
+            wakeAt = Int.max
             lock.unlock()
             if !batch.isEmpty { process(batch) }
             if case let .batch(ms) = config.durability, dirty, failure == nil,
