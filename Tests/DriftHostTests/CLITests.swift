@@ -129,3 +129,35 @@ import Testing
         return out
     }
 }
+
+@Suite(.serialized) struct ServeTests {
+    @Test func serveInitialisesTheDataDirectoryAndStopsOnSigterm() throws {
+        let dir = temporaryDirectory("serve")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + ".yaml"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "data_path: \(dir)\nstorage:\n  durability: batch\n  batch_ms: 5\nplugins: []\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try Child("driftdb", ["serve", "--config", config])
+        let deadline = Date().addingTimeInterval(30)
+        while !server.errorOutput.contains("database open") && Date() < deadline && server.process.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(server.errorOutput.contains("database open"), "\(server.errorOutput)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/segments/00000001.seg"))
+        // The running server owns the directory.
+        let second = try driftdb(["sql", "-d", dir, "-e", "SELECT 1"])
+        #expect(second.status == 1 && second.err.contains("in use by pid \(server.process.processIdentifier)"))
+        server.kill(SIGTERM)
+        #expect(server.process.terminationStatus == 0, "\(server.errorOutput)")
+        #expect(try driftdb(["sql", "-d", dir, "-e", "SELECT 1"]).status == 0)
+    }
+
+    @Test func serveRefusesAPluginThisBuildLacks() throws {
+        let config = temporaryDirectory("cfg") + ".yaml"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "data_path: /nonexistent/x\nplugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5432\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try driftdb(["serve", "--config", config])
+        #expect(r.status == 2)
+        #expect(r.err.contains("\(config):3: plugins[].kind: plugin kind \"pgwire\" is not available in this build yet"), "\(r.err)")
+    }
+}

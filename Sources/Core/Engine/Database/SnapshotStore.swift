@@ -178,8 +178,10 @@ struct SnapshotStore {
     /// Writes a snapshot of every table (`.all`) or one table as of the visible seq, after making
     /// the log durable up to it. Returns the file path and its size.
     func write(scope: Scope) throws -> (path: String, seq: UInt64, bytes: Int) {
-        try engine.writer.syncNow()
+        // Everything visible has been written; sync it so the snapshot is never ahead of the
+        // durable log (batch and none durability acknowledge before syncing).
         let seq = engine.visibleSeq
+        try engine.writer.syncNow()
         let path = Path.join(directory, Self.fileName(seq: seq, scope: scope))
         let out = try SnapshotFileWriter(fs: engine.fs, path: path, seq: seq, createdMicros: wallClockMicros())
         do {

@@ -30,7 +30,9 @@ extension LogWriter {
                     do {
                         try rotate(minCapacity: size)
                     } catch {
-                        failRest(from: i, error as? StorageError ?? .failed(reason: "\(error)"))
+                        let e = error as? StorageError ?? .failed(reason: "\(error)")
+                        if case .syncFailed = e { enterFailed("\(e)") }
+                        failRest(from: i, e)
                         break
                     }
                     continue
