@@ -10,16 +10,17 @@ extension Engine {
         for r in committed {
             let ctx = r.context as! CommitContext
             do {
-                var catalog = latestCatalog
+                var catalog: Catalog?
                 var ddl: [CatalogEvent] = []
                 for (i, event) in ctx.events.enumerated() {
                     let frameBytes = Frame.encodedSize(seq: r.seq, payloadLength: r.events[i].payload.count)
                     bytes += frameBytes
                     switch event {
                     case .ddl(let e):
-                        try catalog.apply(e)
+                        if catalog == nil { catalog = latestCatalog }
+                        try catalog!.apply(e)
                         ddl.append(e)
-                        try storeEffect(e, catalog: catalog)
+                        try storeEffect(e, catalog: catalog!)
                     case let .row(op, table, key, image):
                         guard let s = store(table) else {
                             throw SQLError(.internalError, "commit names table \(table), which has no storage")

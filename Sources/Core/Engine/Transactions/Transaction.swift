@@ -70,6 +70,11 @@ public final class Transaction: @unchecked Sendable {
         lockTimeoutNanos = engine.config.lockTimeoutMillis.map { UInt64($0) * 1_000_000 }
     }
 
+    /// A transaction dropped without COMMIT or ROLLBACK rolls back, releasing its locks.
+    deinit {
+        if state != .finished { finish(committed: nil) }
+    }
+
     /// Whether a statement has run (the snapshot is taken).
     public var hasStarted: Bool { snapshotTaken }
 

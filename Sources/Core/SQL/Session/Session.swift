@@ -61,9 +61,10 @@ public final class Session {
             var last = StatementResult(tag: "")
             for s in statements { last = try run(attach(prepass.clauses, to: s), parameters: parameters) }
             return last
-        } catch let e as SQLError {
+        } catch {
             if let b = block, b.state == .active { b.markFailed() }
-            throw e
+            if let e = error as? StorageError { throw SQLError(storageError: e) }
+            throw error
         }
     }
 
