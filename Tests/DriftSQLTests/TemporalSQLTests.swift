@@ -1,0 +1,101 @@
+import DriftStorage
+import Testing
+@testable import DriftCore
+@testable import DriftSQL
+
+@Suite struct TemporalSQLTests {
+    @Test func schemaAsOfASeqIsTheSchemaThen() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute(#"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1, "a": "x"}"#)
+        let before = e.visibleSeq
+        _ = try s.execute(#"INSERT INTO t {"id": 2, "a": "y", "b": true}"#)
+        #expect(try s.execute("SELECT * FROM t AS OF @seq:\(before)")[0].columns!.map(\.name) == ["id", "a"])
+        #expect(try s.execute("SELECT * FROM t")[0].columns!.map(\.name) == ["id", "a", "b"])
+        #expect(sqlError { _ = try s.execute("SELECT b FROM t AS OF @seq:\(before)") }?.code == .undefinedColumn)
+        #expect(try s.rows("SELECT id, b FROM t ORDER BY id") == [["1", "NULL"], ["2", "t"]])
+        #expect(sqlError { _ = try s.execute("SELECT * FROM t AS OF @seq:\(e.visibleSeq + 5)") }?.code == .invalidParameterValue)
+    }
+
+    @Test func timestampsPeriodsAndSessionDefaults() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute(#"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1, "v": "one"}"#)
+        let s1 = e.visibleSeq
+        _ = try s.execute(#"PATCH t KEY 1 SET {"v": "uno"}"#)
+        let s2 = e.visibleSeq
+        _ = try s.execute(#"SOFT DELETE FROM t KEY 1"#)
+        let ts1 = formatTimestampISO(e.timestamp(of: s1)!)
+        #expect(try s.rows("SELECT v FROM t AS OF '\(ts1)'") == [["one"]])
+        #expect(try s.rows("SELECT v FROM t FOR SYSTEM_TIME AS OF TIMESTAMP '\(ts1)'") == [["one"]])
+        #expect(try s.rows("SELECT v FROM t") == [])
+        #expect(try s.rows("SELECT v, drift_seq FROM t FOR SYSTEM_TIME ALL ORDER BY drift_seq")
+                == [["one", "\(s1)"], ["uno", "\(s2)"]])
+        #expect(try s.rows("SELECT v FROM t FOR SYSTEM_TIME BETWEEN @seq:\(s2) AND @seq:\(s2)") == [["uno"]])
+        #expect(try s.rows("SELECT v FROM t FOR SYSTEM_TIME FROM @seq:\(s1) TO @seq:\(s2) ORDER BY v") == [["one"]])
+        #expect(try s.rows("SELECT v, system_time_end FROM t FOR SYSTEM_TIME ALL WHERE v = 'uno'")[0][1] != "infinity")
+        // A session reading the past: reads see it, writes fail with 25006.
+        _ = try s.execute("SET drift.as_of = '@seq:\(s1)'")
+        #expect(try s.rows("SELECT v FROM t") == [["one"]])
+        #expect(sqlError { _ = try s.execute(#"INSERT INTO t {"id": 9}"#) }?.code == .readOnlySQLTransaction)
+        _ = try s.execute("RESET drift.as_of")
+        #expect(try s.rows("SELECT v FROM t") == [])
+        _ = try s.execute("BEGIN AS OF @seq:\(s2)")
+        #expect(try s.rows("SELECT v FROM t") == [["uno"]])
+        #expect(sqlError { _ = try s.execute(#"PATCH t KEY 1 SET {"v": "x"}"#) }?.code == .readOnlySQLTransaction)
+        _ = try s.execute("ROLLBACK")
+    }
+
+    @Test func transactionBlocksBehaveAsInPostgreSQL() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute(#"CREATE TABLE t (pk=id)"#)
+        _ = try s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        #expect(try s.rows("SHOW transaction_isolation") == [["repeatable read"]])
+        _ = try s.execute(#"INSERT INTO t {"id": 1}"#)
+        _ = try s.execute("SAVEPOINT a")
+        _ = try s.execute(#"INSERT INTO t {"id": 2}"#)
+        #expect(sqlError { _ = try s.execute("SELECT nope FROM t") }?.code == .undefinedColumn)
+        #expect(sqlError { _ = try s.execute("SELECT id FROM t") }?.code == .inFailedSQLTransaction)
+        _ = try s.execute("ROLLBACK TO SAVEPOINT a")
+        #expect(try s.rows("SELECT id FROM t") == [["1"]])
+        #expect(try s.execute("COMMIT")[0].tag == "COMMIT")
+        #expect(try s.rows("SELECT id FROM t") == [["1"]])
+        // An error in a block makes COMMIT roll back.
+        _ = try s.execute("BEGIN")
+        _ = try s.execute(#"INSERT INTO t {"id": 3}"#)
+        #expect(sqlError { _ = try s.execute(#"INSERT INTO t {"id": 1}"#) }?.code == .uniqueViolation)
+        #expect(try s.execute("COMMIT")[0].tag == "ROLLBACK")
+        #expect(try s.rows("SELECT id FROM t ORDER BY id") == [["1"]])
+        #expect(try s.execute("COMMIT")[0].notices == ["WARNING: there is no transaction in progress"])
+        #expect(sqlError { _ = try s.execute("SAVEPOINT x") }?.code == .noActiveSQLTransaction)
+        #expect(sqlError { _ = try s.execute("SET no_such_setting = 1") }?.code == .undefinedObject)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE x (id int)") }?.code == .featureNotSupported)
+    }
+
+    @Test func expressionsAndErrorsFollowPostgreSQL() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT 7 / 2, 7 % 3, -7 / 2, 2.5 * 2, 'a' || 'b', 1 = 1, NULL IS NULL") ==
+                [["3", "1", "-3", "5", "ab", "t", "t"]])
+        #expect(sqlError { _ = try s.execute("SELECT 1 / 0") }?.code == .divisionByZero)
+        #expect(sqlError { _ = try s.execute("SELECT 2147483647 + 1") }?.code == .numericValueOutOfRange)
+        #expect(try s.rows("SELECT 2147483647::int8 + 1") == [["2147483648"]])
+        #expect(sqlError { _ = try s.execute("SELECT 'abc'::int") }?.code == .invalidTextRepresentation)
+        #expect(sqlError { _ = try s.execute("SELEC 1") }?.code == .syntaxError)
+        let err = sqlError { _ = try s.execute("SELECT 1 FROM nope") }
+        #expect(err?.code == .undefinedTable && err?.position == 15)
+        #expect(try s.rows("SELECT 'x' LIKE 'x%', 'abc' NOT LIKE '_b_', 3 BETWEEN 1 AND 5, 4 IN (1, 2)") == [["t", "f", "t", "f"]])
+    }
+}
+
+/// ISO-8601 text of a unix-µs time, as a client would write it.
+func formatTimestampISO(_ micros: Int64) -> String {
+    Value.timestamptz(micros).pgText!.replacingOccurrences(of: " ", with: "T")
+}
+
+extension String {
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
+    }
+}
