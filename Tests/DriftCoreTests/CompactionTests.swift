@@ -78,3 +78,31 @@ import Testing
         try waiter.join()
     }
 }
+
+@Suite struct PackedDamageTests {
+    @Test func aFlippedByteInAPackedSegmentRefusesTheOpen() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(testConfig(segmentBytes: 4096), fs: fs)
+        try createTable(e, "t")
+        for i in 0..<150 { _ = try put(e, "t", Int64(i % 17), "value-\(i)") }
+        _ = try e.compact()
+        let packed = e.log.segments.first { $0.isPacked }!.path
+        e.close()
+        let bytes = fs.contents(of: packed)!
+        for offset in stride(from: 0, to: bytes.count, by: 3) {
+            let crashed = fs.crashed()
+            var damaged = bytes
+            damaged[offset] ^= 0x20
+            crashed.setContents(of: packed, damaged)
+            do {
+                let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: crashed)
+                e2.close()
+                Issue.record("flip at \(offset) of a packed segment opened")
+            } catch let StorageError.corrupt(file, at, _) {
+                #expect(file == packed && at <= UInt64(offset))
+            } catch StorageError.unsupportedFormat(let file, _, _) {
+                #expect(file == packed)
+            }
+        }
+    }
+}
