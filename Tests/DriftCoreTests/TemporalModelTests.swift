@@ -35,10 +35,9 @@ import Testing
         var model: Model = [:]
         run.models[0] = model
         for name in Self.tables {
-            let s = try createTable(run.engine, name)
+            try createTable(run.engine, name)
             model[name] = [:]
-            run.models[e(run).visibleSeq] = model
-            _ = s
+            run.models[run.engine.visibleSeq] = model
         }
         for step in 0..<400 {
             try transaction(&run, &model)
@@ -57,8 +56,6 @@ import Testing
         try verify(run)
         run.engine.close()
     }
-
-    func e(_ run: Run) -> Engine { run.engine }
 
     /// One random transaction of 1–4 writes; a tenth roll back.
     func transaction(_ run: inout Run, _ model: inout Model) throws {
