@@ -19,7 +19,7 @@ struct Select: ParsableCommand {
             var s = SelectStatement()
             s.targets = [SelectTarget(expr: .star(qualifier: nil, location: 0))]
             s.from = [TableRef(name: table)]
-            if let asOf { s.temporal = .asOf(try TemporalPrepass.parseTarget(asOf, position: 0)) }
+            if let asOf { s.temporal = .asOf(try TemporalPrepass.parseTarget(asOf, position: nil)) }
             if let condition { s.whereClause = try WhereSyntax.parse(condition) }
             if let limit {
                 guard limit >= 0 else { throw CLIError("--limit must not be negative") }

@@ -248,7 +248,7 @@ public final class Session {
         if key == "drift.as_of" {
             if let v = value, !v.isEmpty {
                 guard block == nil else { throw SQLError(.activeSQLTransaction, "SET drift.as_of cannot run inside a transaction block") }
-                sessionAsOf = try TemporalPrepass.parseTarget(v, position: 0)
+                sessionAsOf = try TemporalPrepass.parseTarget(v, position: nil)
                 settings[key] = v
             } else {
                 sessionAsOf = nil
@@ -265,7 +265,7 @@ public final class Session {
             if let v = value, Int(v) == nil { throw SQLError(.invalidParameterValue, "invalid value for parameter \"\(name)\": \"\(v)\"") }
         case "timezone":
             if let v = value, !["utc", "gmt", "etc/utc", "z"].contains(v.lowercased()) {
-                throw SQLError.notSupported("time zones other than UTC")
+                throw SQLError(.featureNotSupported, "time zone \"\(v)\" is not supported: sessions run in UTC")
             }
         default: break
         }

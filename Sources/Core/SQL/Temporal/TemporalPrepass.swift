@@ -113,11 +113,12 @@ public struct TemporalPrepass {
     }
 
     /// `@seq:N`, or a timestamptz literal.
-    public static func parseTarget(_ text: String, position: Int) throws -> TimeTarget {
+    /// `position` is the 0-based byte offset of the text in a statement, when it came from one.
+    public static func parseTarget(_ text: String, position: Int?) throws -> TimeTarget {
         let s = text.trimmingSpaces()
         if s.hasPrefix("@seq:") {
             guard let n = UInt64(s.dropFirst(5)) else {
-                throw SQLError(.invalidParameterValue, "invalid seq in \"\(s)\"", position: position + 1)
+                throw SQLError(.invalidParameterValue, "invalid seq in \"\(s)\"", position: position.map { $0 + 1 })
             }
             return .seq(n)
         }
@@ -125,7 +126,7 @@ public struct TemporalPrepass {
         guard let us = parseTimestamp(s) else {
             throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type timestamp with time zone: \"\(s)\"",
                            hint: "Use @seq:N or an ISO-8601 timestamp such as 2026-01-31T12:00:00Z.",
-                           position: position + 1)
+                           position: position.map { $0 + 1 })
         }
         return .timestamp(us)
     }
