@@ -68,15 +68,7 @@ import Testing
             var damaged = full
             damaged[offset] ^= 0x04
             crashed.setContents(of: Self.segment, damaged)
-            do {
-                let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed)
-                e2.close()
-                Issue.record("flip at \(offset) opened")
-            } catch let StorageError.corrupt(file, at, _) {
-                #expect(file == Self.segment && at <= UInt64(offset), "flip at \(offset) reported at \(at)")
-            } catch StorageError.unsupportedFormat(let file, _, _) {
-                #expect(file == Self.segment)
-            }
+            expectRefusedOpen(crashed, file: Self.segment, damagedAt: offset)
             let report = try Doctor.check(directory: "/db", fs: crashed)
             #expect(!report.isHealthy && report.problems[0].file == Self.segment, "doctor missed the flip at \(offset)")
         }
@@ -98,15 +90,7 @@ import Testing
             var damaged = bytes
             damaged[offset] ^= 0x40
             crashed.setContents(of: info.path, damaged)
-            do {
-                let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed)
-                e2.close()
-                Issue.record("snapshot flip at \(offset) opened")
-            } catch let StorageError.corrupt(file, at, _) {
-                #expect(file == info.path && at <= UInt64(offset))
-            } catch StorageError.unsupportedFormat(let file, _, _) {
-                #expect(file == info.path)
-            }
+            expectRefusedOpen(crashed, file: info.path, damagedAt: offset)
             let report = try Doctor.check(directory: "/db", fs: crashed)
             #expect(report.problems.first?.file == info.path, "doctor missed the snapshot flip at \(offset)")
         }

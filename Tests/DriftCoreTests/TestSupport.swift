@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DriftStorage
+import Testing
 @testable import DriftCore
 
 /// An engine on a fresh in-memory file system.
@@ -112,5 +113,21 @@ enum ProcessInfoLite {
     static func environment(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }
         return String(cString: p)
+    }
+}
+
+/// Opens the database on `fs`, which must refuse: corruption in `file` at or before
+/// `offset`, or (for a damaged version field) an unsupported format in `file`.
+func expectRefusedOpen(_ fs: MemoryFileSystem, file: String, damagedAt offset: Int, config: EngineConfig = testConfig()) {
+    do {
+        let e = try Engine.open(at: "/db", config: config, fs: fs)
+        e.close()
+        Issue.record("a flip at \(offset) of \(file) opened")
+    } catch let StorageError.corrupt(f, at, _) {
+        #expect(f == file && at <= UInt64(offset), "flip at \(offset) reported in \(f) at \(at)")
+    } catch StorageError.unsupportedFormat(let f, _, _) {
+        #expect(f == file)
+    } catch {
+        Issue.record("flip at \(offset): unexpected \(error)")
     }
 }

@@ -65,10 +65,10 @@ struct SQLCommand: ParsableCommand {
             print(buffer.isEmpty ? "driftdb=> " : "driftdb-> ", terminator: "")
             flushStdout()
             guard let line = readLine() else { break }
-            if buffer.isEmpty && line.trimmingCharacters(in: " ") == "\\q" { break }
+            if buffer.isEmpty && line.trimming() == "\\q" { break }
             buffer += line + "\n"
             guard let statements = try? Lexer.splitStatements(buffer), !statements.isEmpty,
-                  buffer.trimmingCharacters(in: " \n").hasSuffix(";") else { continue }
+                  buffer.trimming().hasSuffix(";") else { continue }
             for s in statements {
                 do {
                     printer.print(try session.executeOne(s))
@@ -78,14 +78,5 @@ struct SQLCommand: ParsableCommand {
             }
             buffer = ""
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

@@ -89,8 +89,6 @@ public struct Catalog: Sendable {
 
     public func table(id: UInt32) -> TableDef? { tables[id] }
 
-    public var allTables: [TableDef] { tables.values.sorted { $0.id < $1.id } }
-
     /// Applies one DDL event. Events are validated before they are logged, so a failure
     /// here means the log disagrees with itself.
     public mutating func apply(_ event: CatalogEvent) throws {

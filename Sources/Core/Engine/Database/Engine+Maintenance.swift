@@ -81,8 +81,7 @@ extension Engine {
             let size = try fileSize(s.path)
             segmentBytes += size
             if s.isPacked { packed += 1 }
-            let end = s.number == writer.activeSegmentNumber ? Int(size) : Int(size)
-            try s.forEachFrame(end: end) { f, buf in
+            try s.forEachFrame(end: Int(size)) { f, buf in
                 let p = f.payload(in: buf)
                 let table = f.type == .ddl ? (try? CatalogEvent.decode(p))?.tableId : (try? RowEventCodec.decode(p))?.tableId
                 if let table {
@@ -93,10 +92,9 @@ extension Engine {
             }
         }
         let latest = latestCatalog
-        let history = stateLock.withReadLock { catalogHistory }
         var tables: [TableAnalysis] = []
         for (id, store) in stateLock.withReadLock({ stores }).sorted(by: { $0.key < $1.key }) {
-            let def = latest.table(id: id) ?? history.lastDefinition(of: id)
+            let def = definition(of: id, at: visibleSeq)
             let st = store.stats
             tables.append(TableAnalysis(id: id, name: def?.name ?? "?", dropped: latest.table(id: id) == nil,
                                         rows: st.liveRows, keys: st.keys, versions: st.versions,

@@ -62,7 +62,6 @@ extension Engine {
         writer = try LogWriter(log: log, config: LogWriterConfig(durability: config.durability, segmentBytesMax: config.segmentBytesMax),
                                clock: clock, lastSeq: report.lastSeq, lastTimestamp: report.lastTimestamp,
                                applier: self, logger: logger)
-        writer.nextSeqCommitted = report.lastSeq
         recovery = RecoveryInfo(snapshotSeq: loaded.metaSeq, snapshotFiles: loaded.files,
                                 replayedTransactions: replayed, replayedEvents: events, tornCuts: report.tornCuts,
                                 durationMicros: Int64((monotonicNanos() - started) / 1000), lastSeq: report.lastSeq)

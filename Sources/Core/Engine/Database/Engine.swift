@@ -81,6 +81,13 @@ public final class Engine: CommitApplier, @unchecked Sendable {
 
     public var latestCatalog: Catalog { stateLock.withReadLock { catalogHistory.latest } }
 
+    /// A table's definition as of `seq`, or its last one if it was dropped by then.
+    public func definition(of tableId: UInt32, at seq: UInt64) -> TableDef? {
+        stateLock.withReadLock {
+            catalogHistory.at(seq).table(id: tableId) ?? catalogHistory.lastDefinition(of: tableId)
+        }
+    }
+
     public func store(_ tableId: UInt32) -> TableStore? {
         stateLock.withReadLock { stores[tableId] }
     }

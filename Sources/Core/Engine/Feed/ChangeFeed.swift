@@ -147,13 +147,11 @@ public final class ChangeReader: @unchecked Sendable {
     }
 
     private func decode(seq: UInt64, timestamp: Int64, frames: [(FrameType, [UInt8], Location)]) throws -> CommittedTransaction {
-        let catalog = engine.catalog(at: seq)
-        let history = engine.stateLock.withReadLock { engine.catalogHistory }
         var events: [ChangeEvent] = []
         for (type, payload, _) in frames {
             if type == .ddl {
                 let e = try payload.withUnsafeBytes { try CatalogEvent.decode($0) }
-                events.append(ChangeEvent(kind: .ddl, table: catalog.table(id: e.tableId) ?? history.lastDefinition(of: e.tableId),
+                events.append(ChangeEvent(kind: .ddl, table: engine.definition(of: e.tableId, at: seq),
                                           key: [], before: nil, after: nil, ddl: e))
                 continue
             }
@@ -161,7 +159,7 @@ public final class ChangeReader: @unchecked Sendable {
                 let (t, k, i) = try RowEventCodec.decode(p)
                 return (t, Array(k), Array(i), try KeyCodec.decode(k))
             }
-            guard let def = catalog.table(id: tableId) ?? history.lastDefinition(of: tableId),
+            guard let def = engine.definition(of: tableId, at: seq),
                   let store = engine.store(tableId) else {
                 throw SQLError(.dataCorrupted, "change for unknown table \(tableId) at seq \(seq)")
             }

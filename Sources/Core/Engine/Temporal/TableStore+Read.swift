@@ -167,17 +167,6 @@ extension TableStore {
                   memoryImageBytes: images.count - imageGarbage)
         }
     }
-
-    /// Number of live rows as of `seq` (a scan of the key index; no row images are read).
-    public func liveCount(at seq: UInt64) -> Int {
-        lock.withReadLock {
-            var c = 0
-            for e in entries {
-                if let v = version(e, at: seq), !v.isDelete { c += 1 }
-            }
-            return c
-        }
-    }
 }
 
 @inline(__always)

@@ -98,21 +98,6 @@ public final class TableStore: @unchecked Sendable {
 
     // MARK: Versions
 
-    /// The version of `entry` visible at `seq`, or nil if the key did not exist yet.
-    @inline(__always)
-    func version(_ entry: KeyEntry, at seq: UInt64) -> Version? {
-        if entry.latest.seq <= seq { return entry.latest }
-        guard entry.history >= 0 else { return nil }
-        return histories[Int(entry.history)].withUnsafeBufferPointer { h in
-            var lo = 0, hi = h.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if h[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
-            }
-            return lo == 0 ? nil : h[lo - 1]
-        }
-    }
-
     /// The version visible at `seq` and the seq of the one after it (nil while it is current).
     @inline(__always)
     func versionAndNext(_ entry: KeyEntry, at seq: UInt64) -> (Version, UInt64?)? {

@@ -142,35 +142,13 @@ public final class Transaction: @unchecked Sendable {
     /// Visits every live row of `table` as this transaction sees it (its own writes included),
     /// until `body` returns false.
     public func scan(_ table: TableDef, _ body: (ScannedRow) throws -> Bool) throws {
-        if !snapshotTaken { beginStatement() }
-        if isolation == .serializable && historicalSeq == nil { engine.ssi.onTableRead(id, table.id) }
-        let s = try store(table)
-        let own = writes.hasWrites(to: table.id)
-        var seen = Set<Int>()
-        var cursor: Int? = 0
+        let c = try cursor(table)
         var stopped = false
-        while let c = cursor, !stopped {
-            cursor = try s.scan(at: readSeq, from: c, limit: 512, log: engine.log) { row in
-                if own, let i = writes.find(table: table.id, key: row.key) {
-                    seen.insert(i)
-                    guard let image = writes.write(i).image else { return true }
-                    let go = try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry, nextSeq: row.nextSeq)) }
-                    if !go { stopped = true }
-                    return go
-                }
-                let go = try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
-                if !go { stopped = true }
-                return go
+        while !stopped {
+            let n = try c.next(limit: 512) { row in
+                if !stopped, try !body(row) { stopped = true }
             }
-        }
-        guard own, !stopped else { return }
-        for i in writes.indices(table: table.id) where !seen.contains(i) {
-            let w = writes.write(i)
-            guard let image = w.image else { continue }
-            let go = try w.key.withUnsafeBytes { k in
-                try image.withUnsafeBytes { try body(ScannedRow(key: k, image: $0, version: nil, entry: nil)) }
-            }
-            if !go { return }
+            if n == 0 { return }
         }
     }
 

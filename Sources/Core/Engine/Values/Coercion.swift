@@ -1,3 +1,5 @@
+import DriftStorage
+
 /// PostgreSQL's input functions and casts for the types the engine stores.
 public enum Coercion {
     /// Parses text as a value of `type` (PostgreSQL's type input function).
@@ -10,7 +12,7 @@ public enum Coercion {
             }
             return .text(text)
         case .int2, .int4, .int8:
-            let t = text.trimmingCharacters(" ")
+            let t = text.trimming()
             guard let v = Int64(t.hasPrefix("+") ? String(t.dropFirst()) : t) else {
                 if !t.isEmpty, t.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "+" }) {
                     throw SQLError(.numericValueOutOfRange, "value \"\(text)\" is out of range for type \(type.name)")
@@ -19,13 +21,13 @@ public enum Coercion {
             }
             return try checkRange(v, type, text: text)
         case .float4, .float8:
-            let t = text.trimmingCharacters(" ")
+            let t = text.trimming()
             guard !t.isEmpty, let d = parseDouble(t) else {
                 throw SQLError(.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(text)\"")
             }
             return .double(type == .float4 ? Double(Float(d)) : d)
         case .numeric:
-            let t = text.trimmingCharacters(" ")
+            let t = text.trimming()
             guard let d = parseDouble(t), !t.lowercased().contains("inf") else {
                 throw SQLError(.invalidTextRepresentation, "invalid input syntax for type numeric: \"\(text)\"")
             }
@@ -101,7 +103,7 @@ public enum Coercion {
 
     /// PostgreSQL's boolin: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, unique prefixes.
     public static func parseBool(_ text: String) -> Bool? {
-        let t = text.trimmingCharacters(" ").lowercased()
+        let t = text.trimming().lowercased()
         guard !t.isEmpty else { return nil }
         if t == "1" { return true }
         if t == "0" { return false }

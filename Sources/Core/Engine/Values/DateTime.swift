@@ -1,3 +1,5 @@
+import DriftStorage
+
 /// Calendar arithmetic on the proleptic Gregorian calendar (days since 1970-01-01).
 public enum Civil {
     public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
@@ -89,7 +91,7 @@ public func parseTimestamp(_ text: String) -> Int64? {
         return true
     }
     skipSpaces()
-    let lowered = text.lowercased().trimmingCharacters(" ")
+    let lowered = text.lowercased().trimming()
     if lowered == "infinity" || lowered == "+infinity" { return Int64.max }
     if lowered == "-infinity" { return Int64.min }
     guard let y = number(4, 6), expect(45), let mo = number(1, 2), expect(45), let d = number(1, 2),
@@ -140,13 +142,4 @@ public func parseTimestamp(_ text: String) -> Int64? {
     }
     skipSpaces()
     return i == b.count ? micros : nil
-}
-
-extension String {
-    func trimmingCharacters(_ set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return String(s)
-    }
 }

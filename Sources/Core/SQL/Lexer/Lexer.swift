@@ -1,4 +1,5 @@
 import DriftCore
+import DriftStorage
 
 /// A tokenizer that follows PostgreSQL's lexical rules (scan.l): identifiers folded to
 /// lower case, quoted identifiers, standard, escape, Unicode and dollar-quoted strings,
@@ -355,7 +356,7 @@ extension Lexer {
             sawToken = true
         }
         if sawToken { out.append(String(decoding: b[start..<b.count], as: UTF8.self)) }
-        return out.map { $0.trimmingSpaces() }
+        return out.map { $0.trimming() }
     }
 
     /// The offset just past the JSON value that starts with `{` at `from`.
@@ -379,14 +380,5 @@ extension Lexer {
             i += 1
         }
         throw LexError(message: "unterminated JSON document", offset: from)
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }

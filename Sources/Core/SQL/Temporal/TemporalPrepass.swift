@@ -1,4 +1,5 @@
 import DriftCore
+import DriftStorage
 
 /// A point in the database's history.
 public enum TimeTarget: Sendable, Equatable {
@@ -115,7 +116,7 @@ public struct TemporalPrepass {
     /// `@seq:N`, or a timestamptz literal.
     /// `position` is the 0-based byte offset of the text in a statement, when it came from one.
     public static func parseTarget(_ text: String, position: Int?) throws -> TimeTarget {
-        let s = text.trimmingSpaces()
+        let s = text.trimming()
         if s.hasPrefix("@seq:") {
             guard let n = UInt64(s.dropFirst(5)) else {
                 throw SQLError(.invalidParameterValue, "invalid seq in \"\(s)\"", position: position.map { $0 + 1 })

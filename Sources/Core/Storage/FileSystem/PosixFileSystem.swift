@@ -68,7 +68,7 @@ public final class PosixFileSystem: FileSystem {
                 var buf = [UInt8](repeating: 0, count: 32)
                 let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, 0) }
                 let text = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
-                let pid = Int32(text.trimmingCharacters(in: " \n"))
+                let pid = Int32(text.trimming())
                 throw StorageError.inUse(directory: directory, pid: pid)
             }
             throw StorageError.io(operation: "flock", path: path, errno: e)
@@ -174,14 +174,5 @@ final class PosixFile: FileHandle, @unchecked Sendable {
                 Glibc.close(fd)
             }
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

@@ -24,8 +24,6 @@ public struct ScanReport: Sendable {
     /// Highest committed seq in the log (0 when empty).
     public var lastSeq: UInt64
     public var lastTimestamp: Int64
-    /// Valid end of the newest segment (where the writer continues).
-    public var activeEnd: Int
     public var tornCuts: [TornCut]
     public var frameCount: Int
     public var byteCount: UInt64
@@ -80,7 +78,7 @@ public struct LogScanner {
     public func scan(deliverAfter: UInt64, progress: ScanProgress? = nil,
                      deliver: (TransactionFrames) throws -> Void) throws -> ScanReport {
         let files = try segmentFiles()
-        var report = ScanReport(segments: [], lastSeq: 0, lastTimestamp: 0, activeEnd: 0, tornCuts: [], frameCount: 0, byteCount: 0)
+        var report = ScanReport(segments: [], lastSeq: 0, lastTimestamp: 0, tornCuts: [], frameCount: 0, byteCount: 0)
         var state = SeqState()
         for (index, (number, path)) in files.enumerated() {
             let isNewest = index == files.count - 1
@@ -118,7 +116,6 @@ public struct LogScanner {
                     try file.truncate(to: UInt64(end))
                     try file.sync()
                 }
-                if isNewest { report.activeEnd = end }
                 report.segments.append(Segment(path: path, header: header, region: region))
             case .packed:
                 progress?.isPacked = true

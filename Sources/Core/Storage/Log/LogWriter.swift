@@ -116,6 +116,7 @@ public final class LogWriter: @unchecked Sendable {
         self.applier = applier
         self.logger = logger
         nextSeq = lastSeq + 1
+        nextSeqCommitted = lastSeq
         self.lastTimestamp = lastTimestamp
         try openActiveSegment()
         thread = OSThread(name: "drift-log") { [unowned self] in self.run() }
@@ -197,7 +198,7 @@ public final class LogWriter: @unchecked Sendable {
 
     /// The highest seq the writer has made durable and applied.
     public var lastSeq: UInt64 { lock.withLock { nextSeqCommitted } }
-    package var nextSeqCommitted: UInt64 = 0
+    var nextSeqCommitted: UInt64
     var publishedActive: UInt32 = 0
 
     /// Commits `request`: returns once it is durable and applied, or throws.
