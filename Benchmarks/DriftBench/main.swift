@@ -69,8 +69,8 @@ func commitRate(writers: Int, duration: Double) throws -> (rate: Double, perSync
     let (groups0, syncs0, _) = e.writerStats
     let count = Counter()
     let start = monotonicNanos()
-    let threads = (0..<writers).map { w in
-        OSThread {
+    let threads = try (0..<writers).map { w in
+        try OSThread {
             var i = 0
             while seconds(start) < duration {
                 _ = try! e.transaction { t in try t.insert(def, [.int(Int64(w * 10_000_000 + i)), .text("row \(i)"), .int(Int64(i))]) }

@@ -8,8 +8,12 @@ final class Background: @unchecked Sendable {
     private var error: (any Error)?
 
     init(_ body: @escaping @Sendable () throws -> Void) {
-        thread = OSThread { [unowned self] in
-            do { try body() } catch { self.error = error }
+        do {
+            thread = try OSThread { [unowned self] in
+                do { try body() } catch { self.error = error }
+            }
+        } catch {
+            self.error = error
         }
     }
 

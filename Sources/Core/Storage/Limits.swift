@@ -13,4 +13,15 @@ public enum Limits {
     public static let blockCacheBytesMax = 64 << 20
     /// Commits taken by the log writer in one group.
     public static let groupCommitRequestsMax = 4096
+
+    // Engine and SQL bounds (PostgreSQL's where it has one).
+
+    /// Identifier length (PostgreSQL's NAMEDATALEN - 1).
+    public static let identifierBytesMax = 63
+    /// Columns per table, dropped ones included (PostgreSQL's MaxHeapAttributeNumber).
+    public static let tableColumnsMax = 1600
+    /// `lock_timeout`, `statement_timeout` (PostgreSQL's INT_MAX milliseconds).
+    public static let timeoutMillisMax = Int(Int32.max)
+    /// `storage.batch_ms`: the longest a batch-durability commit may stay unsynced.
+    public static let batchMillisMax = 60_000
 }

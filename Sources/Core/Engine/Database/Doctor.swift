@@ -140,7 +140,8 @@ public enum Doctor {
                 guard sv == lv else { return "versions of key \(n) differ" }
                 guard e.imageLength >= 0 else { continue }
                 let simg = Array(snap.images[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
-                let limg = try live.withImage(l, lv.last!, log: log) { Array($0) }
+                guard let newest = lv.last else { return "key \(n) has no version at seq \(seq) in the log" }
+                let limg = try live.withImage(l, newest, log: log) { Array($0) }
                 guard simg == limg else { return "row image of key \(n) differs" }
             }
             for (id, tree) in snap.indexes {
@@ -165,7 +166,10 @@ public enum Doctor {
         for (id, store) in engine.stateLock.withReadLock({ engine.stores }) {
             try store.lock.withReadLock {
                 for (indexId, tree) in store.indexes {
-                    let def = store.indexDefs[indexId]!
+                    guard let def = store.indexDefs[indexId] else {
+                        report.problems.append(.init(file: "table \(id)", offset: 0, reason: "index \(indexId) has no definition"))
+                        continue
+                    }
                     var bad: String?
                     tree.scan(from: nil) { _, v in
                         if Int(v) >= store.entries.count { bad = "entry \(v) out of range" }

@@ -35,9 +35,8 @@ extension Engine {
     /// same before and after.
     public func compact(table: UInt32? = nil) throws -> CompactionInfo {
         try snapshots.writeLock.withLock {
-            let active = writer.activeSegmentNumber
             var info = CompactionInfo(segmentsPacked: 0, bytesBefore: 0, bytesAfter: 0)
-            for s in log.segments where !s.isPacked && s.number != active {
+            for s in try logWriter().sealedSegments() where !s.isPacked {
                 if let table, !(try segment(s, holds: table)) { continue }
                 let r = try Compactor(log: log).pack(s)
                 info.segmentsPacked += 1

@@ -65,7 +65,7 @@ extension Engine {
         recovery = RecoveryInfo(snapshotSeq: loaded.metaSeq, snapshotFiles: loaded.files,
                                 replayedTransactions: replayed, replayedEvents: events, tornCuts: report.tornCuts,
                                 durationMicros: Int64((monotonicNanos() - started) / 1000), lastSeq: report.lastSeq)
-        snapshots.start(engine: self, eventsSince: events, bytesSince: bytes)
+        try snapshots.start(engine: self, eventsSince: events, bytesSince: bytes)
         if !report.tornCuts.isEmpty || replayed > 0 {
             logger.info("recovered", metadata: ["seq": "\(report.lastSeq)", "replayed": "\(replayed)",
                                                 "snapshot_seq": "\(loaded.metaSeq)", "torn_cuts": "\(report.tornCuts.count)"])
@@ -104,7 +104,8 @@ extension Engine {
             let payload = f.payload(in: t.bytes)
             let location = Location(segment: t.segment, offset: f.offset)
             do {
-                switch f.type! {
+                guard let type = f.type else { throw DecodeError("unknown event type \(f.rawType)", offset: 0) }
+                switch type {
                 case .ddl:
                     let event = try CatalogEvent.decode(payload)
                     if fresh {
@@ -118,7 +119,7 @@ extension Engine {
                     guard let store = stores[table] else {
                         throw DecodeError("row event for table \(table), which does not exist", offset: 0)
                     }
-                    try store.apply(op: RowOp(f.type!), key: key, image: image, seq: seq, location: location,
+                    try store.apply(op: RowOp(type), key: key, image: image, seq: seq, location: location,
                                     frameBytes: f.totalLength, missing: store.missing)
                 }
             } catch let e as StorageError {

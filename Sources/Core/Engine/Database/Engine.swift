@@ -17,7 +17,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     let clock: any WallClock
     let dirLock: any DirectoryLock
     public let log: Log
-    var writer: LogWriter!
+    /// The sequencer; nil only in the doctor's scratch engine, which never writes.
+    var writer: LogWriter?
 
     /// Guards `catalogHistory`, `stores` and `timestamps`.
     let stateLock = RWLock()
@@ -163,6 +164,13 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     }
 
     public var writerStats: (groups: UInt64, syncs: UInt64, bytes: UInt64) {
-        (writer.groupCount, writer.syncCount, writer.bytesWritten)
+        guard let writer else { return (0, 0, 0) }
+        return (writer.groupCount, writer.syncCount, writer.bytesWritten)
+    }
+
+    /// The sequencer, for code paths that write.
+    func logWriter() throws -> LogWriter {
+        guard let writer else { throw SQLError.bug("this engine was opened without a log writer") }
+        return writer
     }
 }

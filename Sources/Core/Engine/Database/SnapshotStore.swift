@@ -181,7 +181,7 @@ struct SnapshotStore {
         // Everything visible has been written; sync it so the snapshot is never ahead of the
         // durable log (batch and none durability acknowledge before syncing).
         let seq = engine.visibleSeq
-        try engine.writer.syncNow()
+        try engine.logWriter().syncNow()
         let path = Path.join(directory, Self.fileName(seq: seq, scope: scope))
         let out = try SnapshotFileWriter(fs: engine.fs, path: path, seq: seq, createdMicros: wallClockMicros())
         do {
@@ -379,12 +379,12 @@ final class SnapshotScheduler: @unchecked Sendable {
 
     var enabled: Bool { everyEvents > 0 || everyBytes > 0 }
 
-    func start(engine: Engine, eventsSince: Int, bytesSince: Int) {
+    func start(engine: Engine, eventsSince: Int, bytesSince: Int) throws {
         self.engine = engine
         self.eventsSince = eventsSince
         self.bytesSince = bytesSince
         guard enabled else { return }
-        thread = OSThread(name: "drift-snapshot") { [unowned self] in self.run() }
+        thread = try OSThread(name: "drift-snapshot") { [unowned self] in self.run() }
         note(events: 0, bytes: 0)
     }
 
@@ -445,7 +445,9 @@ extension Engine {
     /// Writes a snapshot of every table, or of one (`SNAPSHOT t`), as of the visible seq.
     @discardableResult
     public func snapshot(table: UInt32? = nil) throws -> SnapshotInfo {
-        try snapshots.writeLock.withLock {
+        // After a failed sync or apply, memory may not match the durable log: never save it.
+        if let f = writerFailure { throw StorageError.failed(reason: f) }
+        return try snapshots.writeLock.withLock {
             let started = monotonicNanos()
             let r = try SnapshotStore(engine: self).write(scope: table.map { .table($0) } ?? .all)
             if table == nil { snapshots.reset() }

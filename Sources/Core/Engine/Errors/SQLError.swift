@@ -31,6 +31,12 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let serializationFailure = SQLState("40001")
     public static let deadlockDetected = SQLState("40P01")
     public static let syntaxError = SQLState("42601")
+    public static let invalidName = SQLState("42602")
+    public static let nameTooLong = SQLState("42622")
+    public static let tooManyColumns = SQLState("54011")
+    public static let statementTooComplex = SQLState("54001")
+    public static let characterNotInRepertoire = SQLState("22021")
+    public static let invalidRegularExpression = SQLState("2201B")
     public static let insufficientPrivilege = SQLState("42501")
     public static let undefinedColumn = SQLState("42703")
     public static let undefinedTable = SQLState("42P01")
@@ -81,5 +87,14 @@ public struct SQLError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public static func notSupported(_ what: String) -> SQLError {
         SQLError(.featureNotSupported, "\(what) is not supported")
+    }
+}
+
+extension SQLError {
+    /// A broken internal invariant: SQLSTATE XX000 naming the source line in DETAIL. Code that
+    /// "cannot" fail throws this instead of trapping, so one bad statement never takes the
+    /// server (and every other client) down.
+    public static func bug(_ message: String, file: String = #fileID, line: Int = #line) -> SQLError {
+        SQLError(.internalError, message, detail: "internal error at \(file):\(line)")
     }
 }

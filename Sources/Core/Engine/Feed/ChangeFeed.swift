@@ -130,14 +130,17 @@ public final class ChangeReader: @unchecked Sendable {
             segment = next
             offset = SegmentHeader.size
         }
-        let s = segment!
+        guard let s = segment else { throw SQLError.bug("change reader has no segment for seq \(nextSeq)") }
         var frames: [(FrameType, [UInt8], Location)] = []
         var seq: UInt64 = 0, ts: Int64 = 0
         try s.forEachFrame(from: offset, end: Int.max) { f, buf in
             guard f.seq == nextSeq else {
                 throw SQLError(.dataCorrupted, "change feed expected seq \(nextSeq) at \(s.path):\(f.offset), found \(f.seq)")
             }
-            frames.append((f.type!, Array(f.payload(in: buf)), Location(segment: s.number, offset: f.offset)))
+            guard let type = f.type else {
+                throw SQLError(.dataCorrupted, "unknown event type \(f.rawType) at \(s.path):\(f.offset)")
+            }
+            frames.append((type, Array(f.payload(in: buf)), Location(segment: s.number, offset: f.offset)))
             seq = f.seq
             ts = f.timestamp
             offset = f.end

@@ -1,14 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import DriftStorage
 
 /// Byte-wise comparison of two keys (memcmp order; a prefix sorts first).
 @inlinable
 func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let n = min(a.count, b.count)
     if n > 0 {
-        let c = memcmp(a.baseAddress!, b.baseAddress!, n)
-        if c != 0 { return Int(c) }
+        let c = memoryCompare(a.baseAddress, b.baseAddress, n)
+        if c != 0 { return c }
     }
     return a.count - b.count
 }

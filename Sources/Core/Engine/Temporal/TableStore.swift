@@ -61,7 +61,7 @@ public final class TableStore: @unchecked Sendable {
                         if e < 0 { return nil }
                         let entry = es[Int(e)]
                         if entry.hash == h32 && Int(entry.keyLength) == key.count
-                            && (key.count == 0 || memcmp(arena.baseAddress! + entry.keyOffset, key.baseAddress!, key.count) == 0) {
+                            && memoryCompare(arena.baseAddress.map { $0 + entry.keyOffset }, key.baseAddress, key.count) == 0 {
                             return Int(e)
                         }
                         i = (i + 1) & mask
@@ -155,7 +155,8 @@ public final class TableStore: @unchecked Sendable {
         if op != .delete {
             liveRows += 1
             for (indexId, tree) in indexes {
-                let k = try indexKey(indexDefs[indexId]!, image: image, key: key, missing: missing)
+                guard let def = indexDefs[indexId] else { throw SQLError.bug("index \(indexId) has no definition") }
+                let k = try indexKey(def, image: image, key: key, missing: missing)
                 tree.insert(k, Int32(entryIndex))
             }
         }

@@ -41,7 +41,13 @@ public struct Version: Sendable, Equatable {
     }
 
     @inlinable public var seq: UInt64 { seqOp >> 2 }
-    @inlinable public var op: RowOp { RowOp(rawValue: UInt8(truncatingIfNeeded: seqOp & 3))! }
+    @inlinable public var op: RowOp {
+        switch seqOp & 3 {
+        case 0: return .insert
+        case 1: return .update
+        default: return .delete
+        }
+    }
     @inlinable public var isDelete: Bool { seqOp & 3 == UInt64(RowOp.delete.rawValue) }
 }
 

@@ -85,7 +85,7 @@ final class LockManager: @unchecked Sendable {
             if blockers.isEmpty {
                 waitsFor[txn] = nil
                 if let mine {
-                    holders[target]![mine].mode = mode
+                    holders[target]?[mine].mode = mode
                     return .acquired(wasNew: false)
                 }
                 holders[target, default: []].append(Holder(txn: txn, mode: mode))

@@ -117,7 +117,7 @@ final class SSIManager: @unchecked Sendable {
         txns = txns.filter { _, t in
             if t.commitSeq == nil && !t.aborted { return true }
             if t.aborted { return false }
-            return t.commitSeq! > horizon
+            return (t.commitSeq ?? UInt64.max) > horizon
         }
     }
 }

@@ -47,10 +47,11 @@ extension Transaction {
         }
         let request = CommitRequest(events: logEvents, context: CommitContext(events: events))
         do {
-            try engine.writer.commit(request)
-        } catch let e as StorageError {
+            try engine.logWriter().commit(request)
+        } catch {
             finish(committed: nil)
-            throw SQLError(storageError: e)
+            if let e = error as? StorageError { throw SQLError(storageError: e) }
+            throw error
         }
         finish(committed: request.seq)
         return request.seq
@@ -138,16 +139,19 @@ extension Transaction {
     public func applyDDL(_ make: (Catalog) throws -> CatalogEvent?) throws -> CatalogEvent? {
         try ensureWritable("DDL")
         _ = try lock(.catalog, .update, wait: .block, describe: "the catalog")
-        if overlay == nil { overlay = engine.latestCatalog }
-        guard let event = try make(overlay!) else { return nil }
-        if case .createTable = event {} else if let t = overlay!.table(id: event.tableId) {
+        let current = overlay ?? engine.latestCatalog
+        overlay = current
+        guard let event = try make(current) else { return nil }
+        if case .createTable = event {} else if let t = current.table(id: event.tableId) {
             try lockTable(t, .update)
         }
-        var next = overlay!
+        var next = current
         do {
             try next.apply(event)
+        } catch let e as SQLError {
+            throw e
         } catch {
-            throw SQLError(.internalError, "invalid schema change: \(error)")
+            throw SQLError.bug("invalid schema change: \(error)")
         }
         overlay = next
         ddl.append((orderCounter, event))

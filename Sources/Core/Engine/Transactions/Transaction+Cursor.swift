@@ -40,9 +40,10 @@ public final class TableCursor {
             }
         }
         guard own, position == nil else { return delivered }
-        if ownIndices == nil { ownIndices = txn.writes.indices(table: table.id).filter { !seenOwn.contains($0) } }
-        while delivered < limit, ownNext < ownIndices!.count {
-            let w = txn.writes.write(ownIndices![ownNext])
+        let pending = ownIndices ?? txn.writes.indices(table: table.id).filter { !seenOwn.contains($0) }
+        ownIndices = pending
+        while delivered < limit, ownNext < pending.count {
+            let w = txn.writes.write(pending[ownNext])
             ownNext += 1
             guard let image = w.image else { continue }
             try w.key.withUnsafeBytes { k in

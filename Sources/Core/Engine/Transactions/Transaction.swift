@@ -201,9 +201,9 @@ public final class Transaction: @unchecked Sendable {
         let s = try store(table)
         let latest = key.withUnsafeBytes { s.latestVersion(key: $0) }
         let changed = latest.map { $0.seq > readSeq } ?? false
-        if changed && isolation != .readCommitted {
+        if let latest, changed && isolation != .readCommitted {
             throw SQLError(.serializationFailure, "could not serialize access due to concurrent "
-                           + (latest!.isDelete ? "delete" : "update"))
+                           + (latest.isDelete ? "delete" : "update"))
         }
         guard let latest, !latest.isDelete else { return .row(nil, changedSinceSnapshot: changed) }
         let missing = table.missingValues
@@ -228,7 +228,9 @@ public final class Transaction: @unchecked Sendable {
     /// Inserts a full row (one value per column position). A live row with the same primary key fails with 23505.
     public func insert(_ table: TableDef, _ values: [Value]) throws {
         try ensureWritable("INSERT")
-        precondition(values.count == table.columns.count, "row width \(values.count) for \(table.columns.count) columns")
+        guard values.count == table.columns.count else {
+            throw SQLError.bug("row width \(values.count) for \(table.columns.count) columns of \(table.name)")
+        }
         try lockTable(table, .keyShare)
         let key = try primaryKey(table, values)
         _ = try lock(LockTarget(table: table.id, key: key), .update, wait: .block, describe: "row in relation \"\(table.name)\"")
@@ -250,7 +252,9 @@ public final class Transaction: @unchecked Sendable {
     /// Replaces the row with `key` (which the caller has locked and found live).
     public func update(_ table: TableDef, key: [UInt8], _ values: [Value]) throws {
         try ensureWritable("UPDATE")
-        precondition(values.count == table.columns.count, "row width \(values.count) for \(table.columns.count) columns")
+        guard values.count == table.columns.count else {
+            throw SQLError.bug("row width \(values.count) for \(table.columns.count) columns of \(table.name)")
+        }
         let newKey = try primaryKey(table, values)
         guard newKey == key else {
             // A key change is a delete of the old key and an insert of the new one.

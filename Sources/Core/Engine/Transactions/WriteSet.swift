@@ -57,13 +57,15 @@ struct WriteSet {
             switch undo.removeLast() {
             case .replaced(let i, let old):
                 writes[i] = old
-            case .added(let i):
+            case .added:
+                // Undo entries are popped in reverse, so an added write is always the last one.
                 let w = writes.removeLast()
-                precondition(i == writes.count, "write set undo out of order")
                 let h = w.key.withUnsafeBytes { hashKey($0) }
-                byHash[w.tableId]![h]!.removeLast()
-                if byHash[w.tableId]![h]!.isEmpty { byHash[w.tableId]![h] = nil }
-                if byHash[w.tableId]!.isEmpty { byHash[w.tableId] = nil }
+                var table = byHash[w.tableId] ?? [:]
+                var list = table[h] ?? []
+                list.removeAll { $0 == writes.count }
+                table[h] = list.isEmpty ? nil : list
+                byHash[w.tableId] = table.isEmpty ? nil : table
             }
         }
     }

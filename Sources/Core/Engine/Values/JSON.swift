@@ -50,18 +50,19 @@ public indirect enum JSONValue: Sendable, Equatable {
             }
             out += "]"
         case .object(let pairs):
-            var latest: [String: JSONValue] = [:]
-            for (k, v) in pairs { latest[k] = v }
-            let keys = latest.keys.sorted { a, b in
-                let x = a.utf8.count, y = b.utf8.count
-                return x != y ? x < y : Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+            // The last of duplicate keys wins; keys ordered by length, then bytes.
+            var last: [[UInt8]: Int] = [:]
+            for (i, (k, _)) in pairs.enumerated() { last[Array(k.utf8)] = i }
+            let kept = pairs.enumerated().filter { last[Array($0.element.0.utf8)] == $0.offset }.map(\.element).sorted { a, b in
+                let x = a.0.utf8.count, y = b.0.utf8.count
+                return x != y ? x < y : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
             }
             out += "{"
-            for (i, k) in keys.enumerated() {
+            for (i, (k, v)) in kept.enumerated() {
                 if i > 0 { out += ", " }
                 writeJSONString(k, into: &out)
                 out += ": "
-                latest[k]!.writeCanonical(into: &out)
+                v.writeCanonical(into: &out)
             }
             out += "}"
         }

@@ -77,7 +77,7 @@ public func formatFloat8(_ d: Double) -> String {
     var exponent = 0
     var mantissa = Substring(text)
     if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        exponent = Int(text[text.index(after: e)...])!
+        exponent = Int(text[text.index(after: e)...]) ?? 0
         mantissa = text[..<e]
     }
     let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
@@ -93,7 +93,7 @@ public func formatFloat8(_ d: Double) -> String {
     let decimalExponent = pointPos - 1
     var out = d < 0 ? "-" : ""
     if decimalExponent < -4 || decimalExponent >= 15 {
-        out += String(digits.first!)
+        out += digits.prefix(1)
         if digits.count > 1 { out += "." + digits.dropFirst() }
         out += decimalExponent < 0 ? "e-" : "e+"
         let ex = abs(decimalExponent)

@@ -1,4 +1,5 @@
 import DriftCore
+import DriftStorage
 
 extension Session {
     func runDriftQL(_ d: DriftQLStatement) throws -> StatementResult {
@@ -49,8 +50,13 @@ extension Session {
             var columns = [ColumnDef(name: pk, type: .unknown, notNull: true)]
             var indexes: [IndexDef] = []
             for c in indexed {
-                if c != pk && !columns.contains(where: { $0.name == c }) { columns.append(ColumnDef(name: c, type: .unknown)) }
-                let position = columns.firstIndex { $0.name == c }!
+                let position: Int
+                if let existing = columns.firstIndex(where: { $0.name == c }) {
+                    position = existing
+                } else {
+                    position = columns.count
+                    columns.append(ColumnDef(name: c, type: .unknown))
+                }
                 guard !indexes.contains(where: { $0.columns == [position] }) else { continue }
                 indexes.append(IndexDef(id: t.allocateIndexId(), name: "\(name)_\(c)_idx", columns: [position], unique: false))
             }
@@ -76,6 +82,9 @@ extension Session {
                     throw SQLError(.undefinedColumn, "column \"\(k)\" of relation \"\(name)\" does not exist")
                 }
                 guard let type = Coercion.inferType(v) else { continue }
+                guard def.columns.count < Limits.tableColumnsMax else {
+                    throw SQLError(.tooManyColumns, "tables can have at most \(Limits.tableColumnsMax) columns")
+                }
                 try t.applyDDL { c in
                     guard let cur = c.table(id: def.id), cur.columnPosition(k) == nil else { return nil }
                     return .addColumn(def.id, ColumnDef(name: k, type: type))
@@ -86,11 +95,31 @@ extension Session {
         return def
     }
 
+    /// The column a document key writes to; nil for a null under a key that has no column yet
+    /// (a null gives no type to create the column with, and reads as absent, i.e. NULL).
+    func column(_ def: TableDef, _ key: String, _ value: JSONValue) throws -> Int? {
+        if let pos = def.columnPosition(key) { return pos }
+        if case .null = value { return nil }
+        throw SQLError.bug("column \"\(key)\" of \(def.name) was not created for its document")
+    }
+
     func objectPairs(_ doc: JSONValue, _ what: String, _ at: Int) throws -> [(String, JSONValue)] {
         guard case .object(let pairs) = doc else {
             throw SQLError(.datatypeMismatch, "\(what) takes a JSON object", position: at + 1)
         }
-        return pairs
+        // A key given twice keeps its last value, as jsonb does.
+        var last: [[UInt8]: Int] = [:]
+        for (i, (k, _)) in pairs.enumerated() {
+            guard !k.isEmpty else {
+                throw SQLError(.invalidName, "a document key cannot be empty: it names a column", position: at + 1)
+            }
+            guard k.utf8.count <= Limits.identifierBytesMax else {
+                throw SQLError(.nameTooLong, "document key \"\(k.prefix(20))...\" is too long to name a column",
+                               detail: "Column names have at most \(Limits.identifierBytesMax) bytes.", position: at + 1)
+            }
+            last[Array(k.utf8)] = i
+        }
+        return pairs.enumerated().filter { last[Array($0.element.0.utf8)] == $0.offset }.map(\.element)
     }
 
     func value(_ j: JSONValue, _ column: ColumnDef, at: Int) throws -> Value {
@@ -108,7 +137,7 @@ extension Session {
         let def = try ensureColumns(t, name, pairs)
         var row = [Value](repeating: .null, count: def.columns.count)
         for (k, v) in pairs {
-            let pos = def.columnPosition(k)!
+            guard let pos = try column(def, k, v) else { continue }
             row[pos] = try value(v, def.columns[pos], at: at)
         }
         try t.insert(def, row)
@@ -138,7 +167,7 @@ extension Session {
         def = try ensureColumns(t, name, pairs)
         var row = current + [Value](repeating: .null, count: def.columns.count - current.count)
         for (key, v) in pairs {
-            let pos = def.columnPosition(key)!
+            guard let pos = try column(def, key, v) else { continue }
             let newValue = try value(v, def.columns[pos], at: at)
             if def.primaryKey.contains(pos) && compareValues(newValue, row[pos]) != 0 {
                 throw SQLError.notSupported("changing the primary key (\"\(key)\") with PATCH")

@@ -244,7 +244,7 @@ final class SortNode: PlanNode {
             }
             output = MaterializedNode(width: width, rows: rows.flatMap(\.1))
         }
-        return try output!.next()
+        return try output?.next()
     }
 }
 

@@ -24,7 +24,8 @@ extension ASTBuilder {
             try fields { b, k in
                 if k == "arg" { arg = try b.expr() } else if k == "nulltesttype" { negated = try b.r.string() == "IS_NOT_NULL" } else { try b.r.skip() }
             }
-            return .isNull(arg!, negated: negated)
+            guard let arg else { throw r.fail("NullTest without an argument") }
+            return .isNull(arg, negated: negated)
         case "BooleanTest":
             var arg: Expr?
             var test = BoolTest.isTrue
@@ -35,7 +36,8 @@ extension ASTBuilder {
                     test = t
                 } else { try b.r.skip() }
             }
-            return .boolTest(arg!, test)
+            guard let arg else { throw r.fail("BooleanTest without an argument") }
+            return .boolTest(arg, test)
         case "TypeCast":
             var arg: Expr?
             var type: TypeName?
@@ -48,7 +50,8 @@ extension ASTBuilder {
                 default: try b.r.skip()
                 }
             }
-            return .cast(arg!, type!, location: loc)
+            guard let arg, let type else { throw r.fail("TypeCast without an argument or a type") }
+            return .cast(arg, type, location: loc)
         case "FuncCall": return try funcCall()
         case "A_Star": try r.skip(); return .star(qualifier: nil, location: 0)
         case "SubLink": throw ASTBuilder.unsupported("subqueries")
@@ -164,16 +167,21 @@ extension ASTBuilder {
             default: try b.r.skip()
             }
         }
+        func operand(_ e: Expr?) throws -> Expr {
+            guard let e else { throw r.fail("\(kind) without an operand") }
+            return e
+        }
         switch kind {
         case "AEXPR_OP":
-            return .op(name, left: left, right: right!, location: loc)
+            return .op(name, left: left, right: try operand(right), location: loc)
         case "AEXPR_IN":
-            return .inList(left!, rightList ?? [right!], negated: name == "<>", location: loc)
+            return .inList(try operand(left), try rightList ?? [operand(right)], negated: name == "<>", location: loc)
         case "AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN":
             guard let l = rightList, l.count == 2 else { throw r.fail("BETWEEN without two bounds") }
-            return .between(left!, low: l[0], high: l[1], negated: kind == "AEXPR_NOT_BETWEEN", location: loc)
+            return .between(try operand(left), low: l[0], high: l[1], negated: kind == "AEXPR_NOT_BETWEEN", location: loc)
         case "AEXPR_LIKE", "AEXPR_ILIKE":
-            return .like(left!, pattern: right!, caseInsensitive: kind == "AEXPR_ILIKE", negated: name.hasPrefix("!"), location: loc)
+            return .like(try operand(left), pattern: try operand(right), caseInsensitive: kind == "AEXPR_ILIKE",
+                         negated: name.hasPrefix("!"), location: loc)
         case "AEXPR_DISTINCT", "AEXPR_NOT_DISTINCT": throw ASTBuilder.unsupported("IS DISTINCT FROM")
         case "AEXPR_NULLIF": throw ASTBuilder.unsupported("NULLIF")
         case "AEXPR_OP_ANY", "AEXPR_OP_ALL": throw ASTBuilder.unsupported("ANY/ALL")

@@ -9,10 +9,11 @@ struct Binder {
     mutating func bind(_ e: Expr) throws -> BoundExpr {
         switch e {
         case let .column(parts, loc):
-            guard scope != nil else {
+            guard var s = scope else {
                 throw SQLError(.undefinedColumn, "column \"\(parts.joined(separator: "."))\" does not exist", position: loc + 1)
             }
-            let c = try scope!.resolve(parts, location: loc)
+            let c = try s.resolve(parts, location: loc)
+            scope = s
             return .slot(c.slot, c.type)
         case let .star(_, loc):
             throw SQLError(.syntaxError, "\"*\" is not allowed here", position: loc + 1)

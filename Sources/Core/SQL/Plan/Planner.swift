@@ -57,15 +57,16 @@ struct Planner {
         guard let ref = s.from.first else { return try planWithoutTable(s) }
         let mode = try readMode(ref.temporal ?? s.temporal)
         let table = try lookupTable(ref, mode: mode)
-        var binder = Binder(scope: Scope(table: table, alias: ref.alias), parameters: parameters)
+        let tableScope = Scope(table: table, alias: ref.alias)
+        var binder = Binder(scope: tableScope, parameters: parameters)
         let predicate = try s.whereClause.map { try binder.bindBool($0) }
         var targets: [(BoundExpr, String)] = []
         for t in s.targets {
             if case let .star(qualifier, loc) = t.expr {
-                if let q = qualifier, q != binder.scope!.alias {
+                if let q = qualifier, q != tableScope.alias {
                     throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: loc + 1)
                 }
-                for c in binder.scope!.columns where !c.hidden { targets.append((.slot(c.slot, c.type), c.name)) }
+                for c in tableScope.columns where !c.hidden { targets.append((.slot(c.slot, c.type), c.name)) }
                 continue
             }
             targets.append((try binder.bind(t.expr), t.alias ?? Self.columnName(t.expr)))
@@ -73,7 +74,7 @@ struct Planner {
         let sortKeys = try s.orderBy.map { item -> (BoundExpr, SortItem) in
             (try bindOrderItem(item, targets: targets, binder: &binder), item)
         }
-        let scope = binder.scope!
+        let scope = binder.scope ?? tableScope
         let ctx = ExprCompiler.Context(statementTime: statementTime)
         var node = try accessPath(table: table, scope: scope, mode: mode, predicate: predicate)
         if let predicate { node = FilterNode(input: node, predicate: try ExprCompiler.compile(predicate, ctx)) }

@@ -50,12 +50,13 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
             let fs = MemoryFileSystem()
             fs.directories = directories
             for (dir, entries) in durableEntries {
-                fs.durableEntries[dir] = [:]
+                var copies: [String: File] = [:]
                 for (name, file) in entries {
                     let copy = File(contents: file.durable)
                     fs.files[Path.join(dir, name)] = copy
-                    fs.durableEntries[dir]![name] = copy
+                    copies[name] = copy
                 }
+                fs.durableEntries[dir] = copies
             }
             return fs
         }
@@ -202,7 +203,7 @@ final class MemoryFileHandle: FileHandle, @unchecked Sendable {
             let start = Int(offset)
             guard start < file.size else { return 0 }
             let n = min(buffer.count, file.size - start)
-            buffer.baseAddress!.copyMemory(from: file.storage.pointer + start, byteCount: n)
+            if n > 0, let dst = buffer.baseAddress { dst.copyMemory(from: file.storage.pointer + start, byteCount: n) }
             return n
         }
     }

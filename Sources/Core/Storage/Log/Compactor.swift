@@ -125,5 +125,5 @@ extension Compactor {
 }
 
 func compareRange(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    a.count == b.count && memoryCompare(a.baseAddress, b.baseAddress, a.count) == 0
 }

@@ -23,9 +23,9 @@ extension LogWriter {
             while i < batch.count {
                 let r = batch[i]
                 let size = r.encodedSize(seq: nextSeq)
-                let end = activeEnd + buffer.count + size
-                let full = end > config.segmentBytesMax && activeEnd + buffer.count > SegmentHeader.size
-                if full || end > activeCapacity {
+                let end = active.end + buffer.count + size
+                let full = end > config.segmentBytesMax && active.end + buffer.count > SegmentHeader.size
+                if full || end > active.capacity {
                     if !chunk.isEmpty { break }
                     do {
                         try rotate(minCapacity: size)
@@ -43,16 +43,16 @@ extension LogWriter {
                 i += 1
             }
             guard !chunk.isEmpty else { break }
-            let start = activeEnd
+            let start = active.end
             var kept = chunk.count
             var chunkError: StorageError?
             do {
-                try buffer.bytes.withUnsafeBytes { try activeFile.write($0, at: UInt64(start)) }
+                try buffer.bytes.withUnsafeBytes { try active.file.write($0, at: UInt64(start)) }
             } catch let StorageError.noSpace(path, written) {
                 kept = ends.firstIndex { $0 > written } ?? chunk.count
                 chunkError = .noSpace(path: path, written: written)
                 do {
-                    try activeFile.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
+                    try active.file.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
                 } catch {
                     enterFailed("could not cut back a short write: \(error)")
                     kept = 0
@@ -60,7 +60,7 @@ extension LogWriter {
                 }
             } catch {
                 enterFailed("write failed: \(error)")
-                try? activeFile.truncate(to: UInt64(start))
+                try? active.file.truncate(to: UInt64(start))
                 kept = 0
                 chunkError = error as? StorageError ?? .failed(reason: "\(error)")
             }
@@ -72,14 +72,14 @@ extension LogWriter {
                     } catch {
                         // The failed state is entered; cut the unsynced frames so a restart does not
                         // resurrect commits whose callers were told they failed.
-                        try? activeFile.truncate(to: UInt64(start))
+                        try? active.file.truncate(to: UInt64(start))
                         kept = 0
                         chunkError = error as? StorageError ?? .failed(reason: "\(error)")
                     }
                 }
             }
             let keptBytes = kept == 0 ? 0 : ends[kept - 1]
-            activeEnd = start + keptBytes
+            active.end = start + keptBytes
             bytesWritten += UInt64(keptBytes)
             succeeded.append(contentsOf: chunk[0..<kept])
             if let e = chunkError {
@@ -90,11 +90,19 @@ extension LogWriter {
             }
         }
         if !succeeded.isEmpty {
-            applier?.apply(succeeded)
-            let last = succeeded.last!.seq
-            lock.withLock { nextSeqCommitted = last }
+            let result = applier?.apply(succeeded) ?? CommitApplication(applied: succeeded.count, failure: nil)
+            let applied = min(max(result.applied, 0), succeeded.count)
+            if applied > 0 {
+                let last = succeeded[applied - 1].seq
+                lock.withLock { nextSeqCommitted = last }
+            }
+            outcomes.append(contentsOf: succeeded[..<applied].map { ($0, .success(())) })
+            if let reason = result.failure {
+                enterFailed(reason)
+                let e = StorageError.failed(reason: "\(reason); the commit is durable in the log and becomes visible after a restart")
+                outcomes.append(contentsOf: succeeded[applied...].map { ($0, .failure(e)) })
+            }
         }
-        outcomes.append(contentsOf: succeeded.map { ($0, .success(())) })
         finish(outcomes)
     }
 
@@ -107,7 +115,7 @@ extension LogWriter {
         r.locations.removeAll(keepingCapacity: true)
         let last = r.events.count - 1
         for (k, e) in r.events.enumerated() {
-            r.locations.append(Location(segment: activeNumber, offset: activeEnd + buffer.count))
+            r.locations.append(Location(segment: active.number, offset: active.end + buffer.count))
             e.payload.withUnsafeBytes {
                 Frame.encode(into: &buffer, seq: seq, timestamp: ts, type: e.type, commit: k == last, payload: $0)
             }

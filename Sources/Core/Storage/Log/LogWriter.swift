@@ -61,7 +61,19 @@ public final class CommitRequest: @unchecked Sendable {
 
 /// Receives durable commits on the writer thread, in seq order, before they are acknowledged.
 public protocol CommitApplier: AnyObject, Sendable {
-    func apply(_ committed: [CommitRequest])
+    /// Applies the commits in order, stopping at the first that fails.
+    func apply(_ committed: [CommitRequest]) -> CommitApplication
+}
+
+/// How many of a group's durable commits the applier made visible; a failure stops the
+/// writer, as a failed fsync does.
+public struct CommitApplication: Sendable {
+    public var applied: Int
+    public var failure: String?
+    public init(applied: Int, failure: String?) {
+        self.applied = applied
+        self.failure = failure
+    }
 }
 
 public struct LogWriterConfig: Sendable {
@@ -92,11 +104,18 @@ public final class LogWriter: @unchecked Sendable {
     var failedReason: String?
     var thread: OSThread?
 
+    /// The segment commits are appended to.
+    struct Active {
+        var file: any FileHandle
+        var number: UInt32
+        /// Bytes written (the offset of the next frame).
+        var end: Int
+        /// Bytes mapped for readers; a commit never writes past it.
+        var capacity: Int
+    }
+
     // Owned by the writer thread.
-    var activeFile: (any FileHandle)!
-    var activeNumber: UInt32 = 0
-    var activeEnd = 0
-    var activeCapacity = 0
+    var active: Active
     var nextSeq: UInt64
     var lastTimestamp: Int64
     var dirty = false
@@ -118,68 +137,77 @@ public final class LogWriter: @unchecked Sendable {
         nextSeq = lastSeq + 1
         nextSeqCommitted = lastSeq
         self.lastTimestamp = lastTimestamp
-        try openActiveSegment()
-        thread = OSThread(name: "drift-log") { [unowned self] in self.run() }
+        if let last = log.segments.last, !last.isPacked {
+            active = try Self.continueSegment(last, log: log, capacity: config.segmentBytesMax)
+        } else {
+            let (segment, file) = try Self.createSegment(number: (log.segments.last?.number ?? 0) + 1, firstSeq: lastSeq + 1,
+                                                         log: log, capacity: config.segmentBytesMax)
+            log.add(segment)
+            active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: config.segmentBytesMax)
+        }
+        publishedActive = active.number
+        thread = try OSThread(name: "drift-log") { [unowned self] in self.run() }
     }
 
-    /// Continues the newest raw segment, or starts a new one.
-    private func openActiveSegment() throws {
-        guard let last = log.segments.last, !last.isPacked else {
-            try createSegment(number: (log.segments.last?.number ?? 0) + 1, capacity: config.segmentBytesMax)
-            return
-        }
+    /// Continues the newest raw segment, mapped with room to grow.
+    private static func continueSegment(_ last: Segment, log: Log, capacity: Int) throws -> Active {
         let file = try log.fs.open(last.path, create: false)
         let size = Int(try file.size())
-        let capacity = max(config.segmentBytesMax, size)
-        let region = try file.map(length: capacity)
+        let mapped = max(capacity, size)
+        let region = try file.map(length: mapped)
         log.replace(Segment(path: last.path, header: last.header, region: region))
-        activeFile = file
-        activeNumber = last.number
-        activeEnd = size
-        activeCapacity = capacity
-        lock.withLock { publishedActive = last.number }
+        return Active(file: file, number: last.number, end: size, capacity: mapped)
     }
 
-    private func createSegment(number: UInt32, capacity: Int) throws {
+    /// Creates a segment file with its header, durably (file and directory synced).
+    private static func createSegment(number: UInt32, firstSeq: UInt64, log: Log, capacity: Int) throws -> (Segment, any FileHandle) {
         let path = Path.join(log.directory, SegmentHeader.fileName(number))
-        let header = SegmentHeader(kind: .raw, firstSeq: nextSeq, number: number)
+        let header = SegmentHeader(kind: .raw, firstSeq: firstSeq, number: number)
         let file = try log.fs.open(path, create: true)
         do {
             try file.truncate(to: 0)
             try file.write(header.encode(), at: 0)
             try file.sync()
             try log.fs.syncDirectory(log.directory)
+            return (Segment(path: path, header: header, region: try file.map(length: capacity)), file)
         } catch {
             file.close()
             try? log.fs.remove(path)
             throw error
         }
-        let region = try file.map(length: capacity)
-        log.add(Segment(path: path, header: header, region: region))
-        activeFile?.close()
-        activeFile = file
-        activeNumber = number
-        activeEnd = SegmentHeader.size
-        activeCapacity = capacity
-        lock.withLock { publishedActive = number }
     }
 
     /// The segment commits are appended to (never compacted).
     public var activeSegmentNumber: UInt32 { lock.withLock { publishedActive } }
+
+    /// The sealed segments: every segment before the active one. Which segments are sealed is
+    /// one fact, read under the writer's lock, which a rotation changes atomically (the new
+    /// segment joins the log and becomes the active one in one step), so a compaction can
+    /// never pack the segment being written.
+    public func sealedSegments() -> [Segment] {
+        lock.withLock { log.segments.filter { $0.number < publishedActive } }
+    }
 
     /// Seals the active segment and starts the next.
     func rotate(minCapacity: Int) throws {
         if dirty {
             try syncActive()
         }
-        try createSegment(number: activeNumber + 1, capacity: max(config.segmentBytesMax, SegmentHeader.size + minCapacity))
+        let capacity = max(config.segmentBytesMax, SegmentHeader.size + minCapacity)
+        let (segment, file) = try Self.createSegment(number: active.number + 1, firstSeq: nextSeq, log: log, capacity: capacity)
+        lock.withLock {
+            log.add(segment)
+            publishedActive = segment.number
+        }
+        active.file.close()
+        active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: capacity)
     }
 
     func syncActive() throws {
         let started = monotonicNanos()
         defer { lock.withLock { lastSyncDurationNanos = monotonicNanos() - started } }
         do {
-            try activeFile.sync()
+            try active.file.sync()
         } catch let e as StorageError {
             enterFailed("\(e)")
             throw e
@@ -214,9 +242,13 @@ public final class LogWriter: @unchecked Sendable {
         }
         queue.append(request)
         if queue.count >= wakeAt { wake.signal() }
-        while request.outcome == nil { request.completed.wait(lock) }
+        var outcome = request.outcome
+        while outcome == nil {
+            request.completed.wait(lock)
+            outcome = request.outcome
+        }
         lock.unlock()
-        try request.outcome!.get()
+        try outcome?.get()
     }
 
     /// Drains the queue, syncs and stops the writer thread.
@@ -228,7 +260,7 @@ public final class LogWriter: @unchecked Sendable {
         thread?.join()
         thread = nil
         if dirty { try? syncActive() }
-        activeFile?.close()
+        active.file.close()
     }
 
     /// Forces a sync of the active segment (used before a snapshot in non-fsync modes).

@@ -37,7 +37,9 @@ public final class Segment: @unchecked Sendable {
             }
             return try body(frame, bytes)
         }
-        let p = packed!
+        guard let p = packed else {
+            throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "segment is neither raw nor packed")
+        }
         let (block, info) = try p.block(containing: offset)
         return try block.bytes.withUnsafeBytes { raw in
             let local = offset - info.rawStart
@@ -168,7 +170,7 @@ public final class BlockCache: @unchecked Sendable {
             entries[k] = Entry(block: b, lastUse: tick)
             bytes += b.bytes.count
             while bytes > bytesMax, entries.count > 1 {
-                let victim = entries.min { $0.value.lastUse < $1.value.lastUse }!
+                guard let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) else { break }
                 bytes -= victim.value.block.bytes.count
                 entries.removeValue(forKey: victim.key)
             }
@@ -179,8 +181,7 @@ public final class BlockCache: @unchecked Sendable {
     func evict(segment: UInt32) {
         lock.withLock {
             for k in entries.keys where k.segment == segment {
-                bytes -= entries[k]!.block.bytes.count
-                entries.removeValue(forKey: k)
+                if let gone = entries.removeValue(forKey: k) { bytes -= gone.block.bytes.count }
             }
         }
     }
@@ -208,7 +209,9 @@ extension Segment {
             }
             return
         }
-        let p = packed!
+        guard let p = packed else {
+            throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "segment is neither raw nor packed")
+        }
         guard var i = p.blockIndex(containing: offset) ?? (offset < SegmentHeader.size + 1 ? 0 : nil) else { return }
         while i < p.blocks.count {
             let info = p.blocks[i]

@@ -1,3 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `memcmp` of `count` bytes; 0 when there is nothing to compare (no pointer is unwrapped).
+@inlinable
+public func memoryCompare(_ a: UnsafeRawPointer?, _ b: UnsafeRawPointer?, _ count: Int) -> Int {
+    guard count > 0, let a, let b else { return 0 }
+    return Int(memcmp(a, b, count))
+}
+
 /// A growable little-endian byte writer used by every encoder (frames, rows, snapshots).
 public struct ByteWriter: Sendable {
     public var bytes: [UInt8]

@@ -13,14 +13,19 @@ private final class ThreadBody {
 public final class OSThread: @unchecked Sendable {
     private var handle = pthread_t()
 
-    public init(name: String = "", _ body: @escaping @Sendable () -> Void) {
+    /// Starts the thread; fails (rather than trapping) when the system has no thread to give.
+    public init(name: String = "", _ body: @escaping @Sendable () -> Void) throws {
         let box = Unmanaged.passRetained(ThreadBody(body))
         let rc = pthread_create(&handle, nil, { arg in
-            let b = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+            guard let arg else { return nil }
+            let b = Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue()
             b.body()
             return nil
         }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+        guard rc == 0 else {
+            box.release()
+            throw StorageError.io(operation: "pthread_create", path: name, errno: rc)
+        }
     }
 
     public func join() { pthread_join(handle, nil) }
