@@ -91,7 +91,7 @@ import Testing
 
 /// ISO-8601 text of a unix-µs time, as a client would write it.
 func formatTimestampISO(_ micros: Int64) -> String {
-    Value.timestamptz(micros).pgText!.replacingOccurrences(of: " ", with: "T")
+    Value.timestamptz(PGTime.fromUnix(micros)).pgText!.replacingOccurrences(of: " ", with: "T")
 }
 
 extension String {

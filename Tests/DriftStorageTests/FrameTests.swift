@@ -78,10 +78,10 @@ import Testing
         var h = SegmentHeader(kind: .raw, firstSeq: 9, number: 3).encode()
         let parsed = try h.withUnsafeBytes { try SegmentHeader.parse($0, file: "x") }
         #expect(parsed == SegmentHeader(kind: .raw, firstSeq: 9, number: 3))
-        h[8] = 2
+        h[8] = 1
         let crc = CRC32C.checksum(Array(h[0..<32]))
         withUnsafeBytes(of: crc.littleEndian) { for k in 0..<4 { h[32 + k] = $0[k] } }
-        #expect(throws: StorageError.unsupportedFormat(file: "x", version: 2, supported: 1)) {
+        #expect(throws: StorageError.unsupportedFormat(file: "x", version: 1, supported: SegmentHeader.formatVersion)) {
             try h.withUnsafeBytes { _ = try SegmentHeader.parse($0, file: "x") }
         }
     }

@@ -95,7 +95,7 @@ public enum CatalogEvent: Sendable, Hashable {
     public static func decode(_ r: inout ByteReader) throws -> CatalogEvent {
         let tag = try r.u8()
         func id() throws -> UInt32 { UInt32(truncatingIfNeeded: try r.varint()) }
-        func int() throws -> Int { Int(try r.varint()) }
+        func int() throws -> Int { try r.count(max: 1 << 20) }
         switch tag {
         case 1:
             let tid = try id()
@@ -150,7 +150,7 @@ public enum CatalogEvent: Sendable, Hashable {
         let unique = try r.u8() == 1
         let n = try r.count(max: 1000)
         var cols: [Int] = []
-        for _ in 0..<n { cols.append(Int(try r.varint())) }
+        for _ in 0..<n { cols.append(try r.count(max: 1 << 20)) }
         return IndexDef(id: id, name: name, columns: cols, unique: unique)
     }
 }

@@ -96,8 +96,25 @@ public struct Catalog: Sendable {
             guard let t = tables[id] else { throw DecodeError("DDL event names unknown table \(id)", offset: 0) }
             return t
         }
+        /// The table, checked to have a column at `pos`.
+        func existing(_ id: UInt32, column pos: Int) throws -> TableDef {
+            let t = try existing(id)
+            guard pos >= 0, pos < t.columns.count else {
+                throw DecodeError("DDL event names column \(pos) of table \(id), which has \(t.columns.count)", offset: 0)
+            }
+            return t
+        }
+        func checkIndex(_ t: TableDef, _ i: IndexDef) throws {
+            guard i.columns.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {
+                throw DecodeError("index \(i.id) names a column table \(t.id) lacks", offset: 0)
+            }
+        }
         switch event {
         case .createTable(let t):
+            guard t.primaryKey.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {
+                throw DecodeError("table \(t.id)'s primary key names a column it lacks", offset: 0)
+            }
+            for i in t.indexes { try checkIndex(t, i) }
             tables[t.id] = t
             byName[t.qualifiedName] = t.id
         case .dropTable(let id):
@@ -105,16 +122,20 @@ public struct Catalog: Sendable {
             tables[id] = nil
             byName[t.qualifiedName] = nil
         case .addColumn(let id, let c):
-            tables[id] = try existing(id).with { $0.columns.append(c) }
+            let t = try existing(id)
+            guard t.columns.count < Limits.tableColumnsMax else {
+                throw SQLError(.tooManyColumns, "tables can have at most \(Limits.tableColumnsMax) columns")
+            }
+            tables[id] = t.with { $0.columns.append(c) }
         case .dropColumn(let id, let pos):
-            tables[id] = try existing(id).with {
+            tables[id] = try existing(id, column: pos).with {
                 $0.columns[pos].isDropped = true
                 $0.indexes.removeAll { $0.columns.contains(pos) }
             }
         case .setColumnType(let id, let pos, let type):
-            tables[id] = try existing(id).with { $0.columns[pos].type = type }
+            tables[id] = try existing(id, column: pos).with { $0.columns[pos].type = type }
         case .renameColumn(let id, let pos, let name):
-            tables[id] = try existing(id).with { $0.columns[pos].name = name }
+            tables[id] = try existing(id, column: pos).with { $0.columns[pos].name = name }
         case .renameTable(let id, let name):
             let t = try existing(id)
             byName[t.qualifiedName] = nil
@@ -122,13 +143,15 @@ public struct Catalog: Sendable {
             tables[id] = renamed
             byName[renamed.qualifiedName] = id
         case .createIndex(let id, let index):
-            tables[id] = try existing(id).with { $0.indexes.append(index) }
+            let t = try existing(id)
+            try checkIndex(t, index)
+            tables[id] = t.with { $0.indexes.append(index) }
         case .dropIndex(let id, let indexId):
             tables[id] = try existing(id).with { $0.indexes.removeAll { $0.id == indexId } }
         case .setOption(let id, let key, let value):
             tables[id] = try existing(id).with { $0.options[key] = value }
         case .setNotNull(let id, let pos, let notNull):
-            tables[id] = try existing(id).with { $0.columns[pos].notNull = notNull }
+            tables[id] = try existing(id, column: pos).with { $0.columns[pos].notNull = notNull }
         }
     }
 }

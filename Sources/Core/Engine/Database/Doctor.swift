@@ -103,7 +103,7 @@ public enum Doctor {
                 if section == 1 {
                     let meta = try SnapshotStore.decodeMeta(&r)
                     loaded.ddl = meta.ddl
-                    let expected = engine.stateLock.withReadLock { Array(engine.timestamps.prefix(Int(seq))) }
+                    let expected = engine.stateLock.withReadLock { Array(engine.timestamps.prefix(Int(clamping: seq))) }
                     if meta.timestamps != expected {
                         report.problems.append(.init(file: path, offset: 0, reason: "commit times differ from the log"))
                         report.badSnapshots.append(path)

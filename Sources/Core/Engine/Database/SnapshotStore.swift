@@ -211,7 +211,7 @@ struct SnapshotStore {
 
     private func writeMeta(seq: UInt64, into w: inout ByteWriter) throws {
         let (events, times) = engine.stateLock.withReadLock {
-            (engine.catalogHistory.events.filter { $0.seq <= seq }, Array(engine.timestamps.prefix(Int(seq))))
+            (engine.catalogHistory.events.filter { $0.seq <= seq }, Array(engine.timestamps.prefix(Int(clamping: seq))))
         }
         let (nt, ni) = engine.idLock.withLock { (engine.nextTableId, engine.nextIndexId) }
         w.u8(1)
@@ -341,9 +341,9 @@ extension TableStore {
                 entry.history = Int32(histories.count)
                 histories.append(Array(versions[0..<(vc - 1)]))
             }
-            let imageLength = try r.varint()
+            let imageLength = try r.count(max: r.remaining + 1)
             if imageLength > 0 {
-                let img = try r.bytes(Int(imageLength - 1))
+                let img = try r.bytes(imageLength - 1)
                 entry.imageOffset = images.count
                 entry.imageLength = Int32(img.count)
                 images.append(contentsOf: img)

@@ -76,42 +76,60 @@ extension TableStore {
         }
     }
 
-    /// Visits every version of every key whose validity overlaps `(fromSeq, toSeq]`, with the seq
-    /// of the version after it (nil while it is current). Deletes are visited too.
-    public func scanVersions(from cursor: Int, limit: Int, log: Log,
-                             _ body: (RowVersion, UInt64?) throws -> Bool) throws -> Int? {
+    /// Where a version scan resumes: a key position and a version of that key.
+    public struct VersionCursor: Sendable, Equatable {
+        public var entry: Int
+        public var version: Int
+        public static let start = VersionCursor(entry: 0, version: 0)
+    }
+
+    /// Visits up to `limit` versions, deletes included, of every key, oldest first per key, as a
+    /// reader at `seq` sees them: only versions with seq ≤ `seq` exist, and a version whose
+    /// successor is newer than `seq` is still current (its next seq is nil). Returns the cursor
+    /// to continue from, or nil when the table is exhausted or `body` stopped.
+    public func scanVersions(from cursor: VersionCursor, upTo seq: UInt64, limit: Int, log: Log,
+                             _ body: (RowVersion, UInt64?) throws -> Bool) throws -> VersionCursor? {
         try lock.withReadLock {
-            var n = cursor
+            var c = cursor
             var visited = 0
             let end = entries.count
+            var stopped = false
             try keyArena.withUnsafeBytes { arena in
-                while n < end && visited < limit {
-                    let e = entries[n]
-                    let all = allVersions(e)
-                    for (i, v) in all.enumerated() {
+                while c.entry < end && visited < limit {
+                    let e = entries[c.entry]
+                    let count = visibleVersionCount(e, at: seq)
+                    while c.version < count && visited < limit {
+                        let v = version(e, c.version)
+                        let next = c.version + 1 < count ? version(e, c.version + 1).seq : nil
                         visited += 1
-                        let next = i + 1 < all.count ? all[i + 1].seq : nil
                         let keep = try withImage(e, v, log: log) { img in
-                            try body(RowVersion(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next), next)
+                            try body(RowVersion(entry: c.entry, key: keyBytes(e, arena), image: img, version: v, nextSeq: next), next)
                         }
-                        if !keep { n = Int.max; return }
+                        c.version += 1
+                        if !keep { stopped = true; return }
                     }
-                    n += 1
+                    if c.version >= count {
+                        c.entry += 1
+                        c.version = 0
+                    }
                 }
             }
-            return n < end ? n : nil
+            return stopped || c.entry >= end ? nil : c
         }
     }
 
-    /// Every version of `key`, oldest first (deletes included), with the seq that ended it.
-    public func history(key: UnsafeRawBufferPointer, log: Log, _ body: (RowVersion, UInt64?) throws -> Void) throws {
+    /// Every version of `key` a reader at `seq` sees, oldest first (deletes included), with the
+    /// seq that ended it (nil while it is current as of `seq`).
+    public func history(key: UnsafeRawBufferPointer, upTo seq: UInt64, log: Log,
+                        _ body: (RowVersion, UInt64?) throws -> Void) throws {
         try lock.withReadLock {
             guard let n = find(key, hash: hashKey(key)) else { return }
             let e = entries[n]
-            let all = allVersions(e)
-            for (i, v) in all.enumerated() {
+            let count = visibleVersionCount(e, at: seq)
+            for i in 0..<count {
+                let v = version(e, i)
+                let next = i + 1 < count ? version(e, i + 1).seq : nil
                 try withImage(e, v, log: log) { img in
-                    let next = i + 1 < all.count ? all[i + 1].seq : nil
                     try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next), next)
                 }
             }

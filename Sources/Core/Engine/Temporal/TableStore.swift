@@ -114,6 +114,29 @@ public final class TableStore: @unchecked Sendable {
         }
     }
 
+    /// Version `i` of a key, oldest first (the newest is `entry.latest`).
+    @inline(__always)
+    func version(_ entry: KeyEntry, _ i: Int) -> Version {
+        guard entry.history >= 0 else { return entry.latest }
+        let h = histories[Int(entry.history)]
+        return i < h.count ? h[i] : entry.latest
+    }
+
+    /// How many of a key's versions have seq ≤ `seq` (they are a prefix: versions ascend).
+    @inline(__always)
+    func visibleVersionCount(_ entry: KeyEntry, at seq: UInt64) -> Int {
+        guard entry.history >= 0 else { return entry.latest.seq <= seq ? 1 : 0 }
+        if entry.latest.seq <= seq { return histories[Int(entry.history)].count + 1 }
+        return histories[Int(entry.history)].withUnsafeBufferPointer { h in
+            var lo = 0, hi = h.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if h[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+    }
+
     func allVersions(_ entry: KeyEntry) -> [Version] {
         (entry.history >= 0 ? histories[Int(entry.history)] : []) + [entry.latest]
     }

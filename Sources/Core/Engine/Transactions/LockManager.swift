@@ -73,11 +73,20 @@ final class LockManager: @unchecked Sendable {
     }
 
     func acquire(txn: UInt64, _ target: LockTarget, mode: RowLockMode, wait: LockWait, timeoutNanos: UInt64?,
-                 describe: @autoclosure () -> String) throws -> Outcome {
+                 interrupt: StatementInterrupt? = nil, describe: @autoclosure () -> String) throws -> Outcome {
         mutex.lock()
         defer { mutex.unlock() }
-        let deadline = timeoutNanos.map { monotonicNanos() + $0 }
+        let lockDeadline = timeoutNanos.map { monotonicNanos() + $0 }
+        let statementDeadline = interrupt?.deadline
         while true {
+            if let interrupt {
+                do {
+                    try interrupt.check()
+                } catch {
+                    waitsFor[txn] = nil
+                    throw error
+                }
+            }
             let list = holders[target] ?? []
             let mine = list.firstIndex { $0.txn == txn }
             if let mine, list[mine].mode >= mode { return .alreadyHeld }
@@ -107,8 +116,10 @@ final class LockManager: @unchecked Sendable {
                                    + cycle.map(String.init).joined(separator: " -> ") + ".",
                                hint: "See server log for query details.")
             }
+            let deadline = [lockDeadline, statementDeadline].compactMap { $0 }.min()
             if let deadline {
-                if !released.wait(mutex, deadlineNanos: deadline) && monotonicNanos() >= deadline {
+                if !released.wait(mutex, deadlineNanos: deadline), let lockDeadline, monotonicNanos() >= lockDeadline,
+                   statementDeadline.map({ lockDeadline < $0 }) ?? true {
                     waitsFor[txn] = nil
                     throw SQLError(.lockNotAvailable, "canceling statement due to lock timeout",
                                    detail: "while waiting for \(describe())")
@@ -148,6 +159,11 @@ final class LockManager: @unchecked Sendable {
             waitsFor[txn] = nil
             released.broadcast()
         }
+    }
+
+    /// Wakes every waiter (a cancelled statement stops waiting).
+    func wakeAll() {
+        mutex.withLock { released.broadcast() }
     }
 
     /// Whether any other transaction holds a lock on `target` (for tests and diagnostics).

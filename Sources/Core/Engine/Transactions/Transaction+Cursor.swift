@@ -23,6 +23,7 @@ public final class TableCursor {
 
     /// Delivers up to `limit` rows; returns how many (0 when the table is exhausted).
     public func next(limit: Int, _ body: (ScannedRow) throws -> Void) throws -> Int {
+        try txn.interrupt?.check()
         var delivered = 0
         while delivered < limit, let p = position {
             position = try store.scan(at: seq, from: p, limit: limit - delivered, log: txn.engine.log) { row in
@@ -94,9 +95,12 @@ extension Transaction {
                           _ body: (ScannedRow) throws -> Bool) throws {
         if !snapshotTaken { beginStatement() }
         if isolation == .serializable && seq == nil { engine.ssi.onTableRead(id, table.id) }
+        var visited = 0
         try store(table).indexScan(index, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
                                    missing: table.missingValues) { row in
-            try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+            visited += 1
+            if visited % 256 == 0 { try interrupt?.check() }
+            return try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
         }
     }
 }

@@ -49,6 +49,10 @@ public final class Transaction: @unchecked Sendable {
     public internal(set) var state: State = .active
     /// PostgreSQL's `lock_timeout`; nil waits forever.
     public var lockTimeoutNanos: UInt64?
+    /// The running statement's cancel request and `statement_timeout`, checked by scans and lock waits.
+    public var interrupt: StatementInterrupt? {
+        didSet { interrupt?.locks = engine.locks }
+    }
 
     let engine: Engine
     var writes = WriteSet()
@@ -152,9 +156,14 @@ public final class Transaction: @unchecked Sendable {
         }
     }
 
-    /// Every committed version of a key, oldest first, with the seq that ended each.
+    /// Every committed version of a key this transaction can see (seq ≤ its read seq), oldest
+    /// first, with the seq that ended each.
     public func history(_ table: TableDef, key: [UInt8], _ body: (RowVersion, UInt64?) throws -> Void) throws {
-        try key.withUnsafeBytes { try store(table).history(key: $0, log: engine.log, body) }
+        if !snapshotTaken { beginStatement() }
+        if isolation == .serializable && historicalSeq == nil {
+            engine.ssi.onRead(id, LockTarget(table: table.id, key: key))
+        }
+        try key.withUnsafeBytes { try store(table).history(key: $0, upTo: readSeq, log: engine.log, body) }
     }
 
     // MARK: Writes
@@ -172,7 +181,8 @@ public final class Transaction: @unchecked Sendable {
     }
 
     func lock(_ target: LockTarget, _ mode: RowLockMode, wait: LockWait, describe: @autoclosure () -> String) throws -> Bool {
-        switch try engine.locks.acquire(txn: id, target, mode: mode, wait: wait, timeoutNanos: lockTimeoutNanos, describe: describe()) {
+        switch try engine.locks.acquire(txn: id, target, mode: mode, wait: wait, timeoutNanos: lockTimeoutNanos,
+                                        interrupt: interrupt, describe: describe()) {
         case .skipped: return false
         case .alreadyHeld: return true
         case .acquired(let wasNew):

@@ -7,10 +7,9 @@ public enum Coercion {
         switch type {
         case .text, .unknown: return .text(text)
         case .varchar(let n), .bpchar(let n):
-            if let n, text.count > n {
-                throw SQLError(.stringDataRightTruncation, "value too long for type \(type.name)")
-            }
-            return .text(text)
+            // Assignment: a value too long fails with 22001, unless only spaces are cut (PostgreSQL's rule).
+            let fitted = try fitLength(text, type, n, explicit: false)
+            return .text(fitted)
         case .int2, .int4, .int8:
             let t = text.trimming()
             guard let v = Int64(t.hasPrefix("+") ? String(t.dropFirst()) : t) else {
@@ -21,16 +20,13 @@ public enum Coercion {
             }
             return try checkRange(v, type, text: text)
         case .float4, .float8:
-            let t = text.trimming()
-            guard !t.isEmpty, let d = parseDouble(t) else {
-                throw SQLError(.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(text)\"")
-            }
-            return .double(type == .float4 ? Double(Float(d)) : d)
+            return .double(try floatInput(text, type))
         case .numeric:
             let t = text.trimming()
             guard let d = parseDouble(t), !t.lowercased().contains("inf") else {
                 throw SQLError(.invalidTextRepresentation, "invalid input syntax for type numeric: \"\(text)\"")
             }
+            guard d.isFinite else { throw SQLError(.numericValueOutOfRange, "value overflows numeric format") }
             return .double(d)
         case .bool:
             guard let b = parseBool(text) else {
@@ -44,15 +40,10 @@ public enum Coercion {
                 throw SQLError(.invalidJSONText, "invalid input syntax for type json", detail: e.description)
             }
         case .timestamptz, .timestamp:
-            guard let us = parseTimestamp(text) else {
-                throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type \(type.name): \"\(text)\"")
-            }
+            let us = try timestampInput(text, type)
             return type == .timestamptz ? .timestamptz(us) : .timestamp(us)
         case .date:
-            guard let us = parseTimestamp(text) else {
-                throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type date: \"\(text)\"")
-            }
-            return .date(Int32(truncatingIfNeeded: us >= 0 ? us / 86_400_000_000 : (us - 86_399_999_999) / 86_400_000_000))
+            return .date(try dateInput(text))
         case .bytea:
             if text.hasPrefix("\\x") {
                 var out: [UInt8] = []
@@ -76,7 +67,65 @@ public enum Coercion {
         }
     }
 
-    static func checkRange(_ v: Int64, _ type: SQLType, text: String? = nil) throws -> Value {
+    static func parseDateTime(_ text: String, _ type: SQLType) throws -> DateTimeText {
+        do {
+            return try DateTimeText.parse(text)
+        } catch .syntax {
+            throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type \(type.name): \"\(text)\"")
+        } catch .fieldOutOfRange {
+            throw SQLError(.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
+        }
+    }
+
+    /// PostgreSQL's timestamp[tz] input: microseconds since 2000-01-01, range-checked.
+    /// A zone in the text moves a timestamptz to UTC; a timestamp ignores it, as PostgreSQL does.
+    public static func timestampInput(_ text: String, _ type: SQLType) throws -> Int64 {
+        let t = try parseDateTime(text, type)
+        switch t.special {
+        case .infinity?: return PGTime.infinity
+        case .negativeInfinity?: return PGTime.negativeInfinity
+        case .epoch?: return -PGTime.epochUnixMicros
+        case nil: break
+        }
+        let offset = type == .timestamptz ? (t.zoneSeconds ?? 0) * 1_000_000 : 0
+        guard let local = PGTime.timestamp(days: t.days, timeMicros: t.timeMicros),
+              case let (us, false) = local.subtractingReportingOverflow(offset),
+              us >= PGTime.timestampMin, us < PGTime.timestampEnd else {
+            throw SQLError(.datetimeFieldOverflow, "timestamp out of range: \"\(text)\"")
+        }
+        return us
+    }
+
+    /// PostgreSQL's date input: days since 2000-01-01, range-checked (a time of day is ignored).
+    public static func dateInput(_ text: String) throws -> Int32 {
+        let t = try parseDateTime(text, .date)
+        switch t.special {
+        case .infinity?: return PGTime.dateInfinity
+        case .negativeInfinity?: return PGTime.dateNegativeInfinity
+        case .epoch?: return Int32(-PGTime.epochUnixDays)
+        case nil: break
+        }
+        guard PGTime.isValidDate(t.days) else { throw SQLError(.datetimeFieldOverflow, "date out of range: \"\(text)\"") }
+        return Int32(t.days)
+    }
+
+    static func dateToTimestamp(_ d: Int32) throws -> Int64 {
+        if d == PGTime.dateInfinity { return PGTime.infinity }
+        if d == PGTime.dateNegativeInfinity { return PGTime.negativeInfinity }
+        guard let us = PGTime.timestamp(days: Int64(d), timeMicros: 0) else {
+            throw SQLError(.datetimeFieldOverflow, "date out of range for timestamp")
+        }
+        return us
+    }
+
+    static func timestampToDate(_ us: Int64) -> Int32 {
+        if us == PGTime.infinity { return PGTime.dateInfinity }
+        if us == PGTime.negativeInfinity { return PGTime.dateNegativeInfinity }
+        let days = us >= 0 ? us / PGTime.microsPerDay : (us + 1) / PGTime.microsPerDay - 1
+        return Int32(truncatingIfNeeded: days)
+    }
+
+    public static func checkRange(_ v: Int64, _ type: SQLType, text: String? = nil) throws -> Value {
         let ok: Bool
         switch type {
         case .int2: ok = v >= Int64(Int16.min) && v <= Int64(Int16.max)
@@ -90,6 +139,26 @@ public enum Coercion {
         return .int(v)
     }
 
+    /// Fits text to varchar(n)/char(n): code points past n are cut by an explicit cast, or by an
+    /// assignment when they are all spaces; otherwise 22001. char(n) is padded with spaces to n.
+    static func fitLength(_ text: String, _ type: SQLType, _ n: Int?, explicit: Bool) throws -> String {
+        guard let n else { return text }
+        let scalars = text.unicodeScalars
+        var out = text
+        if scalars.count > n {
+            let cut = scalars.index(scalars.startIndex, offsetBy: n)
+            if !explicit && !scalars[cut...].allSatisfy({ $0 == " " }) {
+                throw SQLError(.stringDataRightTruncation, "value too long for type \(type.name)")
+            }
+            out = String(String.UnicodeScalarView(scalars[..<cut]))
+        }
+        if case .bpchar = type {
+            let count = out.unicodeScalars.count
+            if count < n { out += String(repeating: " ", count: n - count) }
+        }
+        return out
+    }
+
     public static func parseDouble(_ t: String) -> Double? {
         switch t.lowercased() {
         case "nan": return .nan
@@ -99,6 +168,22 @@ public enum Coercion {
             guard t.first.map({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" }) == true else { return nil }
             return Double(t)
         }
+    }
+
+    /// float8/float4 input: 22P02 for a malformed number, 22003 when it over- or underflows.
+    static func floatInput(_ text: String, _ type: SQLType) throws -> Double {
+        let t = text.trimming()
+        guard !t.isEmpty, let d = parseDouble(t) else {
+            throw SQLError(.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(text)\"")
+        }
+        let literalInfinity = t.lowercased().contains("inf")
+        let value = type == .float4 ? Double(Float(d)) : d
+        let mantissa = t.prefix { $0 != "e" && $0 != "E" }
+        let underflow = value == 0 && mantissa.contains { $0 >= "1" && $0 <= "9" }
+        if (value.isInfinite && !literalInfinity) || underflow {
+            throw SQLError(.numericValueOutOfRange, "\"\(t)\" is out of range for type \(type.name)")
+        }
+        return value
     }
 
     /// PostgreSQL's boolin: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, unique prefixes.
@@ -115,21 +200,27 @@ public enum Coercion {
         return nil
     }
 
-    /// Casts a value to `type` (`CAST(v AS type)`).
-    public static func cast(_ v: Value, to type: SQLType) throws -> Value {
+    /// Casts a value of type `from` (nil: unknown) to `type`; `explicit` for `CAST(v AS type)` and
+    /// `::`, which cut strings to a varchar/char length where an assignment fails.
+    public static func cast(_ v: Value, from: SQLType? = nil, to type: SQLType, explicit: Bool = false) throws -> Value {
         switch (v, type) {
         case (.null, _): return .null
+        case (.text(let s), .varchar(let n)), (.text(let s), .bpchar(let n)):
+            return .text(try fitLength(s, type, n, explicit: explicit))
         case (.text(let s), _): return try fromText(s, to: type)
         case (_, .text), (_, .varchar), (_, .bpchar), (_, .unknown):
             let s: String
             if case .bool(let b) = v { s = b ? "true" : "false" } else { s = v.pgText ?? "" }
+            if case .varchar(let n) = type { return .text(try fitLength(s, type, n, explicit: explicit)) }
+            if case .bpchar(let n) = type { return .text(try fitLength(s, type, n, explicit: explicit)) }
             return try fromText(s, to: type)
         case (.int(let i), .int2), (.int(let i), .int4), (.int(let i), .int8):
             return try checkRange(i, type)
         case (.int(let i), .float4), (.int(let i), .float8), (.int(let i), .numeric):
             return .double(Double(i))
         case (.double(let d), .int2), (.double(let d), .int4), (.double(let d), .int8):
-            let r = d.rounded(.toNearestOrEven)
+            // numeric rounds half away from zero; float4/8 round half to even (rint), as in PostgreSQL.
+            let r = d.rounded(from == .numeric ? .toNearestOrAwayFromZero : .toNearestOrEven)
             guard r.isFinite, r >= -9.223372036854775808e18, r < 9.223372036854775808e18 else {
                 throw SQLError(.numericValueOutOfRange, "\(type.name) out of range")
             }
@@ -143,8 +234,9 @@ public enum Coercion {
             return v
         case (.timestamp(let t), .timestamptz): return .timestamptz(t)
         case (.timestamptz(let t), .timestamp): return .timestamp(t)
-        case (.date(let d), .timestamp): return .timestamp(Int64(d) * 86_400_000_000)
-        case (.date(let d), .timestamptz): return .timestamptz(Int64(d) * 86_400_000_000)
+        case (.date(let d), .timestamp): return .timestamp(try dateToTimestamp(d))
+        case (.date(let d), .timestamptz): return .timestamptz(try dateToTimestamp(d))
+        case (.timestamp(let t), .date), (.timestamptz(let t), .date): return .date(timestampToDate(t))
         default:
             throw SQLError(.datatypeMismatch, "cannot cast type \(v.naturalType?.name ?? "unknown") to \(type.name)")
         }

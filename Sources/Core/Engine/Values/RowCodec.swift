@@ -53,7 +53,7 @@ public enum RowCodec {
     /// Number of values stored in an image.
     public static func columnCount(_ image: UnsafeRawBufferPointer) throws -> Int {
         var r = ByteReader(image)
-        return Int(try r.varint())
+        return try r.count(max: 1 << 20)
     }
 
     /// Decodes an image into `out[0..<missing.count]`, filling columns past the image's end
@@ -61,7 +61,7 @@ public enum RowCodec {
     public static func decode(_ image: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Value>,
                               missing: [Value]) throws {
         var r = ByteReader(image)
-        let stored = Int(try r.varint())
+        let stored = try r.count(max: 1 << 20)
         let n = missing.count
         var i = 0
         while i < n {
@@ -82,7 +82,7 @@ public enum RowCodec {
     /// Decodes the value at one column position (NULL or missing when the image is shorter).
     public static func decodeColumn(_ image: UnsafeRawBufferPointer, _ index: Int, missing: Value) throws -> Value {
         var r = ByteReader(image)
-        let stored = Int(try r.varint())
+        let stored = try r.count(max: 1 << 20)
         guard index < stored else { return missing }
         for _ in 0..<index { try skipValue(&r) }
         return try decodeValue(&r)

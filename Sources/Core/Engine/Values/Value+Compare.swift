@@ -25,10 +25,56 @@ func compareDoubles(_ x: Double, _ y: Double) -> Int {
     return x < y ? -1 : (x == y ? 0 : 1)
 }
 
-/// Byte-wise (C collation) comparison of UTF-8 strings.
+/// Byte-wise (C collation) comparison of UTF-8 strings. Swift's `==` on String compares by
+/// Unicode canonical equivalence (`é` equals `e` + U+0301); SQL text compares by bytes.
 @inline(__always)
 public func compareStrings(_ x: String, _ y: String) -> Int {
-    if x == y { return 0 }
     var a = x, b = y
-    return a.withUTF8 { ua in b.withUTF8 { ub in compareBytes(UnsafeRawBufferPointer(ua), UnsafeRawBufferPointer(ub)) < 0 ? -1 : 1 } }
+    let c = a.withUTF8 { ua in b.withUTF8 { ub in compareBytes(UnsafeRawBufferPointer(ua), UnsafeRawBufferPointer(ub)) } }
+    return c < 0 ? -1 : (c == 0 ? 0 : 1)
+}
+
+/// Whether two strings have the same bytes (not Swift's canonical equivalence).
+@inline(__always)
+public func sameBytes(_ x: String, _ y: String) -> Bool {
+    x.utf8.count == y.utf8.count && compareStrings(x, y) == 0
+}
+
+extension Value: Equatable, Hashable {
+    /// Equality as SQL groups values: text and json by bytes, NaN equal to NaN, -0 equal to 0.
+    public static func == (a: Value, b: Value) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.int(x), .int(y)): return x == y
+        case let (.double(x), .double(y)): return x == y || (x.isNaN && y.isNaN)
+        case let (.text(x), .text(y)), let (.json(x), .json(y)): return sameBytes(x, y)
+        case let (.bytes(x), .bytes(y)): return x == y
+        case let (.date(x), .date(y)): return x == y
+        case let (.timestamp(x), .timestamp(y)), let (.timestamptz(x), .timestamptz(y)): return x == y
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .null: h.combine(0 as UInt8)
+        case .bool(let b): h.combine(1 as UInt8); h.combine(b)
+        case .int(let i): h.combine(2 as UInt8); h.combine(i)
+        case .double(let d): h.combine(3 as UInt8); h.combine(d.isNaN ? Double.nan.bitPattern : (d == 0 ? 0 : d.bitPattern))
+        case .text(let s): h.combine(4 as UInt8); hashBytes(s, into: &h)
+        case .json(let s): h.combine(5 as UInt8); hashBytes(s, into: &h)
+        case .bytes(let b): h.combine(6 as UInt8); b.withUnsafeBytes { h.combine(bytes: $0) }
+        case .date(let d): h.combine(7 as UInt8); h.combine(d)
+        case .timestamp(let t): h.combine(8 as UInt8); h.combine(t)
+        case .timestamptz(let t): h.combine(9 as UInt8); h.combine(t)
+        }
+    }
+}
+
+@inline(__always)
+func hashBytes(_ s: String, into h: inout Hasher) {
+    var s = s
+    s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    h.combine(s.utf8.count)
 }

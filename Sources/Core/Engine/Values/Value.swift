@@ -1,6 +1,6 @@
 /// A SQL value. The column's `SQLType` says how to read an `.int` (int2/4/8) or a `.double`
 /// (float4/8); values themselves carry only their representation.
-public enum Value: Sendable, Hashable {
+public enum Value: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,11 +9,11 @@ public enum Value: Sendable, Hashable {
     case bytes([UInt8])
     /// jsonb, as its canonical text.
     case json(String)
-    /// Days since 1970-01-01.
+    /// Days since 2000-01-01 (PostgreSQL's representation; see `PGTime`).
     case date(Int32)
-    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    /// Microseconds since 2000-01-01 00:00:00, no time zone.
     case timestamp(Int64)
-    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    /// Microseconds since 2000-01-01 00:00:00 UTC.
     case timestamptz(Int64)
 
     @inlinable public var isNull: Bool {
@@ -31,9 +31,9 @@ public enum Value: Sendable, Hashable {
         case .text(let s): return s
         case .bytes(let b): return "\\x" + hexString(b)
         case .json(let s): return s
-        case .date(let d): return formatDate(Int64(d))
-        case .timestamp(let us): return formatTimestamp(us, withZone: false)
-        case .timestamptz(let us): return formatTimestamp(us, withZone: true)
+        case .date(let d): return PGTime.formatDate(d)
+        case .timestamp(let us): return PGTime.formatTimestamp(us, withZone: false)
+        case .timestamptz(let us): return PGTime.formatTimestamp(us, withZone: true)
         }
     }
 

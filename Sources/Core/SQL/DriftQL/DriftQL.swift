@@ -80,14 +80,15 @@ public struct DriftQLParser {
             return try patch()
         case "soft" where second?.isKeyword("delete") == true:
             return try softDelete()
-        case "show" where second?.isKeyword("drift") == true:
+        case "show" where second?.isKeyword("drift") == true && !(head.count > 2 && head[2].isPunct(".")):
+            // `SHOW drift.as_of` is SQL's SHOW of a setting.
             return try showDrift()
         case "snapshot", "compact":
             _ = try token()
             let table = try optionalName()
             try end()
             return first.text == "snapshot" ? .snapshot(table: table) : .compact(table: table)
-        case "insert" where second?.isKeyword("into") == true:
+        case "insert" where second?.isKeyword("into") == true && documentFollowsName(head):
             return try insert()
         case "create" where second?.isKeyword("table") == true && head.count >= 6 && head[3].isPunct("(")
             && head[4].isKeyword("pk") && head[5].isOp("="):
@@ -95,6 +96,16 @@ public struct DriftQLParser {
         default:
             return nil
         }
+    }
+
+    /// Whether `INSERT INTO [schema.]name` is followed by a `{` document (else it is SQL's INSERT).
+    func documentFollowsName(_ head: [Token]) -> Bool {
+        guard head.count >= 3 else { return head.count == 2 }
+        var end = head[2].end
+        if head.count >= 5, head[3].isPunct(".") { end = head[4].end }
+        var l = Lexer(bytes: bytes, at: end)
+        guard (try? l.skipSpace()) != nil else { return false }
+        return l.i < bytes.count && bytes[l.i] == UInt8(ascii: "{")
     }
 
     mutating func expect(_ word: String) throws {

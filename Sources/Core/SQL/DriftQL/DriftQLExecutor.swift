@@ -203,7 +203,7 @@ extension Session {
             } else {
                 values = try RowCodec.decode(version.image, missing: missing)
             }
-            rows.append([.int(Int64(version.version.seq)), .timestamptz(engine.systemTime(version.version.seq)),
+            rows.append([.int(Int64(version.version.seq)), .timestamptz(PGTime.fromUnix(engine.systemTime(version.version.seq))),
                          .text(version.version.op.name)] + visible.map { values[$0] })
         }
         let columns = [ResultColumn(name: "drift_seq", type: .int8), ResultColumn(name: "committed_at", type: .timestamptz),

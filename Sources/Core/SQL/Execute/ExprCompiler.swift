@@ -107,7 +107,8 @@ enum ExprCompiler {
             }
         case let .cast(x, type):
             let f = try compile(x, ctx)
-            return { row in try Coercion.cast(try f(row), to: type) }
+            let from = x.type
+            return { row in try Coercion.cast(try f(row), from: from, to: type, explicit: true) }
         case let .inList(x, items, negated):
             let f = try compile(x, ctx)
             let fs = try items.map { try compile($0, ctx) }
@@ -125,7 +126,7 @@ enum ExprCompiler {
         case let .like(x, p, ci, negated):
             let f = try compile(x, ctx)
             if case let .constant(.text(pattern), _) = p {
-                let matcher = LikePattern(pattern, caseInsensitive: ci)
+                let matcher = try LikePattern(pattern, caseInsensitive: ci)
                 return { row in
                     guard case .text(let s) = try f(row) else { return .null }
                     return .bool(matcher.matches(s) != negated)
@@ -134,7 +135,7 @@ enum ExprCompiler {
             let fp = try compile(p, ctx)
             return { row in
                 guard case .text(let s) = try f(row), case .text(let pat) = try fp(row) else { return .null }
-                return .bool(LikePattern(pat, caseInsensitive: ci).matches(s) != negated)
+                return .bool(try LikePattern(pat, caseInsensitive: ci).matches(s) != negated)
             }
         case let .function(name, args, _):
             let fs = try args.map { try compile($0, ctx) }
@@ -149,9 +150,9 @@ enum ExprCompiler {
             return { row in
                 guard case .text(let s) = try f(row) else { return .null }
                 switch name {
-                case "lower": return .text(s.lowercased())
-                case "upper": return .text(s.uppercased())
-                default: return .int(Int64(s.count))
+                case "lower": return .text(asciiCase(s, upper: false))
+                case "upper": return .text(asciiCase(s, upper: true))
+                default: return .int(Int64(s.unicodeScalars.count))
                 }
             }
         case "abs":
@@ -220,61 +221,112 @@ enum ExprCompiler {
     }
 }
 
-/// A LIKE pattern: `%` any run, `_` one character, backslash escapes the next.
+/// A LIKE pattern over UTF-8 bytes: `%` any run, `_` one character (code point), backslash
+/// escapes the next character. ILIKE folds ASCII letters only (the C locale's rule).
+///
+/// The pattern is split at `%` into segments of literal bytes and `_`. The first segment is
+/// anchored at the start, the last at the end, and each one between is matched at its
+/// leftmost place after the one before. Leftmost placement is always safe with these
+/// wildcards, so there is no backtracking: time is O(text × pattern) at worst, never
+/// exponential as a recursive matcher is on `%a%a%a...%b`.
 struct LikePattern {
-    enum Part { case literal(Character), one, any }
-    let parts: [Part]
+    enum Atom: Equatable {
+        case byte(UInt8)
+        case anyCharacter
+    }
+    /// The pattern between `%`s; a pattern without `%` has one segment.
+    let segments: [[Atom]]
     let caseInsensitive: Bool
 
-    init(_ pattern: String, caseInsensitive: Bool) {
+    init(_ pattern: String, caseInsensitive: Bool) throws {
         self.caseInsensitive = caseInsensitive
-        var out: [Part] = []
+        var segments: [[Atom]] = [[]]
         var escape = false
-        for ch in caseInsensitive ? pattern.lowercased() : pattern {
+        for b in pattern.utf8 {
             if escape {
-                out.append(.literal(ch))
+                segments[segments.count - 1].append(.byte(Self.fold(b, caseInsensitive)))
                 escape = false
-            } else if ch == "\\" {
+            } else if b == UInt8(ascii: "\\") {
                 escape = true
-            } else if ch == "%" {
-                if case .any? = out.last { continue }
-                out.append(.any)
-            } else if ch == "_" {
-                out.append(.one)
+            } else if b == UInt8(ascii: "%") {
+                segments.append([])
+            } else if b == UInt8(ascii: "_") {
+                segments[segments.count - 1].append(.anyCharacter)
             } else {
-                out.append(.literal(ch))
+                segments[segments.count - 1].append(.byte(Self.fold(b, caseInsensitive)))
             }
         }
-        parts = out
+        if escape {
+            throw SQLError(SQLState("22025"), "LIKE pattern must not end with escape character")
+        }
+        self.segments = segments
     }
+
+    @inline(__always)
+    static func fold(_ b: UInt8, _ ci: Bool) -> UInt8 { ci && b >= 65 && b <= 90 ? b + 32 : b }
 
     func matches(_ s: String) -> Bool {
-        let chars = Array(caseInsensitive ? s.lowercased() : s)
-        return match(chars, 0, 0)
+        var s = s
+        return s.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
     }
 
-    private func match(_ s: [Character], _ si: Int, _ pi: Int) -> Bool {
-        var si = si, pi = pi
-        while pi < parts.count {
-            switch parts[pi] {
-            case .literal(let c):
-                guard si < s.count, s[si] == c else { return false }
-                si += 1
-                pi += 1
-            case .one:
-                guard si < s.count else { return false }
-                si += 1
-                pi += 1
-            case .any:
-                if pi == parts.count - 1 { return true }
-                var k = si
-                while k <= s.count {
-                    if match(s, k, pi + 1) { return true }
-                    k += 1
-                }
-                return false
+    func matches(_ text: UnsafeRawBufferPointer) -> Bool {
+        let n = text.count
+        guard segments.count > 1 else { return match(segments[0], text, at: 0) == n }
+        guard var pos = match(segments[0], text, at: 0) else { return false }
+        for seg in segments.dropFirst().dropLast() where !seg.isEmpty {
+            guard let (_, end) = leftmost(seg, text, from: pos) else { return false }
+            pos = end
+        }
+        let last = segments[segments.count - 1]
+        if last.isEmpty { return true }
+        // The last segment must end at the text's end: try each character boundary from the
+        // right whose span fits after `pos` (a `_` spans one character, not one byte).
+        var start = n
+        while start >= pos {
+            if isBoundary(text, start), match(last, text, at: start) == n { return true }
+            start -= 1
+        }
+        return false
+    }
+
+    @inline(__always)
+    func isBoundary(_ t: UnsafeRawBufferPointer, _ i: Int) -> Bool { i >= t.count || t[i] & 0xC0 != 0x80 }
+
+    /// Matches `seg` at byte `at`; returns where the match ends, or nil.
+    func match(_ seg: [Atom], _ t: UnsafeRawBufferPointer, at: Int) -> Int? {
+        var i = at
+        for a in seg {
+            guard i < t.count else { return nil }
+            switch a {
+            case .byte(let b):
+                guard Self.fold(t[i], caseInsensitive) == b else { return nil }
+                i += 1
+            case .anyCharacter:
+                i += 1
+                while i < t.count && t[i] & 0xC0 == 0x80 { i += 1 }
             }
         }
-        return si == s.count
+        return i
     }
+
+    /// The leftmost match of `seg` starting at or after `from`, on a character boundary.
+    func leftmost(_ seg: [Atom], _ t: UnsafeRawBufferPointer, from: Int) -> (Int, Int)? {
+        var start = from
+        while start <= t.count {
+            if isBoundary(t, start), let end = match(seg, t, at: start) { return (start, end) }
+            start += 1
+        }
+        return nil
+    }
+}
+
+/// lower()/upper() in the C locale: ASCII letters only, as PostgreSQL does with C collation.
+func asciiCase(_ s: String, upper: Bool) -> String {
+    var bytes = Array(s.utf8)
+    for i in bytes.indices {
+        let b = bytes[i]
+        if upper ? (b >= 97 && b <= 122) : (b >= 65 && b <= 90) { bytes[i] = upper ? b - 32 : b + 32 }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

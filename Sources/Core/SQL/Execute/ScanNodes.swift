@@ -26,8 +26,8 @@ struct RowFiller {
             switch p {
             case .driftSeq: v = version.map { .int(Int64($0.seq)) } ?? .null
             case .driftOp: v = version.map { .text($0.op.name) } ?? .null
-            case .systemTimeStart: v = version.map { .timestamptz(engine.systemTime($0.seq)) } ?? .null
-            case .systemTimeEnd: v = version == nil ? .null : .timestamptz(engine.systemTime(nextSeq))
+            case .systemTimeStart: v = version.map { .timestamptz(PGTime.fromUnix(engine.systemTime($0.seq))) } ?? .null
+            case .systemTimeEnd: v = version == nil ? .null : .timestamptz(PGTime.fromUnix(engine.systemTime(nextSeq)))
             }
             out[base + p.rawValue] = v
         }
@@ -116,9 +116,13 @@ final class HistoryNode: PlanNode {
     let lower: Int64
     let upper: Int64
     let upperInclusive: Bool
-    var cursor: Int? = 0
+    /// The reader's seq: newer versions do not exist for it.
+    let readSeq: UInt64
+    let interrupt: StatementInterrupt?
+    var cursor: TableStore.VersionCursor? = .start
 
-    init(store: TableStore, engine: Engine, filler: RowFiller, width: Int, lower: Int64, upper: Int64, upperInclusive: Bool) {
+    init(store: TableStore, engine: Engine, filler: RowFiller, width: Int, lower: Int64, upper: Int64, upperInclusive: Bool,
+         readSeq: UInt64, interrupt: StatementInterrupt?) {
         self.store = store
         self.engine = engine
         self.filler = filler
@@ -126,6 +130,8 @@ final class HistoryNode: PlanNode {
         self.lower = lower
         self.upper = upper
         self.upperInclusive = upperInclusive
+        self.readSeq = readSeq
+        self.interrupt = interrupt
     }
 
     var width: Int { batch.width }
@@ -133,7 +139,8 @@ final class HistoryNode: PlanNode {
     func next() throws -> RowBatch? {
         batch.reset()
         while batch.count == 0, let c = cursor {
-            cursor = try store.scanVersions(from: c, limit: RowBatch.capacity, log: engine.log) { row, next in
+            try interrupt?.check()
+            cursor = try store.scanVersions(from: c, upTo: readSeq, limit: RowBatch.capacity, log: engine.log) { row, next in
                 guard !row.version.isDelete else { return true }
                 let start = engine.systemTime(row.version.seq)
                 let end = engine.systemTime(next)

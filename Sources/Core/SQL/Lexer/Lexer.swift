@@ -10,6 +10,12 @@ public struct Lexer {
 
     public init(_ text: String) { b = Array(text.utf8) }
 
+    /// A lexer over `bytes`, starting at byte `at`.
+    init(bytes: [UInt8], at: Int = 0) {
+        b = bytes
+        i = at
+    }
+
     public static func tokenize(_ text: String) throws -> [Token] {
         var l = Lexer(text)
         var out: [Token] = []

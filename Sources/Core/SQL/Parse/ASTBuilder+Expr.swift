@@ -92,11 +92,12 @@ extension ASTBuilder {
         var lit = Literal.null
         var loc = 0
         var sawInt = false
+        var ival: Int64?
         try fields { b, k in
             switch k {
             case "ival":
                 sawInt = true
-                try b.fields { b, _ in try b.r.skip() }
+                try b.fields { b, k in if k == "ival" { ival = try b.r.int() } else { try b.r.skip() } }
             case "fval":
                 try b.fields { b, k in if k == "fval" { lit = .numeric(try b.r.string()) } else { try b.r.skip() } }
             case "sval":
@@ -112,32 +113,21 @@ extension ASTBuilder {
             default: try b.r.skip()
             }
         }
-        // The JSON output drops zero and negative integer constants ("ival": {}); the
-        // statement text at the constant's location is exact, so read it from there.
-        if sawInt { lit = .integer(try integer(at: loc)) }
+        // libpg_query 15's JSON prints zero and negative integer constants as "ival": {}. A
+        // negative one was written `-N` (the grammar folds the sign into the constant and
+        // points at the minus); anything else there, or no location (a constant the grammar
+        // made up, such as FETCH FIRST ROW's 1 or BEGIN READ WRITE's 0), is a zero.
+        if sawInt { lit = .integer(ival ?? negativeInteger(at: loc) ?? 0) }
         return .constant(lit, location: loc)
     }
 
-    func integer(at location: Int) throws -> Int64 {
-        var i = location
-        var negative = false
-        if i < source.count && source[i] == 45 {
-            negative = true
-            i += 1
-            while i < source.count && (source[i] == 32 || source[i] == 9 || source[i] == 10 || source[i] == 13) { i += 1 }
-        }
-        var v: Int64 = 0
-        var digits = 0
-        while i < source.count, source[i] >= 48, source[i] <= 57 {
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(source[i] - 48))
-            guard !o1 && !o2 else { throw SQLError(.internalError, "integer constant out of range at \(location)") }
-            v = a
-            digits += 1
-            i += 1
-        }
-        guard digits > 0 else { throw SQLError(.internalError, "no integer constant at byte \(location)") }
-        return negative ? -v : v
+    /// The value of `- N` written at byte `location` of the statement, if that is what is there.
+    func negativeInteger(at location: Int) -> Int64? {
+        guard location >= 0, location < source.count, source[location] == UInt8(ascii: "-") else { return nil }
+        var lexer = Lexer(bytes: source, at: location)
+        guard let minus = try? lexer.next(), minus.isOp("-"), let n = try? lexer.next(), n.kind == .integer,
+              let v = Int64("-" + n.text) else { return nil }
+        return v
     }
 
     mutating func aExpr() throws -> Expr {

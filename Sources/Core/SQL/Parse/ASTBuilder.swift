@@ -285,7 +285,8 @@ struct ASTBuilder {
             return .transaction(.setTransaction(isolation: options.0, readOnly: options.1), asOf: nil)
         }
         if kind == "VAR_SET_MULTI" { throw ASTBuilder.unsupported("SET \(name)") }
-        if kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" || kind == "VAR_RESET_ALL" {
+        if kind == "VAR_RESET_ALL" { return .set(name: "all", value: nil, local: false) }
+        if kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" {
             return .set(name: name, value: nil, local: local)
         }
         let text = args.map { a -> String in

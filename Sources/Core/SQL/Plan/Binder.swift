@@ -10,24 +10,28 @@ struct Binder {
         switch e {
         case let .column(parts, loc):
             guard var s = scope else {
-                throw SQLError(.undefinedColumn, "column \"\(parts.joined(separator: "."))\" does not exist", position: loc + 1)
+                throw SQLError(.undefinedColumn, "column \"\(parts.joined(separator: "."))\" does not exist", position: sqlPosition(loc))
             }
             let c = try s.resolve(parts, location: loc)
             scope = s
             return .slot(c.slot, c.type)
         case let .star(_, loc):
-            throw SQLError(.syntaxError, "\"*\" is not allowed here", position: loc + 1)
+            throw SQLError(.syntaxError, "\"*\" is not allowed here", position: sqlPosition(loc))
         case let .constant(lit, _):
             switch lit {
             case .integer(let i): return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
-            case .numeric(let n): return .constant(.double(Double(n) ?? .nan), .numeric)
+            case .numeric(let n):
+                guard let d = Double(n), d.isFinite else {
+                    throw SQLError(.numericValueOutOfRange, "numeric constant \(n.prefix(30)) is out of the supported range")
+                }
+                return .constant(.double(d), .numeric)
             case .string(let s): return .constant(.text(s), nil)
             case .bool(let b): return .constant(.bool(b), .bool)
             case .null: return .constant(.null, nil)
             }
         case let .parameter(n, loc):
             guard n >= 1, n <= parameters.count else {
-                throw SQLError(.undefinedObject, "there is no parameter $\(n)", position: loc + 1)
+                throw SQLError(.undefinedObject, "there is no parameter $\(n)", position: sqlPosition(loc))
             }
             return .constant(parameters[n - 1], nil)
         case let .op(name, left, right, loc):
@@ -40,11 +44,11 @@ struct Binder {
         case let .cast(x, typeName, loc):
             let type = try Self.resolveType(typeName, location: loc)
             let inner = try bind(x)
-            if case let .constant(v, _) = inner {
+            if case let .constant(v, t) = inner {
                 do {
-                    return .constant(try Coercion.cast(v, to: type), type)
+                    return .constant(try Coercion.cast(v, from: t, to: type, explicit: true), type)
                 } catch var err as SQLError {
-                    err.position = err.position ?? (x.location.map { $0 + 1 })
+                    err.position = err.position ?? sqlPosition(x.location)
                     throw err
                 }
             }
@@ -69,7 +73,7 @@ struct Binder {
             guard a.type.isText else {
                 throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) ~~ \(b.type.name)",
                                hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: loc + 1)
+                               position: sqlPosition(loc))
             }
             return .like(a, b, caseInsensitive: ci, negated: negated)
         case let .function(name, args, star, distinct, loc):
@@ -82,7 +86,7 @@ struct Binder {
         if b.isUntypedLiteral { return try coerce(b, to: .bool, location: e.location ?? 0) }
         guard b.type == .bool || b.type == .unknown else {
             throw SQLError(.datatypeMismatch, "argument of WHERE must be type boolean, not type \(b.type.name)",
-                           position: (e.location ?? 0) + 1)
+                           position: sqlPosition(e.location))
         }
         return b
     }
@@ -93,7 +97,7 @@ struct Binder {
         do {
             return .constant(try Coercion.cast(v, to: type), type)
         } catch var err as SQLError {
-            err.position = err.position ?? location + 1
+            err.position = err.position ?? sqlPosition(location)
             throw err
         }
     }
@@ -108,10 +112,21 @@ struct Binder {
             guard Self.comparable(a.type, b.type) else {
                 throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) \(op) \(b.type.name)",
                                hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: location + 1)
+                               position: sqlPosition(location))
+            }
+            // date < timestamp < timestamptz: the lower side is cast up, as PostgreSQL's operators do.
+            let rank: (SQLType) -> Int? = { $0 == .date ? 0 : $0 == .timestamp ? 1 : $0 == .timestamptz ? 2 : nil }
+            if let ra = rank(a.type), let rb = rank(b.type), ra != rb {
+                return ra < rb ? (try castUp(a, to: b.type), b) : (a, try castUp(b, to: a.type))
             }
             return (a, b)
         }
+    }
+
+    /// An implicit cast (folded when the operand is a constant).
+    func castUp(_ e: BoundExpr, to type: SQLType) throws -> BoundExpr {
+        if case let .constant(v, t) = e { return .constant(try Coercion.cast(v, from: t, to: type), type) }
+        return .cast(e, type)
     }
 
     static func comparable(_ a: SQLType, _ b: SQLType) -> Bool {
@@ -133,12 +148,15 @@ struct Binder {
             let r = try bind(right)
             switch name {
             case "-":
-                if case let .constant(.int(i), t) = r { return .constant(.int(-i), t) }
+                if case let .constant(.int(i), t) = r {
+                    guard i != Int64.min else { throw SQLError(.numericValueOutOfRange, "bigint out of range") }
+                    return .constant(try Coercion.checkRange(-i, t ?? .int8), t)
+                }
                 if case let .constant(.double(d), t) = r { return .constant(.double(-d), t) }
                 let x = try coerce(r, to: .numeric, location: location)
                 return .negate(x)
             case "+": return try coerce(r, to: .numeric, location: location)
-            default: throw SQLError(.undefinedFunction, "operator does not exist: \(name) \(r.type.name)", position: location + 1)
+            default: throw SQLError(.undefinedFunction, "operator does not exist: \(name) \(r.type.name)", position: sqlPosition(location))
             }
         }
         let l = try bind(left), r = try bind(right)
@@ -151,7 +169,7 @@ struct Binder {
             guard numeric(x.type), numeric(y.type) else {
                 throw SQLError(.undefinedFunction, "operator does not exist: \(x.type.name) \(name) \(y.type.name)",
                                hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: location + 1)
+                               position: sqlPosition(location))
             }
             return .arith(op, x, y, Self.arithType(x.type, y.type))
         }
@@ -161,7 +179,7 @@ struct Binder {
         }
         throw SQLError(.undefinedFunction, "operator does not exist: \(l.type.name) \(name) \(r.type.name)",
                        hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                       position: location + 1)
+                       position: sqlPosition(location))
     }
 
     static func arithType(_ a: SQLType, _ b: SQLType) -> SQLType {
@@ -179,7 +197,7 @@ struct Binder {
         let bound = try args.map { try bind($0) }
         func arity(_ n: Int) throws {
             guard bound.count == n else {
-                throw SQLError(.undefinedFunction, "function \(name) with \(bound.count) arguments does not exist", position: location + 1)
+                throw SQLError(.undefinedFunction, "function \(name) with \(bound.count) arguments does not exist", position: sqlPosition(location))
             }
         }
         switch name {
@@ -195,7 +213,7 @@ struct Binder {
             try arity(0)
             return .function("now", [], .timestamptz)
         default:
-            throw SQLError(.undefinedFunction, "function \(name) does not exist", position: location + 1)
+            throw SQLError(.undefinedFunction, "function \(name) does not exist", position: sqlPosition(location))
         }
     }
 
@@ -220,8 +238,11 @@ struct Binder {
         case "timestamptz": base = .timestamptz
         case "json": base = .json
         case "jsonb": base = .jsonb
+        case "time", "timetz", "interval", "uuid", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
+             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regclass", "regtype", "name":
+            throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(location))
         default:
-            throw SQLError(.undefinedObject, "type \"\(name)\" does not exist", position: location + 1)
+            throw SQLError(.undefinedObject, "type \"\(name)\" does not exist", position: sqlPosition(location))
         }
         return t.arrayDimensions > 0 ? .array(base) : base
     }

@@ -27,14 +27,15 @@ struct Planner {
                 throw SQLError(.invalidParameterValue, "seq \(n) is in the future: the newest committed seq is \(newest)")
             }
             return n
-        case .timestamp(let us): return engine.seq(atOrBefore: us)
+        case .timestamp(let us): return engine.seq(atOrBefore: PGTime.unix(us))
         case .now: return txn.readSeq
         }
     }
 
+    /// A time target as a commit time (Unix µs), for history periods.
     func time(_ t: TimeTarget) throws -> Int64 {
         switch t {
-        case .timestamp(let us): return us
+        case .timestamp(let us): return PGTime.unix(us)
         case .now: return Int64.max - 1
         case .seq(let n):
             _ = try resolve(.seq(n))
@@ -64,7 +65,7 @@ struct Planner {
         for t in s.targets {
             if case let .star(qualifier, loc) = t.expr {
                 if let q = qualifier, q != tableScope.alias {
-                    throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: loc + 1)
+                    throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(loc))
                 }
                 for c in tableScope.columns where !c.hidden { targets.append((.slot(c.slot, c.type), c.name)) }
                 continue
@@ -99,7 +100,7 @@ struct Planner {
         if let t = catalog.table(schema: schema, ref.name) { return t }
         throw SQLError(.undefinedTable, "relation \"\(ref.schema.map { $0 + "." } ?? "")\(ref.name)\" does not exist",
                        detail: { if case .asOf(let seq) = mode { return "The relation does not exist as of seq \(seq)." }; return nil }(),
-                       position: ref.location + 1)
+                       position: sqlPosition(ref.location))
     }
 
     func planWithoutTable(_ s: SelectStatement) throws -> (any PlanNode, [ResultColumn]) {
@@ -122,11 +123,11 @@ struct Planner {
             var binder = Binder(scope: nil, parameters: parameters)
             let b = try binder.bind(e)
             let v = try ExprCompiler.compile(b, ExprCompiler.Context(statementTime: statementTime))(UnsafeBufferPointer(start: nil, count: 0))
-            switch try Coercion.cast(v, to: .int8) {
+            switch try Coercion.cast(v, from: b.type, to: .int8) {
             case .null: return nil
             case .int(let i):
                 guard i >= 0 else {
-                    throw SQLError(SQLState("2201W"), "\(what) must not be negative", position: (e.location ?? 0) + 1)
+                    throw SQLError(SQLState("2201W"), "\(what) must not be negative", position: sqlPosition(e.location))
                 }
                 return i
             default: throw SQLError(.datatypeMismatch, "argument of \(what) must be type bigint")
@@ -139,7 +140,7 @@ struct Planner {
     func bindOrderItem(_ item: SortItem, targets: [(BoundExpr, String)], binder: inout Binder) throws -> BoundExpr {
         if case let .constant(.integer(n), loc) = item.expr {
             guard n >= 1, n <= targets.count else {
-                throw SQLError(.invalidColumnReference, "ORDER BY position \(n) is not in select list", position: loc + 1)
+                throw SQLError(.invalidColumnReference, "ORDER BY position \(n) is not in select list", position: sqlPosition(loc))
             }
             return targets[Int(n) - 1].0
         }
@@ -169,7 +170,7 @@ struct Planner {
         case let .history(lower, upper, inclusive):
             guard let store = engine.store(table.id) else { throw SQLError(.internalError, "no storage for \(table.name)") }
             return HistoryNode(store: store, engine: engine, filler: filler, width: scope.width,
-                               lower: lower, upper: upper, upperInclusive: inclusive)
+                               lower: lower, upper: upper, upperInclusive: inclusive, readSeq: txn.readSeq, interrupt: txn.interrupt)
         case .asOf(let s): seq = s
         case .transaction: seq = nil
         }

@@ -62,20 +62,20 @@ struct Scope {
             name = parts[0]
         case 2:
             guard parts[0] == alias else {
-                throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(parts[0])\"", position: location + 1)
+                throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(parts[0])\"", position: sqlPosition(location))
             }
             name = parts[1]
         case 3:
             guard parts[0] == table.schema, parts[1] == alias else {
-                throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(parts[1])\"", position: location + 1)
+                throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(parts[1])\"", position: sqlPosition(location))
             }
             name = parts[2]
         default:
             throw SQLError(.syntaxError, "improper qualified name (too many dotted names): \(parts.joined(separator: "."))",
-                           position: location + 1)
+                           position: sqlPosition(location))
         }
         guard let c = columns.first(where: { $0.name == name }) else {
-            throw SQLError(.undefinedColumn, "column \(parts.joined(separator: ".")) does not exist", position: location + 1)
+            throw SQLError(.undefinedColumn, "column \(parts.joined(separator: ".")) does not exist", position: sqlPosition(location))
         }
         if let p = pseudo(atSlot: c.slot) { usedPseudo.insert(p) }
         return c

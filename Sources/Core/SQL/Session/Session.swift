@@ -9,19 +9,22 @@ public final class Session {
     /// The open transaction block (after BEGIN), if any.
     public private(set) var block: Transaction?
     var blockAsOf: UInt64?
-    var settings: [String: String] = Session.defaultSettings
-    /// `SET drift.as_of`: every read of the session sees this point; writes fail with 25006.
-    var sessionAsOf: TimeTarget?
-
-    static let defaultSettings: [String: String] = [
-        "server_version": "15.0 (DriftDB)", "server_encoding": "UTF8", "client_encoding": "UTF8",
-        "datestyle": "ISO, MDY", "timezone": "UTC", "intervalstyle": "postgres", "integer_datetimes": "on",
-        "standard_conforming_strings": "on", "application_name": "", "extra_float_digits": "1",
-        "search_path": "\"$user\", public", "default_transaction_isolation": "read committed",
-        "default_transaction_read_only": "off", "lock_timeout": "0", "statement_timeout": "0", "drift.as_of": "",
-    ]
+    var settings = SessionSettings()
+    /// Savepoint names with the settings depth each was taken at (mirrors the block's savepoints).
+    var savepointDepths: [(name: String, depth: Int)] = []
+    /// The running statement's cancel flag and timeout; `cancel()` may be called from any thread.
+    public let interrupt = StatementInterrupt()
 
     public init(engine: Engine) { self.engine = engine }
+
+    /// Asks the running statement to stop with 57014 (a client's cancel request).
+    public func cancel() { interrupt.cancel() }
+
+    /// `SET drift.as_of`: every read of the session sees this point; writes fail with 25006.
+    func sessionAsOf() throws -> TimeTarget? {
+        guard let v = settings["drift.as_of"], !v.isEmpty else { return nil }
+        return try TemporalPrepass.parseTarget(v, position: nil)
+    }
 
     public var inTransactionBlock: Bool { block != nil }
 
@@ -45,7 +48,12 @@ public final class Session {
 
     /// Runs one statement.
     public func executeOne(_ sql: String, parameters: [Value] = []) throws -> StatementResult {
+        interrupt.begin(timeoutMillis: (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0)
+        defer { interrupt.end() }
         do {
+            guard !sql.utf8.contains(0) else {
+                throw SQLError(.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x00")
+            }
             if let drift = try DriftQLParser.parse(sql) {
                 return try runDriftQL(drift)
             }
@@ -64,6 +72,11 @@ public final class Session {
         } catch {
             if let b = block, b.state == .active { b.markFailed() }
             if let e = error as? StorageError { throw SQLError(storageError: e) }
+            // Positions are byte offsets inside the engine; clients count characters.
+            if var e = error as? SQLError, let p = e.position {
+                e.position = characterPosition(p, in: sql)
+                throw e
+            }
             throw error
         }
     }
@@ -105,7 +118,7 @@ public final class Session {
         case .empty: return StatementResult(tag: "")
         case .select(let sel): return try withTransaction { try self.select(sel, in: $0, parameters: parameters) }
         case let .transaction(t, asOf): return try transactionControl(t, asOf: asOf)
-        case let .set(name, value, _): return try set(name, value)
+        case let .set(name, value, local): return try set(name, value, local: local)
         case .show(let name): return try show(name)
         case .driftQL(let d): return try runDriftQL(d)
         }
@@ -114,13 +127,13 @@ public final class Session {
     /// Runs `body` in the open block, or in a transaction of its own that commits when it succeeds.
     func withTransaction(readOnly: Bool = false, _ body: (Transaction) throws -> StatementResult) throws -> StatementResult {
         if let b = block {
+            b.interrupt = interrupt
             b.beginStatement()
             return try body(b)
         }
-        let asOf = try sessionAsOf.map { try resolveSessionTarget($0) }
-        let isolation = try isolationSetting("default_transaction_isolation")
-        let t = engine.begin(isolation: isolation, readOnly: readOnly || settings["default_transaction_read_only"] == "on", asOf: asOf)
-        applyLockTimeout(t)
+        let asOf = try sessionAsOf().map { try resolveSessionTarget($0) }
+        let t = engine.begin(isolation: try isolationSetting(), readOnly: readOnly || defaultReadOnly, asOf: asOf)
+        try configure(t)
         t.beginStatement()
         do {
             let r = try body(t)
@@ -132,6 +145,8 @@ public final class Session {
         }
     }
 
+    var defaultReadOnly: Bool { settings["default_transaction_read_only"] == "on" }
+
     func resolveSessionTarget(_ t: TimeTarget) throws -> UInt64 {
         switch t {
         case .seq(let n):
@@ -139,7 +154,7 @@ public final class Session {
                 throw SQLError(.invalidParameterValue, "seq \(n) is in the future: the newest committed seq is \(engine.visibleSeq)")
             }
             return n
-        case .timestamp(let us): return engine.seq(atOrBefore: us)
+        case .timestamp(let us): return engine.seq(atOrBefore: PGTime.unix(us))
         case .now: return engine.visibleSeq
         }
     }
@@ -155,7 +170,7 @@ public final class Session {
     }
 
     func select(_ s: SelectStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
-        let planner = Planner(engine: engine, txn: t, parameters: parameters, statementTime: wallClockMicros())
+        let planner = Planner(engine: engine, txn: t, parameters: parameters, statementTime: PGTime.fromUnix(wallClockMicros()))
         let (root, columns) = try planner.plan(s)
         var rows: [[Value]] = []
         while let b = try root.next() {
@@ -173,31 +188,38 @@ public final class Session {
                 return StatementResult(tag: "BEGIN", notices: ["WARNING: there is already a transaction in progress"])
             }
             var seq: UInt64?
-            if case .asOf(let target)? = asOf { seq = try resolveSessionTarget(target) } else if let s = sessionAsOf {
+            if case .asOf(let target)? = asOf { seq = try resolveSessionTarget(target) } else if let s = try sessionAsOf() {
                 seq = try resolveSessionTarget(s)
             }
-            let iso = try isolation ?? isolationSetting("default_transaction_isolation")
-            let b = engine.begin(isolation: iso, readOnly: readOnly ?? (settings["default_transaction_read_only"] == "on"), asOf: seq)
-            applyLockTimeout(b)
+            let b = engine.begin(isolation: try isolation ?? isolationSetting(), readOnly: readOnly ?? defaultReadOnly, asOf: seq)
+            try configure(b)
             block = b
             blockAsOf = seq
+            settings.beginBlock()
+            savepointDepths = []
             return StatementResult(tag: "BEGIN")
         case .commit:
             guard let b = block else {
                 return StatementResult(tag: "COMMIT", notices: ["WARNING: there is no transaction in progress"])
             }
-            block = nil
             if b.state == .failed {
+                endBlock(committed: false)
                 b.rollback()
                 return StatementResult(tag: "ROLLBACK")
             }
-            try b.commit()
+            do {
+                try b.commit()
+            } catch {
+                endBlock(committed: false)
+                throw error
+            }
+            endBlock(committed: true)
             return StatementResult(tag: "COMMIT")
         case .rollback:
             guard let b = block else {
                 return StatementResult(tag: "ROLLBACK", notices: ["WARNING: there is no transaction in progress"])
             }
-            block = nil
+            endBlock(committed: false)
             b.rollback()
             return StatementResult(tag: "ROLLBACK")
         case .savepoint(let name):
@@ -205,18 +227,28 @@ public final class Session {
                 throw SQLError(.noActiveSQLTransaction, "SAVEPOINT can only be used in transaction blocks")
             }
             try b.savepoint(name)
+            savepointDepths.append((name, settings.depth))
+            settings.savepoint()
             return StatementResult(tag: "SAVEPOINT")
         case .release(let name):
             guard let b = block else {
                 throw SQLError(.noActiveSQLTransaction, "RELEASE SAVEPOINT can only be used in transaction blocks")
             }
             try b.release(savepoint: name)
+            if let i = savepointDepths.lastIndex(where: { $0.name == name }) {
+                settings.release(toSavepointDepth: savepointDepths[i].depth)
+                savepointDepths.removeSubrange(i...)
+            }
             return StatementResult(tag: "RELEASE")
         case .rollbackTo(let name):
             guard let b = block else {
                 throw SQLError(.noActiveSQLTransaction, "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
             }
             try b.rollback(toSavepoint: name)
+            if let i = savepointDepths.lastIndex(where: { $0.name == name }) {
+                settings.rollback(toSavepointDepth: savepointDepths[i].depth)
+                savepointDepths.removeSubrange((i + 1)...)
+            }
             return StatementResult(tag: "ROLLBACK")
         case let .setTransaction(isolation, readOnly):
             guard let b = block else {
@@ -226,69 +258,74 @@ public final class Session {
                 throw SQLError(.activeSQLTransaction, "SET TRANSACTION ISOLATION LEVEL must be called before any query")
             }
             let replaced = engine.begin(isolation: isolation ?? b.isolation, readOnly: readOnly ?? b.readOnly, asOf: blockAsOf)
-            applyLockTimeout(replaced)
+            try configure(replaced)
             b.rollback()
             block = replaced
             return StatementResult(tag: "SET")
         }
     }
 
-    func isolationSetting(_ name: String) throws -> IsolationLevel {
-        try ASTBuilder.isolation(settings[name] ?? "read committed")
+    /// Closes the block: settings keep or undo its changes, SET LOCAL ends either way.
+    func endBlock(committed: Bool) {
+        if committed { settings.commitBlock() } else { settings.rollbackBlock() }
+        savepointDepths = []
+        block = nil
+        blockAsOf = nil
     }
 
-    func applyLockTimeout(_ t: Transaction) {
-        if let ms = Int(settings["lock_timeout"] ?? "0"), ms > 0 { t.lockTimeoutNanos = UInt64(ms) * 1_000_000 }
+    func isolationSetting() throws -> IsolationLevel {
+        try ASTBuilder.isolation(settings["default_transaction_isolation"] ?? "read committed")
+    }
+
+    /// Gives a new transaction the session's lock timeout and statement interrupt.
+    func configure(_ t: Transaction) throws {
+        let ms = try SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
+        t.lockTimeoutNanos = ms > 0 ? UInt64(ms) * 1_000_000 : nil
+        t.interrupt = interrupt
     }
 
     // MARK: Settings
 
-    func set(_ name: String, _ value: String?) throws -> StatementResult {
+    func set(_ name: String, _ value: String?, local: Bool) throws -> StatementResult {
         let key = name.lowercased()
+        if key == "all" && value == nil {
+            try settings.resetAll()
+            return StatementResult(tag: "RESET")
+        }
         if key == "drift.as_of" {
             if let v = value, !v.isEmpty {
-                guard block == nil else { throw SQLError(.activeSQLTransaction, "SET drift.as_of cannot run inside a transaction block") }
-                sessionAsOf = try TemporalPrepass.parseTarget(v, position: nil)
-                settings[key] = v
-            } else {
-                sessionAsOf = nil
-                settings[key] = ""
+                guard block == nil else {
+                    throw SQLError(.activeSQLTransaction, "SET drift.as_of cannot run inside a transaction block")
+                }
+                _ = try TemporalPrepass.parseTarget(v, position: nil)
             }
-            return StatementResult(tag: "SET")
         }
-        guard Session.defaultSettings[key] != nil || key.contains(".") else {
-            throw SQLError(.undefinedObject, "unrecognized configuration parameter \"\(name)\"")
+        if let warning = try settings.set(name, value, local: local) {
+            return StatementResult(tag: "SET", notices: [warning])
         }
-        switch key {
-        case "default_transaction_isolation": _ = try ASTBuilder.isolation(value ?? "read committed")
-        case "lock_timeout", "statement_timeout":
-            if let v = value, Int(v) == nil { throw SQLError(.invalidParameterValue, "invalid value for parameter \"\(name)\": \"\(v)\"") }
-        case "timezone":
-            if let v = value, !["utc", "gmt", "etc/utc", "z"].contains(v.lowercased()) {
-                throw SQLError(.featureNotSupported, "time zone \"\(v)\" is not supported: sessions run in UTC")
-            }
-        default: break
-        }
-        settings[key] = value ?? Session.defaultSettings[key] ?? ""
-        return StatementResult(tag: "SET")
+        if let b = block, ["lock_timeout"].contains(key) { try configure(b) }
+        return StatementResult(tag: value == nil ? "RESET" : "SET")
     }
 
     func show(_ name: String) throws -> StatementResult {
         let key = name.lowercased()
         let value: String
+        var column = SettingDefinition.byName[key]?.name ?? key
         switch key {
         case "transaction_isolation", "transaction isolation level":
-            let level = try block?.isolation ?? isolationSetting("default_transaction_isolation")
-            value = level.description
+            column = "transaction_isolation"
+            value = try (block?.isolation ?? isolationSetting()).description
+        case "transaction_read_only":
+            value = (block?.readOnly ?? defaultReadOnly) ? "on" : "off"
         case "all":
             return StatementResult(tag: "SHOW", columns: [ResultColumn(name: "name", type: .text), ResultColumn(name: "setting", type: .text)],
-                                   rows: settings.sorted { $0.key < $1.key }.map { [.text($0.key), .text($0.value)] })
+                                   rows: settings.all.map { [.text($0.0), .text($0.1)] })
         default:
             guard let v = settings[key] else {
                 throw SQLError(.undefinedObject, "unrecognized configuration parameter \"\(name)\"")
             }
             value = v
         }
-        return StatementResult(tag: "SHOW", columns: [ResultColumn(name: key, type: .text)], rows: [[.text(value)]])
+        return StatementResult(tag: "SHOW", columns: [ResultColumn(name: column, type: .text)], rows: [[.text(value)]])
     }
 }

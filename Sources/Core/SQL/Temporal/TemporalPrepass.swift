@@ -4,7 +4,7 @@ import DriftStorage
 /// A point in the database's history.
 public enum TimeTarget: Sendable, Equatable {
     case seq(UInt64)
-    /// Unix microseconds.
+    /// A timestamptz: microseconds since 2000-01-01 UTC (PostgreSQL's representation).
     case timestamp(Int64)
     /// The newest committed state when the statement runs.
     case now
@@ -124,12 +124,13 @@ public struct TemporalPrepass {
             return .seq(n)
         }
         if s.lowercased() == "now" { return .now }
-        guard let us = parseTimestamp(s) else {
-            throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type timestamp with time zone: \"\(s)\"",
-                           hint: "Use @seq:N or an ISO-8601 timestamp such as 2026-01-31T12:00:00Z.",
-                           position: position.map { $0 + 1 })
+        do {
+            return .timestamp(try Coercion.timestampInput(s, .timestamptz))
+        } catch var e as SQLError {
+            e.position = position.map { $0 + 1 }
+            if e.code == .invalidDatetimeFormat { e.hint = "Use @seq:N or an ISO-8601 timestamp such as 2026-01-31T12:00:00Z." }
+            throw e
         }
-        return .timestamp(us)
     }
 
     /// The start of the table reference that token `k` follows (`FROM [schema.]name`,

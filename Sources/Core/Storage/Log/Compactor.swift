@@ -101,15 +101,7 @@ extension Compactor {
         var hb = [UInt8](repeating: 0, count: PackedBlockInfo.headerBytes)
         for _ in 0..<keepBlocks {
             _ = try hb.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(offset)) }
-            let info = try hb.withUnsafeBytes { b -> PackedBlockInfo in
-                var r = ByteReader(b)
-                let clen = Int(try r.u32())
-                _ = try r.u32()
-                let rawStart = Int(try r.u64())
-                let rawLength = Int(try r.u32())
-                return PackedBlockInfo(fileOffset: offset, compressedLength: clen, rawStart: rawStart, rawLength: rawLength,
-                                       firstSeq: try r.u64(), lastSeq: try r.u64())
-            }
+            let info = try hb.withUnsafeBytes { try PackedBlockInfo.parse($0, fileOffset: offset, path: path) }
             let block = try PackedSegment.readBlock(file: file, info: info, verify: true)
             out.append(block.bytes)
             offset += PackedBlockInfo.headerBytes + info.compressedLength

@@ -267,15 +267,7 @@ public struct LogScanner {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "packed block header cut short")
             }
             _ = try headerBuf.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(offset)) }
-            let info = try headerBuf.withUnsafeBytes { b -> PackedBlockInfo in
-                var r = ByteReader(b)
-                let clen = Int(try r.u32())
-                _ = try r.u32()
-                let rawStart = Int(try r.u64())
-                let rawLength = Int(try r.u32())
-                return PackedBlockInfo(fileOffset: offset, compressedLength: clen, rawStart: rawStart,
-                                       rawLength: rawLength, firstSeq: try r.u64(), lastSeq: try r.u64())
-            }
+            let info = try headerBuf.withUnsafeBytes { try PackedBlockInfo.parse($0, fileOffset: offset, path: path) }
             guard info.compressedLength <= size - offset - PackedBlockInfo.headerBytes,
                   info.rawStart == rawExpected, info.rawLength <= Limits.frameBytesMax * 2 else {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "packed block header is inconsistent")

@@ -73,6 +73,23 @@ public struct PackedBlockInfo: Sendable {
     public var lastSeq: UInt64
 
     public static let headerBytes = 36
+
+    /// Reads a block header at `fileOffset`. Its fields are not yet verified (the block's CRC
+    /// covers them), so a damaged value is refused here rather than converted blindly.
+    static func parse(_ b: UnsafeRawBufferPointer, fileOffset: Int, path: String) throws -> PackedBlockInfo {
+        var r = ByteReader(b)
+        let clen = try r.u32()
+        _ = try r.u32()
+        let rawStart = try r.u64()
+        let rawLength = try r.u32()
+        let firstSeq = try r.u64()
+        let lastSeq = try r.u64()
+        guard let start = Int(exactly: rawStart), start <= Int(UInt32.max) << 8 else {
+            throw StorageError.corrupt(file: path, offset: UInt64(fileOffset), reason: "packed block header is inconsistent (raw start \(rawStart))")
+        }
+        return PackedBlockInfo(fileOffset: fileOffset, compressedLength: Int(clen), rawStart: start, rawLength: Int(rawLength),
+                               firstSeq: firstSeq, lastSeq: lastSeq)
+    }
 }
 
 final class PackedSegment: @unchecked Sendable {

@@ -12,7 +12,8 @@ public struct SegmentHeader: Sendable, Equatable {
     }
 
     public static let magic: [UInt8] = Array("DRIFTSEG".utf8)
-    public static let formatVersion: UInt32 = 1
+    /// 2: dates and timestamps in row images count from 2000-01-01, as PostgreSQL's do.
+    public static let formatVersion: UInt32 = 2
     public static let size = 36
 
     public var kind: Kind

@@ -8,7 +8,8 @@
 /// so a snapshot is either whole or absent; any flipped byte fails a CRC with its offset.
 public enum SnapshotFile {
     public static let magic: [UInt8] = Array("DRIFTSNP".utf8)
-    public static let formatVersion: UInt32 = 1
+    /// 2: dates and timestamps count from 2000-01-01 (as in segment format 2).
+    public static let formatVersion: UInt32 = 2
     public static let headerBytes = 36
     static let blockHeaderBytes = 12
     static let trailerBytes = 20
