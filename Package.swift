@@ -75,21 +75,27 @@ let package = Package(
             path: "Tests/CrashWriter",
             swiftSettings: swiftSettings),
 
+        // What every test target shares: a quiet test logger.
+        .target(
+            name: "DriftTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftStorageTests",
-            dependencies: ["DriftStorage"],
+            dependencies: ["DriftStorage", "DriftTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftCoreTests",
-            dependencies: ["DriftCore", "DriftStorage"],
+            dependencies: ["DriftCore", "DriftStorage", "DriftTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftSQLTests",
-            dependencies: ["DriftSQL", "DriftCore"],
+            dependencies: ["DriftSQL", "DriftCore", "DriftTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftHostTests",
-            dependencies: ["DriftHost", "DriftCrashWriter"],
+            dependencies: ["DriftHost", "DriftCrashWriter", "DriftTestSupport"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -116,9 +116,9 @@ plugins: []
         var modeNode: Node?
         for (k, v) in m {
             let key = "storage." + (k.string ?? "?")
-            func int(_ min: Int) throws -> Int {
-                guard let s = v.string, let i = Int(s), i >= min else {
-                    throw ConfigError(file: file, line: v.mark?.line, key: key, message: "expected an integer of at least \(min)")
+            func int(_ min: Int, max: Int = Int(Int32.max)) throws -> Int {
+                guard let s = v.string, let i = Int(s), i >= min, i <= max else {
+                    throw ConfigError(file: file, line: v.mark?.line, key: key, message: "expected an integer from \(min) to \(max)")
                 }
                 return i
             }
@@ -126,13 +126,18 @@ plugins: []
             case "durability":
                 mode = v.string ?? ""
                 modeNode = v
-            case "batch_ms": batchMs = try int(1)
-            case "segment_size_bytes": e.segmentBytesMax = try int(Limits.segmentBytesMin)
-            case "snapshot_every_events": e.snapshotEveryEvents = try int(0)
-            case "snapshot_every_bytes": e.snapshotEveryBytes = try int(0)
+            case "batch_ms": batchMs = try int(1, max: Limits.batchMillisMax)
+            case "segment_size_bytes": e.segmentBytesMax = try int(Limits.segmentBytesMin, max: 1 << 34)
+            case "snapshot_every_events": e.snapshotEveryEvents = try int(0, max: Int.max)
+            case "snapshot_every_bytes": e.snapshotEveryBytes = try int(0, max: Int.max)
             case "lock_timeout_ms":
-                let ms = try int(0)
+                let ms = try int(0, max: Limits.timeoutMillisMax)
                 e.lockTimeoutMillis = ms == 0 ? nil : ms
+            case "recovery":
+                guard let s = v.string, let policy = RecoveryPolicy(rawValue: s) else {
+                    throw ConfigError(file: file, line: v.mark?.line, key: key, message: "expected one of tail, strict")
+                }
+                e.recovery = policy
             default:
                 throw ConfigError(file: file, line: k.mark?.line, key: key, message: "unknown setting")
             }

@@ -1,4 +1,5 @@
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -30,11 +31,11 @@ import Testing
         // Writes continue, and a restart reads packed segments back.
         _ = try put(e, "t", 1000, "after")
         e.close()
-        let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs.crashed())
+        let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs.crashed(), logger: TestLog.logger)
         defer { e2.close() }
         for s in 0...last { #expect(try contents(e2, "t", asOf: s) == before[Int(s)], "seq \(s) after restart") }
         #expect(try get(e2, "t", 1000) == "after")
-        #expect(try Doctor.check(directory: "/db", fs: fs).isHealthy)
+        #expect(try Doctor.check(directory: "/db", fs: fs, logger: TestLog.logger).isHealthy)
     }
 
     @Test func compactOneTablePacksOnlyItsSegments() throws {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -14,7 +15,7 @@ import Testing
         defer { _ = system("rm -rf '\(dir)'") }
         var config = testConfig(segmentBytes: 16 << 10)
         config.durability = .none
-        let e = try Engine.open(at: dir, config: config, create: true)
+        let e = try Engine.open(at: dir, config: config, create: true, logger: TestLog.logger)
         defer { e.close() }
         let accounts = 20
         let def = try e.transaction { t in

@@ -1,4 +1,5 @@
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -30,7 +31,7 @@ import Testing
         for i in 0..<50 { _ = try put(e, "t", Int64(i % 7), "v\(i)") }
         let last = e.visibleSeq
         e.close()
-        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: fs)
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: fs, logger: TestLog.logger)
         defer { e2.close() }
         #expect(e2.visibleSeq == last)
         #expect(try get(e2, "t", 0) == "v49")

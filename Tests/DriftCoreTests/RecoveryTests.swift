@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -31,46 +32,176 @@ import Testing
         return out
     }
 
-    @Test func writeTornAtEveryByteOfTheLastFramesRecoversTheLastCompleteCommit() throws {
+    /// The segment as a power loss leaves it when every byte from `x` on was written but not
+    /// synced: missing (or torn: the same, at every offset), zero-filled, or garbage.
+    static func damagedTail(_ full: [UInt8], at x: Int, _ shape: CrashShape) -> [UInt8] {
+        switch shape {
+        case .missing, .torn: return Array(full[0..<x])
+        case .zeroed: return Array(full[0..<x]) + [UInt8](repeating: 0, count: full.count - x)
+        case .garbage(let seed):
+            var r = SeededRandom(seed: seed &+ UInt64(x))
+            return Array(full[0..<x]) + (x..<full.count).map { _ in UInt8.random(in: 0...255, using: &r) }
+        }
+    }
+
+    @Test func everyCrashShapeAtEveryOffsetOfTheLastGroupOpensWithoutHelp() throws {
         let fs = MemoryFileSystem()
         let (e, _) = try memoryEngine(fs: fs)
         let states = try history(e, fs, count: 6)
         e.close()
         let full = fs.contents(of: Self.segment)!
+        // The last three commits are the unsynced group; everything before was acknowledged.
         let from = states[states.count - 4].end
         #expect(full.count - from > 150)
-        for cut in from...full.count {
-            let crashed = fs.crashed()
-            crashed.setContents(of: Self.segment, Array(full[0..<cut]))
-            let expected = states.last { $0.end <= cut }!
-            let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed)
-            #expect(e2.visibleSeq == expected.seq, "cut at \(cut)")
-            #expect(try contents(e2, "t") == expected.rows, "cut at \(cut)")
-            if cut > expected.end {
-                #expect(e2.recovery.tornCuts.count == 1 && e2.recovery.tornCuts[0].offset == UInt64(expected.end), "cut at \(cut)")
+        for shape in CrashShape.all {
+            for x in from...full.count {
+                let crashed = fs.crashed()
+                let bytes = Self.damagedTail(full, at: x, shape)
+                crashed.setContents(of: Self.segment, bytes)
+                let expected = states.last { $0.end <= x }!
+                let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed, logger: TestLog.logger)
+                #expect(e2.visibleSeq == expected.seq, "\(shape) at \(x)")
+                #expect(try contents(e2, "t") == expected.rows, "\(shape) at \(x)")
+                if bytes.count > expected.end {
+                    // The cut bytes are kept, whole, in quarantine/.
+                    let cuts = e2.recovery.tornCuts
+                    #expect(cuts.count == 1 && cuts.first?.offset == UInt64(expected.end), "\(shape) at \(x)")
+                    let kept = cuts.first?.quarantine.flatMap { crashed.contents(of: $0) }
+                    #expect(kept == Array(bytes[expected.end...]), "\(shape) at \(x): quarantined bytes differ")
+                } else {
+                    #expect(e2.recovery.tornCuts.isEmpty, "\(shape) at \(x)")
+                }
+                #expect(try put(e2, "t", 999, "after") == expected.seq + 1)
+                e2.close()
             }
-            // The database takes new commits right after the cut.
-            #expect(try put(e2, "t", 999, "after") == expected.seq + 1)
-            e2.close()
-            #expect(crashed.contents(of: Self.segment)!.count > expected.end)
         }
     }
 
-    @Test func aFlippedByteAnywhereIsCorruptionNeverATornWrite() throws {
+    @Test func strictRecoveryRefusesEveryDamagedTail() throws {
         let fs = MemoryFileSystem()
         let (e, _) = try memoryEngine(fs: fs)
-        _ = try history(e, fs, count: 4)
+        let states = try history(e, fs, count: 4)
+        e.close()
+        let full = fs.contents(of: Self.segment)!
+        var strict = testConfig()
+        strict.recovery = .strict
+        let ends = Set(states.map(\.end))
+        for shape in CrashShape.all {
+            for x in states[1].end...full.count {
+                let bytes = Self.damagedTail(full, at: x, shape)
+                let crashed = fs.crashed()
+                crashed.setContents(of: Self.segment, bytes)
+                if bytes.count == x && ends.contains(x) {
+                    // A clean end at a commit boundary is no damage.
+                    let e2 = try Engine.open(at: "/db", config: strict, fs: crashed, logger: TestLog.logger)
+                    e2.close()
+                } else {
+                    expectRefusedOpen(crashed, file: Self.segment, damagedAt: bytes.count, config: strict)
+                }
+            }
+        }
+    }
+
+    @Test func aFlippedByteIsCorruptionUnlessNothingValidFollowsIt() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(fs: fs)
+        let states = try history(e, fs, count: 4)
         e.close()
         let full = fs.contents(of: Self.segment)!
         #expect(full.count > 400)
+        // Where the last frame starts: damage there has nothing valid after it.
+        var lastStart = SegmentHeader.size
+        full.withUnsafeBytes { b in
+            var at = SegmentHeader.size
+            while case let .frame(f) = Frame.parse(b, at: at) {
+                lastStart = at
+                at = f.end
+            }
+        }
+        var strict = testConfig()
+        strict.recovery = .strict
         for offset in 0..<full.count {
-            let crashed = fs.crashed()
             var damaged = full
             damaged[offset] ^= 0x04
+            let crashed = fs.crashed()
             crashed.setContents(of: Self.segment, damaged)
-            expectRefusedOpen(crashed, file: Self.segment, damagedAt: offset)
-            let report = try Doctor.check(directory: "/db", fs: crashed)
-            #expect(!report.isHealthy && report.problems[0].file == Self.segment, "doctor missed the flip at \(offset)")
+            if offset >= lastStart {
+                // Damage in the newest segment's last transaction with nothing valid after it: the
+                // log ends before that transaction, whose bytes are kept.
+                let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed, logger: TestLog.logger)
+                #expect(e2.visibleSeq == states[states.count - 2].seq, "flip at \(offset)")
+                #expect(e2.recovery.tornCuts.first?.quarantine != nil, "flip at \(offset)")
+                e2.close()
+            } else {
+                expectRefusedOpen(crashed, file: Self.segment, damagedAt: offset)
+                let report = try Doctor.check(directory: "/db", fs: crashed, logger: TestLog.logger)
+                #expect(!report.isHealthy && report.problems[0].file == Self.segment, "doctor missed the flip at \(offset)")
+            }
+            let again = fs.crashed()
+            again.setContents(of: Self.segment, damaged)
+            expectRefusedOpen(again, file: Self.segment, damagedAt: offset, config: strict)
+        }
+    }
+
+    @Test func aNewestSegmentWhoseHeaderNeverReachedTheDiskIsSetAside() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(testConfig(segmentBytes: 4096), fs: fs)
+        try createTable(e, "t")
+        for i in 0..<60 { _ = try put(e, "t", Int64(i), String(repeating: "v", count: 40)) }
+        let expected = try contents(e, "t")
+        let seq = e.visibleSeq
+        e.close()
+        let names = try fs.listDirectory("/db/segments").sorted()
+        let next = "/db/segments/" + SegmentHeader.fileName(SegmentHeader.number(fromFileName: names.last!)! + 1)
+        for header in [[UInt8](repeating: 0, count: 36), [UInt8](repeating: 0xA5, count: 20), [UInt8](repeating: 7, count: 500)] {
+            let crashed = fs.crashed()
+            crashed.setContents(of: next, header)
+            let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: crashed, logger: TestLog.logger)
+            #expect(try e2.visibleSeq == seq && contents(e2, "t") == expected)
+            #expect(crashed.contents(of: "/db/quarantine/\(Path.name(next))-0.bin") == header)
+            #expect(try put(e2, "t", 1000, "after") == seq + 1)
+            e2.close()
+        }
+    }
+
+    @Test func acknowledgedCommitsSurviveCrashesOfEveryShapeAtRandomWrites() throws {
+        let (seedRandom, seed) = SeededRandom.fromEnvironment()
+        print("acknowledgedCommitsSurviveCrashesOfEveryShapeAtRandomWrites SEED=\(seed)")
+        var random = seedRandom
+        for round in 0..<24 {
+            let shape: CrashShape = [.missing, .torn(keep: Int.random(in: 0...400, using: &random)), .zeroed,
+                                     .garbage(seed: random.next())][round % 4]
+            let fs = MemoryFileSystem()
+            let (e, _) = try memoryEngine(testConfig(segmentBytes: 8192), fs: fs)
+            try createTable(e, "t")
+            let capture = CrashCapture(atWrite: Int.random(in: 5...200, using: &random), shape: shape)
+            fs.onWrite = { capture.written($0) }
+            let def = table(e, "t")
+            var i: Int64 = 0
+            while capture.result == nil && i < 2000 {
+                // Two rows per transaction: a crash must never leave one without the other.
+                try e.transaction { t in
+                    try t.insert(def, [.int(2 * i), .text("a\(i)")])
+                    try t.insert(def, [.int(2 * i + 1), .text("b\(i)")])
+                }
+                capture.acknowledged(i)
+                i += 1
+            }
+            fs.onWrite = nil
+            e.close()
+            guard let (image, acked) = capture.result else { continue }
+            let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 8192), fs: image, logger: TestLog.logger)
+            let rows = try contents(e2, "t") ?? [:]
+            if acked >= 0 {
+                for k in 0...acked {
+                    #expect(rows[2 * k] == "a\(k)" && rows[2 * k + 1] == "b\(k)", "SEED=\(seed) round \(round): commit \(k) lost")
+                }
+            }
+            for k in 0..<i {
+                #expect((rows[2 * k] == nil) == (rows[2 * k + 1] == nil), "SEED=\(seed) round \(round): half of commit \(k)")
+            }
+            e2.close()
+            #expect(try Doctor.check(directory: "/db", fs: image, logger: TestLog.logger).isHealthy, "SEED=\(seed) round \(round)")
         }
     }
 
@@ -81,7 +212,7 @@ import Testing
         let info = try e.snapshot()
         e.close()
         let good = fs.crashed()
-        let e0 = try Engine.open(at: "/db", config: testConfig(), fs: good)
+        let e0 = try Engine.open(at: "/db", config: testConfig(), fs: good, logger: TestLog.logger)
         #expect(e0.recovery.snapshotSeq == info.seq && e0.recovery.replayedTransactions == 0)
         e0.close()
         let bytes = fs.contents(of: info.path)!
@@ -91,7 +222,7 @@ import Testing
             damaged[offset] ^= 0x40
             crashed.setContents(of: info.path, damaged)
             expectRefusedOpen(crashed, file: info.path, damagedAt: offset)
-            let report = try Doctor.check(directory: "/db", fs: crashed)
+            let report = try Doctor.check(directory: "/db", fs: crashed, logger: TestLog.logger)
             #expect(report.problems.first?.file == info.path, "doctor missed the snapshot flip at \(offset)")
         }
     }
@@ -105,13 +236,13 @@ import Testing
         let victim = states[2].end + 12
         damaged[victim] ^= 1
         fs.setContents(of: Self.segment, damaged)
-        let report = try Doctor.check(directory: "/db", fs: fs)
+        let report = try Doctor.check(directory: "/db", fs: fs, logger: TestLog.logger)
         #expect(!report.isHealthy)
         let plan = try Doctor.plan(report, directory: "/db", fs: fs)
         #expect(plan.count == 1)
         try Doctor.repair(plan, directory: "/db", fs: fs)
-        #expect(try Doctor.check(directory: "/db", fs: fs).isHealthy)
-        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: fs)
+        #expect(try Doctor.check(directory: "/db", fs: fs, logger: TestLog.logger).isHealthy)
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: fs, logger: TestLog.logger)
         defer { e2.close() }
         #expect(e2.visibleSeq == states[2].seq)
         #expect(try contents(e2, "t") == states[2].rows)
@@ -120,7 +251,7 @@ import Testing
     @Test func failedFsyncFailsTheCommitAndStopsWrites() throws {
         let mem = MemoryFileSystem()
         let fault = FaultInjectingFileSystem(wrapping: mem)
-        let e = try Engine.open(at: "/db", config: testConfig(), fs: fault, create: true)
+        let e = try Engine.open(at: "/db", config: testConfig(), fs: fault, create: true, logger: TestLog.logger)
         try createTable(e, "t")
         _ = try put(e, "t", 1, "a")
         fault.failNextSyncs(1)
@@ -137,7 +268,7 @@ import Testing
         #expect(try get(e, "t", 1) == "a")
         #expect(try get(e, "t", 2) == nil)
         e.close()
-        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: mem.crashed())
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: mem.crashed(), logger: TestLog.logger)
         defer { e2.close() }
         #expect(try contents(e2, "t") == [1: "a"])
         #expect(try put(e2, "t", 4, "d") == e2.visibleSeq)
@@ -146,7 +277,7 @@ import Testing
     @Test func fullDiskFailsOnlyThatCommit() throws {
         let mem = MemoryFileSystem()
         let fault = FaultInjectingFileSystem(wrapping: mem)
-        let e = try Engine.open(at: "/db", config: testConfig(), fs: fault, create: true)
+        let e = try Engine.open(at: "/db", config: testConfig(), fs: fault, create: true, logger: TestLog.logger)
         try createTable(e, "t")
         let s1 = try put(e, "t", 1, "a")
         fault.setFreeSpace(10)
@@ -162,7 +293,7 @@ import Testing
         let s2 = try put(e, "t", 3, "c")
         #expect(s2 == s1 + 1)
         e.close()
-        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: mem.crashed())
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: mem.crashed(), logger: TestLog.logger)
         defer { e2.close() }
         #expect(try contents(e2, "t") == [1: "a", 3: "c"])
     }
@@ -191,7 +322,7 @@ import Testing
         let segments = e.log.segments.count
         #expect(segments > 3)
         e.close()
-        let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs.crashed())
+        let e2 = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs.crashed(), logger: TestLog.logger)
         defer { e2.close() }
         #expect(try contents(e2, "t") == expected)
         #expect(e2.log.segments.count == segments)
@@ -200,15 +331,45 @@ import Testing
     @Test func aSecondOpenOfTheDirectoryFails() throws {
         let (e, fs) = try memoryEngine()
         defer { e.close() }
-        #expect(throws: StorageError.self) { _ = try Engine.open(at: "/db", fs: fs) }
+        #expect(throws: StorageError.self) { _ = try Engine.open(at: "/db", fs: fs, logger: TestLog.logger) }
         let dir = "/tmp/driftdb-lock-\(UInt64.random(in: 1...UInt64.max))"
-        let disk = try Engine.open(at: dir, config: testConfig(), create: true)
+        let disk = try Engine.open(at: dir, config: testConfig(), create: true, logger: TestLog.logger)
         defer { disk.close() }
         do {
-            _ = try Engine.open(at: dir, config: testConfig())
+            _ = try Engine.open(at: dir, config: testConfig(), logger: TestLog.logger)
             Issue.record("second open succeeded")
         } catch let StorageError.inUse(d, pid) {
             #expect(d == dir && pid == getpid())
         }
     }
+}
+
+/// Takes a crash image of a file system at its Nth write (before that write is synced),
+/// with the number of the newest commit acknowledged by then.
+final class CrashCapture: @unchecked Sendable {
+    let lock = Lock()
+    let atWrite: Int
+    let shape: CrashShape
+    var writes = 0
+    var newestAcknowledged: Int64 = -1
+    var image: MemoryFileSystem?
+    var imageAcknowledged: Int64 = -1
+
+    init(atWrite: Int, shape: CrashShape) {
+        self.atWrite = atWrite
+        self.shape = shape
+    }
+
+    func written(_ fs: MemoryFileSystem) {
+        lock.withLock {
+            writes += 1
+            guard writes == atWrite, image == nil else { return }
+            image = fs.crashed(shape)
+            imageAcknowledged = newestAcknowledged
+        }
+    }
+
+    func acknowledged(_ i: Int64) { lock.withLock { newestAcknowledged = i } }
+
+    var result: (MemoryFileSystem, Int64)? { lock.withLock { image.map { ($0, imageAcknowledged) } } }
 }

@@ -1,4 +1,5 @@
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -16,13 +17,13 @@ import Testing
 
         init(seed: UInt64) throws {
             rng = SeededRandom(seed: seed)
-            engine = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs, create: true)
+            engine = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs, create: true, logger: TestLog.logger)
         }
 
         mutating func reopen() throws {
             engine.close()
             fs = fs.crashed()
-            engine = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs)
+            engine = try Engine.open(at: "/db", config: testConfig(segmentBytes: 4096), fs: fs, logger: TestLog.logger)
         }
     }
 

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
 /// An engine on a fresh in-memory file system.
 func memoryEngine(_ config: EngineConfig = testConfig(), fs: MemoryFileSystem = MemoryFileSystem(),
                   clock: any WallClock = SystemClock()) throws -> (Engine, MemoryFileSystem) {
-    let e = try Engine.open(at: "/db", config: config, fs: fs, clock: clock, create: true)
+    let e = try Engine.open(at: "/db", config: config, fs: fs, clock: clock, create: true, logger: TestLog.logger)
     return (e, fs)
 }
 
@@ -120,7 +121,7 @@ enum ProcessInfoLite {
 /// `offset`, or (for a damaged version field) an unsupported format in `file`.
 func expectRefusedOpen(_ fs: MemoryFileSystem, file: String, damagedAt offset: Int, config: EngineConfig = testConfig()) {
     do {
-        let e = try Engine.open(at: "/db", config: config, fs: fs)
+        let e = try Engine.open(at: "/db", config: config, fs: fs, logger: TestLog.logger)
         e.close()
         Issue.record("a flip at \(offset) of \(file) opened")
     } catch let StorageError.corrupt(f, at, _) {

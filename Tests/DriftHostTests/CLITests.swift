@@ -78,10 +78,13 @@ import Testing
         let dir = temporaryDirectory("doctor")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try driftdb(["init", dir])
-        _ = try driftdb(["sql", "-d", dir, "-e", #"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1, "v": "hello"}; INSERT INTO t {"id": 2}"#])
+        _ = try driftdb(["sql", "-d", dir, "-e",
+                         #"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1, "v": "a"}; INSERT INTO t {"id": 2, "v": "hello"}; INSERT INTO t {"id": 3}"#])
         let segment = dir + "/segments/00000001.seg"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
-        bytes[bytes.count - 20] ^= 0x01
+        // Damage inside row 2, with row 3's valid frame after it: corruption, not a torn tail.
+        let hello = try #require(bytes.firstRange(of: Data("hello".utf8)))
+        bytes[hello.lowerBound + 1] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: segment))
         let doctor = try driftdb(["doctor", "-d", dir])
         #expect(doctor.status == 1)
@@ -91,6 +94,25 @@ import Testing
         let repair = try driftdb(["doctor", "-d", dir, "--repair"])
         #expect(repair.status == 0 && repair.out.contains("cut "), "\(repair.out) \(repair.err)")
         #expect(try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id FROM t"]).out == "id\n1")
+    }
+
+    @Test func aDamagedLastFrameIsCutKeptAndReportedNotRefused() throws {
+        let dir = temporaryDirectory("tail")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try driftdb(["init", dir])
+        _ = try driftdb(["sql", "-d", dir, "-e", #"CREATE TABLE t (pk=id); INSERT INTO t {"id": 1}; INSERT INTO t {"id": 2, "v": "tail"}"#])
+        let segment = dir + "/segments/00000001.seg"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[bytes.count - 3] ^= 0x01
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: 4096))
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let before = try driftdb(["doctor", "-d", dir])
+        #expect(before.status == 0 && before.out.contains("damaged tail"), "\(before.out) \(before.err)")
+        let open = try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id FROM t"])
+        #expect(open.status == 0 && open.out == "id\n1", "\(open.out) \(open.err)")
+        let after = try driftdb(["doctor", "-d", dir])
+        #expect(after.status == 0 && after.out.contains("quarantined tail") && after.out.contains("/quarantine/00000001.seg-"),
+                "\(after.out)")
     }
 
     @Test func embeddedDefaultMatchesPluginsYaml() throws {

@@ -1,5 +1,6 @@
 import DriftCore
 import Foundation
+import DriftTestSupport
 import Testing
 
 /// A child process commits in a loop and prints each acknowledged seq; the test kills it
@@ -34,7 +35,7 @@ import Testing
         var config = EngineConfig()
         config.snapshotEveryEvents = 0
         config.snapshotEveryBytes = 0
-        let e = try Engine.open(at: dir, config: config)
+        let e = try Engine.open(at: dir, config: config, logger: TestLog.logger)
         defer { e.close() }
         guard e.latestCatalog.table("total") != nil else {
             #expect(acknowledged.isEmpty)

@@ -1,4 +1,5 @@
 import DriftStorage
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 @testable import DriftSQL
@@ -8,7 +9,7 @@ func memorySession() throws -> (Session, Engine, MemoryFileSystem) {
     var c = EngineConfig()
     c.snapshotEveryEvents = 0
     c.snapshotEveryBytes = 0
-    let e = try Engine.open(at: "/db", config: c, fs: fs, create: true)
+    let e = try Engine.open(at: "/db", config: c, fs: fs, create: true, logger: TestLog.logger)
     return (Session(engine: e), e, fs)
 }
 

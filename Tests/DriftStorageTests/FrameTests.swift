@@ -86,19 +86,36 @@ import Testing
         }
     }
 
-    @Test func tornTailDetection() {
+    @Test func aValidFrameAfterDamageIsFoundAndNothingElseIs() {
         var w = ByteWriter()
-        [UInt8](repeating: 9, count: 30).withUnsafeBytes {
-            Frame.encode(into: &w, seq: 1, timestamp: 5, type: .insert, commit: true, payload: $0)
+        for seq in UInt64(5)...7 {
+            [UInt8](repeating: UInt8(seq), count: 30).withUnsafeBytes {
+                Frame.encode(into: &w, seq: seq, timestamp: 100 + Int64(seq), type: .insert, commit: true, payload: $0)
+            }
         }
-        let one = w.bytes
-        // A frame whose bytes end early is torn...
-        for cut in 1..<one.count {
-            #expect(one[0..<cut].withUnsafeBytes { LogScanner.tailIsTorn(UnsafeRawBufferPointer($0), from: 0) })
+        let frames = w.bytes
+        let size = frames.count / 3
+        let state = LogScanner.SeqState(expectedSeq: 5, lastTimestamp: 100)
+        // A flipped byte in the first frame: the second and third still verify after it.
+        var damaged = frames
+        damaged[12] ^= 1
+        #expect(damaged.withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: state, pending: []) } == size)
+        // A damaged length field hides where the next frame starts; the search finds it anyway.
+        damaged = frames
+        damaged[2] = 0x7F
+        #expect(damaged.withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: state, pending: []) } == size)
+        // A torn first frame, zeros, or random bytes: nothing valid follows.
+        for cut in 1..<size {
+            #expect(frames[0..<cut].withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: state, pending: []) } == nil)
         }
-        // ...but a complete frame whose length field was damaged to run past the end is not.
-        var damaged = one
-        damaged[1] = 0x7F
-        #expect(!damaged.withUnsafeBytes { LogScanner.tailIsTorn($0, from: 0) })
+        var zeros = Array(frames[0..<size]) + [UInt8](repeating: 0, count: 4096)
+        zeros[3] = 9
+        #expect(zeros.withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: state, pending: []) } == nil)
+        var random = SystemRandomNumberGenerator()
+        let garbage = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        #expect(garbage.withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: state, pending: []) } == nil)
+        // Frames older than what the log already holds do not count.
+        let later = LogScanner.SeqState(expectedSeq: 9, lastTimestamp: 200)
+        #expect(frames.withUnsafeBytes { LogScanner.validFrame($0, after: 0, state: later, pending: []) } == nil)
     }
 }

@@ -98,7 +98,8 @@ struct Doctor: ParsableCommand {
             let report = try DriftCore.Doctor.check(directory: data.data)
             print("segments: \(report.segments), frames: \(report.frames), bytes: \(report.segmentBytes), last seq: \(report.lastSeq)")
             print("snapshots verified: \(report.snapshotsVerified); index entries verified: \(report.indexEntriesVerified)")
-            for c in report.tornCuts { print("torn tail (an interrupted write, cut on the next open): \(c)") }
+            for c in report.tornCuts { print("damaged tail (an interrupted write; cut and kept on the next open): \(c)") }
+            for q in report.quarantined { print("quarantined tail (cut by an earlier recovery, kept): \(q.path) (\(q.bytes) bytes)") }
             for p in report.problems { printError("corruption: \(p)") }
             guard repair else {
                 if !report.isHealthy {

@@ -17,6 +17,8 @@ public struct DoctorReport: Sendable {
     public var snapshotsVerified = 0
     public var indexEntriesVerified = 0
     public var tornCuts: [TornCut] = []
+    /// Damaged log tails that recovery cut, kept in `quarantine/`: path and size.
+    public var quarantined: [(path: String, bytes: UInt64)] = []
     public var problems: [Problem] = []
     /// Where the log's last complete transaction ends, when the log is damaged.
     var damage: (path: String, packed: Bool, goodEnd: Int, goodBlocks: Int, lastSeq: UInt64)?
@@ -45,7 +47,8 @@ public enum Doctor {
                             dirLock: dirLock, log: log)
         // 1. The log, replayed from the start into a scratch engine.
         let progress = ScanProgress()
-        let scanner = LogScanner(fs: fs, directory: log.directory, cache: log.cache, mode: .verify, logger: logger)
+        let scanner = LogScanner(fs: fs, directory: log.directory, cache: log.cache, mode: .verify, logger: logger,
+                                 quarantineDirectory: Path.join(directory, Engine.quarantineDirectory))
         var logHealthy = false
         do {
             let r = try scanner.scan(deliverAfter: 0, progress: progress) { t in
@@ -62,6 +65,10 @@ public enum Doctor {
         } catch let StorageError.corrupt(file, offset, reason) {
             report.problems.append(.init(file: file, offset: offset, reason: reason))
             report.damage = (progress.path ?? file, progress.isPacked, progress.lastCommitEnd, progress.goodBlocks, progress.lastSeq)
+            report.segments = progress.segments
+            report.frames = progress.frames
+            report.segmentBytes = progress.bytes
+            report.lastSeq = progress.lastSeq
         } catch let e as StorageError {
             if case .unsupportedFormat(let file, _, _) = e {
                 report.problems.append(.init(file: file, offset: 8, reason: e.description))
@@ -84,6 +91,14 @@ public enum Doctor {
         }
         // 3. Secondary indexes against the rows.
         if logHealthy { try verifyIndexes(engine, &report) }
+        // 4. Tails that recovery cut and kept.
+        let quarantine = Path.join(directory, Engine.quarantineDirectory)
+        if fs.fileExists(quarantine) {
+            for name in try fs.listDirectory(quarantine).sorted() where name.hasSuffix(".bin") {
+                let path = Path.join(quarantine, name)
+                report.quarantined.append((path, try fileSize(fs, path)))
+            }
+        }
         return report
     }
 

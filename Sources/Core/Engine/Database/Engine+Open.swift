@@ -45,7 +45,8 @@ extension Engine {
             }
         }
         let tableSeqs = loaded.tables.mapValues(\.seq)
-        let scanner = LogScanner(fs: fs, directory: log.directory, cache: log.cache, mode: .open, logger: logger)
+        let scanner = LogScanner(fs: fs, directory: log.directory, cache: log.cache, mode: .open, logger: logger,
+                                 policy: config.recovery, quarantineDirectory: Path.join(directory, Engine.quarantineDirectory))
         var replayed = 0, events = 0, bytes = 0
         let report = try scanner.scan(deliverAfter: replayFrom) { t in
             try replay(t, metaSeq: loaded.metaSeq, tableSeqs: tableSeqs)

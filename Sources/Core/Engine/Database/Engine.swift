@@ -43,6 +43,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
 
     public static let segmentsDirectory = "segments"
     public static let snapshotsDirectory = "snapshots"
+    /// Bytes recovery cut from a damaged log tail, kept rather than destroyed.
+    public static let quarantineDirectory = "quarantine"
 
     init(directory: String, fs: any FileSystem, config: EngineConfig, clock: any WallClock, logger: Logger,
          dirLock: any DirectoryLock, log: Log) {

@@ -10,6 +10,8 @@ public struct EngineConfig: Sendable {
     public var snapshotEveryBytes: Int = 256 << 20
     /// Default `lock_timeout` for transactions; nil waits forever.
     public var lockTimeoutMillis: Int?
+    /// What recovery does with damage at the end of the log (`storage.recovery`).
+    public var recovery: RecoveryPolicy = .tail
 
     public init() {}
 }
@@ -22,7 +24,7 @@ public struct RecoveryInfo: Sendable {
     /// Transactions replayed from the log after the snapshot.
     public var replayedTransactions = 0
     public var replayedEvents = 0
-    /// Torn tails cut from the newest segment.
+    /// Damaged tails cut from the newest segment (their bytes kept in `quarantine/`).
     public var tornCuts: [TornCut] = []
     public var durationMicros: Int64 = 0
     public var lastSeq: UInt64 = 0

@@ -1,7 +1,22 @@
+/// What a crash (or power loss) leaves of the bytes written after a file's last sync.
+public enum CrashShape: Sendable, Equatable {
+    /// None of them reached the disk.
+    case missing
+    /// The first `keep` of them did (a torn write).
+    case torn(keep: Int)
+    /// The file grew but its new blocks hold zeros (ext4 `data=writeback`, XFS).
+    case zeroed
+    /// The file grew but its new blocks hold other bytes.
+    case garbage(seed: UInt64)
+
+    public static let all: [CrashShape] = [.missing, .torn(keep: 1), .zeroed, .garbage(seed: 1)]
+}
+
 /// An in-memory file system that models what survives a crash: a file's bytes
 /// survive only up to its last `sync()`, and a directory entry only once its
 /// directory was synced (Pebble's crashable MemFS). `crashed()` returns the
-/// file system a restarted process would see.
+/// file system a restarted process would see; `crashed(_:)` shapes the unsynced bytes
+/// as a power loss can leave them.
 public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     final class Storage: @unchecked Sendable {
         let pointer: UnsafeMutableRawPointer
@@ -44,21 +59,50 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
 
     public init() {}
 
-    /// The file system as a process restarted after a crash (or power loss) now would see it.
-    public func crashed() -> MemoryFileSystem {
+    /// Called after every write, outside the file system's lock (tests capture crash images here).
+    public var onWrite: (@Sendable (MemoryFileSystem) -> Void)? {
+        get { lock.withLock { writeHook } }
+        set { lock.withLock { writeHook = newValue } }
+    }
+    var writeHook: (@Sendable (MemoryFileSystem) -> Void)?
+
+    /// The file system as a process restarted after a crash (or power loss) now would see it:
+    /// synced bytes, and of the bytes appended after each file's last sync, what `shape` says.
+    public func crashed(_ shape: CrashShape = .missing) -> MemoryFileSystem {
         lock.withLock {
             let fs = MemoryFileSystem()
             fs.directories = directories
             for (dir, entries) in durableEntries {
                 var copies: [String: File] = [:]
                 for (name, file) in entries {
-                    let copy = File(contents: file.durable)
+                    let copy = File(contents: Self.survivor(of: file, shape))
                     fs.files[Path.join(dir, name)] = copy
                     copies[name] = copy
                 }
                 fs.durableEntries[dir] = copies
             }
             return fs
+        }
+    }
+
+    static func survivor(of file: File, _ shape: CrashShape) -> [UInt8] {
+        let durable = file.durable
+        let current = file.contents
+        guard current.count > durable.count, current[0..<durable.count].elementsEqual(durable) else { return durable }
+        let tail = current.count - durable.count
+        switch shape {
+        case .missing: return durable
+        case .torn(let keep): return Array(current[0..<(durable.count + min(max(keep, 0), tail))])
+        case .zeroed: return durable + [UInt8](repeating: 0, count: tail)
+        case .garbage(let seed):
+            var state = seed
+            var out = durable
+            out.reserveCapacity(current.count)
+            for _ in 0..<tail {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                out.append(UInt8(truncatingIfNeeded: state >> 56))
+            }
+            return out
         }
     }
 
@@ -196,6 +240,7 @@ final class MemoryFileHandle: FileHandle, @unchecked Sendable {
             if let b = bytes.baseAddress { (file.storage.pointer + Int(offset)).copyMemory(from: b, byteCount: bytes.count) }
             file.size = max(file.size, end)
         }
+        if let hook = fs.onWrite { hook(fs) }
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {

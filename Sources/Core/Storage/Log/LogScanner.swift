@@ -10,13 +10,17 @@ public struct TransactionFrames {
     public var bytes: UnsafeRawBufferPointer
 }
 
-/// A torn tail that recovery cut (or, in verify mode, would cut).
+/// A damaged tail of the newest segment that recovery cut (or, in verify mode, would cut).
 public struct TornCut: Sendable, CustomStringConvertible {
     public var file: String
     public var offset: UInt64
     public var bytes: UInt64
     public var reason: String
-    public var description: String { "\(file): \(bytes) bytes from offset \(offset) (\(reason))" }
+    /// Where the cut bytes were kept (`data/quarantine/...`); nil in verify mode.
+    public var quarantine: String?
+    public var description: String {
+        "\(file): \(bytes) bytes from offset \(offset) (\(reason))" + (quarantine.map { "; kept in \($0)" } ?? "")
+    }
 }
 
 public struct ScanReport: Sendable {
@@ -29,11 +33,8 @@ public struct ScanReport: Sendable {
     public var byteCount: UInt64
 }
 
-/// Reads every segment in order, verifying each header, frame and packed block, checking
-/// that seqs are dense, and handing each committed transaction after `deliverAfter` to the
-/// caller. An incomplete tail of the newest segment is torn and is cut (mode `.open`) or
-/// only reported (mode `.verify`); anything else wrong is corruption and throws.
-/// How far a scan got: where the last complete transaction ended. Doctor's repair cuts there.
+/// How far a scan got: where the last complete transaction ended (doctor's repair cuts there),
+/// and what it verified up to there (doctor reports it even when the log is damaged).
 public final class ScanProgress: @unchecked Sendable {
     public var path: String?
     public var isPacked = false
@@ -42,9 +43,29 @@ public final class ScanProgress: @unchecked Sendable {
     /// Index of the packed block after the last complete one.
     public var goodBlocks = 0
     public var lastSeq: UInt64 = 0
+    /// Segments, frames and bytes verified so far.
+    public var segments = 0
+    public var frames = 0
+    public var bytes: UInt64 = 0
     public init() {}
 }
 
+/// What recovery does with damage at the end of the newest segment.
+public enum RecoveryPolicy: String, Sendable {
+    /// Damage with no valid frame after it is where the log ends, as a power loss leaves it:
+    /// cut, the bytes kept in `quarantine/`, the database opens.
+    case tail
+    /// Any damage refuses the open; `driftdb doctor --repair` cuts it on request.
+    case strict
+}
+
+/// Reads every segment in order, verifying each header, frame and packed block, checking
+/// that seqs are dense, and handing each committed transaction after `deliverAfter` to the
+/// caller. Damage at the end of the newest segment with no valid frame after it (missing,
+/// torn, zeroed or garbage bytes after the last synced write) ends the log: it is cut, its
+/// bytes moved to the quarantine directory (mode `.open`), or only reported (mode
+/// `.verify`). Damage followed by a valid frame, in a sealed segment, or a seq gap is
+/// corruption and throws, naming file and offset; with `.strict` all damage is.
 public struct LogScanner {
     public enum Mode: Sendable { case open, verify }
 
@@ -53,13 +74,19 @@ public struct LogScanner {
     let cache: BlockCache
     let mode: Mode
     let logger: Logger
+    let policy: RecoveryPolicy
+    /// Where cut bytes are kept (`data/quarantine`).
+    let quarantineDirectory: String
 
-    public init(fs: any FileSystem, directory: String, cache: BlockCache, mode: Mode, logger: Logger) {
+    public init(fs: any FileSystem, directory: String, cache: BlockCache, mode: Mode, logger: Logger,
+                policy: RecoveryPolicy = .tail, quarantineDirectory: String) {
         self.fs = fs
         self.directory = directory
         self.cache = cache
         self.mode = mode
         self.logger = logger
+        self.policy = policy
+        self.quarantineDirectory = quarantineDirectory
     }
 
     /// Segment files in order, after dropping leftovers of an interrupted compaction.
@@ -90,15 +117,25 @@ public struct LogScanner {
             let size = Int(try file.size())
             report.byteCount += UInt64(size)
             if size < SegmentHeader.size {
-                guard isNewest else {
+                guard isNewest, policy == .tail else {
                     throw StorageError.corrupt(file: path, offset: 0, reason: "segment shorter than its header")
                 }
-                try cutTornSegment(path: path, size: size, report: &report)
+                try cutTornSegment(path: path, file: file, size: size, reason: "segment header incomplete", report: &report)
                 continue
             }
             var headerBytes = [UInt8](repeating: 0, count: SegmentHeader.size)
             _ = try headerBytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-            let header = try headerBytes.withUnsafeBytes { try SegmentHeader.parse($0, file: path) }
+            let header: SegmentHeader
+            do {
+                header = try headerBytes.withUnsafeBytes { try SegmentHeader.parse($0, file: path) }
+            } catch let e as StorageError {
+                // A segment is created header first, synced before any frame: a damaged header
+                // with no frame after it is a creation the power loss interrupted.
+                guard isNewest, policy == .tail, case .corrupt = e,
+                      try !hasValidFrame(file: file, size: size, from: 0, state: state) else { throw e }
+                try cutTornSegment(path: path, file: file, size: size, reason: "segment header damaged", report: &report)
+                continue
+            }
             guard header.number == number else {
                 throw StorageError.corrupt(file: path, offset: 24, reason: "header names segment \(header.number)")
             }
@@ -110,18 +147,22 @@ public struct LogScanner {
             switch header.kind {
             case .raw:
                 let region = try file.map(length: size)
-                let end = try scanRaw(path: path, number: number, region: region, isNewest: isNewest,
+                let end = try scanRaw(path: path, number: number, file: file, region: region, isNewest: isNewest,
                                       state: &state, deliverAfter: deliverAfter, progress: progress, deliver: deliver, report: &report)
                 if end < size {
                     try file.truncate(to: UInt64(end))
                     try file.sync()
                 }
                 report.segments.append(Segment(path: path, header: header, region: region))
+                progress?.segments += 1
+                progress?.bytes += UInt64(end)
             case .packed:
                 progress?.isPacked = true
                 let packed = try scanPacked(path: path, file: file, number: number, size: size, state: &state,
                                             deliverAfter: deliverAfter, progress: progress, deliver: deliver, report: &report)
                 report.segments.append(Segment(path: path, header: header, packed: packed))
+                progress?.segments += 1
+                progress?.bytes += UInt64(size)
             }
         }
         report.lastSeq = state.expectedSeq == 0 ? 0 : state.expectedSeq - 1
@@ -136,31 +177,38 @@ public struct LogScanner {
         var lastTimestamp: Int64 = 0
     }
 
-    private func cutTornSegment(path: String, size: Int, report: inout ScanReport) throws {
-        let cut = TornCut(file: path, offset: 0, bytes: UInt64(size), reason: "segment header incomplete")
-        report.tornCuts.append(cut)
+    /// Removes the newest segment whose header never became durable, keeping its bytes.
+    private func cutTornSegment(path: String, file: any FileHandle, size: Int, reason: String, report: inout ScanReport) throws {
+        var cut = TornCut(file: path, offset: 0, bytes: UInt64(size), reason: reason)
         if mode == .open {
-            logger.warning("recovery: removing torn segment", metadata: ["cut": "\(cut)"])
+            cut.quarantine = try quarantine(file: file, path: path, from: 0, size: size)
+            logger.warning("recovery: removing the newest segment, whose header never reached the disk",
+                           metadata: ["file": "\(path)", "bytes": "\(size)", "reason": "\(reason)",
+                                      "quarantine": "\(cut.quarantine ?? "")"])
+            file.close()
             try fs.remove(path)
             try fs.syncDirectory(directory)
         }
+        report.tornCuts.append(cut)
     }
 
     /// Scans a raw segment; returns the offset where valid data ends.
-    private func scanRaw(path: String, number: UInt32, region: MappedRegion, isNewest: Bool, state: inout SeqState,
-                         deliverAfter: UInt64, progress: ScanProgress?, deliver: (TransactionFrames) throws -> Void,
-                         report: inout ScanReport) throws -> Int {
+    private func scanRaw(path: String, number: UInt32, file: any FileHandle, region: MappedRegion, isNewest: Bool,
+                         state: inout SeqState, deliverAfter: UInt64, progress: ScanProgress?,
+                         deliver: (TransactionFrames) throws -> Void, report: inout ScanReport) throws -> Int {
         let bytes = UnsafeRawBufferPointer(start: region.base, count: region.length)
         var offset = SegmentHeader.size
         var pending: [Frame] = []
         var pendingStart = offset
         while offset < bytes.count {
+            let damage: String
             switch Frame.parse(bytes, at: offset) {
             case let .frame(frame):
                 try checkOrder(frame, pending: pending, state: state, path: path)
                 if pending.isEmpty { pendingStart = offset }
                 pending.append(frame)
                 report.frameCount += 1
+                progress?.frames += 1
                 offset = frame.end
                 if frame.isCommit {
                     if frame.seq > deliverAfter {
@@ -173,30 +221,37 @@ public struct LogScanner {
                     progress?.lastCommitEnd = offset
                     progress?.lastSeq = frame.seq
                 }
+                continue
             case .incomplete:
-                guard isNewest, Self.tailIsTorn(bytes, from: offset) else {
-                    throw StorageError.corrupt(file: path, offset: UInt64(offset),
-                                               reason: isNewest ? "damaged frame length (complete frames follow it)"
-                                                                : "frame runs past the end of a sealed segment")
-                }
-                let start = pending.isEmpty ? offset : pendingStart
-                return try cut(path: path, at: start, size: bytes.count, reason: "incomplete frame at offset \(offset)", report: &report)
+                damage = Self.isZero(bytes, from: offset) ? "zero-filled tail" : "frame runs past the end of the file"
             case let .checksumMismatch(stored, computed):
-                if isNewest && Self.isZero(bytes, from: offset) {
-                    let start = pending.isEmpty ? offset : pendingStart
-                    return try cut(path: path, at: start, size: bytes.count, reason: "zero-filled tail", report: &report)
-                }
-                throw StorageError.corrupt(file: path, offset: UInt64(offset),
-                                           reason: "frame checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))")
+                damage = Self.isZero(bytes, from: offset) ? "zero-filled tail"
+                    : "frame checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))"
             case let .malformed(why):
-                throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: why)
+                damage = Self.isZero(bytes, from: offset) ? "zero-filled tail" : why
             }
+            guard isNewest else {
+                throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: damage + " in a sealed segment")
+            }
+            guard policy == .tail else {
+                throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: damage + " (storage.recovery: strict)")
+            }
+            if let valid = Self.validFrame(bytes, after: offset, state: state, pending: pending) {
+                throw StorageError.corrupt(file: path, offset: UInt64(offset),
+                                           reason: damage + "; a valid frame follows at offset \(valid)")
+            }
+            let start = pending.isEmpty ? offset : pendingStart
+            return try cut(path: path, file: file, bytes: bytes, at: start, reason: damage + " at offset \(offset)", report: &report)
         }
         if !pending.isEmpty {
+            let why = "transaction without its commit frame"
             guard isNewest else {
-                throw StorageError.corrupt(file: path, offset: UInt64(pendingStart), reason: "transaction without its commit frame in a sealed segment")
+                throw StorageError.corrupt(file: path, offset: UInt64(pendingStart), reason: why + " in a sealed segment")
             }
-            return try cut(path: path, at: pendingStart, size: bytes.count, reason: "transaction without its commit frame", report: &report)
+            guard policy == .tail else {
+                throw StorageError.corrupt(file: path, offset: UInt64(pendingStart), reason: why + " (storage.recovery: strict)")
+            }
+            return try cut(path: path, file: file, bytes: bytes, at: pendingStart, reason: why, report: &report)
         }
         return offset
     }
@@ -213,37 +268,81 @@ public struct LogScanner {
         }
     }
 
-    private func cut(path: String, at start: Int, size: Int, reason: String, report: inout ScanReport) throws -> Int {
-        let c = TornCut(file: path, offset: UInt64(start), bytes: UInt64(size - start), reason: reason)
-        report.tornCuts.append(c)
+    /// Cuts the newest segment at `start` (mode `.open`), after moving the bytes to quarantine.
+    private func cut(path: String, file: any FileHandle, bytes: UnsafeRawBufferPointer, at start: Int, reason: String,
+                     report: inout ScanReport) throws -> Int {
+        var c = TornCut(file: path, offset: UInt64(start), bytes: UInt64(bytes.count - start), reason: reason)
         if mode == .open {
-            logger.warning("recovery: cutting torn tail", metadata: ["file": "\(path)", "offset": "\(start)",
-                                                                     "bytes": "\(size - start)", "reason": "\(reason)"])
+            c.quarantine = try quarantine(UnsafeRawBufferPointer(rebasing: bytes[start...]), path: path, offset: start)
+            logger.warning("recovery: the log ends in damage after its last synced write; cutting it",
+                           metadata: ["file": "\(path)", "offset": "\(start)", "bytes": "\(bytes.count - start)",
+                                      "reason": "\(reason)", "quarantine": "\(c.quarantine ?? "")"])
         }
-        return mode == .open ? start : size
+        report.tornCuts.append(c)
+        return mode == .open ? start : bytes.count
     }
 
-    /// True when the bytes from `start` cannot be a damaged complete frame: no complete,
-    /// checksum-valid frame starts after it, and no prefix of what follows the header matches
-    /// the stored checksum (which would mean the length field itself was damaged).
-    static func tailIsTorn(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
-        if isZero(bytes, from: start) { return true }
-        var p = start + 1
+    /// Writes cut bytes to `quarantine/<segment>-<offset>.bin` (a new name if that exists), durably.
+    private func quarantine(_ bytes: UnsafeRawBufferPointer, path: String, offset: Int) throws -> String {
+        try fs.createDirectory(quarantineDirectory)
+        let base = Path.join(quarantineDirectory, "\(Path.name(path))-\(offset)")
+        var target = base + ".bin"
+        var n = 1
+        while fs.fileExists(target) {
+            target = "\(base)-\(n).bin"
+            n += 1
+        }
+        let tmp = target + ".tmp"
+        let out = try fs.open(tmp, create: true)
+        do {
+            try out.truncate(to: 0)
+            try out.write(bytes, at: 0)
+            try out.sync()
+            out.close()
+            try fs.rename(tmp, to: target)
+            try fs.syncDirectory(quarantineDirectory)
+            try fs.syncDirectory(Path.parent(quarantineDirectory))
+        } catch {
+            out.close()
+            try? fs.remove(tmp)
+            throw error
+        }
+        return target
+    }
+
+    private func quarantine(file: any FileHandle, path: String, from: Int, size: Int) throws -> String {
+        var buf = [UInt8](repeating: 0, count: size - from)
+        let n = try buf.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(from)) }
+        return try buf.withUnsafeBytes { try quarantine(UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: path, offset: from) }
+    }
+
+    /// Whether a complete, checksum-valid frame that could continue the log starts anywhere
+    /// after `offset`. Each byte offset is checked in O(1) (length in range, a seq the log
+    /// could hold next, a timestamp no older than the last commit, a known event type)
+    /// before a checksum is computed, so the scan is linear in the tail's length.
+    static func validFrame(_ bytes: UnsafeRawBufferPointer, after offset: Int, state: SeqState, pending: [Frame]) -> Int? {
+        let lowSeq = pending.first?.seq ?? state.expectedSeq
+        let lowTimestamp = pending.first?.timestamp ?? state.lastTimestamp
+        var p = offset + 1
         while p + Frame.headerBytes + Frame.bodyBytesMin <= bytes.count {
-            if case .frame = Frame.parse(bytes, at: p) { return false }
-            p += 1
+            defer { p += 1 }
+            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
+            guard length >= Frame.bodyBytesMin, length <= Limits.frameBytesMax,
+                  length <= bytes.count - p - Frame.headerBytes else { continue }
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(p + Frame.headerBytes)...]))
+            guard let seq = try? r.varint(), seq >= lowSeq, seq - lowSeq < 1 << 32,
+                  let ts = try? r.i64(), ts >= lowTimestamp, let type = try? r.u8(),
+                  FrameType(rawValue: type & ~FrameType.commitFlag) != nil else { continue }
+            if case .frame = Frame.parse(bytes, at: p) { return p }
         }
-        guard bytes.count - start >= Frame.headerBytes else { return true }
-        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 4, as: UInt32.self))
-        let bodyStart = start + Frame.headerBytes
-        var crc: UInt32 = 0
-        var e = bodyStart
-        while e < bytes.count {
-            crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: bytes[e..<(e + 1)]))
-            e += 1
-            if e - bodyStart >= Frame.bodyBytesMin && crc == stored { return false }
-        }
-        return true
+        return nil
+    }
+
+    /// The same question for a segment whose header is damaged (frames start after it).
+    func hasValidFrame(file: any FileHandle, size: Int, from: Int, state: SeqState) throws -> Bool {
+        let region = try file.map(length: size)
+        let bytes = UnsafeRawBufferPointer(start: region.base, count: size)
+        return Self.validFrame(bytes, after: SegmentHeader.size - 1, state: state, pending: []) != nil
     }
 
     static func isZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
@@ -275,7 +374,7 @@ public struct LogScanner {
             let block = try PackedSegment.readBlock(file: file, info: info, verify: true)
             try block.bytes.withUnsafeBytes { raw in
                 try scanBlock(raw, info: info, path: path, number: number, state: &state,
-                              deliverAfter: deliverAfter, deliver: deliver, report: &report)
+                              deliverAfter: deliverAfter, progress: progress, deliver: deliver, report: &report)
             }
             blocks.append(info)
             rawExpected = info.rawStart + info.rawLength
@@ -288,7 +387,8 @@ public struct LogScanner {
     }
 
     private func scanBlock(_ raw: UnsafeRawBufferPointer, info: PackedBlockInfo, path: String, number: UInt32,
-                           state: inout SeqState, deliverAfter: UInt64, deliver: (TransactionFrames) throws -> Void,
+                           state: inout SeqState, deliverAfter: UInt64, progress: ScanProgress?,
+                           deliver: (TransactionFrames) throws -> Void,
                            report: inout ScanReport) throws {
         var local = 0
         var pending: [Frame] = []
@@ -302,6 +402,7 @@ public struct LogScanner {
             try checkOrder(frame, pending: pending, state: state, path: path)
             pending.append(frame)
             report.frameCount += 1
+            progress?.frames += 1
             local += frame.totalLength
             if frame.isCommit {
                 if frame.seq > deliverAfter {
