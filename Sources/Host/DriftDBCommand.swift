@@ -9,9 +9,18 @@ struct DriftDBCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "driftdb",
         abstract: "DriftDB: an append-only, time-travel database with PostgreSQL's SQL.",
+        version: DriftDBVersion.description,
         subcommands: [Serve.self, Init.self, SQLCommand.self, Select.self, Drift.self, SnapshotCommand.self,
                       CompactCommand.self, Doctor.self, Analyze.self],
         defaultSubcommand: Serve.self)
+}
+
+/// The release and the on-disk formats it reads and writes.
+enum DriftDBVersion {
+    static let current = "0.3.0"
+    static var description: String {
+        "driftdb \(current) (log format \(SegmentHeader.formatVersion), snapshot format \(SnapshotFile.formatVersion))"
+    }
 }
 
 /// An error the CLI reports as one line and exit code 1.

@@ -68,6 +68,11 @@ plugins: []
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            let key = duplicates.first ?? "?"
+            let lines = duplicateKeyLines(key, in: text)
+            throw ConfigError(file: file, line: lines.first ?? context.mark.line, key: key,
+                              message: "given twice (lines \(lines.map(String.init).joined(separator: " and ")))")
         } catch let e as YamlError {
             throw ConfigError(file: file, line: nil, key: "(document)", message: "\(e)")
         }
@@ -76,6 +81,7 @@ plugins: []
         guard let top = root.mapping else {
             throw ConfigError(file: file, line: root.mark?.line, key: "(document)", message: "expected a mapping of settings")
         }
+        try refuseDuplicateKeys(root, file: file, path: "")
         for (k, v) in top {
             let key = k.string ?? "?"
             func err(_ m: String, _ n: Node = v, _ name: String? = nil) -> ConfigError {
@@ -105,6 +111,56 @@ plugins: []
             }
         }
         return config
+    }
+
+    /// The lines where `key` is written as a mapping key at one indentation within one block
+    /// (the parser reports the duplicate's name only; this finds where it is).
+    static func duplicateKeyLines(_ key: String, in text: String) -> [Int] {
+        var groups: [Int: [Int]] = [:]
+        var best: [Int] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw)
+            var body = Substring(line)
+            while body.first == " " { body.removeFirst() }
+            let indent = line.count - body.count
+            if body.hasPrefix("- ") { body.removeFirst(2) }
+            let isKey = body.hasPrefix(key) && body.dropFirst(key.count).trimming(" ").hasPrefix(":")
+            let isContent = !body.isEmpty && !body.hasPrefix("#")
+            // A line less indented than a group ends that group's block.
+            if isContent { groups = groups.filter { $0.key <= indent } }
+            if isKey {
+                groups[indent, default: []].append(number + 1)
+                if let g = groups[indent], g.count >= 2, best.isEmpty { best = Array(g.prefix(2)) }
+            }
+            if body.contains("{") && occurrences(key + ":", in: body) >= 2 && best.isEmpty { best = [number + 1, number + 1] }
+        }
+        return best
+    }
+
+    static func occurrences(_ needle: String, in hay: Substring) -> Int {
+        let n = Array(needle.utf8), h = Array(hay.utf8)
+        guard !n.isEmpty, h.count >= n.count else { return 0 }
+        return (0...(h.count - n.count)).filter { h[$0..<($0 + n.count)].elementsEqual(n) }.count
+    }
+
+    /// A key given twice in one mapping is an error naming both lines (YAML parsers would
+    /// silently keep the last one).
+    static func refuseDuplicateKeys(_ node: Node, file: String, path: String) throws {
+        if let m = node.mapping {
+            var seen: [String: Int] = [:]
+            for (k, v) in m {
+                let name = k.string ?? "?"
+                let full = path.isEmpty ? name : path + "." + name
+                let line = k.mark?.line ?? 0
+                if let first = seen[name] {
+                    throw ConfigError(file: file, line: line, key: full, message: "given twice (lines \(first) and \(line))")
+                }
+                seen[name] = line
+                try refuseDuplicateKeys(v, file: file, path: full)
+            }
+        } else if let s = node.sequence {
+            for item in s { try refuseDuplicateKeys(item, file: file, path: path + "[]") }
+        }
     }
 
     static func parseStorage(_ node: Node, into e: inout EngineConfig, file: String) throws {

@@ -6,12 +6,19 @@ import DriftStorage
 struct SQLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sql",
-        abstract: "Run SQL and DriftQL statements: from -e, from -f, or at an interactive prompt.",
-        discussion: "Statements run one by one as psql runs them, each in its own transaction unless the input says BEGIN. The first error stops the run.")
+        abstract: "Run SQL and DriftQL statements: from -e, from -f, piped in, or at an interactive prompt.",
+        discussion: """
+            Statements run one by one as psql runs a script, each in its own transaction unless the input says BEGIN. \
+            An error is printed and the run goes on with the next statement (psql's default); --on-error-stop stops at \
+            the first error. The exit status is 0 when every statement succeeded, 1 when any failed, and 3 when \
+            --on-error-stop stopped the run (psql's code).
+            """)
 
     @OptionGroup var data: DataOption
     @Option(name: .short, help: "Statements to run.") var execute: String?
     @Option(name: .short, help: "A file of statements to run.") var file: String?
+    @Flag(name: .customLong("on-error-stop"), help: "Stop at the first failing statement (psql's ON_ERROR_STOP=1).")
+    var onErrorStop = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -30,39 +37,69 @@ struct SQLCommand: ParsableCommand {
             defer { engine.close() }
             let session = Session(engine: engine)
             let printer = ResultPrinter(format: output.format)
+            var outcome = ScriptOutcome.succeeded
             if let script {
-                try runScript(script, session, printer)
+                outcome = runScript(script, source: file, session, printer)
             } else if isTerminal(0) {
                 interactive(session, printer)
             } else {
                 var text = ""
                 while let line = readLine(strippingNewline: false) { text += line }
-                try runScript(text, session, printer)
+                outcome = runScript(text, source: nil, session, printer)
             }
             if let open = session.block {
                 open.rollback()
                 printError("driftdb: the input ended inside a transaction block; it was rolled back")
             }
+            switch outcome {
+            case .succeeded: break
+            case .failed: throw ExitCode(1)
+            case .stopped: throw ExitCode(3)
+            }
         }
     }
 
-    func runScript(_ script: String, _ session: Session, _ printer: ResultPrinter) throws {
-        let statements: [String]
+    enum ScriptOutcome { case succeeded, failed, stopped }
+
+    /// Runs a script statement by statement. An error is printed with the statement's line
+    /// (psql's `file:line:` prefix) and the run goes on, or stops with --on-error-stop.
+    func runScript(_ script: String, source: String?, _ session: Session, _ printer: ResultPrinter) -> ScriptOutcome {
+        let statements: [(text: String, line: Int)]
         do {
-            statements = try Lexer.splitStatements(script)
+            statements = try Lexer.splitStatementsWithLines(script)
         } catch let e as LexError {
-            throw SQLError(.syntaxError, e.message, position: e.offset + 1)
+            printError("driftdb: ERROR 42601: \(e.message)")
+            return onErrorStop ? .stopped : .failed
+        } catch {
+            printError("driftdb: \(CLI.describe(error))")
+            return .failed
         }
+        var failed = false
         for s in statements {
-            printer.print(try session.executeOne(s))
+            do {
+                printer.print(try session.executeOne(s.text))
+            } catch {
+                printError("driftdb:\(source.map { "\($0):" } ?? "")\(s.line): \(CLI.describe(error))")
+                if onErrorStop { return .stopped }
+                failed = true
+            }
         }
+        return failed ? .failed : .succeeded
+    }
+
+    /// psql's prompt: `=>` idle, `=*>` inside a transaction block, `=!>` in a failed one,
+    /// `->` while a statement continues over lines.
+    static func prompt(_ session: Session, continuing: Bool) -> String {
+        if continuing { return "driftdb-> " }
+        guard let b = session.block else { return "driftdb=> " }
+        return b.state == .failed ? "driftdb=!> " : "driftdb=*> "
     }
 
     func interactive(_ session: Session, _ printer: ResultPrinter) {
-        print("driftdb \(data.data) — SQL and DriftQL; end statements with ';', \\q quits.")
+        print("driftdb \(DriftDBVersion.current) on \(data.data): SQL and DriftQL; end statements with ';', \\q quits.")
         var buffer = ""
         while true {
-            print(buffer.isEmpty ? "driftdb=> " : "driftdb-> ", terminator: "")
+            print(Self.prompt(session, continuing: !buffer.isEmpty), terminator: "")
             flushStdout()
             guard let line = readLine() else { break }
             if buffer.isEmpty && line.trimming() == "\\q" { break }

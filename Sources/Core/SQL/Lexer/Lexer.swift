@@ -336,8 +336,24 @@ extension Lexer {
     /// comments, parentheses and DriftQL `{...}` documents (JSON strings included) are
     /// kept whole. Statements that are only whitespace or comments are dropped.
     public static func splitStatements(_ script: String) throws -> [String] {
+        try splitStatementsWithLines(script).map(\.text)
+    }
+
+    /// `splitStatements` with the 1-based line each statement starts on.
+    public static func splitStatementsWithLines(_ script: String) throws -> [(text: String, line: Int)] {
         let b = Array(script.utf8)
-        var out: [String] = []
+        var out: [(text: String, line: Int)] = []
+        var firstToken: Int?
+        // Lines are counted as statements are found, in order: one pass over the script.
+        var counted = 0
+        var lines = 1
+        func line(at offset: Int) -> Int {
+            while counted < min(offset, b.count) {
+                if b[counted] == 10 { lines += 1 }
+                counted += 1
+            }
+            return lines
+        }
         var l = Lexer(script)
         var start = 0
         var depth = 0
@@ -346,6 +362,7 @@ extension Lexer {
             try l.skipSpace()
             guard l.i < b.count else { break }
             if b[l.i] == 123 && depth == 0 {
+                if firstToken == nil { firstToken = l.i }
                 l.i = try skipJSON(b, from: l.i)
                 sawToken = true
                 continue
@@ -354,15 +371,17 @@ extension Lexer {
             if t.isPunct("(") { depth += 1 }
             if t.isPunct(")") { depth = max(0, depth - 1) }
             if t.isPunct(";") && depth == 0 {
-                if sawToken { out.append(String(decoding: b[start..<t.start], as: UTF8.self)) }
+                if sawToken { out.append((String(decoding: b[start..<t.start], as: UTF8.self), line(at: firstToken ?? start))) }
                 start = t.end
                 sawToken = false
+                firstToken = nil
                 continue
             }
+            if firstToken == nil { firstToken = t.start }
             sawToken = true
         }
-        if sawToken { out.append(String(decoding: b[start..<b.count], as: UTF8.self)) }
-        return out.map { $0.trimming() }
+        if sawToken { out.append((String(decoding: b[start..<b.count], as: UTF8.self), line(at: firstToken ?? start))) }
+        return out.map { ($0.text.trimming(), $0.line) }
     }
 
     /// The offset just past the JSON value that starts with `{` at `from`.
