@@ -1,4 +1,7 @@
 import DriftCore
+import DriftSQL
+import DriftStorage
+import DriftTestSupport
 import Foundation
 import Testing
 @testable import DriftHost
@@ -26,7 +29,7 @@ import Testing
         let drift = try driftdb(["drift", "-d", dir, "--table", "users", "--key", "u2", "--csv"])
         #expect(drift.out.split(separator: "\n").map { $0.split(separator: ",")[2] } == ["drift_op", "insert", "delete"])
         let table = try driftdb(["sql", "-d", dir, "-e", "SELECT id FROM users AS OF '@seq:3' ORDER BY id"])
-        #expect(table.out.contains(" u1 \n u2 \n(2 rows)"))
+        #expect(table.out.contains(" u1\n u2\n(2 rows)"))
         // Piped statements run one by one, BEGIN ... COMMIT as one transaction.
         let piped = try driftdb(["sql", "-d", dir], stdin: "BEGIN;\nINSERT INTO users {\"id\": \"u3\"};\nCOMMIT;\nSELECT count_me FROM users;\n")
         #expect(piped.status == 1 && piped.err.contains("42703"))
@@ -72,6 +75,72 @@ import Testing
         let r = try driftdb(["sql", "-d", dir, "-e", "SELECT 1"])
         #expect(r.status == 1)
         #expect(r.err.contains("in use by pid \(owner.process.processIdentifier)"), "\(r.err)")
+    }
+
+    @Test func pipedInputGoesOnAfterAnErrorAsPsqlDoes() throws {
+        let dir = temporaryDirectory("script")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try driftdb(["init", dir])
+        let script = "SELECT 1;\nSELECT nosuch;\nSELECT 2;\n"
+        let goOn = try driftdb(["sql", "-d", dir, "--csv"], stdin: script)
+        #expect(goOn.status == 1)
+        #expect(goOn.out.contains("?column?\n1") && goOn.out.contains("?column?\n2"), "\(goOn.out)")
+        #expect(goOn.err.contains(":2: ERROR 42703"), "\(goOn.err)")
+        let stop = try driftdb(["sql", "-d", dir, "--csv", "--on-error-stop"], stdin: script)
+        #expect(stop.status == 3)
+        #expect(stop.out.contains("?column?\n1") && !stop.out.contains("?column?\n2"), "\(stop.out)")
+        let clean = try driftdb(["sql", "-d", dir, "--csv"], stdin: "SELECT 1;")
+        #expect(clean.status == 0)
+    }
+
+    @Test func versionNamesTheFormats() throws {
+        let v = try driftdb(["--version"])
+        #expect(v.status == 0 && v.out.contains(DriftDBVersion.current) && v.out.contains("log format 2"), "\(v.out)")
+    }
+
+    @Test func promptShowsTheTransactionState() throws {
+        let e = try Engine.open(at: "/db", fs: MemoryFileSystem(), create: true, logger: TestLog.logger)
+        defer { e.close() }
+        let s = Session(engine: e)
+        #expect(SQLCommand.prompt(s, continuing: false) == "driftdb=> ")
+        _ = try s.execute("BEGIN")
+        #expect(SQLCommand.prompt(s, continuing: false) == "driftdb=*> ")
+        _ = try? s.execute("SELECT nosuch")
+        #expect(SQLCommand.prompt(s, continuing: false) == "driftdb=!> ")
+        #expect(SQLCommand.prompt(s, continuing: true) == "driftdb-> ")
+        _ = try s.execute("ROLLBACK")
+        #expect(SQLCommand.prompt(s, continuing: false) == "driftdb=> ")
+    }
+
+    @Test func printedTablesMatchPsqlsLayout() {
+        let p = ResultPrinter(format: .table)
+        let cols = [ResultColumn(name: "a", type: .text), ResultColumn(name: "b", type: .int4), ResultColumn(name: "c", type: .text),
+                    ResultColumn(name: "d", type: .text), ResultColumn(name: "e", type: .text)]
+        let out = p.table(cols, [[.text("x\nyy"), .int(1), .text("long line\nz"), .text("日本"), .text("é")]])
+        // Byte for byte what psql 15 prints for the same row.
+        #expect(out == " a  | b |     c     |  d   | e \n----+---+-----------+------+---\n x +| 1 | long line+| 日本 | é\n"
+                + " yy |   | z         |      | \n(1 row)\n\n")
+        #expect(displayWidth("e\u{301}") == 1 && displayWidth("🎉") == 2 && displayWidth("ｱ") == 1 && displayWidth("ア") == 2)
+        let csv = ResultPrinter(format: .csv).csv([ResultColumn(name: "x", type: .text)], [[.text("a\r\nb")], [.text("")], [.null]])
+        #expect(csv == "x\n\"a\r\nb\"\n\"\"\n\n")
+        let json = ResultPrinter(format: .json).json([ResultColumn(name: "?column?", type: .int4), ResultColumn(name: "?column?", type: .int4),
+                                                      ResultColumn(name: "?column?_2", type: .int4)], [[.int(1), .int(2), .int(3)]])
+        #expect(json == "[\n  {\"?column?\": 1, \"?column?_3\": 2, \"?column?_2\": 3}\n]")
+    }
+
+    @Test func aKeyGivenTwiceInTheConfigNamesBothLines() throws {
+        #expect(throws: ConfigError.self) { _ = try HostConfig.parse("data_path: a\nlog_level: info\ndata_path: b\n", file: "f.yaml") }
+        do {
+            _ = try HostConfig.parse("storage:\n  durability: fsync\n  batch_ms: 5\n  durability: none\n", file: "f.yaml")
+        } catch let e as ConfigError {
+            #expect(e.description == "f.yaml:2: durability: given twice (lines 2 and 4)")
+        }
+        do {
+            _ = try HostConfig.parse("storage:\n  lock_timeout_ms: 99999999999999\n", file: "f.yaml")
+            Issue.record("an out-of-range lock_timeout_ms was accepted")
+        } catch let e as ConfigError {
+            #expect(e.key == "storage.lock_timeout_ms")
+        }
     }
 
     @Test func doctorNamesFileAndOffsetOfAFlippedByte() throws {

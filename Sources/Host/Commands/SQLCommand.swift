@@ -39,13 +39,13 @@ struct SQLCommand: ParsableCommand {
             let printer = ResultPrinter(format: output.format)
             var outcome = ScriptOutcome.succeeded
             if let script {
-                outcome = runScript(script, source: file, session, printer)
+                outcome = runScript(script, source: file.map { "\($0):" }, session, printer)
             } else if isTerminal(0) {
                 interactive(session, printer)
             } else {
                 var text = ""
                 while let line = readLine(strippingNewline: false) { text += line }
-                outcome = runScript(text, source: nil, session, printer)
+                outcome = runScript(text, source: "<stdin>:", session, printer)
             }
             if let open = session.block {
                 open.rollback()
@@ -62,7 +62,8 @@ struct SQLCommand: ParsableCommand {
     enum ScriptOutcome { case succeeded, failed, stopped }
 
     /// Runs a script statement by statement. An error is printed with the statement's line
-    /// (psql's `file:line:` prefix) and the run goes on, or stops with --on-error-stop.
+    /// (psql's `file:line:` prefix; `source` is nil for -e) and the run goes on, or stops
+    /// with --on-error-stop.
     func runScript(_ script: String, source: String?, _ session: Session, _ printer: ResultPrinter) -> ScriptOutcome {
         let statements: [(text: String, line: Int)]
         do {
@@ -79,7 +80,8 @@ struct SQLCommand: ParsableCommand {
             do {
                 printer.print(try session.executeOne(s.text))
             } catch {
-                printError("driftdb:\(source.map { "\($0):" } ?? "")\(s.line): \(CLI.describe(error))")
+                // psql's prefix: `file:line:` for a script, none for -e.
+                printError("driftdb:" + (source.map { "\($0)\(s.line):" } ?? "") + " " + CLI.describe(error))
                 if onErrorStop { return .stopped }
                 failed = true
             }

@@ -203,6 +203,12 @@ public enum Coercion {
     /// Casts a value of type `from` (nil: unknown) to `type`; `explicit` for `CAST(v AS type)` and
     /// `::`, which cut strings to a varchar/char length where an assignment fails.
     public static func cast(_ v: Value, from: SQLType? = nil, to type: SQLType, explicit: Bool = false) throws -> Value {
+        if case .bpchar? = from, case .text(let s) = v, type == .text || { if case .varchar = type { return true }; return false }() {
+            // char(n) to text drops its padding, as PostgreSQL's rtrim1 does.
+            var t = Substring(s)
+            while t.last == " " { t.removeLast() }
+            return try cast(.text(String(t)), from: .text, to: type, explicit: explicit)
+        }
         switch (v, type) {
         case (.null, _): return .null
         case (.text(let s), .varchar(let n)), (.text(let s), .bpchar(let n)):

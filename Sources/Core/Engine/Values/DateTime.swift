@@ -152,13 +152,15 @@ struct DateTimeText {
     static func parse(_ text: String) throws(Failure) -> DateTimeText {
         var p = Scanner(bytes: Array(text.utf8))
         p.skipSpaces()
-        let word = p.word()
-        switch word {
+        let start = p.i
+        switch p.word() {
         case "infinity", "+infinity": return try p.finish(DateTimeText(special: .infinity))
         case "-infinity": return try p.finish(DateTimeText(special: .negativeInfinity))
         case "epoch": return try p.finish(DateTimeText(special: .epoch))
-        default: break
+        case "": break
+        default: throw .syntax
         }
+        p.i = start
         guard let y = p.number(maxDigits: 9), p.take(UInt8(ascii: "-")), let mo = p.number(maxDigits: 2),
               p.take(UInt8(ascii: "-")), let d = p.number(maxDigits: 2) else { throw .syntax }
         var out = DateTimeText()

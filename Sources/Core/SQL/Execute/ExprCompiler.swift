@@ -129,7 +129,7 @@ enum ExprCompiler {
                 let matcher = try LikePattern(pattern, caseInsensitive: ci)
                 return { row in
                     guard case .text(let s) = try f(row) else { return .null }
-                    return .bool(matcher.matches(s) != negated)
+                    return .bool(try matcher.matches(s) != negated)
                 }
             }
             let fp = try compile(p, ctx)
@@ -169,6 +169,18 @@ enum ExprCompiler {
         case "now":
             let t = ctx.statementTime
             return { _ in .timestamptz(t) }
+        case "substring":
+            let f = fs[0], start = fs[1], count = fs.count > 2 ? fs[2] : nil
+            return { row in
+                guard case .text(let s) = try f(row), case .int(let from) = try start(row) else { return .null }
+                var length: Int64?
+                if let count {
+                    guard case .int(let n) = try count(row) else { return .null }
+                    guard n >= 0 else { throw SQLError(SQLState("22011"), "negative substring length not allowed") }
+                    length = n
+                }
+                return .text(substring(s, from: from, count: length))
+            }
         default:
             throw SQLError(.undefinedFunction, "function \(name) does not exist")
         }
@@ -237,9 +249,28 @@ struct LikePattern {
     /// The pattern between `%`s; a pattern without `%` has one segment.
     let segments: [[Atom]]
     let caseInsensitive: Bool
+    /// For a pattern ending in a lone escape: the pattern before it followed by `_%`. PostgreSQL
+    /// fails with 22025 only when matching reaches that escape with text left, which is when
+    /// this matches; otherwise the answer is false.
+    let danglingEscape: Box?
+
+    final class Box { let pattern: LikePattern; init(_ p: LikePattern) { pattern = p } }
 
     init(_ pattern: String, caseInsensitive: Bool) throws {
         self.caseInsensitive = caseInsensitive
+        var body = pattern
+        var trailing = 0
+        for c in pattern.utf8.reversed() {
+            guard c == UInt8(ascii: "\\") else { break }
+            trailing += 1
+        }
+        if trailing % 2 == 1 {
+            body.removeLast()
+            danglingEscape = Box(try LikePattern(body + "_%", caseInsensitive: caseInsensitive))
+            segments = [[]]
+            return
+        }
+        danglingEscape = nil
         var segments: [[Atom]] = [[]]
         var escape = false
         for b in pattern.utf8 {
@@ -256,21 +287,24 @@ struct LikePattern {
                 segments[segments.count - 1].append(.byte(Self.fold(b, caseInsensitive)))
             }
         }
-        if escape {
-            throw SQLError(SQLState("22025"), "LIKE pattern must not end with escape character")
-        }
         self.segments = segments
     }
 
     @inline(__always)
     static func fold(_ b: UInt8, _ ci: Bool) -> UInt8 { ci && b >= 65 && b <= 90 ? b + 32 : b }
 
-    func matches(_ s: String) -> Bool {
+    func matches(_ s: String) throws -> Bool {
         var s = s
-        return s.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
+        return try s.withUTF8 { try matches(UnsafeRawBufferPointer($0)) }
     }
 
-    func matches(_ text: UnsafeRawBufferPointer) -> Bool {
+    func matches(_ text: UnsafeRawBufferPointer) throws -> Bool {
+        if let d = danglingEscape {
+            if try d.pattern.matches(text) {
+                throw SQLError(SQLState("22025"), "LIKE pattern must not end with escape character")
+            }
+            return false
+        }
         let n = text.count
         guard segments.count > 1 else { return match(segments[0], text, at: 0) == n }
         guard var pos = match(segments[0], text, at: 0) else { return false }
@@ -329,4 +363,17 @@ func asciiCase(_ s: String, upper: Bool) -> String {
         if upper ? (b >= 97 && b <= 122) : (b >= 65 && b <= 90) { bytes[i] = upper ? b - 32 : b + 32 }
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// PostgreSQL's substring by code points: `from` is 1-based and may be below 1 (the count
+/// then still runs from it), a nil count runs to the end.
+func substring(_ s: String, from: Int64, count: Int64?) -> String {
+    let scalars = s.unicodeScalars
+    let total = Int64(scalars.count)
+    let (end, overflow) = count.map { from.addingReportingOverflow($0) } ?? (total + 1, false)
+    let lo = max(from, 1), hi = overflow ? total + 1 : min(end, total + 1)
+    guard lo < hi else { return "" }
+    let a = scalars.index(scalars.startIndex, offsetBy: Int(lo - 1))
+    let b = scalars.index(a, offsetBy: Int(hi - lo))
+    return String(String.UnicodeScalarView(scalars[a..<b]))
 }

@@ -5,6 +5,10 @@ import DriftCore
 struct JSONReader {
     let b: UnsafeRawBufferPointer
     var i = 0
+    /// Open objects and arrays. The builder and the binder recurse once per level, so the
+    /// depth is bounded (PostgreSQL's own limit, max_stack_depth, is of the same order).
+    var depth = 0
+    static let depthMax = 1000
 
     init(_ bytes: UnsafeRawBufferPointer) { b = bytes }
 
@@ -26,25 +30,39 @@ struct JSONReader {
     }
 
     /// Enters an object.
-    mutating func beginObject() throws { try expect(123) }
+    mutating func beginObject() throws {
+        try expect(123)
+        try enter()
+    }
+
+    mutating func enter() throws {
+        depth += 1
+        guard depth <= Self.depthMax else {
+            throw SQLError(.statementTooComplex, "stack depth limit exceeded",
+                           hint: "The statement nests expressions more than \(Self.depthMax / 2) levels deep.")
+        }
+    }
 
     /// The next key of the current object, or nil at its end (consumed).
     mutating func nextKey() throws -> String? {
         space()
         if i < b.count && b[i] == 44 { i += 1; space() }
-        if i < b.count && b[i] == 125 { i += 1; return nil }
+        if i < b.count && b[i] == 125 { i += 1; depth -= 1; return nil }
         let k = try string()
         try expect(58)
         return k
     }
 
-    mutating func beginArray() throws { try expect(91) }
+    mutating func beginArray() throws {
+        try expect(91)
+        try enter()
+    }
 
     /// Whether another element follows in the current array (the closing bracket is consumed).
     mutating func nextElement() throws -> Bool {
         space()
         if i < b.count && b[i] == 44 { i += 1; space() }
-        if i < b.count && b[i] == 93 { i += 1; return false }
+        if i < b.count && b[i] == 93 { i += 1; depth -= 1; return false }
         return true
     }
 

@@ -21,6 +21,8 @@ struct Binder {
             switch lit {
             case .integer(let i): return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
             case .numeric(let n):
+                // An integer too big for int4 but within int8 is an int8 constant (PostgreSQL's make_const).
+                if let i = Int64(n) { return .constant(.int(i), .int8) }
                 guard let d = Double(n), d.isFinite else {
                     throw SQLError(.numericValueOutOfRange, "numeric constant \(n.prefix(30)) is out of the supported range")
                 }
@@ -174,8 +176,11 @@ struct Binder {
             return .arith(op, x, y, Self.arithType(x.type, y.type))
         }
         if name == "||" {
-            let x = try coerce(l, to: .text, location: location), y = try coerce(r, to: .text, location: location)
-            return .concat(x, y)
+            func text(_ e: BoundExpr) throws -> BoundExpr {
+                if case .bpchar = e.type { return try castUp(e, to: .text) }
+                return try coerce(e, to: .text, location: location)
+            }
+            return .concat(try text(l), try text(r))
         }
         throw SQLError(.undefinedFunction, "operator does not exist: \(l.type.name) \(name) \(r.type.name)",
                        hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
@@ -212,9 +217,34 @@ struct Binder {
         case "now", "current_timestamp":
             try arity(0)
             return .function("now", [], .timestamptz)
+        case "substring", "substr":
+            guard bound.count == 2 || bound.count == 3 else { try arity(3); break }
+            let s = try coerce(bound[0], to: .text, location: location)
+            guard s.type.isText else {
+                throw SQLError(.undefinedFunction, "function \(name)(\(bound.map(\.type.name).joined(separator: ", "))) does not exist",
+                               hint: "No function matches the given name and argument types. You might need to add explicit type casts.",
+                               position: sqlPosition(location))
+            }
+            let rest = try bound.dropFirst().map { a -> BoundExpr in
+                let c = try coerce(a, to: .int4, location: location)
+                guard c.type.isInteger else {
+                    throw SQLError(.undefinedFunction, "function \(name)(text, \(c.type.name)) does not exist", position: sqlPosition(location))
+                }
+                return c
+            }
+            return .function("substring", [s] + rest, .text)
+        case "extract", "date_part", "date_trunc", "to_json", "to_jsonb", "to_char", "age", "make_interval", "generate_series",
+             "coalesce", "nullif", "greatest", "least", "concat", "replace", "trim", "btrim", "ltrim", "rtrim", "position",
+             "strpos", "left", "right", "repeat", "reverse", "split_part", "round", "trunc", "floor", "ceil", "ceiling",
+             "sqrt", "power", "mod", "sign", "random", "gen_random_uuid", "jsonb_build_object", "json_build_object",
+             "array_length", "unnest", "array_agg", "string_agg", "clock_timestamp", "statement_timestamp",
+             "transaction_timestamp", "current_date", "localtimestamp", "md5", "encode", "decode", "format",
+             "regexp_replace", "regexp_match", "char_length", "character_length", "octet_length", "initcap", "lpad", "rpad":
+            throw SQLError(.featureNotSupported, "function \(name) is not supported yet", position: sqlPosition(location))
         default:
             throw SQLError(.undefinedFunction, "function \(name) does not exist", position: sqlPosition(location))
         }
+        throw SQLError(.undefinedFunction, "function \(name) does not exist", position: sqlPosition(location))
     }
 
     /// Maps a type name as written to a type.
