@@ -53,6 +53,11 @@ storage:
   snapshot_every_bytes: 268435456
   # lock_timeout for transactions, in milliseconds (0 waits forever).
   lock_timeout_ms: 0
+  # tail:   damage at the end of the newest segment with no valid frame after it (what a
+  #         power loss leaves after the last synced write) ends the log: it is cut, its
+  #         bytes kept in <data_path>/quarantine/, and the database opens.
+  # strict: any damage refuses the open; `driftdb doctor --repair` cuts it on request.
+  recovery: tail
 
 # trace | debug | info | notice | warning | error | critical
 log_level: info

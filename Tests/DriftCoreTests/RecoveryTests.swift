@@ -227,6 +227,22 @@ import Testing
         }
     }
 
+    @Test func doctorOnADamagedLogReportsWhatItVerifiedBeforeTheDamage() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(fs: fs)
+        let states = try history(e, fs, count: 4)
+        e.close()
+        var damaged = fs.contents(of: Self.segment)!
+        damaged[states[2].end + 12] ^= 1
+        fs.setContents(of: Self.segment, damaged)
+        let report = try Doctor.check(directory: "/db", fs: fs, logger: TestLog.logger)
+        #expect(!report.isHealthy)
+        // Complete segments before the damaged one (none here), and the damaged one's good prefix.
+        #expect(report.segments == 0 && report.segmentBytes == UInt64(states[2].end))
+        #expect(report.lastSeq == states[2].seq, "last good seq \(report.lastSeq), expected \(states[2].seq)")
+        #expect(report.frames >= 1 + 2 * 2, "frames verified: \(report.frames)")
+    }
+
     @Test func doctorRepairCutsDamageOnRequest() throws {
         let fs = MemoryFileSystem()
         let (e, _) = try memoryEngine(fs: fs)

@@ -67,7 +67,7 @@ public enum Doctor {
             report.damage = (progress.path ?? file, progress.isPacked, progress.lastCommitEnd, progress.goodBlocks, progress.lastSeq)
             report.segments = progress.segments
             report.frames = progress.frames
-            report.segmentBytes = progress.bytes
+            report.segmentBytes = progress.bytes + UInt64(progress.isPacked ? 0 : progress.lastCommitEnd)
             report.lastSeq = progress.lastSeq
         } catch let e as StorageError {
             if case .unsupportedFormat(let file, _, _) = e {
