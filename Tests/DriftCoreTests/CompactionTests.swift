@@ -98,4 +98,28 @@ import Testing
             expectRefusedOpen(crashed, file: packed, damagedAt: offset, config: testConfig(segmentBytes: 4096))
         }
     }
+
+    @Test func aFlippedHighBitInEveryBlockHeaderFieldRefusesTheOpenAndDoctorNamesIt() throws {
+        let fs = MemoryFileSystem()
+        let (e, _) = try memoryEngine(testConfig(segmentBytes: 4096), fs: fs)
+        try createTable(e, "t")
+        for i in 0..<150 { _ = try put(e, "t", Int64(i % 17), "value-\(i)") }
+        _ = try e.compact()
+        let packed = e.log.segments.first { $0.isPacked }!.path
+        e.close()
+        let bytes = fs.contents(of: packed)!
+        // The first block header follows the segment header: the top byte of each field.
+        let first = SegmentHeader.size
+        for offset in [first + 3, first + 7, first + 15, first + 19, first + 27, first + 35] {
+            for bit in [UInt8(0x80), 0x40, 0xFF] {
+                let crashed = fs.crashed()
+                var damaged = bytes
+                damaged[offset] ^= bit
+                crashed.setContents(of: packed, damaged)
+                expectRefusedOpen(crashed, file: packed, damagedAt: offset, config: testConfig(segmentBytes: 4096))
+                let report = try Doctor.check(directory: "/db", fs: crashed, logger: TestLog.logger)
+                #expect(!report.isHealthy && report.problems.first?.file == packed, "doctor missed \(bit) at \(offset)")
+            }
+        }
+    }
 }
