@@ -56,6 +56,8 @@ func row(_ def: TableDef, _ id: Int64, _ v: String) -> [Value] { [.int(id), .tex
         let rc = e.begin()
         rc.beginStatement()
         #expect(try rc.get(def, key: key(1)) == nil)
+        // A later statement of the writer sees its own row.
+        writer.beginStatement()
         #expect(try writer.get(def, key: key(1)) != nil)
         try writer.commit()
         rc.beginStatement()

@@ -73,6 +73,8 @@ extension Engine {
             timestamps.append(r.timestamp)
         }
         noteIds(ddl)
+        // Before the seq becomes visible: a snapshot that sees it finds the transaction committed.
+        if let id = ctx.serializableTxn { ssi.committed(id, seq: r.seq) }
         return (ctx.events.count, bytes)
     }
 }

@@ -51,23 +51,22 @@ extension TableStore {
         lock.withReadLock { find(key, hash: hashKey(key)).map { entries[$0].latest } }
     }
 
-    /// Visits up to `limit` rows live as of `seq`, starting at key position `cursor`.
-    /// Returns the cursor to continue from, or nil when the table is exhausted or `body` stopped.
-    public func scan(at seq: UInt64, from cursor: Int, limit: Int, log: Log,
-                     _ body: (RowVersion) throws -> Bool) throws -> Int? {
-        try lock.withReadLock {
+    /// Copies up to `limit` rows live as of `seq`, from key position `cursor` on, into
+    /// `batch` (replacing what it held), under the table's read lock; the caller works on
+    /// them after the lock is released, so its per-row work may read, lock and write this
+    /// table freely. Returns the position to continue from, or nil when the table is exhausted.
+    public func scan(at seq: UInt64, from cursor: Int, limit: Int, log: Log, into batch: inout ScanBatch) throws -> Int? {
+        batch.clear()
+        return try lock.withReadLock {
             var n = cursor
-            var visited = 0
             let end = entries.count
             try keyArena.withUnsafeBytes { arena in
-                while n < end && visited < limit {
+                while n < end && batch.count < limit {
                     let e = entries[n]
                     if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
-                        visited += 1
-                        let keep = try withImage(e, v, log: log) { img in
-                            try body(RowVersion(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next))
+                        try withImage(e, v, log: log) { img in
+                            batch.append(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next)
                         }
-                        if !keep { n = Int.max; return }
                     }
                     n += 1
                 }
@@ -139,36 +138,108 @@ extension TableStore {
     /// Visits rows live as of `seq` whose indexed values fall within the bounds, in index order.
     /// The index holds every version ever indexed, so each hit is checked against the version
     /// visible at `seq`: a row is visited once, and only if that version's key is the hit.
-    public func indexScan(_ indexId: UInt32, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
+    /// Rows are copied out in chunks under the read lock and visited outside it. An index the
+    /// store no longer has (dropped after `seq`) is answered by a scan that computes each row's
+    /// index key, in key order.
+    public func indexScan(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
                           missing: [Value], _ body: (RowVersion) throws -> Bool) throws {
-        try lock.withReadLock {
-            guard let tree = indexes[indexId], let def = indexDefs[indexId] else {
-                throw SQLError(.internalError, "index \(indexId) is not built")
+        var batch = ScanBatch()
+        var resume: [UInt8]?
+        var done = false
+        guard lock.withReadLock({ indexes[def.id] != nil }) else {
+            try indexScanWithoutTree(def, lower: lower, upper: upper, at: seq, log: log, missing: missing, body)
+            return
+        }
+        while !done {
+            batch.clear()
+            var lastKey: [UInt8]?
+            var visited = 0
+            try lock.withReadLock {
+                guard let tree = indexes[def.id] else {
+                    throw SQLError(.objectInUse, "index \(def.name) was dropped during the statement")
+                }
+                var failure: (any Error)?
+                done = true
+                keyArena.withUnsafeBytes { arena in
+                    tree.scan(from: resume ?? lower?.prefix, strict: resume != nil) { k, value in
+                        if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
+                        if let upper {
+                            let c = comparePrefix(k, upper.prefix)
+                            if c > 0 || (c == 0 && !upper.inclusive) { return false }
+                        }
+                        if batch.count >= ScanBatch.chunkRows || visited >= 4 * ScanBatch.chunkRows {
+                            done = false
+                            return false
+                        }
+                        lastKey = k
+                        visited += 1
+                        let n = Int(value)
+                        let e = entries[n]
+                        guard let (v, next) = versionAndNext(e, at: seq), !v.isDelete else { return true }
+                        do {
+                            try withImage(e, v, log: log) { img in
+                                let key = keyBytes(e, arena)
+                                guard try indexKey(def, image: img, key: key, missing: missing) == k else { return }
+                                batch.append(entry: n, key: key, image: img, version: v, nextSeq: next)
+                            }
+                        } catch {
+                            failure = error
+                            return false
+                        }
+                        return true
+                    }
+                }
+                if let failure { throw failure }
             }
-            var failure: (any Error)?
-            keyArena.withUnsafeBytes { arena in
-                tree.scan(from: lower?.prefix) { k, value in
-                    if let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
+            resume = lastKey ?? resume
+            for i in 0..<batch.count where try !batch.withRow(i, body) { return }
+            if lastKey == nil { return }
+        }
+    }
+
+    /// `indexScan` for an index this store does not hold: every row as of `seq` whose computed
+    /// index key falls within the bounds, sorted by that key.
+    private func indexScanWithoutTree(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
+                                      missing: [Value], _ body: (RowVersion) throws -> Bool) throws {
+        var hits: [([UInt8], Int)] = []
+        var batch = ScanBatch()
+        var cursor: Int? = 0
+        while let c = cursor {
+            cursor = try scan(at: seq, from: c, limit: ScanBatch.chunkRows, log: log, into: &batch)
+            for i in 0..<batch.count {
+                _ = try batch.withRow(i) { row in
+                    let k = try indexKey(def, image: row.image, key: row.key, missing: missing)
+                    if let lower {
+                        let c = comparePrefix(k, lower.prefix)
+                        if c < 0 || (c == 0 && !lower.inclusive) { return true }
+                    }
                     if let upper {
                         let c = comparePrefix(k, upper.prefix)
-                        if c > 0 || (c == 0 && !upper.inclusive) { return false }
+                        if c > 0 || (c == 0 && !upper.inclusive) { return true }
                     }
-                    let n = Int(value)
-                    let e = entries[n]
-                    guard let (v, next) = versionAndNext(e, at: seq), !v.isDelete else { return true }
-                    do {
-                        return try withImage(e, v, log: log) { img in
-                            let key = keyBytes(e, arena)
-                            guard try indexKey(def, image: img, key: key, missing: missing) == k else { return true }
-                            return try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+                    hits.append((k, row.entry))
+                    return true
+                }
+            }
+        }
+        hits.sort { compareBytes($0.0, $1.0) < 0 }
+        var at = 0
+        while at < hits.count {
+            batch.clear()
+            try lock.withReadLock {
+                try keyArena.withUnsafeBytes { arena in
+                    while at < hits.count && batch.count < ScanBatch.chunkRows {
+                        let n = hits[at].1
+                        at += 1
+                        let e = entries[n]
+                        guard let (v, next) = versionAndNext(e, at: seq), !v.isDelete else { continue }
+                        try withImage(e, v, log: log) { img in
+                            batch.append(entry: n, key: keyBytes(e, arena), image: img, version: v, nextSeq: next)
                         }
-                    } catch {
-                        failure = error
-                        return false
                     }
                 }
             }
-            if let failure { throw failure }
+            for i in 0..<batch.count where try !batch.withRow(i, body) { return }
         }
     }
 
@@ -198,6 +269,54 @@ func comparePrefix(_ k: [UInt8], _ p: [UInt8]) -> Int {
     k.withUnsafeBytes { a in
         p.withUnsafeBytes { b in
             compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<min(a.count, b.count)]), b)
+        }
+    }
+}
+
+/// Rows copied out of a table under its lock, in one reusable buffer: reading a batch
+/// allocates nothing per row once the buffer has grown.
+public struct ScanBatch {
+    struct Row {
+        var entry: Int
+        var version: Version
+        var nextSeq: UInt64?
+        var keyStart: Int
+        var keyCount: Int
+        var imageStart: Int
+        var imageCount: Int
+    }
+
+    /// Rows an index range copies out per visit of the tree.
+    static let chunkRows = 256
+
+    var bytes: [UInt8] = []
+    var rows: [Row] = []
+
+    public init() {}
+
+    public var count: Int { rows.count }
+
+    mutating func clear() {
+        bytes.removeAll(keepingCapacity: true)
+        rows.removeAll(keepingCapacity: true)
+    }
+
+    mutating func append(entry: Int, key: UnsafeRawBufferPointer, image: UnsafeRawBufferPointer, version: Version, nextSeq: UInt64?) {
+        let keyStart = bytes.count
+        bytes.append(contentsOf: key)
+        let imageStart = bytes.count
+        bytes.append(contentsOf: image)
+        rows.append(Row(entry: entry, version: version, nextSeq: nextSeq, keyStart: keyStart, keyCount: key.count,
+                        imageStart: imageStart, imageCount: image.count))
+    }
+
+    /// Calls `body` with row `i` (its buffers valid only inside the call).
+    public func withRow<T>(_ i: Int, _ body: (RowVersion) throws -> T) rethrows -> T {
+        let r = rows[i]
+        return try bytes.withUnsafeBytes { b in
+            try body(RowVersion(entry: r.entry, key: UnsafeRawBufferPointer(rebasing: b[r.keyStart..<(r.keyStart + r.keyCount)]),
+                                image: UnsafeRawBufferPointer(rebasing: b[r.imageStart..<(r.imageStart + r.imageCount)]),
+                                version: r.version, nextSeq: r.nextSeq))
         }
     }
 }

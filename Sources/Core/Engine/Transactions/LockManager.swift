@@ -64,6 +64,9 @@ final class LockManager: @unchecked Sendable {
     var holders: [LockTarget: [Holder]] = [:]
     /// Transactions each waiting transaction waits for.
     var waitsFor: [UInt64: [UInt64]] = [:]
+    /// What each waiting transaction waits for, so a holder that joins later is added to its
+    /// wait-for entry at once (else a cycle through it stays unseen until the next release).
+    var waitingOn: [UInt64: (LockTarget, RowLockMode)] = [:]
 
     enum Outcome {
         /// Newly taken or strengthened; `wasNew` when the transaction held nothing on it before.
@@ -84,6 +87,7 @@ final class LockManager: @unchecked Sendable {
                     try interrupt.check()
                 } catch {
                     waitsFor[txn] = nil
+                    waitingOn[txn] = nil
                     throw error
                 }
             }
@@ -93,6 +97,8 @@ final class LockManager: @unchecked Sendable {
             let blockers = list.filter { $0.txn != txn && $0.mode.conflicts(with: mode) }.map(\.txn)
             if blockers.isEmpty {
                 waitsFor[txn] = nil
+                waitingOn[txn] = nil
+                joined(txn, target, mode)
                 if let mine {
                     holders[target]?[mine].mode = mode
                     return .acquired(wasNew: false)
@@ -109,8 +115,10 @@ final class LockManager: @unchecked Sendable {
                 break
             }
             waitsFor[txn] = blockers
+            waitingOn[txn] = (target, mode)
             if let cycle = findCycle(from: txn) {
                 waitsFor[txn] = nil
+                waitingOn[txn] = nil
                 throw SQLError(.deadlockDetected, "deadlock detected",
                                detail: "Transaction \(txn) waits for \(describe()); the wait-for cycle is "
                                    + cycle.map(String.init).joined(separator: " -> ") + ".",
@@ -121,12 +129,22 @@ final class LockManager: @unchecked Sendable {
                 if !released.wait(mutex, deadlineNanos: deadline), let lockDeadline, monotonicNanos() >= lockDeadline,
                    statementDeadline.map({ lockDeadline < $0 }) ?? true {
                     waitsFor[txn] = nil
+                    waitingOn[txn] = nil
                     throw SQLError(.lockNotAvailable, "canceling statement due to lock timeout",
                                    detail: "while waiting for \(describe())")
                 }
             } else {
                 released.wait(mutex)
             }
+        }
+    }
+
+    /// `txn` now holds `target` in `mode`: every transaction waiting on it for a conflicting
+    /// mode waits for `txn` too.
+    private func joined(_ txn: UInt64, _ target: LockTarget, _ mode: RowLockMode) {
+        guard !waitingOn.isEmpty else { return }
+        for (waiter, (t, wanted)) in waitingOn where waiter != txn && t == target && wanted.conflicts(with: mode) {
+            if !(waitsFor[waiter] ?? []).contains(txn) { waitsFor[waiter, default: []].append(txn) }
         }
     }
 
@@ -157,6 +175,7 @@ final class LockManager: @unchecked Sendable {
                 holders[t] = list.isEmpty ? nil : list
             }
             waitsFor[txn] = nil
+            waitingOn[txn] = nil
             released.broadcast()
         }
     }

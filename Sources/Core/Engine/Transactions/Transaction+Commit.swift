@@ -7,7 +7,13 @@ final class CommitContext: @unchecked Sendable {
         case row(RowOp, table: UInt32, key: [UInt8], image: [UInt8]?)
     }
     let events: [Event]
-    init(events: [Event]) { self.events = events }
+    /// The SERIALIZABLE transaction committing, which the applier marks committed before its
+    /// seq becomes visible.
+    let serializableTxn: UInt64?
+    init(events: [Event], serializableTxn: UInt64?) {
+        self.events = events
+        self.serializableTxn = serializableTxn
+    }
 }
 
 extension Transaction {
@@ -26,9 +32,20 @@ extension Transaction {
         }
         let events = pendingEvents()
         if events.isEmpty {
+            // A read-only SERIALIZABLE transaction is checked too, and its reads stay known
+            // while transactions that overlap it run (the read-only anomaly needs them).
+            if isolation == .serializable && historicalSeq == nil && snapshotTaken {
+                do {
+                    try engine.ssi.commitReadOnly(id) { engine.visibleSeq }
+                } catch {
+                    finish(committed: nil)
+                    throw error
+                }
+            }
             finish(committed: nil)
             return nil
         }
+        try checkFrameLimits(events)
         if isolation == .serializable {
             do {
                 try engine.ssi.preCommit(id)
@@ -45,7 +62,8 @@ extension Transaction {
                 return LogEvent(type: op.frameType, payload: RowEventCodec.encode(tableId: table, key: key, image: image))
             }
         }
-        let request = CommitRequest(events: logEvents, context: CommitContext(events: events))
+        let request = CommitRequest(events: logEvents,
+                                    context: CommitContext(events: events, serializableTxn: isolation == .serializable ? id : nil))
         do {
             try engine.logWriter().commit(request)
         } catch {
@@ -64,13 +82,29 @@ extension Transaction {
     }
 
     func finish(committed seq: UInt64?) {
-        if isolation == .serializable {
-            if let seq { engine.ssi.committed(id, seq: seq) } else { engine.ssi.aborted(id) }
-        }
+        // A committed writer was marked committed by the applier; a read-only commit by its
+        // check. Anything else ends here (a no-op for those).
+        if isolation == .serializable && seq == nil { engine.ssi.aborted(id) }
         engine.locks.release(txn: id, acquired.map(\.0))
         acquired = []
         tableLocks = [:]
         state = .finished
+    }
+
+    /// Refuses, before anything is written, a transaction the log could not hold: a frame
+    /// whose body passes the frame limit (a row too large, 54000), as `Frame.parse` would
+    /// treat it as damage.
+    func checkFrameLimits(_ events: [CommitContext.Event]) throws {
+        for e in events {
+            guard case let .row(_, table, key, image) = e else { continue }
+            let body = Frame.bodyBytesMin + 10 + key.count + (image?.count ?? 0) + 10
+            guard body <= Limits.frameBytesMax else {
+                let name = engine.definition(of: table, at: engine.visibleSeq)?.name ?? "\(table)"
+                finish(committed: nil)
+                throw SQLError(.programLimitExceeded, "row is too big: size \(body), maximum size \(Limits.frameBytesMax)",
+                               detail: "A row of relation \"\(name)\" does not fit one log frame.")
+            }
+        }
     }
 
     /// DDL and row writes merged by the order in which they first happened, with each
@@ -98,6 +132,8 @@ extension Transaction {
         }
         savepoints.append(Savepoint(name: name, undoMark: writes.undo.count, ddlCount: ddl.count, overlay: overlay,
                                     acquiredCount: acquired.count, orderCounter: orderCounter))
+        // SAVEPOINT, ROLLBACK TO and RELEASE are statements: later ones see what came before.
+        command += 1
     }
 
     /// Undoes everything since the newest savepoint of that name, which stays defined.
@@ -116,6 +152,7 @@ extension Transaction {
         acquired.removeSubrange(sp.acquiredCount...)
         tableLocks = tableLocks.filter { id, _ in !newLocks.contains(.table(id)) }
         state = .active
+        command += 1
     }
 
     public func release(savepoint name: String) throws {
@@ -126,6 +163,7 @@ extension Transaction {
             throw SQLError(.invalidSavepointSpecification, "savepoint \"\(name)\" does not exist")
         }
         savepoints.removeSubrange(i...)
+        command += 1
     }
 
     // MARK: DDL

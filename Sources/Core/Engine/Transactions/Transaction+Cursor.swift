@@ -1,7 +1,10 @@
 import DriftStorage
 
 /// A resumable scan of one table at one seq, merging the transaction's own writes when it
-/// reads its own snapshot. The executor pulls rows from it batch by batch.
+/// reads its own snapshot: those of its earlier statements (the statement that creates the
+/// cursor does not see its own, PostgreSQL's command rule, so an UPDATE never revisits the
+/// rows it moved and INSERT ... SELECT never reads its own inserts). Rows come out of the
+/// store in batches copied under the table lock; the caller's work on a row runs outside it.
 public final class TableCursor {
     let txn: Transaction
     public let table: TableDef
@@ -12,6 +15,7 @@ public final class TableCursor {
     var ownIndices: [Int]?
     var ownNext = 0
     var seenOwn = Set<Int>()
+    var batch = ScanBatch()
 
     init(txn: Transaction, table: TableDef, store: TableStore, seq: UInt64, own: Bool) {
         self.txn = txn
@@ -26,27 +30,31 @@ public final class TableCursor {
         try txn.interrupt?.check()
         var delivered = 0
         while delivered < limit, let p = position {
-            position = try store.scan(at: seq, from: p, limit: limit - delivered, log: txn.engine.log) { row in
-                if own, let i = txn.writes.find(table: table.id, key: row.key) {
-                    seenOwn.insert(i)
-                    if let image = txn.writes.write(i).image {
-                        try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
-                        delivered += 1
+            position = try store.scan(at: seq, from: p, limit: limit - delivered, log: txn.engine.log, into: &batch)
+            for i in 0..<batch.count {
+                try batch.withRow(i) { row in
+                    if own, let w = txn.writes.find(table: table.id, key: row.key) {
+                        seenOwn.insert(w)
+                        if case .own(let image) = txn.ownVisible(txn.writes.write(w)) {
+                            guard let image else { return }
+                            try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
+                            delivered += 1
+                            return
+                        }
                     }
-                    return true
+                    try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+                    delivered += 1
                 }
-                try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
-                delivered += 1
-                return true
             }
         }
         guard own, position == nil else { return delivered }
+        // Keys only the transaction has: rows inserted by its earlier statements.
         let pending = ownIndices ?? txn.writes.indices(table: table.id).filter { !seenOwn.contains($0) }
         ownIndices = pending
         while delivered < limit, ownNext < pending.count {
             let w = txn.writes.write(pending[ownNext])
             ownNext += 1
-            guard let image = w.image else { continue }
+            guard case .own(let visible) = txn.ownVisible(w), let image = visible else { continue }
             try w.key.withUnsafeBytes { k in
                 try image.withUnsafeBytes { try body(ScannedRow(key: k, image: $0, version: nil, entry: nil)) }
             }
@@ -57,30 +65,32 @@ public final class TableCursor {
 }
 
 extension Transaction {
-    /// A cursor over `table` as of `seq` (default: this transaction's reads, own writes included).
+    /// A cursor over `table` as of `seq` (default: this transaction's reads, own writes of its
+    /// earlier statements included).
     public func cursor(_ table: TableDef, at seq: UInt64? = nil) throws -> TableCursor {
-        if !snapshotTaken { beginStatement() }
+        ensureSnapshot()
         let s = try store(table)
         let at = seq ?? readSeq
         let own = seq == nil && historicalSeq == nil
-        if isolation == .serializable && own { engine.ssi.onTableRead(id, table.id) }
+        if own { noteTableRead(table) }
         return TableCursor(txn: self, table: table, store: s, seq: at, own: own)
     }
 
     /// Whether the transaction has uncommitted writes to `table`.
     public func hasWrites(to table: TableDef) -> Bool { writes.hasWrites(to: table.id) }
 
-    /// The row with primary key `key` as of `seq` (default: this transaction's reads, own writes first).
+    /// The row with primary key `key` as of `seq` (default: this transaction's reads, own
+    /// writes of its earlier statements first).
     public func lookup(_ table: TableDef, key: [UInt8], at seq: UInt64? = nil, _ body: (ScannedRow) throws -> Void) throws {
-        if !snapshotTaken { beginStatement() }
+        ensureSnapshot()
         if seq == nil && historicalSeq == nil {
-            if let i = writes.find(table: table.id, key: key) {
-                if let image = writes.write(i).image {
+            if let i = writes.find(table: table.id, key: key), case .own(let image) = ownVisible(writes.write(i)) {
+                if let image {
                     try key.withUnsafeBytes { k in try image.withUnsafeBytes { try body(ScannedRow(key: k, image: $0, version: nil, entry: nil)) } }
                 }
                 return
             }
-            if isolation == .serializable { engine.ssi.onRead(id, LockTarget(table: table.id, key: key)) }
+            noteRead(table, key)
         }
         _ = try key.withUnsafeBytes { k in
             try store(table).lookup(key: k, at: seq ?? readSeq, log: engine.log) { row in
@@ -90,18 +100,28 @@ extension Transaction {
     }
 
     /// Rows of `table` as of `seq` whose index values fall within the bounds (committed rows only:
-    /// the planner scans instead when the transaction has written to the table).
+    /// the planner scans instead when the transaction has written to the table). `table` is the
+    /// definition the read sees, so an index dropped since still answers.
     public func indexScan(_ table: TableDef, index: UInt32, lower: IndexBound?, upper: IndexBound?, at seq: UInt64? = nil,
                           _ body: (ScannedRow) throws -> Bool) throws {
-        if !snapshotTaken { beginStatement() }
-        if isolation == .serializable && seq == nil { engine.ssi.onTableRead(id, table.id) }
+        ensureSnapshot()
+        guard let def = table.indexes.first(where: { $0.id == index }) else {
+            throw SQLError.bug("index \(index) is not an index of \(table.name)")
+        }
+        if seq == nil { noteTableRead(table) }
         var visited = 0
-        try store(table).indexScan(index, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
+        try store(table).indexScan(def, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
                                    missing: table.missingValues) { row in
             visited += 1
             if visited % 256 == 0 { try interrupt?.check() }
             return try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
         }
+    }
+
+    /// Records a read of every version of `table` (a `FOR SYSTEM_TIME` scan) for SSI.
+    public func noteHistoryScan(_ table: TableDef) {
+        ensureSnapshot()
+        noteTableRead(table)
     }
 }
 

@@ -59,6 +59,8 @@ public final class Transaction: @unchecked Sendable {
     var ddl: [(order: Int, event: CatalogEvent)] = []
     var overlay: Catalog?
     var orderCounter = 0
+    /// The running statement's command id: a statement sees own writes of lower ones only.
+    var command = 0
     var snapshotTaken = false
     /// Locks taken, in order, with whether each was new (released on ROLLBACK TO).
     var acquired: [(LockTarget, Bool)] = []
@@ -85,21 +87,54 @@ public final class Transaction: @unchecked Sendable {
     /// The seq reads see.
     public var readSeq: UInt64 { historicalSeq ?? snapshotSeq }
 
-    /// Starts a statement: READ COMMITTED takes a fresh snapshot; REPEATABLE READ and
+    /// Starts a statement (a new command: it sees the writes of the transaction's earlier
+    /// statements, not its own). READ COMMITTED takes a fresh snapshot; REPEATABLE READ and
     /// SERIALIZABLE take theirs at the first statement, as PostgreSQL does.
     public func beginStatement() {
+        command += 1
         if historicalSeq != nil { return }
-        if isolation == .readCommitted || !snapshotTaken {
+        if isolation == .readCommitted || !snapshotTaken { takeSnapshot() }
+    }
+
+    /// Takes the snapshot for a read that comes before any statement began.
+    @inline(__always)
+    func ensureSnapshot() {
+        if !snapshotTaken && historicalSeq == nil { takeSnapshot() }
+    }
+
+    private func takeSnapshot() {
+        if !snapshotTaken && isolation == .serializable {
+            // Read under the SSI lock: no commit can become visible between the snapshot and
+            // the registration without the manager knowing of both.
+            snapshotSeq = engine.ssi.register(id) { engine.visibleSeq }
+        } else {
             snapshotSeq = engine.visibleSeq
-            if !snapshotTaken && isolation == .serializable { engine.ssi.register(id, snapshotSeq: snapshotSeq) }
-            snapshotTaken = true
         }
+        snapshotTaken = true
+    }
+
+    /// Records a SERIALIZABLE read of a key (present, absent or only locked).
+    @inline(__always)
+    func noteRead(_ table: TableDef, _ key: [UInt8]) {
+        if isolation == .serializable && historicalSeq == nil { engine.ssi.onRead(id, LockTarget(table: table.id, key: key)) }
+    }
+
+    /// Records a SERIALIZABLE read of a whole table (scans, index ranges, history).
+    @inline(__always)
+    func noteTableRead(_ table: TableDef) {
+        if isolation == .serializable && historicalSeq == nil { engine.ssi.onTableRead(id, table.id) }
+    }
+
+    /// What the transaction's own write `w` shows the current statement: writes of earlier
+    /// statements, or for a key this statement wrote, what it held when the statement began.
+    func ownVisible(_ w: WriteSet.Write) -> WriteSet.Before {
+        w.command < command ? .own(w.image) : w.before
     }
 
     /// The catalog this transaction sees: its own DDL on top, else the catalog as of its reads.
     public var catalog: Catalog {
         if let overlay { return overlay }
-        if !snapshotTaken { beginStatement() }
+        ensureSnapshot()
         return engine.catalog(at: readSeq)
     }
 
@@ -126,13 +161,11 @@ public final class Transaction: @unchecked Sendable {
 
     /// The live row with primary key `key` as this transaction sees it.
     public func get(_ table: TableDef, key: [UInt8]) throws -> [Value]? {
-        if !snapshotTaken { beginStatement() }
-        if let i = writes.find(table: table.id, key: key) {
-            return try writes.write(i).image.map { try decode($0, table) }
+        ensureSnapshot()
+        if let i = writes.find(table: table.id, key: key), case .own(let image) = ownVisible(writes.write(i)) {
+            return try image.map { try decode($0, table) }
         }
-        if isolation == .serializable && historicalSeq == nil {
-            engine.ssi.onRead(id, LockTarget(table: table.id, key: key))
-        }
+        noteRead(table, key)
         let missing = table.missingValues
         return try key.withUnsafeBytes { k in
             try store(table).lookup(key: k, at: readSeq, log: engine.log) { try RowCodec.decode($0.image, missing: missing) }
@@ -159,10 +192,8 @@ public final class Transaction: @unchecked Sendable {
     /// Every committed version of a key this transaction can see (seq ≤ its read seq), oldest
     /// first, with the seq that ended each.
     public func history(_ table: TableDef, key: [UInt8], _ body: (RowVersion, UInt64?) throws -> Void) throws {
-        if !snapshotTaken { beginStatement() }
-        if isolation == .serializable && historicalSeq == nil {
-            engine.ssi.onRead(id, LockTarget(table: table.id, key: key))
-        }
+        ensureSnapshot()
+        noteRead(table, key)
         try key.withUnsafeBytes { try store(table).history(key: $0, upTo: readSeq, log: engine.log, body) }
     }
 
@@ -177,7 +208,7 @@ public final class Transaction: @unchecked Sendable {
         }
         if readOnly { throw SQLError(.readOnlySQLTransaction, "cannot execute \(what) in a read-only transaction") }
         if let f = engine.writerFailure { throw SQLError(.ioError, StorageError.failed(reason: f).description) }
-        if !snapshotTaken { beginStatement() }
+        ensureSnapshot()
     }
 
     func lock(_ target: LockTarget, _ mode: RowLockMode, wait: LockWait, describe: @autoclosure () -> String) throws -> Bool {
@@ -205,6 +236,8 @@ public final class Transaction: @unchecked Sendable {
         try lockTable(table, .keyShare)
         guard try lock(LockTarget(table: table.id, key: key), mode, wait: wait,
                        describe: "row in relation \"\(table.name)\"") else { return .skipped }
+        // Locking a row reads it, present or absent, and a lock-only read counts (SSI).
+        noteRead(table, key)
         if let i = writes.find(table: table.id, key: key) {
             return .row(try writes.write(i).image.map { try decode($0, table) }, changedSinceSnapshot: false)
         }
@@ -245,6 +278,8 @@ public final class Transaction: @unchecked Sendable {
         let key = try primaryKey(table, values)
         _ = try lock(LockTarget(table: table.id, key: key), .update, wait: .block, describe: "row in relation \"\(table.name)\"")
         var existedBefore = false
+        // Checking the key is free reads it (SSI: an insert conflicts with a reader of its absence).
+        noteRead(table, key)
         if let i = writes.find(table: table.id, key: key) {
             let w = writes.write(i)
             if w.image != nil { throw duplicateKey(table, values) }
@@ -284,7 +319,7 @@ public final class Transaction: @unchecked Sendable {
     private func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool) {
         var existed = existedBefore
         if let i = writes.find(table: table.id, key: key) { existed = writes.write(i).existedBefore }
-        writes.put(table: table.id, key: key, image: image, existedBefore: existed, order: orderCounter)
+        writes.put(table: table.id, key: key, image: image, existedBefore: existed, order: orderCounter, command: command)
         orderCounter += 1
         if isolation == .serializable { engine.ssi.onWrite(id, LockTarget(table: table.id, key: key)) }
     }

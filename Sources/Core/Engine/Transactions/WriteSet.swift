@@ -10,6 +10,16 @@ struct WriteSet {
         var existedBefore: Bool
         /// Position among the transaction's events (DDL and first writes share one counter).
         var order: Int
+        /// The statement (command) that wrote `image` last.
+        var command: Int
+        /// What the key held when that statement began: the committed state, or the image an
+        /// earlier statement of the transaction left (nil: it deleted the row).
+        var before: Before
+    }
+
+    enum Before {
+        case committed
+        case own([UInt8]?)
     }
 
     enum Undo {
@@ -39,14 +49,17 @@ struct WriteSet {
     func write(_ i: Int) -> Write { writes[i] }
 
     /// Records a write, replacing an earlier one to the same key.
-    mutating func put(table: UInt32, key: [UInt8], image: [UInt8]?, existedBefore: Bool, order: Int) {
+    mutating func put(table: UInt32, key: [UInt8], image: [UInt8]?, existedBefore: Bool, order: Int, command: Int) {
         if let i = find(table: table, key: key) {
             undo.append(.replaced(i, writes[i]))
+            if writes[i].command < command { writes[i].before = .own(writes[i].image) }
             writes[i].image = image
+            writes[i].command = command
             return
         }
         let i = writes.count
-        writes.append(Write(tableId: table, key: key, image: image, existedBefore: existedBefore, order: order))
+        writes.append(Write(tableId: table, key: key, image: image, existedBefore: existedBefore, order: order,
+                            command: command, before: .committed))
         byHash[table, default: [:]][key.withUnsafeBytes { hashKey($0) }, default: []].append(i)
         undo.append(.added(i))
     }

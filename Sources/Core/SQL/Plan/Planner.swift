@@ -169,6 +169,7 @@ struct Planner {
         switch mode {
         case let .history(lower, upper, inclusive):
             guard let store = engine.store(table.id) else { throw SQLError(.internalError, "no storage for \(table.name)") }
+            txn.noteHistoryScan(table)
             return HistoryNode(store: store, engine: engine, filler: filler, width: scope.width,
                                lower: lower, upper: upper, upperInclusive: inclusive, readSeq: txn.readSeq, interrupt: txn.interrupt)
         case .asOf(let s): seq = s

@@ -15,6 +15,31 @@ public final class FaultInjectingFileSystem: FileSystem, @unchecked Sendable {
     /// The next `count` file syncs fail with EIO.
     public func failNextSyncs(_ count: Int = 1) { lock.withLock { syncFailuresPending = count } }
 
+    /// File syncs block until `releaseSyncs()` (a slow disk: tests interleave work with a
+    /// commit that is durable-pending). `heldSyncs` counts the syncs waiting.
+    public func holdSyncs() { lock.withLock { holding = true } }
+
+    public func releaseSyncs() {
+        lock.withLock {
+            holding = false
+            released.broadcast()
+        }
+    }
+
+    public var heldSyncs: Int { lock.withLock { waiting } }
+
+    var holding = false
+    var waiting = 0
+    let released = Condition()
+
+    func waitWhileHeld() {
+        lock.withLock {
+            waiting += 1
+            while holding { released.wait(lock) }
+            waiting -= 1
+        }
+    }
+
     /// Limits how many more bytes files may grow by (nil: unlimited). Writes past it fail with ENOSPC.
     public func setFreeSpace(_ bytes: UInt64?) { lock.withLock { freeBytes = bytes } }
 
@@ -92,6 +117,7 @@ final class FaultFile: FileHandle, @unchecked Sendable {
     }
 
     func sync() throws {
+        fs.waitWhileHeld()
         if fs.takeSyncFailure() { throw StorageError.syncFailed(path: path, errno: 5) }
         try inner.sync()
     }
