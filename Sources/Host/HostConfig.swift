@@ -194,6 +194,7 @@ plugins: []
             case "lock_timeout_ms":
                 let ms = try int(0, max: Limits.timeoutMillisMax)
                 e.lockTimeoutMillis = ms == 0 ? nil : ms
+            case "block_cache_bytes": e.blockCacheBytes = try int(1 << 20, max: Int.max)
             case "recovery":
                 guard let s = v.string, let policy = RecoveryPolicy(rawValue: s) else {
                     throw ConfigError(file: file, line: v.mark?.line, key: key, message: "expected one of tail, strict")

@@ -39,7 +39,7 @@ public enum Doctor {
         let dirLock = try fs.lockDirectory(directory)
         defer { dirLock.release() }
         var report = DoctorReport()
-        let log = Log(fs: fs, directory: Path.join(directory, Engine.segmentsDirectory), segments: [], cache: BlockCache())
+        let log = Log(fs: fs, directory: Path.join(directory, Engine.segmentsDirectory), segments: [], cache: BlockCache(bytesMax: 64 << 20))
         var config = EngineConfig()
         config.snapshotEveryEvents = 0
         config.snapshotEveryBytes = 0

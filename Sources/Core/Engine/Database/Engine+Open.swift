@@ -23,7 +23,7 @@ extension Engine {
                 try fs.createDirectory(snapDir)
                 try fs.syncDirectory(directory)
             }
-            let log = Log(fs: fs, directory: segDir, segments: [], cache: BlockCache())
+            let log = Log(fs: fs, directory: segDir, segments: [], cache: BlockCache(bytesMax: config.blockCacheBytes))
             let engine = Engine(directory: directory, fs: fs, config: config, clock: clock, logger: logger,
                                 dirLock: dirLock, log: log)
             try engine.recover(started: started)

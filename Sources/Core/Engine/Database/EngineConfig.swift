@@ -12,6 +12,8 @@ public struct EngineConfig: Sendable {
     public var lockTimeoutMillis: Int?
     /// What recovery does with damage at the end of the log (`storage.recovery`).
     public var recovery: RecoveryPolicy = .tail
+    /// Decoded packed blocks kept for history reads (`storage.block_cache_bytes`).
+    public var blockCacheBytes: Int = Limits.blockCacheBytesDefault
 
     public init() {}
 }

@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// Rewrites a sealed raw segment into its packed form: the same frames, byte for byte,
-/// in zstd blocks that end on transaction boundaries and are addressed by their raw
-/// offsets, so every location (and every `AS OF` answer) stays valid. The packed file is
-/// written beside the segment, verified against it, synced and renamed over it.
+/// Rewrites a sealed raw segment into its packed form: the same frames in small zstd blocks
+/// of columns (`PackedBlockCodec`), addressed by their raw offsets, so every location (and
+/// every `AS OF` answer) stays valid. The packed file is written beside the segment, read
+/// back and rebuilt into raw frames that must equal the segment byte for byte, synced, and
+/// renamed over it.
 public struct Compactor {
     public struct Result: Sendable {
         public var segment: UInt32
@@ -14,11 +15,15 @@ public struct Compactor {
     }
 
     let log: Log
+    /// zstd's level: above 3 buys nothing on blocks this small and compresses far slower.
+    static let level: Int32 = 3
 
     public init(log: Log) { self.log = log }
 
     public func pack(_ segment: Segment) throws -> Result {
-        precondition(!segment.isPacked, "segment \(segment.number) is already packed")
+        guard !segment.isPacked else {
+            throw StorageError.corrupt(file: segment.path, offset: 0, reason: "segment \(segment.number) is already packed")
+        }
         let fs = log.fs
         let file = try fs.open(segment.path, create: false)
         defer { file.close() }
@@ -26,52 +31,51 @@ public struct Compactor {
         let region = try file.map(length: size)
         let raw = UnsafeRawBufferPointer(start: region.base, count: size)
         let header = SegmentHeader(kind: .packed, firstSeq: segment.header.firstSeq, number: segment.number)
-        var out = ByteWriter(capacity: size / 2 + 4096)
-        out.append(header.encode())
-        var blocks: [PackedBlockInfo] = []
-        var blockStart = SegmentHeader.size
-        var firstSeq: UInt64 = 0
+        var frames: [Frame] = []
         var at = SegmentHeader.size
-        func emit(upTo end: Int, lastSeq: UInt64) {
-            let body = Zstd.compress(UnsafeRawBufferPointer(rebasing: raw[blockStart..<end]), level: 6)
-            var h = ByteWriter(capacity: PackedBlockInfo.headerBytes)
-            h.u32(UInt32(body.count))
-            h.u32(0)
-            h.u64(UInt64(blockStart))
-            h.u32(UInt32(end - blockStart))
-            h.u64(firstSeq)
-            h.u64(lastSeq)
-            var crc = h.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
-            crc = body.withUnsafeBytes { CRC32C.update(crc, $0) }
-            h.patchU32(crc, at: 4)
-            blocks.append(PackedBlockInfo(fileOffset: out.count, compressedLength: body.count, rawStart: blockStart,
-                                          rawLength: end - blockStart, firstSeq: firstSeq, lastSeq: lastSeq))
-            out.append(h.bytes)
-            out.append(body)
-            blockStart = end
-        }
         while at < size {
             guard case let .frame(f) = Frame.parse(raw, at: at) else {
                 throw StorageError.corrupt(file: segment.path, offset: UInt64(at), reason: "damaged frame; run `driftdb doctor`")
             }
-            if at == blockStart { firstSeq = f.seq }
+            frames.append(f)
             at = f.end
-            if f.isCommit && at - blockStart >= Limits.packedBlockBytes { emit(upTo: at, lastSeq: f.seq) }
-            else if f.isCommit && at == size { emit(upTo: at, lastSeq: f.seq) }
         }
-        guard blockStart == size else {
-            throw StorageError.corrupt(file: segment.path, offset: UInt64(blockStart), reason: "segment ends inside a transaction")
+        if let last = frames.last, !last.isCommit {
+            throw StorageError.corrupt(file: segment.path, offset: UInt64(last.offset), reason: "segment ends inside a transaction")
+        }
+        var out = header.encode()
+        var blocks: [PackedBlockInfo] = []
+        var columns = ByteWriter(capacity: Limits.packedBlockBytes * 2)
+        var compressed: [UInt8] = []
+        var first = 0
+        while first < frames.count {
+            var last = first
+            var span = frames[first].totalLength
+            while last + 1 < frames.count && span < Limits.packedBlockBytes {
+                last += 1
+                span += frames[last].totalLength
+            }
+            columns.bytes.removeAll(keepingCapacity: true)
+            PackedBlockCodec.encode(raw, frames[first...last], into: &columns)
+            compressed.removeAll(keepingCapacity: true)
+            try columns.bytes.withUnsafeBytes { try Zstd.compress($0, level: Self.level, into: &compressed) }
+            let info = PackedBlockInfo(fileOffset: out.count, compressedLength: compressed.count, rawStart: frames[first].offset,
+                                       rawLength: span, firstSeq: frames[first].seq, lastSeq: frames[last].seq)
+            out.append(contentsOf: compressed.withUnsafeBytes { info.encodeHeader(compressed: $0) })
+            out.append(contentsOf: compressed)
+            blocks.append(info)
+            first = last + 1
         }
         let tmp = segment.path + ".packing"
         let packedFile = try fs.open(tmp, create: true)
         do {
             try packedFile.truncate(to: 0)
-            try packedFile.write(out.bytes, at: 0)
+            try packedFile.write(out, at: 0)
             try packedFile.sync()
-            // Read back and compare before the raw segment is replaced.
+            // Read back, rebuild the raw frames and compare before the raw segment is replaced.
             for b in blocks {
-                let d = try PackedSegment.readBlock(file: packedFile, info: b, verify: true)
-                let same = d.bytes.withUnsafeBytes { compareRange($0, UnsafeRawBufferPointer(rebasing: raw[b.rawStart..<(b.rawStart + b.rawLength)])) }
+                let rebuilt = try PackedSegment.readBlock(file: packedFile, info: b, verify: true).rawFrames()
+                let same = rebuilt.withUnsafeBytes { compareRange($0, UnsafeRawBufferPointer(rebasing: raw[b.rawStart..<(b.rawStart + b.rawLength)])) }
                 guard same else { throw StorageError.corrupt(file: tmp, offset: UInt64(b.fileOffset), reason: "packed block differs from the raw frames") }
             }
             try fs.rename(tmp, to: segment.path)
@@ -88,7 +92,7 @@ public struct Compactor {
 }
 
 extension Compactor {
-    /// Rewrites a packed segment as a raw one holding its first `keepBlocks` blocks.
+    /// Rewrites a packed segment as a raw one holding the frames of its first `keepBlocks` blocks.
     public static func unpack(_ path: String, keepBlocks: Int, fs: any FileSystem) throws {
         let file = try fs.open(path, create: false)
         defer { file.close() }
@@ -102,8 +106,7 @@ extension Compactor {
         for _ in 0..<keepBlocks {
             _ = try hb.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(offset)) }
             let info = try hb.withUnsafeBytes { try PackedBlockInfo.parse($0, fileOffset: offset, path: path) }
-            let block = try PackedSegment.readBlock(file: file, info: info, verify: true)
-            out.append(block.bytes)
+            out.append(try PackedSegment.readBlock(file: file, info: info, verify: true).rawFrames())
             offset += PackedBlockInfo.headerBytes + info.compressedLength
         }
         let tmp = path + ".packing"

@@ -354,6 +354,9 @@ public struct LogScanner {
         return true
     }
 
+    /// Scans a packed segment. Every block's checksum is verified; a block is decoded when its
+    /// transactions must be replayed (seq after `deliverAfter`), when it is the segment's last,
+    /// or in verify mode, so an open after a snapshot reads old history without decoding it.
     private func scanPacked(path: String, file: any FileHandle, number: UInt32, size: Int, state: inout SeqState,
                             deliverAfter: UInt64, progress: ScanProgress?, deliver: (TransactionFrames) throws -> Void,
                             report: inout ScanReport) throws -> PackedSegment {
@@ -361,20 +364,32 @@ public struct LogScanner {
         var offset = SegmentHeader.size
         var rawExpected = SegmentHeader.size
         var headerBuf = [UInt8](repeating: 0, count: PackedBlockInfo.headerBytes)
+        var carry = Carry()
         while offset < size {
             guard size - offset >= PackedBlockInfo.headerBytes else {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "packed block header cut short")
             }
             _ = try headerBuf.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(offset)) }
             let info = try headerBuf.withUnsafeBytes { try PackedBlockInfo.parse($0, fileOffset: offset, path: path) }
-            guard info.compressedLength <= size - offset - PackedBlockInfo.headerBytes,
-                  info.rawStart == rawExpected, info.rawLength <= Limits.frameBytesMax * 2 else {
+            guard info.compressedLength <= size - offset - PackedBlockInfo.headerBytes, info.rawStart == rawExpected else {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "packed block header is inconsistent")
             }
-            let block = try PackedSegment.readBlock(file: file, info: info, verify: true)
-            try block.bytes.withUnsafeBytes { raw in
-                try scanBlock(raw, info: info, path: path, number: number, state: &state,
+            let compressed = try PackedSegment.readCompressed(file: file, info: info, verify: true)
+            let isLast = offset + PackedBlockInfo.headerBytes + info.compressedLength >= size
+            if mode == .verify || info.lastSeq > deliverAfter || isLast || carry.isOpen {
+                let block = try compressed.withUnsafeBytes {
+                    try PackedSegment.decode(UnsafeRawBufferPointer(rebasing: $0[PackedBlockInfo.headerBytes...]), info: info, path: path)
+                }
+                try scanBlock(block, info: info, path: path, number: number, state: &state, carry: &carry,
                               deliverAfter: deliverAfter, progress: progress, deliver: deliver, report: &report)
+            } else {
+                // Not decoded: the seqs in its header must continue the log, and it may end inside a transaction.
+                guard info.firstSeq == state.expectedSeq || (carry.skippedSeq == info.firstSeq) else {
+                    throw StorageError.corrupt(file: path, offset: UInt64(offset),
+                                               reason: "packed block starts at seq \(info.firstSeq), expected \(state.expectedSeq)")
+                }
+                state.expectedSeq = info.lastSeq + 1
+                carry.skippedSeq = info.lastSeq
             }
             blocks.append(info)
             rawExpected = info.rawStart + info.rawLength
@@ -383,39 +398,82 @@ public struct LogScanner {
             progress?.lastSeq = info.lastSeq
             offset += PackedBlockInfo.headerBytes + info.compressedLength
         }
+        guard !carry.isOpen, carry.skippedSeq == nil || blocks.isEmpty else {
+            throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "packed segment ends inside a transaction")
+        }
         return PackedSegment(file: file, number: number, blocks: blocks, cache: cache)
     }
 
-    private func scanBlock(_ raw: UnsafeRawBufferPointer, info: PackedBlockInfo, path: String, number: UInt32,
-                           state: inout SeqState, deliverAfter: UInt64, progress: ScanProgress?,
-                           deliver: (TransactionFrames) throws -> Void,
-                           report: inout ScanReport) throws {
-        var local = 0
-        var pending: [Frame] = []
-        while local < raw.count {
-            let at = UInt64(info.rawStart + local)
-            guard case var .frame(frame) = Frame.parse(raw, at: local) else {
-                throw StorageError.corrupt(file: path, offset: UInt64(info.fileOffset),
-                                           reason: "packed block holds a damaged frame at raw offset \(at)")
-            }
-            frame.offset = info.rawStart + local
-            try checkOrder(frame, pending: pending, state: state, path: path)
-            pending.append(frame)
-            report.frameCount += 1
-            progress?.frames += 1
-            local += frame.totalLength
-            if frame.isCommit {
+    /// A transaction that continues from one packed block into the next.
+    struct Carry {
+        /// Its frames so far, their payloads copied into `bytes`.
+        var frames: [Frame] = []
+        var bytes: [UInt8] = []
+        /// The seq a block that was not decoded may have left open (its last).
+        var skippedSeq: UInt64?
+        var isOpen: Bool { !frames.isEmpty }
+    }
+
+    private func scanBlock(_ block: DecodedBlock, info: PackedBlockInfo, path: String, number: UInt32,
+                           state: inout SeqState, carry: inout Carry, deliverAfter: UInt64, progress: ScanProgress?,
+                           deliver: (TransactionFrames) throws -> Void, report: inout ScanReport) throws {
+        try block.payloads.withUnsafeBytes { payloads in
+            var pending: [Frame] = []
+            for i in 0..<block.count {
+                var frame = block.frame(i)
+                if let open = carry.skippedSeq {
+                    // The rest of a transaction an undecoded block began: checked, never replayed.
+                    if frame.seq == open {
+                        guard open <= deliverAfter else {
+                            throw StorageError.corrupt(file: path, offset: UInt64(info.fileOffset),
+                                                       reason: "transaction \(open) spans a block that was not read")
+                        }
+                        report.frameCount += 1
+                        progress?.frames += 1
+                        if frame.isCommit {
+                            carry.skippedSeq = nil
+                            state.lastTimestamp = frame.timestamp
+                        }
+                        continue
+                    }
+                    carry.skippedSeq = nil
+                }
+                try checkOrder(frame, pending: carry.isOpen ? carry.frames : pending, state: state, path: path)
+                report.frameCount += 1
+                progress?.frames += 1
+                if carry.isOpen {
+                    // Continuing a transaction from the previous block: its payloads move to the carry buffer.
+                    frame.payloadOffset = carry.bytes.count
+                    carry.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: payloads[Int(block.payloadStarts[i])..<(Int(block.payloadStarts[i]) + frame.payloadLength)]))
+                    carry.frames.append(frame)
+                } else {
+                    pending.append(frame)
+                }
+                guard frame.isCommit else { continue }
                 if frame.seq > deliverAfter {
-                    try deliver(TransactionFrames(seq: frame.seq, timestamp: frame.timestamp, segment: number,
-                                                  frames: pending, bytes: raw))
+                    if carry.isOpen {
+                        let frames = carry.frames
+                        try carry.bytes.withUnsafeBytes {
+                            try deliver(TransactionFrames(seq: frame.seq, timestamp: frame.timestamp, segment: number, frames: frames, bytes: $0))
+                        }
+                    } else {
+                        try deliver(TransactionFrames(seq: frame.seq, timestamp: frame.timestamp, segment: number,
+                                                      frames: pending, bytes: payloads))
+                    }
                 }
                 state.expectedSeq = frame.seq + 1
                 state.lastTimestamp = frame.timestamp
                 pending.removeAll(keepingCapacity: true)
+                carry.frames.removeAll()
+                carry.bytes.removeAll(keepingCapacity: true)
             }
-        }
-        guard pending.isEmpty else {
-            throw StorageError.corrupt(file: path, offset: UInt64(info.fileOffset), reason: "packed block ends inside a transaction")
+            // A transaction left open continues in the next block: keep copies of its payloads.
+            for var f in pending {
+                let start = f.payloadOffset
+                f.payloadOffset = carry.bytes.count
+                carry.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: payloads[start..<(start + f.payloadLength)]))
+                carry.frames.append(f)
+            }
         }
     }
 }

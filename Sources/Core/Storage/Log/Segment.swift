@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One segment file as the reader sees it: raw segments are memory-mapped, packed
 /// (compacted) segments are read block by block through the shared block cache.
 public final class Segment: @unchecked Sendable {
@@ -27,7 +31,10 @@ public final class Segment: @unchecked Sendable {
 
     public var isPacked: Bool { packed != nil }
 
-    /// Calls `body` with the frame at `offset` and the buffer its offsets refer to.
+    /// A packed segment's blocks (none for a raw one).
+    public var packedBlocks: [PackedBlockInfo] { packed?.blocks ?? [] }
+
+    /// Calls `body` with the frame at `offset` and the buffer its payload offsets refer to.
     /// The frame must be one the log has written (its location was published).
     public func withFrame<T>(at offset: Int, _ body: (Frame, UnsafeRawBufferPointer) throws -> T) throws -> T {
         if let region {
@@ -40,30 +47,20 @@ public final class Segment: @unchecked Sendable {
         guard let p = packed else {
             throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "segment is neither raw nor packed")
         }
-        let (block, info) = try p.block(containing: offset)
-        return try block.bytes.withUnsafeBytes { raw in
-            let local = offset - info.rawStart
-            guard case var .frame(frame) = Frame.parse(raw, at: local, verify: false) else {
-                throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "no frame at a published location")
-            }
-            frame.offset = offset
-            return try body(frame, raw)
+        let block = try p.block(containing: offset)
+        guard let i = block.index(ofRawOffset: offset) else {
+            throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "no frame at a published location")
         }
+        return try block.payloads.withUnsafeBytes { try body(block.frame(i), $0) }
     }
-}
-
-/// A decompressed block of a packed segment.
-final class DecompressedBlock: @unchecked Sendable {
-    let bytes: [UInt8]
-    init(bytes: [UInt8]) { self.bytes = bytes }
 }
 
 /// The block layout of a packed segment. After the segment header, blocks follow:
 ///
 ///     [u32 compressed length][u32 crc32c][u64 raw start][u32 raw length][u64 first seq][u64 last seq][zstd bytes]
 ///
-/// The CRC covers the 28 bytes after it and the compressed bytes. A block holds
-/// whole transactions, byte-identical to the raw frames at [raw start, raw start + raw length).
+/// The CRC covers the 28 bytes after it and the compressed bytes. A block holds the frames
+/// at raw offsets [raw start, raw start + raw length), in `PackedBlockCodec`'s columns.
 public struct PackedBlockInfo: Sendable {
     public var fileOffset: Int
     public var compressedLength: Int
@@ -73,6 +70,8 @@ public struct PackedBlockInfo: Sendable {
     public var lastSeq: UInt64
 
     public static let headerBytes = 36
+    /// The largest raw span a block may cover: the compactor's target plus one frame.
+    public static let rawBytesMax = Limits.packedBlockBytes + Frame.headerBytes + Limits.frameBytesMax
 
     /// Reads a block header at `fileOffset`. Its fields are not yet verified (the block's CRC
     /// covers them), so a damaged value is refused here rather than converted blindly.
@@ -84,11 +83,27 @@ public struct PackedBlockInfo: Sendable {
         let rawLength = try r.u32()
         let firstSeq = try r.u64()
         let lastSeq = try r.u64()
-        guard let start = Int(exactly: rawStart), start <= Int(UInt32.max) << 8 else {
-            throw StorageError.corrupt(file: path, offset: UInt64(fileOffset), reason: "packed block header is inconsistent (raw start \(rawStart))")
+        guard let start = Int(exactly: rawStart), start <= 1 << 40, Int(rawLength) <= rawBytesMax, firstSeq <= lastSeq else {
+            throw StorageError.corrupt(file: path, offset: UInt64(fileOffset),
+                                       reason: "packed block header is inconsistent (raw start \(rawStart), raw length \(rawLength))")
         }
         return PackedBlockInfo(fileOffset: fileOffset, compressedLength: Int(clen), rawStart: start, rawLength: Int(rawLength),
                                firstSeq: firstSeq, lastSeq: lastSeq)
+    }
+
+    /// The header's bytes with their CRC over `compressed`.
+    func encodeHeader(compressed: UnsafeRawBufferPointer) -> [UInt8] {
+        var h = ByteWriter(capacity: Self.headerBytes)
+        h.u32(UInt32(compressed.count))
+        h.u32(0)
+        h.u64(UInt64(rawStart))
+        h.u32(UInt32(rawLength))
+        h.u64(firstSeq)
+        h.u64(lastSeq)
+        var crc = h.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
+        crc = CRC32C.update(crc, compressed)
+        h.patchU32(crc, at: 4)
+        return h.bytes
     }
 }
 
@@ -117,91 +132,153 @@ final class PackedSegment: @unchecked Sendable {
         return lo < blocks.count && blocks[lo].rawStart <= offset ? lo : nil
     }
 
-    func block(containing offset: Int) throws -> (DecompressedBlock, PackedBlockInfo) {
+    func block(containing offset: Int) throws -> DecodedBlock {
         guard let i = blockIndex(containing: offset) else {
             throw StorageError.corrupt(file: file.path, offset: UInt64(offset), reason: "offset outside every packed block")
         }
-        return (try block(at: i), blocks[i])
+        return try block(at: i)
     }
 
-    func block(at i: Int) throws -> DecompressedBlock {
+    func block(at i: Int) throws -> DecodedBlock {
         if let b = cache.get(segment: number, block: i) { return b }
         let b = try Self.readBlock(file: file, info: blocks[i], verify: false)
         cache.put(segment: number, block: i, b)
         return b
     }
 
-    static func readBlock(file: any FileHandle, info: PackedBlockInfo, verify: Bool) throws -> DecompressedBlock {
+    /// Reads, optionally verifies, decompresses and decodes one block.
+    static func readBlock(file: any FileHandle, info: PackedBlockInfo, verify: Bool) throws -> DecodedBlock {
+        let compressed = try readCompressed(file: file, info: info, verify: verify)
+        return try compressed.withUnsafeBytes { try decode(UnsafeRawBufferPointer(rebasing: $0[PackedBlockInfo.headerBytes...]),
+                                                            info: info, path: file.path) }
+    }
+
+    /// The block's bytes, header included, its CRC checked when `verify`.
+    static func readCompressed(file: any FileHandle, info: PackedBlockInfo, verify: Bool) throws -> [UInt8] {
         var compressed = [UInt8](repeating: 0, count: info.compressedLength + PackedBlockInfo.headerBytes)
         let n = try compressed.withUnsafeMutableBytes { try file.read(into: $0, at: UInt64(info.fileOffset)) }
         guard n == compressed.count else {
             throw StorageError.corrupt(file: file.path, offset: UInt64(info.fileOffset), reason: "packed block is cut short")
         }
-        return try compressed.withUnsafeBytes { all in
-            if verify {
-                let stored = all.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-                let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[8...]))
-                guard stored == computed else {
-                    throw StorageError.corrupt(file: file.path, offset: UInt64(info.fileOffset), reason: "packed block checksum mismatch")
-                }
+        if verify {
+            let ok = compressed.withUnsafeBytes { all in
+                all.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[8...]))
             }
-            let body = UnsafeRawBufferPointer(rebasing: all[PackedBlockInfo.headerBytes...])
-            do {
-                return DecompressedBlock(bytes: try Zstd.decompress(body, rawLength: info.rawLength))
-            } catch {
-                throw StorageError.corrupt(file: file.path, offset: UInt64(info.fileOffset), reason: "packed block does not decompress: \(error)")
+            guard ok else {
+                throw StorageError.corrupt(file: file.path, offset: UInt64(info.fileOffset), reason: "packed block checksum mismatch")
             }
+        }
+        return compressed
+    }
+
+    /// Decompresses and decodes a block's zstd bytes.
+    static func decode(_ body: UnsafeRawBufferPointer, info: PackedBlockInfo, path: String) throws -> DecodedBlock {
+        do {
+            let size = try Zstd.contentSize(body, max: info.rawLength + 64)
+            var columns = [UInt8](repeating: 0, count: size)
+            try columns.withUnsafeMutableBytes { try Zstd.decompress(body, into: $0) }
+            return try columns.withUnsafeBytes {
+                try PackedBlockCodec.decode($0, rawStart: info.rawStart, rawLength: info.rawLength)
+            }
+        } catch {
+            throw StorageError.corrupt(file: path, offset: UInt64(info.fileOffset), reason: "packed block does not decode: \(error)")
         }
     }
 }
 
-/// Least-recently-used cache of decompressed packed blocks, bounded in bytes.
+/// Decoded packed blocks kept for history reads, bounded in bytes, evicted by CLOCK (a
+/// second chance for blocks read since the hand last passed) in shards with their own locks.
 public final class BlockCache: @unchecked Sendable {
-    struct Key: Hashable { var segment: UInt32; var block: Int }
-    struct Entry { var block: DecompressedBlock; var lastUse: UInt64 }
+    struct Key: Hashable {
+        var segment: UInt32
+        var block: Int
+    }
 
-    let lock = Lock()
-    var entries: [Key: Entry] = [:]
-    var bytes = 0
-    var tick: UInt64 = 0
-    let bytesMax: Int
+    final class Shard {
+        let lock = Lock()
+        var slots: [(key: Key, block: DecodedBlock, referenced: Bool)?] = []
+        var index: [Key: Int] = [:]
+        var free: [Int] = []
+        var hand = 0
+        var bytes = 0
+    }
 
-    public init(bytesMax: Int = Limits.blockCacheBytesMax) { self.bytesMax = bytesMax }
+    let shards: [Shard]
+    let bytesMaxPerShard: Int
+    public let bytesMax: Int
 
-    func get(segment: UInt32, block: Int) -> DecompressedBlock? {
-        lock.withLock {
-            tick += 1
-            let k = Key(segment: segment, block: block)
-            guard var e = entries[k] else { return nil }
-            e.lastUse = tick
-            entries[k] = e
-            return e.block
+    /// A cache of `bytesMax` bytes (by default a share of the machine's memory; see `Limits`).
+    public init(bytesMax: Int = Limits.blockCacheBytesDefault) {
+        self.bytesMax = bytesMax
+        shards = (0..<16).map { _ in Shard() }
+        bytesMaxPerShard = max(bytesMax / 16, 1)
+    }
+
+    func shard(_ k: Key) -> Shard { shards[Int(truncatingIfNeeded: UInt(bitPattern: k.hashValue) % 16)] }
+
+    func get(segment: UInt32, block: Int) -> DecodedBlock? {
+        let k = Key(segment: segment, block: block)
+        let s = shard(k)
+        return s.lock.withLock {
+            guard let i = s.index[k], let slot = s.slots[i] else { return nil }
+            if !slot.referenced { s.slots[i]?.referenced = true }
+            return slot.block
         }
     }
 
-    func put(segment: UInt32, block: Int, _ b: DecompressedBlock) {
-        lock.withLock {
-            tick += 1
-            let k = Key(segment: segment, block: block)
-            if entries[k] != nil { return }
-            entries[k] = Entry(block: b, lastUse: tick)
-            bytes += b.bytes.count
-            while bytes > bytesMax, entries.count > 1 {
-                guard let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) else { break }
-                bytes -= victim.value.block.bytes.count
-                entries.removeValue(forKey: victim.key)
+    func put(segment: UInt32, block: Int, _ b: DecodedBlock) {
+        let k = Key(segment: segment, block: block)
+        let s = shard(k)
+        s.lock.withLock {
+            guard s.index[k] == nil else { return }
+            while s.bytes + b.byteSize > bytesMaxPerShard && s.index.count > 0 { evictOne(s) }
+            let i: Int
+            if let f = s.free.popLast() {
+                i = f
+                s.slots[i] = (k, b, false)
+            } else {
+                i = s.slots.count
+                s.slots.append((k, b, false))
             }
+            s.index[k] = i
+            s.bytes += b.byteSize
+        }
+    }
+
+    /// Moves the hand to the first slot not read since its last pass, and drops that block.
+    private func evictOne(_ s: Shard) {
+        while true {
+            if s.hand >= s.slots.count { s.hand = 0 }
+            defer { s.hand += 1 }
+            guard let slot = s.slots[s.hand] else { continue }
+            if slot.referenced {
+                s.slots[s.hand]?.referenced = false
+                continue
+            }
+            s.index[slot.key] = nil
+            s.slots[s.hand] = nil
+            s.free.append(s.hand)
+            s.bytes -= slot.block.byteSize
+            return
         }
     }
 
     /// Drops every block of a segment (after it is replaced).
     func evict(segment: UInt32) {
-        lock.withLock {
-            for k in entries.keys where k.segment == segment {
-                if let gone = entries.removeValue(forKey: k) { bytes -= gone.block.bytes.count }
+        for s in shards {
+            s.lock.withLock {
+                for (k, i) in s.index where k.segment == segment {
+                    if let slot = s.slots[i] { s.bytes -= slot.block.byteSize }
+                    s.slots[i] = nil
+                    s.free.append(i)
+                    s.index[k] = nil
+                }
             }
         }
     }
+
+    /// Bytes of decoded blocks held.
+    public var bytesHeld: Int { shards.reduce(0) { total, s in total + s.lock.withLock { s.bytes } } }
 }
 
 extension Segment {
@@ -229,20 +306,11 @@ extension Segment {
         guard let p = packed else {
             throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: "segment is neither raw nor packed")
         }
-        guard var i = p.blockIndex(containing: offset) ?? (offset < SegmentHeader.size + 1 ? 0 : nil) else { return }
+        guard var i = p.blockIndex(containing: offset) ?? (offset <= SegmentHeader.size ? 0 : nil) else { return }
         while i < p.blocks.count {
-            let info = p.blocks[i]
             let block = try p.block(at: i)
-            let stop = try block.bytes.withUnsafeBytes { raw -> Bool in
-                var local = max(0, offset - info.rawStart)
-                while local < raw.count {
-                    guard case var .frame(f) = Frame.parse(raw, at: local, verify: false) else {
-                        throw StorageError.corrupt(file: path, offset: UInt64(info.fileOffset), reason: "unreadable frame in packed block")
-                    }
-                    f.offset = info.rawStart + local
-                    if try !body(f, raw) { return true }
-                    local += f.totalLength
-                }
+            let stop = try block.payloads.withUnsafeBytes { payloads -> Bool in
+                for k in block.firstIndex(atOrAfter: offset)..<block.count where try !body(block.frame(k), payloads) { return true }
                 return false
             }
             if stop { return }

@@ -126,7 +126,7 @@ public final class SnapshotFileWriter {
     private func flushBlock(limit: Int) throws {
         let n = min(limit, pending.count)
         guard n > 0 else { return }
-        let compressed = pending.bytes.withUnsafeBytes { Zstd.compress(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        let compressed = try pending.bytes.withUnsafeBytes { try Zstd.compress(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         var h = ByteWriter(capacity: 12 + compressed.count)
         h.u32(UInt32(compressed.count))
         h.u32(UInt32(n))
