@@ -136,3 +136,39 @@ import Testing
         #expect(commits > 200, "SEED=\(seed): only \(commits) commits (\(failures) failures)")
     }
 }
+
+/// The SSI manager's memory stays bounded under a long-running transaction, and conflicts
+/// with transactions folded into summaries still count.
+@Suite struct SSISummaryTests {
+    @Test func foldedCommitsStillConflict() throws {
+        let ssi = SSIManager(committedKeptMax: 4)
+        var seq: UInt64 = 10
+        let k = LockTarget(table: 1, key: [1])
+        let y = LockTarget(table: 1, key: [2])
+        // A long reader R starts; W1 writes k and commits, then many more commit after it.
+        let r = ssi.register(1) { seq }
+        _ = r
+        _ = ssi.register(2) { seq }
+        ssi.onWrite(2, k)
+        try ssi.preCommit(2)
+        seq += 1
+        ssi.committed(2, seq: seq)
+        for id in UInt64(3)..<200 {
+            _ = ssi.register(id) { seq }
+            ssi.onWrite(id, LockTarget(table: 1, key: [UInt8(id % 200)]))
+            try ssi.preCommit(id)
+            seq += 1
+            ssi.committed(id, seq: seq)
+        }
+        #expect(ssi.trackedCount <= 4 + 1, "tracked \(ssi.trackedCount)")
+        // R reads k (W1's write, long folded away, is invisible to it): R → W1.
+        ssi.onRead(1, k)
+        // A new writer V read y and... R writes y, which V read: V → R. V commits first? No:
+        // R's own commit now has an in-partner (V, active) and an out-partner that committed
+        // first (the folded W1): R is a pivot and must fail.
+        _ = ssi.register(500) { seq }
+        ssi.onRead(500, y)
+        ssi.onWrite(1, y)
+        #expect(throws: SQLError.self) { try ssi.preCommit(1) }
+    }
+}
