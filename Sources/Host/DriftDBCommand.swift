@@ -11,13 +11,13 @@ struct DriftDBCommand: AsyncParsableCommand {
         abstract: "DriftDB: an append-only, time-travel database with PostgreSQL's SQL.",
         version: DriftDBVersion.description,
         subcommands: [Serve.self, Init.self, SQLCommand.self, Select.self, Drift.self, SnapshotCommand.self,
-                      CompactCommand.self, Doctor.self, Analyze.self],
+                      CompactCommand.self, Doctor.self, Analyze.self, SLTCommand.self],
         defaultSubcommand: Serve.self)
 }
 
 /// The release and the on-disk formats it reads and writes.
 enum DriftDBVersion {
-    static let current = "0.3.0"
+    static let current = Engine.productVersion
     static var description: String {
         "driftdb \(current) (log format \(SegmentHeader.formatVersion), snapshot format \(SnapshotFile.formatVersion))"
     }

@@ -35,4 +35,6 @@ public enum Limits {
     public static let timeoutMillisMax = Int(Int32.max)
     /// `storage.batch_ms`: the longest a batch-durability commit may stay unsynced.
     public static let batchMillisMax = 60_000
+    /// How deep a statement may nest queries and expressions when bound (54001 past it).
+    public static let expressionDepthMax = 1000
 }

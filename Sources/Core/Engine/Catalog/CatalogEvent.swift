@@ -15,14 +15,23 @@ public enum CatalogEvent: Sendable, Hashable {
     case dropIndex(UInt32, UInt32)
     case setOption(UInt32, String, String?)
     case setNotNull(UInt32, Int, Bool)
+    /// Creates a view, or replaces the view with that id (CREATE OR REPLACE).
+    case createView(ViewDef)
+    case dropView(UInt32)
+    case addConstraint(UInt32, TableConstraint)
+    case dropConstraint(UInt32, String)
+    /// ALTER COLUMN SET / DROP DEFAULT.
+    case setDefault(UInt32, Int, String?)
 
     public var tableId: UInt32 {
         switch self {
         case .createTable(let t): return t.id
         case .dropTable(let id), .addColumn(let id, _), .dropColumn(let id, _), .setColumnType(let id, _, _),
              .renameColumn(let id, _, _), .renameTable(let id, _), .createIndex(let id, _), .dropIndex(let id, _),
-             .setOption(let id, _, _), .setNotNull(let id, _, _):
+             .setOption(let id, _, _), .setNotNull(let id, _, _), .dropView(let id), .addConstraint(let id, _),
+             .dropConstraint(let id, _), .setDefault(let id, _, _):
             return id
+        case .createView(let v): return v.id
         }
     }
 
@@ -66,6 +75,42 @@ public enum CatalogEvent: Sendable, Hashable {
             w.u8(v == nil ? 0 : 1)
             if let v { w.string(v) }
         case .setNotNull(let id, let p, let b): w.u8(11); w.varint(UInt64(id)); w.varint(UInt64(p)); w.u8(b ? 1 : 0)
+        case .createView(let v):
+            w.u8(12)
+            w.varint(UInt64(v.id))
+            w.string(v.schema)
+            w.string(v.name)
+            w.string(v.sql)
+            w.varint(UInt64(v.columnNames.count))
+            for c in v.columnNames { w.string(c) }
+        case .dropView(let id): w.u8(13); w.varint(UInt64(id))
+        case .addConstraint(let id, let c):
+            w.u8(14)
+            w.varint(UInt64(id))
+            switch c {
+            case let .check(name, sql):
+                w.u8(1)
+                w.string(name)
+                w.string(sql)
+            case .foreignKey(let f):
+                w.u8(2)
+                w.string(f.name)
+                w.varint(UInt64(f.columns.count))
+                for c in f.columns { w.varint(UInt64(c)) }
+                w.varint(UInt64(f.refTable))
+                w.varint(UInt64(f.refColumns.count))
+                for c in f.refColumns { w.varint(UInt64(c)) }
+                w.u8(f.onDelete.rawValue)
+                w.u8(f.onUpdate.rawValue)
+                w.u8(f.matchFull ? 1 : 0)
+            }
+        case .dropConstraint(let id, let name): w.u8(15); w.varint(UInt64(id)); w.string(name)
+        case .setDefault(let id, let p, let sql):
+            w.u8(16)
+            w.varint(UInt64(id))
+            w.varint(UInt64(p))
+            w.u8(sql == nil ? 0 : 1)
+            if let sql { w.string(sql) }
         }
     }
 
@@ -130,6 +175,42 @@ public enum CatalogEvent: Sendable, Hashable {
             let has = try r.u8()
             return .setOption(t, k, has == 1 ? try r.string() : nil)
         case 11: return .setNotNull(try id(), try int(), try r.u8() == 1)
+        case 12:
+            let vid = try id()
+            let schema = try r.string()
+            let name = try r.string()
+            let sql = try r.string()
+            let n = try r.count(max: 100_000)
+            var cols: [String] = []
+            for _ in 0..<n { cols.append(try r.string()) }
+            return .createView(ViewDef(id: vid, schema: schema, name: name, sql: sql, columnNames: cols))
+        case 13: return .dropView(try id())
+        case 14:
+            let tid = try id()
+            switch try r.u8() {
+            case 1: return .addConstraint(tid, .check(name: try r.string(), sql: try r.string()))
+            case 2:
+                let name = try r.string()
+                let n = try r.count(max: 1000)
+                var cols: [Int] = []
+                for _ in 0..<n { cols.append(try int()) }
+                let ref = try id()
+                let m = try r.count(max: 1000)
+                var refCols: [Int] = []
+                for _ in 0..<m { refCols.append(try int()) }
+                guard let del = ForeignKeyAction(rawValue: try r.u8()), let upd = ForeignKeyAction(rawValue: try r.u8()) else {
+                    throw DecodeError("bad foreign key action", offset: r.position)
+                }
+                let full = try r.u8() == 1
+                return .addConstraint(tid, .foreignKey(ForeignKeyDef(name: name, columns: cols, refTable: ref, refColumns: refCols,
+                                                                     onDelete: del, onUpdate: upd, matchFull: full)))
+            case let k: throw DecodeError("unknown constraint kind \(k)", offset: r.position - 1)
+            }
+        case 15: return .dropConstraint(try id(), try r.string())
+        case 16:
+            let tid = try id()
+            let pos = try int()
+            return .setDefault(tid, pos, try r.u8() == 1 ? try r.string() : nil)
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -36,6 +36,78 @@ public struct IndexDef: Sendable, Hashable {
     }
 }
 
+/// A referential action of a foreign key.
+public enum ForeignKeyAction: UInt8, Sendable, Hashable {
+    case noAction = 0, restrict, cascade, setNull, setDefault
+
+    public var sql: String {
+        switch self {
+        case .noAction: return "NO ACTION"
+        case .restrict: return "RESTRICT"
+        case .cascade: return "CASCADE"
+        case .setNull: return "SET NULL"
+        case .setDefault: return "SET DEFAULT"
+        }
+    }
+}
+
+public struct ForeignKeyDef: Sendable, Hashable {
+    public var name: String
+    /// Referencing column positions (in this table).
+    public var columns: [Int]
+    public var refTable: UInt32
+    /// Referenced column positions (a primary key or unique index of `refTable`).
+    public var refColumns: [Int]
+    public var onDelete: ForeignKeyAction
+    public var onUpdate: ForeignKeyAction
+    public var matchFull: Bool
+
+    public init(name: String, columns: [Int], refTable: UInt32, refColumns: [Int], onDelete: ForeignKeyAction,
+                onUpdate: ForeignKeyAction, matchFull: Bool) {
+        self.name = name
+        self.columns = columns
+        self.refTable = refTable
+        self.refColumns = refColumns
+        self.onDelete = onDelete
+        self.onUpdate = onUpdate
+        self.matchFull = matchFull
+    }
+}
+
+/// A constraint beyond NOT NULL, the primary key and unique indexes.
+public enum TableConstraint: Sendable, Hashable {
+    /// CHECK: the expression's SQL text, evaluated by the SQL layer on every write.
+    case check(name: String, sql: String)
+    case foreignKey(ForeignKeyDef)
+
+    public var name: String {
+        switch self {
+        case .check(let n, _): return n
+        case .foreignKey(let f): return f.name
+        }
+    }
+}
+
+/// A view: its query's SQL text, read (and bound) as of whatever point the reader reads.
+public struct ViewDef: Sendable, Hashable {
+    public var id: UInt32
+    public var schema: String
+    public var name: String
+    public var sql: String
+    /// Output column names (the view's column list, or its query's names when defined).
+    public var columnNames: [String]
+
+    public init(id: UInt32, schema: String = "public", name: String, sql: String, columnNames: [String]) {
+        self.id = id
+        self.schema = schema
+        self.name = name
+        self.sql = sql
+        self.columnNames = columnNames
+    }
+
+    public var qualifiedName: String { schema + "." + name }
+}
+
 /// A table as the catalog describes it at one seq.
 public struct TableDef: Sendable, Hashable {
     public enum Origin: UInt8, Sendable { case sql = 0, driftQL = 1 }
@@ -50,6 +122,8 @@ public struct TableDef: Sendable, Hashable {
     public var indexes: [IndexDef]
     public var origin: Origin
     public var options: [String: String]
+    /// CHECK and FOREIGN KEY constraints (added by their own events).
+    public var constraints: [TableConstraint] = []
 
     public init(id: UInt32, schema: String = "public", name: String, columns: [ColumnDef], primaryKey: [Int],
                 indexes: [IndexDef] = [], origin: Origin, options: [String: String] = [:]) {
@@ -74,17 +148,42 @@ public struct TableDef: Sendable, Hashable {
 
     /// The value each column position reads as when a row image is shorter.
     public var missingValues: [Value] { columns.map { $0.missingValue } }
+
+    /// A table without a declared primary key is keyed by a hidden row id.
+    public var hasRowId: Bool { primaryKey.isEmpty }
+
+    /// The primary key constraint's name (PostgreSQL's `<table>_pkey` unless one was given).
+    public var primaryKeyName: String { options["drift.pkey_name"] ?? name + "_pkey" }
 }
 
 /// Every table at one seq.
 public struct Catalog: Sendable {
     public var tables: [UInt32: TableDef] = [:]
     var byName: [String: UInt32] = [:]
+    public var views: [UInt32: ViewDef] = [:]
+    var viewsByName: [String: UInt32] = [:]
 
     public init() {}
 
     public func table(schema: String = "public", _ name: String) -> TableDef? {
         byName[schema + "." + name].flatMap { tables[$0] }
+    }
+
+    public func view(schema: String = "public", _ name: String) -> ViewDef? {
+        viewsByName[schema + "." + name].flatMap { views[$0] }
+    }
+
+    /// Whether a table or view has this name.
+    public func relationExists(schema: String = "public", _ name: String) -> Bool {
+        byName[schema + "." + name] != nil || viewsByName[schema + "." + name] != nil
+    }
+
+    /// Every index name in a schema (index names share the relation namespace).
+    public func index(schema: String = "public", named name: String) -> (TableDef, IndexDef)? {
+        for t in tables.values where t.schema == schema {
+            if let i = t.indexes.first(where: { $0.name == name }) { return (t, i) }
+        }
+        return nil
     }
 
     public func table(id: UInt32) -> TableDef? { tables[id] }
@@ -152,6 +251,20 @@ public struct Catalog: Sendable {
             tables[id] = try existing(id).with { $0.options[key] = value }
         case .setNotNull(let id, let pos, let notNull):
             tables[id] = try existing(id, column: pos).with { $0.columns[pos].notNull = notNull }
+        case .createView(let v):
+            if let old = views[v.id] { viewsByName[old.qualifiedName] = nil }
+            views[v.id] = v
+            viewsByName[v.qualifiedName] = v.id
+        case .dropView(let id):
+            guard let v = views[id] else { throw DecodeError("DDL event drops unknown view \(id)", offset: 0) }
+            views[id] = nil
+            viewsByName[v.qualifiedName] = nil
+        case .addConstraint(let id, let c):
+            tables[id] = try existing(id).with { $0.constraints.append(c) }
+        case .dropConstraint(let id, let name):
+            tables[id] = try existing(id).with { $0.constraints.removeAll { $0.name == name } }
+        case .setDefault(let id, let pos, let sql):
+            tables[id] = try existing(id, column: pos).with { $0.columns[pos].defaultSQL = sql }
         }
     }
 }

@@ -41,6 +41,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     /// Set when applying a durable commit failed (a bug): writes are refused.
     let applyFailure = Mutex<String?>(nil)
 
+    /// The release.
+    public static let productVersion = "0.4.0"
     public static let segmentsDirectory = "segments"
     public static let snapshotsDirectory = "snapshots"
     /// Bytes recovery cut from a damaged log tail, kept rather than destroyed.

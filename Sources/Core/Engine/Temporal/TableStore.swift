@@ -40,6 +40,9 @@ public final class TableStore: @unchecked Sendable {
     // Statistics (under `lock`).
     var liveRows = 0
     var versionCount = 0
+    /// The next hidden row id (tables without a primary key); 0 until first used.
+    var nextRowId: Int64 = 0
+    let rowIdLock = Lock()
 
     init(id: UInt32) {
         self.id = id
@@ -236,6 +239,31 @@ public final class TableStore: @unchecked Sendable {
         }
         indexes[def.id] = tree
         indexDefs[def.id] = def
+    }
+
+    /// A new row id, above every row id this table has ever held (ids are not reused, so a
+    /// deleted row's history stays its own).
+    public func allocateRowId() throws -> Int64 {
+        try rowIdLock.withLock {
+            if nextRowId == 0 {
+                var maxSeen: Int64 = 0
+                lock.withReadLock {
+                    keyArena.withUnsafeBytes { arena in
+                        for e in entries {
+                            let k = keyBytes(e, arena)
+                            guard k.count == 9, k[0] == 0x20 else { continue }
+                            var v: UInt64 = 0
+                            for i in 1..<9 { v = v << 8 | UInt64(k[i]) }
+                            maxSeen = max(maxSeen, Int64(bitPattern: v ^ (1 << 63)))
+                        }
+                    }
+                }
+                nextRowId = maxSeen + 1
+            }
+            guard nextRowId < Int64.max else { throw SQLError(.programLimitExceeded, "row ids are exhausted") }
+            defer { nextRowId += 1 }
+            return nextRowId
+        }
     }
 
     func dropIndex(_ id: UInt32) {

@@ -66,6 +66,9 @@ public final class Transaction: @unchecked Sendable {
     var acquired: [(LockTarget, Bool)] = []
     var tableLocks: [UInt32: RowLockMode] = [:]
     var savepoints: [Savepoint] = []
+    /// Per unique index: value prefix to the keys of own rows written with it (entries may be
+    /// stale after later writes or a savepoint rollback; readers check the current image).
+    var ownUnique: [UInt32: [[UInt8]: Set<[UInt8]>]] = [:]
 
     init(engine: Engine, id: UInt64, isolation: IsolationLevel, readOnly: Bool, historicalSeq: UInt64?) {
         self.engine = engine
@@ -223,7 +226,7 @@ public final class Transaction: @unchecked Sendable {
     }
 
     /// Holds `table` against DDL (writers) or against everyone (DDL) until the transaction ends.
-    func lockTable(_ table: TableDef, _ mode: RowLockMode) throws {
+    public func lockTable(_ table: TableDef, _ mode: RowLockMode) throws {
         if let held = tableLocks[table.id], held >= mode { return }
         _ = try lock(.table(table.id), mode, wait: .block, describe: "relation \"\(table.name)\"")
         tableLocks[table.id] = max(mode, tableLocks[table.id] ?? mode)
@@ -268,14 +271,17 @@ public final class Transaction: @unchecked Sendable {
         return key
     }
 
-    /// Inserts a full row (one value per column position). A live row with the same primary key fails with 23505.
-    public func insert(_ table: TableDef, _ values: [Value]) throws {
+    /// Inserts a full row (one value per column position). A live row with the same primary key
+    /// fails with 23505, as does a row whose values a unique index already holds. A table without
+    /// a primary key gives the row a new hidden row id. Returns the row's key.
+    @discardableResult
+    public func insert(_ table: TableDef, _ values: [Value]) throws -> [UInt8] {
         try ensureWritable("INSERT")
         guard values.count == table.columns.count else {
             throw SQLError.bug("row width \(values.count) for \(table.columns.count) columns of \(table.name)")
         }
         try lockTable(table, .keyShare)
-        let key = try primaryKey(table, values)
+        let key = table.hasRowId ? KeyCodec.encode(.int(try store(table).allocateRowId())) : try primaryKey(table, values)
         _ = try lock(LockTarget(table: table.id, key: key), .update, wait: .block, describe: "row in relation \"\(table.name)\"")
         var existedBefore = false
         // Checking the key is free reads it (SSI: an insert conflicts with a reader of its absence).
@@ -291,29 +297,142 @@ public final class Transaction: @unchecked Sendable {
             }
             throw duplicateKey(table, values)
         }
+        try checkUnique(table, values, key: key, old: nil)
         put(table, key: key, image: RowCodec.encode(values), existedBefore: existedBefore)
+        noteUnique(table, values, key: key)
+        return key
     }
 
-    /// Replaces the row with `key` (which the caller has locked and found live).
-    public func update(_ table: TableDef, key: [UInt8], _ values: [Value]) throws {
+    /// Replaces the row with `key` (which the caller has locked and found live). `old` is the
+    /// row being replaced (unique indexes skip values that did not change).
+    public func update(_ table: TableDef, key: [UInt8], _ values: [Value], old: [Value]? = nil) throws {
         try ensureWritable("UPDATE")
         guard values.count == table.columns.count else {
             throw SQLError.bug("row width \(values.count) for \(table.columns.count) columns of \(table.name)")
         }
-        let newKey = try primaryKey(table, values)
-        guard newKey == key else {
-            // A key change is a delete of the old key and an insert of the new one.
-            try delete(table, key: key)
-            try insert(table, values)
-            return
+        if !table.hasRowId {
+            let newKey = try primaryKey(table, values)
+            guard newKey == key else {
+                // A key change is a delete of the old key and an insert of the new one.
+                try delete(table, key: key)
+                try insert(table, values)
+                return
+            }
         }
+        try checkUnique(table, values, key: key, old: old)
         put(table, key: key, image: RowCodec.encode(values), existedBefore: true)
+        noteUnique(table, values, key: key)
     }
 
     /// Deletes the row with `key` (which the caller has locked and found live).
     public func delete(_ table: TableDef, key: [UInt8]) throws {
         try ensureWritable("DELETE")
         put(table, key: key, image: nil, existedBefore: true)
+    }
+
+    // MARK: Unique indexes
+
+    /// The lock that serialises writers of one value of one unique index.
+    func uniqueLockTarget(_ table: TableDef, _ index: IndexDef, _ prefix: [UInt8]) -> LockTarget {
+        var k: [UInt8] = [0x01]
+        withUnsafeBytes(of: index.id.bigEndian) { k.append(contentsOf: $0) }
+        return LockTarget(table: table.id, key: k + prefix)
+    }
+
+    /// Refuses a row whose values a unique index already holds for another live row: committed
+    /// (as of now, not the snapshot: a concurrent writer of the same value is waited for through
+    /// the value's lock), or written by this transaction. NULLs never conflict.
+    func checkUnique(_ table: TableDef, _ values: [Value], key: [UInt8], old: [Value]?) throws {
+        for index in table.indexes where index.unique {
+            let vals = index.columns.map { values[$0] }
+            if vals.contains(where: \.isNull) { continue }
+            if let old, index.columns.allSatisfy({ compareValues(old[$0], values[$0]) == 0 }) { continue }
+            var prefix: [UInt8] = []
+            for v in vals { KeyCodec.append(v, to: &prefix) }
+            _ = try lock(uniqueLockTarget(table, index, prefix), .update, wait: .block,
+                         describe: "unique value in relation \"\(table.name)\"")
+            // Committed rows holding the value now.
+            let now = engine.visibleSeq
+            var conflict: (seq: UInt64, other: [UInt8])?
+            try store(table).indexScan(index, lower: IndexBound(prefix: prefix, inclusive: true),
+                                       upper: IndexBound(prefix: prefix, inclusive: true), at: now, log: engine.log,
+                                       missing: table.missingValues) { row in
+                let other = Array(row.key)
+                if other == key { return true }
+                // This transaction may have changed or deleted that row.
+                if let w = writes.find(table: table.id, key: other) {
+                    guard let image = writes.write(w).image else { return true }
+                    let mine = try decode(image, table)
+                    if !index.columns.allSatisfy({ compareValues(mine[$0], values[$0]) == 0 }) { return true }
+                }
+                conflict = (row.version.seq, other)
+                return false
+            }
+            if conflict == nil, let mine = ownUnique[index.id]?[prefix] {
+                for other in mine where other != key {
+                    guard let w = writes.find(table: table.id, key: other), let image = writes.write(w).image else { continue }
+                    let row = try decode(image, table)
+                    if index.columns.allSatisfy({ compareValues(row[$0], values[$0]) == 0 }) {
+                        conflict = (0, other)
+                        break
+                    }
+                }
+            }
+            noteRead(table, uniqueLockTarget(table, index, prefix).key)
+            if let c = conflict {
+                if isolation != .readCommitted && c.seq > readSeq {
+                    throw SQLError(.serializationFailure, "could not serialize access due to concurrent insert",
+                                   hint: "The transaction might succeed if retried.")
+                }
+                let cols = index.columns.map { table.columns[$0].name }.joined(separator: ", ")
+                let shown = vals.map { $0.pgText ?? "null" }.joined(separator: ", ")
+                throw SQLError(.uniqueViolation, "duplicate key value violates unique constraint \"\(index.name)\"",
+                               detail: "Key (\(cols))=(\(shown)) already exists.")
+            }
+        }
+    }
+
+    /// Whether `key` has a live row now: this transaction's own write, or the newest committed
+    /// version (not the snapshot's: ON CONFLICT sees rows committed since).
+    public func latestLive(_ table: TableDef, key: [UInt8]) throws -> Bool {
+        if let i = writes.find(table: table.id, key: key) { return writes.write(i).image != nil }
+        guard let v = try key.withUnsafeBytes({ try store(table).latestVersion(key: $0) }) else { return false }
+        return !v.isDelete
+    }
+
+    /// The key of a live row holding `values` in a unique index (own writes first, then the
+    /// newest committed rows), if any.
+    public func findUnique(_ table: TableDef, _ index: IndexDef, _ values: [Value]) throws -> [UInt8]? {
+        var prefix: [UInt8] = []
+        for v in values { KeyCodec.append(v, to: &prefix) }
+        func holds(_ row: [Value]) -> Bool { zip(index.columns, values).allSatisfy { compareValues(row[$0], $1) == 0 } }
+        for other in ownUnique[index.id]?[prefix] ?? [] {
+            guard let w = writes.find(table: table.id, key: other), let image = writes.write(w).image else { continue }
+            if holds(try decode(image, table)) { return other }
+        }
+        var found: [UInt8]?
+        try store(table).indexScan(index, lower: IndexBound(prefix: prefix, inclusive: true),
+                                   upper: IndexBound(prefix: prefix, inclusive: true), at: engine.visibleSeq, log: engine.log,
+                                   missing: table.missingValues) { row in
+            let other = Array(row.key)
+            if let w = writes.find(table: table.id, key: other) {
+                guard let image = writes.write(w).image, holds(try decode(image, table)) else { return true }
+            }
+            found = other
+            return false
+        }
+        return found
+    }
+
+    /// Remembers which own row holds a unique value (checked against later own writes).
+    func noteUnique(_ table: TableDef, _ values: [Value], key: [UInt8]) {
+        for index in table.indexes where index.unique {
+            let vals = index.columns.map { values[$0] }
+            if vals.contains(where: \.isNull) { continue }
+            var prefix: [UInt8] = []
+            for v in vals { KeyCodec.append(v, to: &prefix) }
+            ownUnique[index.id, default: [:]][prefix, default: []].insert(key)
+        }
     }
 
     private func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool) {

@@ -62,9 +62,74 @@ public enum Coercion {
                 return .bytes(out)
             }
             return .bytes(Array(text.utf8))
+        case .array(let element):
+            return .array(try parseArray(text, element))
         default:
-            throw SQLError.notSupported("type \(type.name)")
+            throw SQLError(.featureNotSupported, "type \(type.name) is not supported")
         }
+    }
+
+    /// PostgreSQL's one-dimensional array input: `{a,"b c",NULL}` (optionally with `[1:3]=` bounds).
+    static func parseArray(_ text: String, _ element: SQLType) throws -> [Value] {
+        func malformed(_ detail: String) -> SQLError {
+            SQLError(.invalidTextRepresentation, "malformed array literal: \"\(text)\"", detail: detail)
+        }
+        var chars = Array(text.unicodeScalars)[...]
+        while let c = chars.first, c == " " || c == "\t" || c == "\n" { chars.removeFirst() }
+        if chars.first == "[" {
+            while let c = chars.first, c != "=" { chars.removeFirst() }
+            guard chars.popFirst() == "=" else { throw malformed("Missing \"=\" after array dimensions.") }
+            while let c = chars.first, c == " " { chars.removeFirst() }
+        }
+        guard chars.popFirst() == "{" else { throw malformed("Array value must start with \"{\" or dimension information.") }
+        var out: [Value] = []
+        while let c = chars.first, c == " " { chars.removeFirst() }
+        if chars.first == "}" {
+            chars.removeFirst()
+            guard chars.allSatisfy({ $0 == " " }) else { throw malformed("Junk after closing right brace.") }
+            return []
+        }
+        while true {
+            while let c = chars.first, c == " " { chars.removeFirst() }
+            var item = ""
+            var quoted = false
+            if chars.first == "{" { throw SQLError(.featureNotSupported, "multidimensional arrays are not supported") }
+            if chars.first == "\"" {
+                quoted = true
+                chars.removeFirst()
+                while true {
+                    guard let c = chars.popFirst() else { throw malformed("Unexpected end of input.") }
+                    if c == "\"" { break }
+                    if c == "\\" {
+                        guard let n = chars.popFirst() else { throw malformed("Unexpected end of input.") }
+                        item.unicodeScalars.append(n)
+                    } else {
+                        item.unicodeScalars.append(c)
+                    }
+                }
+            } else {
+                while let c = chars.first, c != ",", c != "}" {
+                    chars.removeFirst()
+                    if c == "\\" {
+                        guard let n = chars.popFirst() else { throw malformed("Unexpected end of input.") }
+                        item.unicodeScalars.append(n)
+                    } else if c == "{" || c == "\"" {
+                        throw malformed("Unexpected \"\(c)\" character.")
+                    } else {
+                        item.unicodeScalars.append(c)
+                    }
+                }
+                while item.hasSuffix(" ") { item.removeLast() }
+                if item.isEmpty { throw malformed("Unexpected \"\(chars.first.map { String($0) } ?? "end")\" character.") }
+            }
+            while let c = chars.first, c == " " { chars.removeFirst() }
+            if !quoted && item.uppercased() == "NULL" { out.append(.null) } else { out.append(try fromText(item, to: element)) }
+            guard let sep = chars.popFirst() else { throw malformed("Unexpected end of input.") }
+            if sep == "}" { break }
+            guard sep == "," else { throw malformed("Expected \",\" or \"}\".") }
+        }
+        guard chars.allSatisfy({ $0 == " " }) else { throw malformed("Junk after closing right brace.") }
+        return out
     }
 
     static func parseDateTime(_ text: String, _ type: SQLType) throws -> DateTimeText {
@@ -211,6 +276,10 @@ public enum Coercion {
         }
         switch (v, type) {
         case (.null, _): return .null
+        case (.array(let xs), .array(let element)):
+            var elementFrom: SQLType?
+            if case .array(let e)? = from { elementFrom = e }
+            return .array(try xs.map { try cast($0, from: elementFrom, to: element, explicit: explicit) })
         case (.text(let s), .varchar(let n)), (.text(let s), .bpchar(let n)):
             return .text(try fitLength(s, type, n, explicit: explicit))
         case (.text(let s), _): return try fromText(s, to: type)

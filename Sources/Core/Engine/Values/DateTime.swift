@@ -83,7 +83,7 @@ public enum PGTime {
         return b
     }
 
-    static func isValidDate(_ days: Int64) -> Bool { days >= dateMin && days < dateEnd }
+    public static func isValidDate(_ days: Int64) -> Bool { days >= dateMin && days < dateEnd }
 
     // MARK: Output
 

@@ -22,6 +22,7 @@ public enum RowCodec {
         static let date: UInt8 = 9
         static let timestamp: UInt8 = 11
         static let timestamptz: UInt8 = 12
+        static let array: UInt8 = 13
     }
 
     public static func encode(_ values: [Value]) -> [UInt8] {
@@ -47,6 +48,10 @@ public enum RowCodec {
         case .date(let d): w.u8(Tag.date); w.zigzag(Int64(d))
         case .timestamp(let t): w.u8(Tag.timestamp); w.zigzag(t)
         case .timestamptz(let t): w.u8(Tag.timestamptz); w.zigzag(t)
+        case .array(let xs):
+            w.u8(Tag.array)
+            w.varint(UInt64(xs.count))
+            for x in xs { encodeValue(x, into: &w) }
         }
     }
 
@@ -102,6 +107,12 @@ public enum RowCodec {
         case Tag.date: return .date(Int32(truncatingIfNeeded: try r.zigzag()))
         case Tag.timestamp: return .timestamp(try r.zigzag())
         case Tag.timestamptz: return .timestamptz(try r.zigzag())
+        case Tag.array:
+            let n = try r.count(max: 1 << 24)
+            var xs: [Value] = []
+            xs.reserveCapacity(n)
+            for _ in 0..<n { xs.append(try decodeValue(&r)) }
+            return .array(xs)
         default: throw DecodeError("unknown value tag \(tag)", offset: r.position - 1)
         }
     }
@@ -113,6 +124,9 @@ public enum RowCodec {
         case Tag.int, Tag.date, Tag.timestamp, Tag.timestamptz: _ = try r.varint()
         case Tag.double: _ = try r.u64()
         case Tag.text, Tag.bytes, Tag.json: _ = try r.lengthPrefixed()
+        case Tag.array:
+            let n = try r.count(max: 1 << 24)
+            for _ in 0..<n { try skipValue(&r) }
         default: throw DecodeError("unknown value tag \(tag)", offset: r.position - 1)
         }
     }
@@ -133,7 +147,8 @@ public enum KeyCodec {
     static let tagDate: UInt8 = 0x40
     static let tagTimestamp: UInt8 = 0x41
     static let tagTimestamptz: UInt8 = 0x42
-    static let tagNull: UInt8 = 0xF0
+    static let tagArray: UInt8 = 0x50
+    public static let tagNull: UInt8 = 0xF0
 
     public static func encode(_ values: [Value]) -> [UInt8] {
         var out: [UInt8] = []
@@ -174,6 +189,14 @@ public enum KeyCodec {
         case .timestamptz(let t):
             out.append(tagTimestamptz)
             appendBigEndian(UInt64(bitPattern: t) ^ (1 << 63), to: &out)
+        case .array(let xs):
+            // Each element behind 0x01, then 0x00: a shorter array sorts before its extensions.
+            out.append(tagArray)
+            for x in xs {
+                out.append(1)
+                append(x, to: &out)
+            }
+            out.append(0)
         }
     }
 
@@ -218,25 +241,39 @@ public enum KeyCodec {
                 }
             }
         }
-        while i < key.count {
+        func one() throws -> Value? {  // nested arrays recurse
+            guard i < key.count else { throw DecodeError("key ends early", offset: i) }
             let tag = key[i]
             i += 1
             switch tag {
-            case tagNull: out.append(.null)
-            case tagFalse: out.append(.bool(false))
-            case tagTrue: out.append(.bool(true))
-            case tagInt: out.append(.int(Int64(bitPattern: try be64() ^ (1 << 63))))
+            case tagNull: return .null
+            case tagFalse: return .bool(false)
+            case tagTrue: return .bool(true)
+            case tagInt: return .int(Int64(bitPattern: try be64() ^ (1 << 63)))
             case tagDouble:
                 let u = try be64()
-                out.append(.double(Double(bitPattern: u & (1 << 63) != 0 ? u ^ (1 << 63) : ~u)))
-            case tagText: out.append(.text(String(decoding: try escaped(), as: UTF8.self)))
-            case tagBytes: out.append(.bytes(try escaped()))
-            case tagJSON: out.append(.json(String(decoding: try escaped(), as: UTF8.self)))
-            case tagDate: out.append(.date(Int32(truncatingIfNeeded: Int64(bitPattern: try be64() ^ (1 << 63)))))
-            case tagTimestamp: out.append(.timestamp(Int64(bitPattern: try be64() ^ (1 << 63))))
-            case tagTimestamptz: out.append(.timestamptz(Int64(bitPattern: try be64() ^ (1 << 63))))
+                return .double(Double(bitPattern: u & (1 << 63) != 0 ? u ^ (1 << 63) : ~u))
+            case tagText: return .text(String(decoding: try escaped(), as: UTF8.self))
+            case tagBytes: return .bytes(try escaped())
+            case tagJSON: return .json(String(decoding: try escaped(), as: UTF8.self))
+            case tagDate: return .date(Int32(truncatingIfNeeded: Int64(bitPattern: try be64() ^ (1 << 63))))
+            case tagTimestamp: return .timestamp(Int64(bitPattern: try be64() ^ (1 << 63)))
+            case tagTimestamptz: return .timestamptz(Int64(bitPattern: try be64() ^ (1 << 63)))
+            case tagArray:
+                var xs: [Value] = []
+                while true {
+                    guard i < key.count else { throw DecodeError("key array ends early", offset: i) }
+                    let marker = key[i]
+                    i += 1
+                    if marker == 0 { return .array(xs) }
+                    guard marker == 1, let x = try one() else { throw DecodeError("bad key array element", offset: i - 1) }
+                    xs.append(x)
+                }
             default: throw DecodeError("unknown key tag \(tag)", offset: i - 1)
             }
+        }
+        while i < key.count {
+            if let v = try one() { out.append(v) }
         }
         return out
     }

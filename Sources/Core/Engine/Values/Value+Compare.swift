@@ -14,6 +14,19 @@ public func compareValues(_ a: Value, _ b: Value) -> Int? {
     case let (.date(x), .date(y)): return x < y ? -1 : (x == y ? 0 : 1)
     case let (.timestamp(x), .timestamp(y)), let (.timestamptz(x), .timestamptz(y)):
         return x < y ? -1 : (x == y ? 0 : 1)
+    case let (.array(x), .array(y)):
+        // Element by element, NULL elements after all others; then the shorter first.
+        for (a, b) in zip(x, y) {
+            switch (a.isNull, b.isNull) {
+            case (true, true): continue
+            case (true, false): return 1
+            case (false, true): return -1
+            default:
+                guard let c = compareValues(a, b) else { return nil }
+                if c != 0 { return c }
+            }
+        }
+        return x.count < y.count ? -1 : (x.count == y.count ? 0 : 1)
     default: return nil
     }
 }
@@ -52,6 +65,7 @@ extension Value: Equatable, Hashable {
         case let (.bytes(x), .bytes(y)): return x == y
         case let (.date(x), .date(y)): return x == y
         case let (.timestamp(x), .timestamp(y)), let (.timestamptz(x), .timestamptz(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
         default: return false
         }
     }
@@ -68,6 +82,7 @@ extension Value: Equatable, Hashable {
         case .date(let d): h.combine(7 as UInt8); h.combine(d)
         case .timestamp(let t): h.combine(8 as UInt8); h.combine(t)
         case .timestamptz(let t): h.combine(9 as UInt8); h.combine(t)
+        case .array(let xs): h.combine(10 as UInt8); h.combine(xs.count); for x in xs { x.hash(into: &h) }
         }
     }
 }

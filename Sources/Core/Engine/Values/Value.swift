@@ -15,6 +15,8 @@ public enum Value: Sendable {
     case timestamp(Int64)
     /// Microseconds since 2000-01-01 00:00:00 UTC.
     case timestamptz(Int64)
+    /// A one-dimensional array (the column type gives the element type).
+    indirect case array([Value])
 
     @inlinable public var isNull: Bool {
         if case .null = self { return true }
@@ -34,7 +36,36 @@ public enum Value: Sendable {
         case .date(let d): return PGTime.formatDate(d)
         case .timestamp(let us): return PGTime.formatTimestamp(us, withZone: false)
         case .timestamptz(let us): return PGTime.formatTimestamp(us, withZone: true)
+        case .array(let xs): return arrayText(xs)
         }
+    }
+
+    /// PostgreSQL's array output: `{1,2,NULL}`, elements quoted when they need it.
+    func arrayText(_ xs: [Value]) -> String {
+        var out = "{"
+        for (i, x) in xs.enumerated() {
+            if i > 0 { out += "," }
+            guard let t = x.pgText else { out += "NULL"; continue }
+            let needsQuotes: Bool
+            switch x {
+            case .text, .json, .bytes, .date, .timestamp, .timestamptz:
+                needsQuotes = t.isEmpty || t.lowercased() == "null"
+                    || t.utf8.contains { $0 == 34 || $0 == 92 || $0 == 123 || $0 == 125 || $0 == 44 || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+            default:
+                needsQuotes = false
+            }
+            if needsQuotes {
+                out += "\""
+                for c in t.unicodeScalars {
+                    if c == "\"" || c == "\\" { out += "\\" }
+                    out.unicodeScalars.append(c)
+                }
+                out += "\""
+            } else {
+                out += t
+            }
+        }
+        return out + "}"
     }
 
     /// The type a value of this representation has when no column says otherwise.
@@ -50,11 +81,12 @@ public enum Value: Sendable {
         case .date: return .date
         case .timestamp: return .timestamp
         case .timestamptz: return .timestamptz
+        case .array(let xs): return .array(xs.lazy.compactMap(\.naturalType).first ?? .text)
         }
     }
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
+public func hexString(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var out = [UInt8]()
     out.reserveCapacity(bytes.count * 2)
@@ -66,7 +98,8 @@ func hexString(_ bytes: [UInt8]) -> String {
 }
 
 /// float8 output as PostgreSQL prints it (shortest round-trip digits).
-public func formatFloat8(_ d: Double) -> String {
+/// `exponentLimit` is where scientific notation starts: 15 digits for float8, 6 for float4.
+public func formatFloat8(_ d: Double, exponentLimit: Int = 15) -> String {
     if d.isNaN { return "NaN" }
     if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
     if d == 0 { return d.sign == .minus ? "-0" : "0" }
@@ -92,7 +125,7 @@ public func formatFloat8(_ d: Double) -> String {
     while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
     let decimalExponent = pointPos - 1
     var out = d < 0 ? "-" : ""
-    if decimalExponent < -4 || decimalExponent >= 15 {
+    if decimalExponent < -4 || decimalExponent >= exponentLimit {
         out += digits.prefix(1)
         if digits.count > 1 { out += "." + digits.dropFirst() }
         out += decimalExponent < 0 ? "e-" : "e+"

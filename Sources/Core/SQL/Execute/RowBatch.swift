@@ -10,19 +10,60 @@ public final class RowBatch {
 
     public init(width: Int) {
         self.width = width
-        values = [Value](repeating: .null, count: max(width, 1) * RowBatch.capacity)
+        // Start with about 4K values (all 256 rows of a narrow batch; a few rows of a block's
+        // wide row, which grows on demand): a plan of many wide joins must not zero megabytes.
+        let rows = min(RowBatch.capacity, max(4, 4096 / max(width, 1)))
+        values = [Value](repeating: .null, count: max(width, 1) * rows)
     }
 
-    public var isFull: Bool { count == RowBatch.capacity }
+    public var isFull: Bool { count >= RowBatch.capacity }
 
     public func reset() { count = 0 }
+
+    /// Makes room for one more row. A batch holds `capacity` rows normally; an operator whose
+    /// input batch was larger (a join row with many matches) grows it rather than overrun it.
+    @inline(__always)
+    func ensureRoom() {
+        if (count + 1) * width > values.count { grow() }
+    }
+
+    @inline(never)
+    func grow() {
+        values.append(contentsOf: repeatElement(Value.null, count: max(values.count, max(width, 1) * 4)))
+    }
 
     /// Appends a row and returns a buffer for its values (valid until the next append).
     @inline(__always)
     public func appendRow(_ fill: (UnsafeMutableBufferPointer<Value>) throws -> Void) rethrows {
+        ensureRoom()
         let base = count * width
         try values.withUnsafeMutableBufferPointer { buf in
             try fill(UnsafeMutableBufferPointer(rebasing: buf[base..<(base + width)]))
+        }
+        count += 1
+    }
+
+    /// Appends a copy of `row` (its first `width` values).
+    @inline(__always)
+    public func append(_ row: UnsafeBufferPointer<Value>) {
+        ensureRoom()
+        let base = count * width
+        let w = width
+        values.withUnsafeMutableBufferPointer { buf in
+            for k in 0..<w { buf[base + k] = row[k] }
+        }
+        count += 1
+    }
+
+    /// Appends a row of nulls, then lets `fill` set some of it.
+    @inline(__always)
+    public func appendNulls(_ fill: (UnsafeMutableBufferPointer<Value>) throws -> Void) rethrows {
+        ensureRoom()
+        let base = count * width
+        let w = width
+        try values.withUnsafeMutableBufferPointer { buf in
+            for k in 0..<w { buf[base + k] = .null }
+            try fill(UnsafeMutableBufferPointer(rebasing: buf[base..<(base + w)]))
         }
         count += 1
     }
@@ -45,4 +86,6 @@ public protocol PlanNode: AnyObject {
     var width: Int { get }
     /// The next batch, or nil when exhausted. The batch is reused by the next call.
     func next() throws -> RowBatch?
+    /// Starts over (a correlated subquery or the inner side of a nested loop runs again).
+    func rewind() throws
 }

@@ -1,91 +1,124 @@
 import DriftCore
 
-/// Builds statements from libpg_query's JSON parse tree. Nodes this build cannot run
-/// fail with 0A000 naming the node.
+/// Builds statements from libpg_query's JSON parse tree. Nodes this build cannot run fail
+/// with 0A000 naming the node.
 struct ASTBuilder {
-    var r: JSONReader
-    /// The statement text the tree was parsed from (for constants the tree mangles).
+    /// The statement text the tree was parsed from (for constants the tree mangles, and for
+    /// the text of views, defaults and checks).
     let source: [UInt8]
 
     static func statements(sql: String) throws -> [Statement] {
-        let source = Array(sql.utf8)
-        return try PgQuery.parse(sql) { tree in
-            var b = ASTBuilder(r: JSONReader(tree), source: source)
-            return try b.root()
-        }
+        try statementsWithLocations(sql: sql).map(\.0)
     }
 
-    mutating func root() throws -> [Statement] {
-        var out: [Statement] = []
-        try r.beginObject()
-        while let k = try r.nextKey() {
-            guard k == "stmts" else { try r.skip(); continue }
-            try r.beginArray()
-            while try r.nextElement() {
-                try r.beginObject()
-                var stmt: Statement = .empty
-                while let f = try r.nextKey() {
-                    if f == "stmt" { stmt = try statement() } else { try r.skip() }
+    /// Each statement with its own text, byte offset and length (a multi-statement string is
+    /// split by the parser's locations).
+    static func statementsWithLocations(sql: String) throws -> [(Statement, String, Int, Int)] {
+        let source = Array(sql.utf8)
+        return try PgQuery.parse(sql) { json in
+            let tree = try JSONTree(json)
+            let b = ASTBuilder(source: source)
+            var out: [(Statement, String, Int, Int)] = []
+            for raw in tree.root["stmts"]?.children ?? [] {
+                let location = Int(raw["stmt_location"]?.int ?? 0)
+                let length = raw["stmt_len"]?.int.map(Int.init) ?? (source.count - location)
+                let end = length == 0 ? source.count : min(source.count, location + length)
+                let text = String(decoding: source[min(location, end)..<end], as: UTF8.self)
+                guard let s = raw["stmt"] else {
+                    out.append((.empty, text, location, end - location))
+                    continue
                 }
-                out.append(stmt)
+                out.append((try b.statement(s), text, location, end - location))
             }
+            return out
         }
-        return out
     }
 
     static func unsupported(_ node: String) -> SQLError {
         SQLError(.featureNotSupported, "\(node) is not supported yet")
     }
 
-    /// Reads `{"Kind": {...}}`, calling `body` with the kind while positioned at its fields.
-    mutating func node<T>(_ body: (inout ASTBuilder, String) throws -> T) throws -> T {
-        try r.beginObject()
-        guard let kind = try r.nextKey() else { throw r.fail("empty node") }
-        let v = try body(&self, kind)
-        guard try r.nextKey() == nil else { throw r.fail("node with two kinds") }
-        return v
+    func fail(_ m: String) -> SQLError { SQLError.bug("parse tree: \(m)") }
+
+    /// The text of the statement between two byte offsets.
+    func text(_ start: Int, _ end: Int) -> String {
+        guard start >= 0, start <= end, end <= source.count else { return "" }
+        return String(decoding: source[start..<end], as: UTF8.self)
     }
 
-    /// Iterates the fields of the object at the cursor.
-    mutating func fields(_ body: (inout ASTBuilder, String) throws -> Void) throws {
-        try r.beginObject()
-        while let k = try r.nextKey() { try body(&self, k) }
+    // MARK: Helpers over the tree
+
+    func names(_ n: TreeRef?) -> [String] {
+        (n?.children ?? []).compactMap { c in c["String"]?["sval"]?.string }
     }
 
-    mutating func list<T>(_ element: (inout ASTBuilder) throws -> T) throws -> [T] {
-        var out: [T] = []
-        try r.beginArray()
-        while try r.nextElement() { out.append(try element(&self)) }
-        return out
-    }
+    func location(_ n: TreeRef?) -> Int { Int(n?["location"]?.int ?? -1) }
 
-    /// A list of `{"String": {"sval": ...}}` nodes.
-    mutating func names() throws -> [String] {
-        try list { b in
-            try b.node { b, kind in
-                guard kind == "String" else { throw ASTBuilder.unsupported(kind) }
-                var s = ""
-                try b.fields { b, k in if k == "sval" { s = try b.r.string() } else { try b.r.skip() } }
-                return s
-            }
-        }
-    }
+    func string(_ n: TreeRef?, _ key: String) -> String? { n?[key]?.string }
 
     // MARK: Statements
 
-    mutating func statement() throws -> Statement {
-        try node { b, kind in
-            switch kind {
-            case "SelectStmt": return .select(try b.select())
-            case "TransactionStmt": return .transaction(try b.transaction(), asOf: nil)
-            case "VariableSetStmt": return try b.variableSet()
-            case "VariableShowStmt":
-                var name = ""
-                try b.fields { b, k in if k == "name" { name = try b.r.string() } else { try b.r.skip() } }
-                return .show(name: name)
-            default:
-                throw ASTBuilder.unsupported(ASTBuilder.statementName(kind))
+    func statement(_ s: TreeRef) throws -> Statement {
+        guard let (kind, body) = s.wrapped else { throw fail("empty statement") }
+        switch kind {
+        case "SelectStmt":
+            return .select(try query(body))
+        case "InsertStmt": return .insert(try insert(body))
+        case "UpdateStmt": return .update(try update(body))
+        case "DeleteStmt": return .delete(try delete(body))
+        case "TransactionStmt": return .transaction(try transaction(body), asOf: nil)
+        case "VariableSetStmt": return try variableSet(body)
+        case "VariableShowStmt": return .show(name: string(body, "name") ?? "")
+        case "CreateStmt": return .createTable(try createTable(body))
+        case "CreateTableAsStmt": return .createTable(try createTableAs(body))
+        case "IndexStmt": return .createIndex(try createIndex(body))
+        case "ViewStmt": return .createView(try createView(body))
+        case "DropStmt": return .drop(try drop(body))
+        case "AlterTableStmt": return .alterTable(try alterTable(body))
+        case "RenameStmt": return try rename(body)
+        case "TruncateStmt":
+            let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
+            return .truncate(tables, restartIdentity: body["restart_seqs"]?.bool ?? false,
+                             cascade: string(body, "behavior") == "DROP_CASCADE")
+        case "CreateSeqStmt":
+            return .createSequence(CreateSequenceStatement(sequence: try rangeVar(body["sequence"]), options: try defElems(body["options"]),
+                                                           ifNotExists: body["if_not_exists"]?.bool ?? false))
+        case "AlterSeqStmt":
+            return .alterSequence(try rangeVar(body["sequence"]), options: try defElems(body["options"]))
+        case "CreateEnumStmt":
+            return .createEnum(name: names(body["typeName"]), labels: names(body["vals"]))
+        case "CreateSchemaStmt":
+            return .createSchema(string(body, "schemaname") ?? "", ifNotExists: body["if_not_exists"]?.bool ?? false)
+        case "CommentStmt": return try comment(body)
+        case "ExplainStmt": return try explain(body)
+        case "PrepareStmt":
+            guard let q = body["query"] else { throw fail("PREPARE without a statement") }
+            let types = try (body["argtypes"]?.children ?? []).map { try typeName($0["TypeName"] ?? $0) }
+            return .prepare(name: string(body, "name") ?? "", types: types, statement: try statement(q), text: "")
+        case "ExecuteStmt":
+            return .execute(name: string(body, "name") ?? "", parameters: try (body["params"]?.children ?? []).map { try expr($0) })
+        case "DeallocateStmt": return .deallocate(string(body, "name"))
+        case "DeclareCursorStmt":
+            let options = Int(body["options"]?.int ?? 0)
+            guard let q = body["query"], case .select(let query) = try statement(q) else { throw Self.unsupported("DECLARE for this statement") }
+            return .declareCursor(name: string(body, "portalname") ?? "", query: query, hold: options & 0x20 != 0, scroll: options & 0x02 != 0)
+        case "FetchStmt": return try fetch(body)
+        case "ClosePortalStmt": return .closeCursor(string(body, "portalname"))
+        case "VacuumStmt":
+            let tables = try (body["rels"]?.children ?? []).compactMap { rel -> TableRef? in
+                guard let r = rel["VacuumRelation"]?["relation"] else { return nil }
+                return try rangeVar(r)
             }
+            let optionNames = (body["options"]?.children ?? []).compactMap { $0["DefElem"]?["defname"]?.string }
+            if body["is_vacuumcmd"]?.bool == false { return .analyze(tables) }
+            return .vacuum(tables: tables, analyze: optionNames.contains("analyze"))
+        case "CheckPointStmt": return .checkpoint
+        case "DiscardStmt": return .discardAll
+        case "LockStmt":
+            let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
+            return .lockTable(tables, mode: "\(body["mode"]?.int ?? 8)", noWait: body["nowait"]?.bool ?? false)
+        default:
+            throw Self.unsupported(Self.statementName(kind))
         }
     }
 
@@ -95,125 +128,190 @@ struct ASTBuilder {
             "CreateStmt": "CREATE TABLE", "InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
             "DropStmt": "DROP", "AlterTableStmt": "ALTER TABLE", "IndexStmt": "CREATE INDEX", "ViewStmt": "CREATE VIEW",
             "CopyStmt": "COPY", "ExplainStmt": "EXPLAIN", "CreateTableAsStmt": "CREATE TABLE AS", "TruncateStmt": "TRUNCATE",
-            "CreateSeqStmt": "CREATE SEQUENCE", "CreateRoleStmt": "CREATE ROLE", "GrantStmt": "GRANT",
+            "CreateSeqStmt": "CREATE SEQUENCE", "CreateRoleStmt": "CREATE ROLE", "GrantStmt": "GRANT", "GrantRoleStmt": "GRANT",
+            "CreateFunctionStmt": "CREATE FUNCTION", "CreateTrigStmt": "CREATE TRIGGER", "DoStmt": "DO",
+            "CreateExtensionStmt": "CREATE EXTENSION", "CreatePolicyStmt": "CREATE POLICY", "NotifyStmt": "NOTIFY",
+            "ListenStmt": "LISTEN", "UnlistenStmt": "UNLISTEN", "CreateDomainStmt": "CREATE DOMAIN", "RuleStmt": "CREATE RULE",
+            "MergeStmt": "MERGE", "CallStmt": "CALL", "ReindexStmt": "REINDEX", "ClusterStmt": "CLUSTER",
+            "CreateMatViewStmt": "CREATE MATERIALIZED VIEW", "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW",
+            "AlterRoleStmt": "ALTER ROLE", "DropRoleStmt": "DROP ROLE", "AlterOwnerStmt": "ALTER ... OWNER TO",
+            "CompositeTypeStmt": "CREATE TYPE", "AlterEnumStmt": "ALTER TYPE",
         ]
         return known[kind] ?? kind
     }
 
-    mutating func select() throws -> SelectStatement {
-        var s = SelectStatement()
-        try fields { b, k in
-            switch k {
-            case "targetList": s.targets = try b.list { try $0.resTarget() }
-            case "fromClause": s.from = try b.list { try $0.fromItem() }
-            case "whereClause": s.whereClause = try b.expr()
-            case "sortClause": s.orderBy = try b.list { try $0.sortBy() }
-            case "limitCount": s.limit = try b.expr()
-            case "limitOffset": s.offset = try b.expr()
-            case "op":
-                let op = try b.r.string()
-                if op != "SETOP_NONE" { throw ASTBuilder.unsupported("UNION/INTERSECT/EXCEPT") }
-            case "limitOption":
-                if try b.r.string() == "LIMIT_OPTION_WITH_TIES" { throw ASTBuilder.unsupported("FETCH ... WITH TIES") }
-            case "distinctClause": try b.r.skip(); throw ASTBuilder.unsupported("SELECT DISTINCT")
-            case "groupClause": try b.r.skip(); throw ASTBuilder.unsupported("GROUP BY")
-            case "havingClause": try b.r.skip(); throw ASTBuilder.unsupported("HAVING")
-            case "windowClause": try b.r.skip(); throw ASTBuilder.unsupported("WINDOW")
-            case "withClause": try b.r.skip(); throw ASTBuilder.unsupported("WITH")
-            case "valuesLists": try b.r.skip(); throw ASTBuilder.unsupported("VALUES")
-            case "lockingClause": try b.r.skip(); throw ASTBuilder.unsupported("SELECT ... FOR UPDATE")
-            case "intoClause": try b.r.skip(); throw ASTBuilder.unsupported("SELECT INTO")
-            default: try b.r.skip()
-            }
-        }
-        return s
+    // MARK: Queries
+
+    /// A SelectStmt body: a SELECT, VALUES or set operation, with WITH, ORDER BY, LIMIT.
+    func query(_ n: TreeRef) throws -> Query {
+        var q = Query(body: try queryBody(n))
+        if let w = n["withClause"] { (q.with, q.recursive) = try commonTables(w) }
+        q.orderBy = try (n["sortClause"]?.children ?? []).map { try sortBy($0) }
+        q.limit = try n["limitCount"].map { try expr($0) }
+        q.offset = try n["limitOffset"].map { try expr($0) }
+        q.withTies = string(n, "limitOption") == "LIMIT_OPTION_WITH_TIES"
+        q.locking = try (n["lockingClause"]?.children ?? []).map { try lockingClause($0) }
+        return q
     }
 
-    mutating func resTarget() throws -> SelectTarget {
-        try node { b, kind in
-            guard kind == "ResTarget" else { throw ASTBuilder.unsupported(kind) }
-            var e: Expr?
-            var alias: String?
-            var loc = 0
-            try b.fields { b, k in
-                switch k {
-                case "val": e = try b.expr()
-                case "name": alias = try b.r.string()
-                case "location": loc = Int(try b.r.int())
-                default: try b.r.skip()
+    func commonTables(_ w: TreeRef) throws -> ([CommonTable], Bool) {
+        let ctes = try (w["ctes"]?.children ?? []).map { c in
+            guard let cte = c["CommonTableExpr"], let inner = cte["ctequery"]?["SelectStmt"] else {
+                throw Self.unsupported("WITH holding a data-modifying statement")
+            }
+            return CommonTable(name: string(cte, "ctename") ?? "", columns: names(cte["aliascolnames"]),
+                               query: try query(inner), location: location(cte))
+        }
+        return (ctes, w["recursive"]?.bool ?? false)
+    }
+
+    func queryBody(_ n: TreeRef) throws -> QueryBody {
+        let op = string(n, "op") ?? "SETOP_NONE"
+        if op != "SETOP_NONE" {
+            guard let l = n["larg"], let r = n["rarg"] else { throw fail("set operation without operands") }
+            let kind: String
+            switch op {
+            case "SETOP_UNION": kind = "UNION"
+            case "SETOP_INTERSECT": kind = "INTERSECT"
+            default: kind = "EXCEPT"
+            }
+            // An operand with its own ORDER BY or LIMIT is a subquery.
+            func operand(_ x: TreeRef) throws -> QueryBody {
+                if x["sortClause"] != nil || x["limitCount"] != nil || x["limitOffset"] != nil || x["withClause"] != nil {
+                    var core = SelectCore()
+                    core.targets = [SelectTarget(expr: .star(qualifier: nil, location: -1))]
+                    core.from = [.subquery(try query(x), alias: "*SELECT*", columnAliases: [], lateral: false, location: -1)]
+                    return .select(core)
                 }
+                return try queryBody(x)
             }
-            guard let e else { throw b.r.fail("target without a value") }
-            return SelectTarget(expr: e, alias: alias, location: loc)
+            return .setOp(kind: kind, all: n["all"]?.bool ?? false, try operand(l), try operand(r))
         }
+        if let values = n["valuesLists"] {
+            let rows = try values.children.map { row in try (row["List"]?["items"]?.children ?? []).map { try expr($0) } }
+            return .values(rows, location: location(n))
+        }
+        var core = SelectCore()
+        if let d = n["distinctClause"] {
+            let items = d.children
+            // `DISTINCT` alone is a list holding one empty node.
+            if items.count == 1, items[0].node.firstChild < 0 || items[0].kind != .object || items[0].wrapped == nil {
+                core.distinct = true
+            } else if items.isEmpty {
+                core.distinct = true
+            } else {
+                core.distinctOn = try items.map { try expr($0) }
+            }
+        }
+        core.targets = try (n["targetList"]?.children ?? []).map { try resTarget($0) }
+        core.from = try (n["fromClause"]?.children ?? []).map { try fromItem($0) }
+        core.whereClause = try n["whereClause"].map { try expr($0) }
+        core.groupBy = try (n["groupClause"]?.children ?? []).map { try expr($0) }
+        core.having = try n["havingClause"].map { try expr($0) }
+        core.windows = try (n["windowClause"]?.children ?? []).map { try windowDef($0["WindowDef"] ?? $0) }
+        if let into = n["intoClause"] { core.into = string(into["rel"], "relname") ?? "" }
+        return .select(core)
     }
 
-    mutating func fromItem() throws -> TableRef {
-        try node { b, kind in
-            switch kind {
-            case "RangeVar":
-                var t = TableRef(schema: nil, name: "", alias: nil, location: 0, temporal: nil)
-                try b.fields { b, k in
-                    switch k {
-                    case "relname": t.name = try b.r.string()
-                    case "schemaname": t.schema = try b.r.string()
-                    case "catalogname": _ = try b.r.string(); throw ASTBuilder.unsupported("cross-database references")
-                    case "alias":
-                        try b.fields { b, k in
-                            if k == "aliasname" { t.alias = try b.r.string() } else if k == "colnames" {
-                                try b.r.skip()
-                                throw ASTBuilder.unsupported("column aliases in FROM")
-                            } else { try b.r.skip() }
-                        }
-                    case "location": t.location = Int(try b.r.int())
-                    default: try b.r.skip()
-                    }
-                }
-                return t
-            case "JoinExpr": throw ASTBuilder.unsupported("JOIN")
-            case "RangeSubselect": throw ASTBuilder.unsupported("subqueries in FROM")
-            case "RangeFunction": throw ASTBuilder.unsupported("functions in FROM")
-            default: throw ASTBuilder.unsupported(kind)
-            }
+    func lockingClause(_ n: TreeRef) throws -> LockingClause {
+        let l = n["LockingClause"] ?? n
+        let strength = LockStrength(rawValue: string(l, "strength") ?? "") ?? .update
+        let wait: LockWait
+        switch string(l, "waitPolicy") {
+        case "LockWaitSkip": wait = .skipLocked
+        case "LockWaitError": wait = .noWait
+        default: wait = .block
         }
+        let tables = (l["lockedRels"]?.children ?? []).compactMap { $0["RangeVar"]?["relname"]?.string }
+        return LockingClause(strength: strength, tables: tables, wait: wait)
     }
 
-    mutating func sortBy() throws -> SortItem {
-        try node { b, kind in
-            guard kind == "SortBy" else { throw ASTBuilder.unsupported(kind) }
-            var item = SortItem(expr: .constant(.null, location: 0), descending: false, nullsFirst: nil)
-            try b.fields { b, k in
-                switch k {
-                case "node": item.expr = try b.expr()
-                case "sortby_dir":
-                    let d = try b.r.string()
-                    if d == "SORTBY_USING" { throw ASTBuilder.unsupported("ORDER BY ... USING") }
-                    item.descending = d == "SORTBY_DESC"
-                case "sortby_nulls":
-                    let n = try b.r.string()
-                    item.nullsFirst = n == "SORTBY_NULLS_FIRST" ? true : n == "SORTBY_NULLS_LAST" ? false : nil
-                default: try b.r.skip()
-                }
-            }
-            return item
-        }
+    func resTarget(_ n: TreeRef) throws -> SelectTarget {
+        guard let t = n["ResTarget"] else { throw fail("target list item") }
+        guard let v = t["val"] else { throw fail("target without a value") }
+        return SelectTarget(expr: try expr(v), alias: string(t, "name"), location: location(t))
     }
 
-    mutating func transaction() throws -> TransactionStatement {
-        var kind = ""
-        var name = ""
-        var isolation: IsolationLevel?
-        var readOnly: Bool?
-        try fields { b, k in
-            switch k {
-            case "kind": kind = try b.r.string()
-            case "savepoint_name": name = try b.r.string()
-            case "options": (isolation, readOnly) = try b.transactionOptions()
-            case "chain": if try b.r.bool() { throw ASTBuilder.unsupported("AND CHAIN") }
-            default: try b.r.skip()
-            }
+    func rangeVar(_ n: TreeRef?) throws -> TableRef {
+        guard let n else { throw fail("missing relation") }
+        let r = n["RangeVar"] ?? n
+        if r["catalogname"] != nil { throw Self.unsupported("cross-database references") }
+        var t = TableRef(schema: string(r, "schemaname"), name: string(r, "relname") ?? "", alias: nil, location: location(r))
+        if let a = r["alias"] {
+            t.alias = string(a, "aliasname")
+            t.columnAliases = names(a["colnames"])
         }
+        t.only = r["inh"]?.bool == false
+        if r["relpersistence"]?.string == "t" {}
+        return t
+    }
+
+    func fromItem(_ n: TreeRef) throws -> FromItem {
+        guard let (kind, b) = n.wrapped else { throw fail("empty FROM item") }
         switch kind {
+        case "RangeVar":
+            return .table(try rangeVar(b))
+        case "JoinExpr":
+            guard let l = b["larg"], let r = b["rarg"] else { throw fail("join without operands") }
+            let jt = JoinKind(rawValue: string(b, "jointype") ?? "JOIN_INNER") ?? .inner
+            return .join(jt, try fromItem(l), try fromItem(r), on: try b["quals"].map { try expr($0) },
+                         using: names(b["usingClause"]), natural: b["isNatural"]?.bool ?? false,
+                         alias: string(b["alias"], "aliasname"), location: location(b))
+        case "RangeSubselect":
+            guard let sub = b["subquery"]?["SelectStmt"] else { throw fail("subquery in FROM") }
+            return .subquery(try query(sub), alias: string(b["alias"], "aliasname"), columnAliases: names(b["alias"]?["colnames"]),
+                             lateral: b["lateral"]?.bool ?? false, location: location(b))
+        case "RangeFunction":
+            let items = b["functions"]?.children ?? []
+            guard items.count == 1, let first = items[0]["List"]?["items"]?.children.first,
+                  case .function(let f) = try expr(first) else {
+                throw Self.unsupported("ROWS FROM with several functions")
+            }
+            return .function(f, alias: string(b["alias"], "aliasname"), columnAliases: names(b["alias"]?["colnames"]),
+                             withOrdinality: b["ordinality"]?.bool ?? false, lateral: b["lateral"]?.bool ?? false,
+                             location: f.location)
+        case "RangeTableSample": throw Self.unsupported("TABLESAMPLE")
+        default: throw Self.unsupported(kind)
+        }
+    }
+
+    func sortBy(_ n: TreeRef) throws -> SortItem {
+        guard let s = n["SortBy"], let node = s["node"] else { throw fail("sort item") }
+        var item = SortItem(expr: try expr(node))
+        switch string(s, "sortby_dir") {
+        case "SORTBY_DESC": item.descending = true
+        case "SORTBY_USING": throw Self.unsupported("ORDER BY ... USING")
+        default: break
+        }
+        switch string(s, "sortby_nulls") {
+        case "SORTBY_NULLS_FIRST": item.nullsFirst = true
+        case "SORTBY_NULLS_LAST": item.nullsFirst = false
+        default: break
+        }
+        item.location = node.wrapped.map { location($0.1) } ?? -1
+        return item
+    }
+
+    func windowDef(_ w: TreeRef) throws -> WindowSpec {
+        var spec = WindowSpec()
+        spec.name = string(w, "name")
+        spec.refName = string(w, "refname")
+        spec.partitionBy = try (w["partitionClause"]?.children ?? []).map { try expr($0) }
+        spec.orderBy = try (w["orderClause"]?.children ?? []).map { try sortBy($0) }
+        spec.frameOptions = Int(w["frameOptions"]?.int ?? 0)
+        spec.startOffset = try w["startOffset"].map { try expr($0) }
+        spec.endOffset = try w["endOffset"].map { try expr($0) }
+        spec.location = location(w)
+        return spec
+    }
+
+    // MARK: Transactions and settings
+
+    func transaction(_ n: TreeRef) throws -> TransactionStatement {
+        if n["chain"]?.bool == true { throw Self.unsupported("AND CHAIN") }
+        let (isolation, readOnly) = try transactionOptions(n["options"])
+        let name = string(n, "savepoint_name") ?? ""
+        switch string(n, "kind") ?? "" {
         case "TRANS_STMT_BEGIN", "TRANS_STMT_START": return .begin(isolation: isolation, readOnly: readOnly)
         case "TRANS_STMT_COMMIT": return .commit
         case "TRANS_STMT_ROLLBACK": return .rollback
@@ -221,32 +319,27 @@ struct ASTBuilder {
         case "TRANS_STMT_RELEASE": return .release(name)
         case "TRANS_STMT_ROLLBACK_TO": return .rollbackTo(name)
         case "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED":
-            throw ASTBuilder.unsupported("two-phase commit")
-        default: throw ASTBuilder.unsupported(kind)
+            throw Self.unsupported("two-phase commit")
+        case let k: throw Self.unsupported(k)
         }
     }
 
-    mutating func transactionOptions() throws -> (IsolationLevel?, Bool?) {
+    func transactionOptions(_ n: TreeRef?) throws -> (IsolationLevel?, Bool?) {
         var isolation: IsolationLevel?
         var readOnly: Bool?
-        _ = try list { b -> Void in
-            try b.node { b, kind in
-                guard kind == "DefElem" else { throw ASTBuilder.unsupported(kind) }
-                var name = ""
-                var value: Expr?
-                try b.fields { b, k in
-                    if k == "defname" { name = try b.r.string() } else if k == "arg" { value = try b.expr() } else { try b.r.skip() }
-                }
-                switch (name, value) {
-                case ("transaction_isolation", .constant(.string(let s), _)?):
-                    isolation = try ASTBuilder.isolation(s)
-                case ("transaction_read_only", .constant(.integer(let v), _)?):
-                    readOnly = v != 0
-                case ("transaction_deferrable", _):
-                    break
-                default:
-                    throw ASTBuilder.unsupported("transaction option \(name)")
-                }
+        for item in n?.children ?? [] {
+            guard let d = item["DefElem"] else { continue }
+            let name = string(d, "defname") ?? ""
+            let value = try d["arg"].map { try expr($0) }
+            switch (name, value) {
+            case ("transaction_isolation", .constant(.string(let s), _)?):
+                isolation = try ASTBuilder.isolation(s)
+            case ("transaction_read_only", .constant(.integer(let v), _)?):
+                readOnly = v != 0
+            case ("transaction_deferrable", _):
+                break
+            default:
+                throw Self.unsupported("transaction option \(name)")
             }
         }
         return (isolation, readOnly)
@@ -261,44 +354,99 @@ struct ASTBuilder {
         }
     }
 
-    mutating func variableSet() throws -> Statement {
-        var kind = ""
-        var name = ""
-        var args: [Expr] = []
-        var local = false
-        var options: (IsolationLevel?, Bool?) = (nil, nil)
-        try fields { b, k in
-            switch k {
-            case "kind": kind = try b.r.string()
-            case "name": name = try b.r.string()
-            case "is_local": local = try b.r.bool()
-            case "args":
-                if name == "TRANSACTION" || name == "SESSION CHARACTERISTICS" {
-                    options = try b.transactionOptions()
-                } else {
-                    args = try b.list { try $0.expr() }
-                }
-            default: try b.r.skip()
-            }
-        }
+    func variableSet(_ n: TreeRef) throws -> Statement {
+        let kind = string(n, "kind") ?? ""
+        let name = string(n, "name") ?? ""
+        let local = n["is_local"]?.bool ?? false
         if kind == "VAR_SET_MULTI" && name == "TRANSACTION" {
-            return .transaction(.setTransaction(isolation: options.0, readOnly: options.1), asOf: nil)
+            let (i, r) = try transactionOptions(n["args"])
+            return .transaction(.setTransaction(isolation: i, readOnly: r), asOf: nil)
         }
-        if kind == "VAR_SET_MULTI" { throw ASTBuilder.unsupported("SET \(name)") }
+        if kind == "VAR_SET_MULTI" && name == "SESSION CHARACTERISTICS" {
+            let (i, r) = try transactionOptions(n["args"])
+            if let i { return .set(name: "default_transaction_isolation", value: i.description, local: false) }
+            if let r { return .set(name: "default_transaction_read_only", value: r ? "on" : "off", local: false) }
+            return .empty
+        }
+        if kind == "VAR_SET_MULTI" { throw Self.unsupported("SET \(name)") }
         if kind == "VAR_RESET_ALL" { return .set(name: "all", value: nil, local: false) }
-        if kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" {
-            return .set(name: name, value: nil, local: local)
-        }
-        let text = args.map { a -> String in
-            switch a {
+        if kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" { return .set(name: name, value: nil, local: local) }
+        if kind == "VAR_SET_CURRENT" { throw Self.unsupported("SET ... FROM CURRENT") }
+        let text = try (n["args"]?.children ?? []).map { a -> String in
+            switch try expr(a) {
             case .constant(.string(let s), _): return s
             case .constant(.integer(let i), _): return String(i)
-            case .constant(.numeric(let n), _): return n
+            case .constant(.numeric(let v), _): return v
             case .constant(.bool(let v), _): return v ? "on" : "off"
             case .column(let parts, _): return parts.joined(separator: ".")
+            case .cast(.constant(.string(let s), _), _, _): return s
             default: return ""
             }
         }.joined(separator: ", ")
         return .set(name: name, value: text, local: local)
+    }
+
+    func explain(_ n: TreeRef) throws -> Statement {
+        guard let q = n["query"] else { throw fail("EXPLAIN without a statement") }
+        var analyze = false, verbose = false, costs = true
+        for o in n["options"]?.children ?? [] {
+            guard let d = o["DefElem"] else { continue }
+            let on = (try? d["arg"].map { try expr($0) }).flatMap { e -> Bool? in
+                if case .constant(.string(let s), _) = e { return Coercion.parseBool(s) }
+                return nil
+            } ?? true
+            switch string(d, "defname") ?? "" {
+            case "analyze": analyze = on
+            case "verbose": verbose = on
+            case "costs": costs = on
+            case "format":
+                if case .constant(.string(let f), _)? = try d["arg"].map({ try expr($0) }), f.lowercased() != "text" {
+                    throw Self.unsupported("EXPLAIN (FORMAT \(f.uppercased()))")
+                }
+            default: break
+            }
+        }
+        return .explain(try statement(q), analyze: analyze, verbose: verbose, costs: costs)
+    }
+
+    func fetch(_ n: TreeRef) throws -> Statement {
+        let count = n["howMany"]?.int ?? 1
+        let direction: FetchDirection
+        switch string(n, "direction") ?? "FETCH_FORWARD" {
+        case "FETCH_BACKWARD": direction = count == Int64.max ? .backward(nil) : .backward(count)
+        case "FETCH_ABSOLUTE": direction = .absolute(count)
+        case "FETCH_RELATIVE": direction = .relative(count)
+        default: direction = count == Int64.max || count == 0 && n["howMany"] == nil ? .forward(nil) : .forward(count)
+        }
+        return .fetch(cursor: string(n, "portalname") ?? "", direction: direction, move: n["ismove"]?.bool ?? false)
+    }
+
+    func defElems(_ n: TreeRef?) throws -> [(String, Expr?)] {
+        try (n?.children ?? []).compactMap { o in
+            guard let d = o["DefElem"] else { return nil }
+            return (string(d, "defname") ?? "", try d["arg"].map { try optionValue($0) })
+        }
+    }
+
+    /// An option value: a node, or a bare integer / string / type name.
+    func optionValue(_ n: TreeRef) throws -> Expr {
+        if let i = n["Integer"] { return .constant(.integer(i["ival"]?.int ?? 0), location: -1) }
+        if let f = n["Float"] { return .constant(.numeric(string(f, "fval") ?? "0"), location: -1) }
+        if let s = n["String"] { return .constant(.string(string(s, "sval") ?? ""), location: -1) }
+        if let t = n["TypeName"] { return .cast(.constant(.null, location: -1), try typeName(t), location: -1) }
+        if n.kind == .array {
+            let parts = names(n)
+            return .column(parts, location: -1)
+        }
+        return try expr(n)
+    }
+
+    func comment(_ n: TreeRef) throws -> Statement {
+        let kind = ObjectKind(rawValue: string(n, "objtype") ?? "") ?? .table
+        var object: [String] = []
+        if let o = n["object"] {
+            if let list = o["List"]?["items"] { object = names(list) } else if let s = o["String"] { object = [string(s, "sval") ?? ""] }
+        }
+        return .comment(kind: kind, object: object, text: string(n, "comment"))
     }
 }

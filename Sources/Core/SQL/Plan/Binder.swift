@@ -1,279 +1,686 @@
 import DriftCore
+import DriftStorage
 
-/// Resolves names and types of expressions against a scope, folding untyped literals into
-/// the type their context gives them (PostgreSQL's unknown-literal rule).
-struct Binder {
-    var scope: Scope?
-    let parameters: [Value]
+/// Binds a statement's queries: resolves names against the catalog the read sees, types every
+/// expression by PostgreSQL's rules, and plans each query block (join order, access paths,
+/// aggregation, windows, sorting) into a `Plan`.
+final class Binder {
+    let engine: Engine
+    let txn: Transaction
+    weak var session: Session?
+    /// Types of `$n` parameters: given by the client, or inferred from where they are used.
+    var parameterTypes: [SQLType?]
+    /// A temporal clause at the end of the statement: for every table without its own.
+    var statementTemporal: TemporalSpec?
+    /// Views being expanded (a view that reads itself fails instead of recursing).
+    var viewStack: [String] = []
+    /// Nesting depth of queries and expressions bound so far (54001 past the limit).
+    var depth = 0
+    /// Ids of the tables and views the statement reads (view dependencies).
+    var referenced = Set<UInt32>()
+    /// Temporal clauses of the text being bound, by the byte offset of their table reference
+    /// (-1: the statement's own).
+    var temporalMap: [Int: TemporalSpec] = [:]
 
-    mutating func bind(_ e: Expr) throws -> BoundExpr {
+    init(engine: Engine, txn: Transaction, session: Session?, parameterTypes: [SQLType?] = [], temporal: TemporalSpec? = nil) {
+        self.engine = engine
+        self.txn = txn
+        self.session = session
+        self.parameterTypes = parameterTypes
+        temporalMap = session?.temporalClauses ?? [:]
+        self.statementTemporal = temporal ?? temporalMap[-1]
+    }
+
+    func enter() throws {
+        depth += 1
+        if depth > Limits.expressionDepthMax {
+            throw SQLError(.statementTooComplex, "stack depth limit exceeded",
+                           hint: "The statement nests expressions or subqueries more than \(Limits.expressionDepthMax) deep.")
+        }
+    }
+
+    // MARK: Queries
+
+    func bindQuery(_ q: Query, parent: BlockScope?) throws -> BoundQuery {
+        try enter()
+        defer { depth -= 1 }
+        var scope = parent
+        if !q.with.isEmpty {
+            let holder = BlockScope(parent: parent, transparent: true)
+            for c in q.with {
+                guard holder.ctes[c.name] == nil else {
+                    throw SQLError(SQLState("42712"), "WITH query name \"\(c.name)\" specified more than once", position: sqlPosition(c.location))
+                }
+                holder.ctes[c.name] = try bindCTE(c, recursive: q.recursive, holder: holder)
+            }
+            scope = holder
+        }
+        let savedTemporal = statementTemporal
+        if let t = q.temporal { statementTemporal = t }
+        defer { statementTemporal = savedTemporal }
+        return try bindBody(q.body, orderBy: q.orderBy, limit: q.limit, offset: q.offset, withTies: q.withTies,
+                            locking: q.locking, parent: scope)
+    }
+
+    func bindBody(_ body: QueryBody, orderBy: [SortItem], limit: Expr?, offset: Expr?, withTies: Bool,
+                  locking: [LockingClause], parent: BlockScope?) throws -> BoundQuery {
+        if withTies { throw SQLError.notSupported("FETCH FIRST ... WITH TIES") }
+        switch body {
+        case .select(let core):
+            return try bindSelect(core, orderBy: orderBy, limit: limit, offset: offset, locking: locking, parent: parent)
+        case let .values(rows, location):
+            guard locking.isEmpty else { throw SQLError.notSupported("FOR UPDATE on VALUES") }
+            let q = try bindValues(rows, location: location, parent: parent, forInsert: nil)
+            return try finishOutputQuery(q, orderBy: orderBy, limit: limit, offset: offset, parent: parent)
+        case let .setOp(kind, all, l, r):
+            guard locking.isEmpty else {
+                throw SQLError.notSupported("FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT")
+            }
+            let q = try bindSetOp(kind, all: all, l, r, parent: parent)
+            return try finishOutputQuery(q, orderBy: orderBy, limit: limit, offset: offset, parent: parent)
+        }
+    }
+
+    /// ORDER BY / LIMIT over a query whose output columns are all it has (VALUES, set operations):
+    /// sort keys name output columns by name or position.
+    func finishOutputQuery(_ q: BoundQuery, orderBy: [SortItem], limit: Expr?, offset: Expr?, parent: BlockScope?) throws -> BoundQuery {
+        var plan = q.plan
+        if !orderBy.isEmpty {
+            var keys: [SortKey] = []
+            for item in orderBy {
+                let index: Int
+                switch item.expr {
+                case let .constant(.integer(n), loc):
+                    guard n >= 1, n <= q.columns.count else {
+                        throw SQLError(.invalidColumnReference, "ORDER BY position \(n) is not in select list", position: sqlPosition(loc))
+                    }
+                    index = Int(n) - 1
+                case let .column(parts, loc) where parts.count == 1:
+                    guard let i = q.columns.firstIndex(where: { $0.name == parts[0] }) else {
+                        throw SQLError(.undefinedColumn, "column \"\(parts[0])\" does not exist", position: sqlPosition(loc))
+                    }
+                    index = i
+                default:
+                    throw SQLError(.featureNotSupported, "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+                                   detail: "Only result column names can be used, not expressions or functions.",
+                                   hint: "Add the expression/function to every SELECT, or move the UNION into a FROM clause.",
+                                   position: sqlPosition(item.expr.location))
+                }
+                keys.append(SortKey(expr: .slot(index, q.columns[index].type), descending: item.descending,
+                                    nullsFirst: item.nullsFirst ?? item.descending))
+            }
+            plan = Plan(.sort(plan, keys, limitHint: nil), width: plan.width, rows: plan.rows)
+        }
+        plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
+        return BoundQuery(plan: plan, columns: q.columns, outerDepthMax: q.outerDepthMax)
+    }
+
+    func applyLimit(_ plan: Plan, limit: Expr?, offset: Expr?, scope: BlockScope?) throws -> Plan {
+        guard limit != nil || offset != nil else { return plan }
+        let holder = BlockScope(parent: scope)
+        holder.aggregateBan = "LIMIT"
+        holder.windowBan = "LIMIT"
+        func bound(_ e: Expr?, _ what: String) throws -> BoundExpr? {
+            guard let e else { return nil }
+            if case .constant(.null, _) = e { return nil }
+            let b = try coerce(try bindExpr(e, holder), to: .int8, context: .assignment, location: e.location)
+            guard b.isRowIndependent else {
+                throw SQLError(.invalidColumnReference, "argument of \(what) must not contain variables", position: sqlPosition(e.location))
+            }
+            guard b.type.isInteger else {
+                throw SQLError(.datatypeMismatch, "argument of \(what) must be type bigint, not type \(b.type.name)",
+                               position: sqlPosition(e.location))
+            }
+            return b
+        }
+        let l = try bound(limit, "LIMIT"), o = try bound(offset, "OFFSET")
+        var rows = plan.rows
+        if case .constant(.int(let n), _)? = l { rows = min(rows, Double(n)) }
+        return Plan(.limit(plan, limit: l, offset: o), width: plan.width, rows: rows)
+    }
+
+    // MARK: VALUES
+
+    /// VALUES rows: column types are each column's common type. For INSERT, `forInsert` gives
+    /// the target columns' types, and DEFAULT is allowed.
+    func bindValues(_ rows: [[Expr]], location: Int, parent: BlockScope?, forInsert: [SQLType?]?) throws -> BoundQuery {
+        guard let width = rows.first?.count else { throw SQLError.bug("VALUES without rows") }
+        let scope = BlockScope(parent: parent)
+        scope.aggregateBan = "VALUES"
+        scope.windowBan = "VALUES"
+        var bound: [[BoundExpr]] = []
+        for row in rows {
+            guard row.count == width else {
+                throw SQLError(.syntaxError, "VALUES lists must all be the same length", position: sqlPosition(row.first?.location ?? location))
+            }
+            bound.append(try row.map { e in
+                if case .defaultValue(let loc) = e {
+                    guard forInsert != nil else {
+                        throw SQLError(.syntaxError, "DEFAULT is not allowed in this context", position: sqlPosition(loc))
+                    }
+                    return .constant(.null, .unknown)
+                }
+                return try bindExpr(e, scope)
+            })
+        }
+        var types: [SQLType] = []
+        for c in 0..<width {
+            if let target = forInsert?[c] {
+                types.append(target)
+                continue
+            }
+            let column = bound.map { $0[c] }
+            types.append(try TypeRules.common(column.map { $0.isUntypedLiteral ? .unknown : $0.type }, context: "VALUES",
+                                              location: rows[0][c].location))
+        }
+        let casted = try bound.enumerated().map { r, row in
+            try row.enumerated().map { c, e -> BoundExpr in
+                if case .constant(.null, .unknown?) = e, forInsert != nil { return e }  // DEFAULT marker
+                return try coerce(e, to: types[c], context: forInsert != nil ? .assignment : .implicit, location: rows[r][c].location)
+            }
+        }
+        let columns = types.enumerated().map { ResultColumn(name: "column\($0.offset + 1)", type: $0.element) }
+        let plan = Plan(.values(casted), width: width, rows: Double(rows.count))
+        return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
+    }
+
+    // MARK: Set operations
+
+    func bindSetOp(_ kind: String, all: Bool, _ l: QueryBody, _ r: QueryBody, parent: BlockScope?) throws -> BoundQuery {
+        try enter()
+        defer { depth -= 1 }
+        let left = try bindBody(l, orderBy: [], limit: nil, offset: nil, withTies: false, locking: [], parent: parent)
+        let right = try bindBody(r, orderBy: [], limit: nil, offset: nil, withTies: false, locking: [], parent: parent)
+        guard left.columns.count == right.columns.count else {
+            throw SQLError(.syntaxError, "each \(kind) query must have the same number of columns")
+        }
+        var types: [SQLType] = []
+        for (a, b) in zip(left.columns, right.columns) {
+            types.append(try TypeRules.common([a.type, b.type], context: kind, location: nil))
+        }
+        let lp = castOutputs(left, to: types), rp = castOutputs(right, to: types)
+        let op: SetOpKind = kind == "UNION" ? .union : kind == "INTERSECT" ? .intersect : .except
+        let rows: Double
+        switch op {
+        case .union: rows = lp.rows + rp.rows
+        case .intersect: rows = min(lp.rows, rp.rows)
+        case .except: rows = lp.rows
+        }
+        let plan = Plan(.setOp(op, all: all, lp, rp), width: types.count, rows: rows)
+        let columns = zip(left.columns, types).map { ResultColumn(name: $0.name, type: $1) }
+        return BoundQuery(plan: plan, columns: columns, outerDepthMax: max(left.outerDepthMax, right.outerDepthMax))
+    }
+
+    /// A query's output columns cast to `types` (and any hidden columns dropped).
+    func castOutputs(_ q: BoundQuery, to types: [SQLType]) -> Plan {
+        let same = q.plan.width == types.count && zip(q.columns, types).allSatisfy { $0.type == $1 }
+        if same { return q.plan }
+        let exprs = q.columns.enumerated().map { i, c -> BoundExpr in
+            c.type == types[i] ? .slot(i, c.type) : .cast(.slot(i, c.type), types[i], explicit: false)
+        }
+        return Plan(.project(q.plan, exprs), width: exprs.count, rows: q.plan.rows)
+    }
+
+    // MARK: WITH
+
+    func bindCTE(_ c: CommonTable, recursive: Bool, holder: BlockScope) throws -> CTEBinding {
+        func named(_ q: BoundQuery) throws -> [ResultColumn] {
+            if c.columns.isEmpty { return q.columns }
+            guard c.columns.count <= q.columns.count else {
+                throw SQLError(.invalidColumnReference, "WITH query \"\(c.name)\" has \(q.columns.count) columns available but \(c.columns.count) columns specified",
+                               position: sqlPosition(c.location))
+            }
+            return q.columns.enumerated().map { i, col in ResultColumn(name: i < c.columns.count ? c.columns[i] : col.name, type: col.type) }
+        }
+        if recursive, case let .setOp("UNION", all, l, r) = c.query.body, c.query.orderBy.isEmpty, c.query.limit == nil,
+           Self.references(r, c.name) {
+            let base = try bindBody(l, orderBy: [], limit: nil, offset: nil, withTies: false, locking: [], parent: holder)
+            let binding = CTEBinding(name: c.name, columns: try named(base), plan: nil, recursive: true)
+            holder.ctes[c.name] = binding
+            let step = try bindBody(r, orderBy: [], limit: nil, offset: nil, withTies: false, locking: [], parent: holder)
+            guard step.columns.count == base.columns.count else {
+                throw SQLError(.syntaxError, "each UNION query must have the same number of columns", position: sqlPosition(c.location))
+            }
+            let types = binding.columns.map(\.type)
+            for (i, (a, b)) in zip(base.columns, step.columns).enumerated() where a.type != b.type {
+                guard TypeRules.implicitlyCastable(b.type, to: a.type) else {
+                    throw SQLError(.datatypeMismatch, "recursive query \"\(c.name)\" column \(i + 1) has type \(a.type.name) in non-recursive term but type \(b.type.name) overall",
+                                   hint: "Cast the output of the non-recursive term to the correct type.", position: sqlPosition(c.location))
+                }
+            }
+            let basePlan = castOutputs(base, to: types), stepPlan = castOutputs(step, to: types)
+            binding.plan = Plan(.recursiveUnion(binding, base: basePlan, step: stepPlan, all: all), width: types.count,
+                                rows: basePlan.rows * 10)
+            return binding
+        }
+        let q = try bindQuery(c.query, parent: holder)
+        let plan = q.plan.width == q.columns.count ? q.plan
+            : Plan(.project(q.plan, q.columns.enumerated().map { .slot($0.offset, $0.element.type) }), width: q.columns.count, rows: q.plan.rows)
+        return CTEBinding(name: c.name, columns: try named(q), plan: plan, recursive: false)
+    }
+
+    /// Whether a query body reads a relation called `name` (a recursive CTE's self-reference).
+    static func references(_ body: QueryBody, _ name: String) -> Bool {
+        switch body {
+        case .select(let core): return core.from.contains { references($0, name) }
+        case .values: return false
+        case let .setOp(_, _, l, r): return references(l, name) || references(r, name)
+        }
+    }
+
+    static func references(_ item: FromItem, _ name: String) -> Bool {
+        switch item {
+        case .table(let t): return t.schema == nil && t.name == name
+        case let .subquery(q, _, _, _, _): return references(q.body, name)
+        case .function: return false
+        case let .join(_, l, r, _, _, _, _, _): return references(l, name) || references(r, name)
+        }
+    }
+
+    // MARK: SELECT
+
+    func bindSelect(_ core: SelectCore, orderBy: [SortItem], limit: Expr?, offset: Expr?, locking: [LockingClause],
+                    parent: BlockScope?) throws -> BoundQuery {
+        try enter()
+        defer { depth -= 1 }
+        if core.into != nil { throw SQLError.notSupported("SELECT ... INTO (use CREATE TABLE ... AS)") }
+        let scope = BlockScope(parent: parent)
+        for w in core.windows {
+            guard let name = w.name else { continue }
+            scope.windowDefinitions[name] = w
+        }
+        let from = try bindFromList(core.from, scope)
+
+        // WHERE
+        scope.aggregateBan = "WHERE"
+        scope.windowBan = "WHERE"
+        let whereExpr = try core.whereClause.map { try bindCondition($0, scope, context: "WHERE") }
+
+        // Select list
+        scope.aggregateBan = nil
+        scope.windowBan = nil
+        var targets: [(expr: BoundExpr, name: String, location: Int)] = []
+        for t in core.targets {
+            if case let .star(qualifier, loc) = t.expr {
+                let expanded = try expandStar(qualifier, from: from, scope: scope, location: loc)
+                if expanded.isEmpty && qualifier == nil && core.from.isEmpty {
+                    throw SQLError(.syntaxError, "SELECT * with no tables specified is not valid", position: sqlPosition(loc))
+                }
+                targets += expanded.map { ($0.1, $0.0, loc) }
+                continue
+            }
+            targets.append((try bindExpr(t.expr, scope), t.alias ?? Self.columnName(t.expr), t.location))
+        }
+
+        // GROUP BY
+        scope.aggregateBan = "GROUP BY"
+        scope.windowBan = "GROUP BY"
+        var groupKeys: [BoundExpr] = []
+        var groupingSets: [[Int]]?
+        for g in core.groupBy {
+            if case let .groupingSet(kind, items, _) = g {
+                let sets = try expandGroupingSet(kind, items, targets: targets, scope: scope, keys: &groupKeys)
+                groupingSets = (groupingSets ?? [[]]).flatMap { a in sets.map { a + $0 } }
+                continue
+            }
+            let k = try bindGroupItem(g, targets: targets, scope: scope)
+            if !groupKeys.contains(where: { $0.same(as: k) }) { groupKeys.append(k) }
+            if let sets = groupingSets, let i = groupKeys.firstIndex(where: { $0.same(as: k) }) {
+                groupingSets = sets.map { $0 + [i] }
+            }
+        }
+        if let sets = groupingSets {
+            // Plain keys listed beside grouping sets belong to every set.
+            let inAll = groupKeys.indices.filter { i in sets.allSatisfy { $0.contains(i) } }
+            groupingSets = sets.map { Array(Set($0 + inAll)).sorted() }
+        }
+
+        // HAVING
+        scope.aggregateBan = nil
+        scope.windowBan = "HAVING"
+        let having = try core.having.map { try bindCondition($0, scope, context: "HAVING") }
+
+        // ORDER BY and DISTINCT ON
+        scope.windowBan = nil
+        var hidden: [BoundExpr] = []
+        var sortKeys: [SortKey] = []
+        for item in orderBy {
+            let e = try bindSortItem(item, targets: targets, scope: scope)
+            let index: Int
+            if let t = targets.firstIndex(where: { $0.expr.same(as: e) && !e.isVolatile }) {
+                index = t
+            } else {
+                if core.distinct {
+                    throw SQLError(.invalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                                   position: sqlPosition(item.expr.location))
+                }
+                if let h = hidden.firstIndex(where: { $0.same(as: e) }) {
+                    index = targets.count + h
+                } else {
+                    hidden.append(e)
+                    index = targets.count + hidden.count - 1
+                }
+            }
+            sortKeys.append(SortKey(expr: .slot(index, e.type), descending: item.descending, nullsFirst: item.nullsFirst ?? item.descending))
+        }
+        var distinctOnKeys: [Int]?
+        if let on = core.distinctOn {
+            var keys: [Int] = []
+            for e in on {
+                let b = try bindSortItem(SortItem(expr: e), targets: targets, scope: scope)
+                if let i = targets.firstIndex(where: { $0.expr.same(as: b) }) {
+                    keys.append(i)
+                } else if let h = hidden.firstIndex(where: { $0.same(as: b) }) {
+                    keys.append(targets.count + h)
+                } else {
+                    hidden.append(b)
+                    keys.append(targets.count + hidden.count - 1)
+                }
+            }
+            for (i, k) in keys.enumerated() where i < sortKeys.count {
+                guard case .slot(let s, _) = sortKeys[i].expr, keys.contains(s) else {
+                    throw SQLError(.invalidColumnReference, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                                   position: sqlPosition(on.first?.location))
+                }
+                _ = k
+            }
+            distinctOnKeys = keys
+        }
+
+        // FROM and WHERE into a plan over the block's wide row.
+        let aggregating = !scope.aggregates.isEmpty || !groupKeys.isEmpty || having != nil
+        var lockSpecs: [RowLockSpec] = []
+        if !locking.isEmpty {
+            if aggregating || core.distinct || distinctOnKeys != nil {
+                throw SQLError.notSupported("FOR UPDATE with DISTINCT, GROUP BY, HAVING or aggregate functions")
+            }
+            if !scope.windows.isEmpty { throw SQLError.notSupported("FOR UPDATE with window functions") }
+            lockSpecs = try rowLocks(locking, scope: scope)
+        }
+        var plan = try JoinPlanner(binder: self, scope: scope).plan(from, where: whereExpr)
+        if !lockSpecs.isEmpty {
+            // Sort, lock and limit the block's wide rows, then project: a row that changed while
+            // its lock was awaited is re-read and re-checked before its values are computed.
+            let exprs = targets.map(\.expr) + hidden
+            let wideKeys = sortKeys.map { k -> SortKey in
+                guard case .slot(let i, _) = k.expr else { return k }
+                return SortKey(expr: exprs[i], descending: k.descending, nullsFirst: k.nullsFirst)
+            }
+            if !wideKeys.isEmpty { plan = Plan(.sort(plan, wideKeys, limitHint: nil), width: plan.width, rows: plan.rows) }
+            plan = Plan(.lockRows(plan, lockSpecs), width: plan.width, rows: plan.rows)
+            plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
+            plan = Plan(.project(plan, targets.map(\.expr)), width: targets.count, rows: plan.rows)
+            let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+            return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
+        }
+
+        // Aggregation
+        var outputExprs = targets.map(\.expr) + hidden
+        var havingExpr = having
+        if aggregating {
+            var rewriter = AggregateRewriter(keys: groupKeys, scope: scope)
+            let aggs = scope.aggregates
+            outputExprs = try outputExprs.map { try rewriter.rewrite($0) }
+            havingExpr = try havingExpr.map { try rewriter.rewrite($0) }
+            scope.windows = try scope.windows.map { try rewriter.rewrite($0) }
+            outputExprs = outputExprs.map { rewriter.finalize($0) }
+            havingExpr = havingExpr.map { rewriter.finalize($0) }
+            scope.windows = scope.windows.map { rewriter.finalize($0) }
+            let keys = rewriter.keys
+            // Keys added for functionally dependent columns belong to every grouping set.
+            if let sets = groupingSets, keys.count > groupKeys.count {
+                groupingSets = sets.map { $0 + Array(groupKeys.count..<keys.count) }
+            }
+            let rows = keys.isEmpty ? 1 : max(1, plan.rows / 10)
+            plan = Plan(.aggregate(AggregateSpec(input: plan, keys: keys, aggregates: aggs, groupingSets: groupingSets)),
+                        width: keys.count + aggs.count + (groupingSets == nil ? 0 : 1), rows: rows)
+            if let h = havingExpr { plan = Plan(.filter(plan, h), width: plan.width, rows: max(1, plan.rows / 3)) }
+        }
+        if !scope.windows.isEmpty {
+            let base = plan.width
+            outputExprs = outputExprs.map { e in
+                e.rewritten { x in
+                    if case .windowRef(let i, let t) = x { return .slot(base + i, t) }
+                    return nil
+                }
+            }
+            plan = Plan(.window(plan, scope.windows), width: base + scope.windows.count, rows: plan.rows)
+        }
+        try checkNoLeftoverReferences(outputExprs)
+        plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
+
+        if let keys = distinctOnKeys {
+            let leading = keys.map { SortKey(expr: .slot($0, outputExprs[$0].type), descending: false, nullsFirst: false) }
+            var order = sortKeys
+            for k in leading where !order.contains(where: { if case .slot(let s, _) = $0.expr, case .slot(let t, _) = k.expr { return s == t }; return false }) {
+                order.append(k)
+            }
+            plan = Plan(.sort(plan, order, limitHint: nil), width: plan.width, rows: plan.rows)
+            plan = Plan(.distinctOn(plan, keys: keys), width: plan.width, rows: plan.rows)
+        } else {
+            if core.distinct {
+                plan = Plan(.distinct(plan, columns: targets.count), width: plan.width, rows: plan.rows)
+            }
+            if !sortKeys.isEmpty {
+                plan = Plan(.sort(plan, sortKeys, limitHint: nil), width: plan.width, rows: plan.rows)
+            }
+        }
+        plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
+        let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+        return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
+    }
+
+    /// Aggregate and window placeholders must all have been replaced by now.
+    func checkNoLeftoverReferences(_ exprs: [BoundExpr]) throws {
+        for e in exprs where e.hasAggregate || e.hasWindow {
+            throw SQLError.bug("aggregate or window reference left in an expression")
+        }
+    }
+
+    // MARK: Select-list helpers
+
+    /// `*` or `t.*`: the visible columns, in FROM order (merged USING columns first per join).
+    func expandStar(_ qualifier: String?, from: [FromNode], scope: BlockScope, location: Int) throws -> [(String, BoundExpr)] {
+        if let q = qualifier {
+            guard let r = scope.relation(named: q) else {
+                throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(location))
+            }
+            return r.columns.map { ($0.name, .slot($0.slot, $0.type)) }
+        }
+        return from.flatMap(\.star)
+    }
+
+    /// PostgreSQL's name for an unnamed select-list item.
+    static func columnName(_ e: Expr) -> String {
         switch e {
-        case let .column(parts, loc):
-            guard var s = scope else {
-                throw SQLError(.undefinedColumn, "column \"\(parts.joined(separator: "."))\" does not exist", position: sqlPosition(loc))
-            }
-            let c = try s.resolve(parts, location: loc)
-            scope = s
-            return .slot(c.slot, c.type)
-        case let .star(_, loc):
-            throw SQLError(.syntaxError, "\"*\" is not allowed here", position: sqlPosition(loc))
-        case let .constant(lit, _):
-            switch lit {
-            case .integer(let i): return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
-            case .numeric(let n):
-                // An integer too big for int4 but within int8 is an int8 constant (PostgreSQL's make_const).
-                if let i = Int64(n) { return .constant(.int(i), .int8) }
-                guard let d = Double(n), d.isFinite else {
-                    throw SQLError(.numericValueOutOfRange, "numeric constant \(n.prefix(30)) is out of the supported range")
-                }
-                return .constant(.double(d), .numeric)
-            case .string(let s): return .constant(.text(s), nil)
-            case .bool(let b): return .constant(.bool(b), .bool)
-            case .null: return .constant(.null, nil)
-            }
-        case let .parameter(n, loc):
-            guard n >= 1, n <= parameters.count else {
-                throw SQLError(.undefinedObject, "there is no parameter $\(n)", position: sqlPosition(loc))
-            }
-            return .constant(parameters[n - 1], nil)
-        case let .op(name, left, right, loc):
-            return try bindOperator(name, left, right, location: loc)
-        case .and(let xs): return .and(try xs.map { try bindBool($0) })
-        case .or(let xs): return .or(try xs.map { try bindBool($0) })
-        case .not(let x): return .not(try bindBool(x))
-        case let .isNull(x, negated): return .isNull(try bind(x), negated: negated)
-        case let .boolTest(x, t): return .boolTest(try bindBool(x), t)
-        case let .cast(x, typeName, loc):
-            let type = try Self.resolveType(typeName, location: loc)
-            let inner = try bind(x)
-            if case let .constant(v, t) = inner {
-                do {
-                    return .constant(try Coercion.cast(v, from: t, to: type, explicit: true), type)
-                } catch var err as SQLError {
-                    err.position = err.position ?? sqlPosition(x.location)
-                    throw err
+        case .column(let parts, _): return parts.last ?? "?column?"
+        case .function(let f):
+            let n = f.name.last ?? "?column?"
+            if f.sqlSyntax {
+                switch n {
+                case "btrim", "ltrim", "rtrim": return n == "btrim" ? "btrim" : n
+                default: return n
                 }
             }
-            return .cast(inner, type)
-        case let .inList(x, items, negated, loc):
-            var l = try bind(x)
-            var bound = try items.map { try bind($0) }
-            if l.isUntypedLiteral, let t = bound.first(where: { !$0.isUntypedLiteral })?.type {
-                l = try coerce(l, to: t, location: loc)
+            return n
+        case .cast(let inner, let t, _):
+            switch inner {
+            case .column, .function, .cast, .caseWhen, .coalesce, .greatest, .least, .nullIf, .subquery: return columnName(inner)
+            default:
+                let n = (t.names.last ?? "?column?").lowercased()
+                let aliases = ["int4": "int4", "int8": "int8", "int2": "int2", "float8": "float8", "float4": "float4",
+                               "bool": "bool", "varchar": "varchar", "bpchar": "bpchar", "numeric": "numeric", "text": "text"]
+                return aliases[n] ?? n
             }
-            bound = try bound.map { try unify(l, $0, op: "=", location: loc).1 }
-            if l.isUntypedLiteral { l = try coerce(l, to: .text, location: loc) }
-            return .inList(l, bound, negated: negated)
-        case let .between(x, low, high, negated, loc):
-            let v = try bind(x)
-            let ge = try compare(.ge, v, try bind(low), location: loc)
-            let le = try compare(.le, v, try bind(high), location: loc)
-            let both = BoundExpr.and([ge, le])
-            return negated ? .not(both) : both
-        case let .like(x, pattern, ci, negated, loc):
-            let (a, b) = try unify(try bind(x), try bind(pattern), op: "~~", location: loc)
-            guard a.type.isText else {
-                throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) ~~ \(b.type.name)",
-                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: sqlPosition(loc))
+        case .caseWhen: return "case"
+        case .coalesce: return "coalesce"
+        case .greatest: return "greatest"
+        case .least: return "least"
+        case .nullIf: return "nullif"
+        case .subquery(let q, let kind, _, _):
+            switch kind {
+            case .exists: return "exists"
+            case .array: return "array"
+            case .scalar:
+                if case .select(let core) = q.body, core.targets.count == 1, case .star = core.targets[0].expr { return "?column?" }
+                if case .select(let core) = q.body, core.targets.count == 1 {
+                    return core.targets[0].alias ?? columnName(core.targets[0].expr)
+                }
+                return "?column?"
+            default: return "?column?"
             }
-            return .like(a, b, caseInsensitive: ci, negated: negated)
-        case let .function(name, args, star, distinct, loc):
-            return try bindFunction(name.last ?? "", args, star: star, distinct: distinct, location: loc)
+        case .array: return "array"
+        case .row: return "row"
+        case .sqlValue(let op, _, _):
+            switch op {
+            case "SVFOP_CURRENT_DATE": return "current_date"
+            case "SVFOP_CURRENT_TIME", "SVFOP_CURRENT_TIME_N": return "current_time"
+            case "SVFOP_CURRENT_TIMESTAMP", "SVFOP_CURRENT_TIMESTAMP_N": return "current_timestamp"
+            case "SVFOP_LOCALTIME", "SVFOP_LOCALTIME_N": return "localtime"
+            case "SVFOP_LOCALTIMESTAMP", "SVFOP_LOCALTIMESTAMP_N": return "localtimestamp"
+            case "SVFOP_CURRENT_ROLE": return "current_role"
+            case "SVFOP_CURRENT_USER": return "current_user"
+            case "SVFOP_USER": return "user"
+            case "SVFOP_SESSION_USER": return "session_user"
+            case "SVFOP_CURRENT_CATALOG": return "current_catalog"
+            case "SVFOP_CURRENT_SCHEMA": return "current_schema"
+            default: return "?column?"
+            }
+        case .groupingFunc: return "grouping"
+        case .collate(let inner, _, _): return columnName(inner)
+        case .subscripted(let inner, _, _, _, _): return columnName(inner)
+        case .field(_, let name, _): return name
+        default: return "?column?"
         }
     }
 
-    mutating func bindBool(_ e: Expr) throws -> BoundExpr {
-        let b = try bind(e)
-        if b.isUntypedLiteral { return try coerce(b, to: .bool, location: e.location ?? 0) }
-        guard b.type == .bool || b.type == .unknown else {
-            throw SQLError(.datatypeMismatch, "argument of WHERE must be type boolean, not type \(b.type.name)",
-                           position: sqlPosition(e.location))
+    /// A GROUP BY item: a position in the select list, an input column, an output column
+    /// name, or an expression (PostgreSQL prefers the input column for a bare name).
+    func bindGroupItem(_ g: Expr, targets: [(expr: BoundExpr, name: String, location: Int)], scope: BlockScope) throws -> BoundExpr {
+        if case let .constant(.integer(n), loc) = g {
+            guard n >= 1, n <= targets.count else {
+                throw SQLError(.invalidColumnReference, "GROUP BY position \(n) is not in select list", position: sqlPosition(loc))
+            }
+            let e = targets[Int(n) - 1].expr
+            if e.hasAggregate {
+                throw SQLError(SQLState("42803"), "aggregate functions are not allowed in GROUP BY", position: sqlPosition(loc))
+            }
+            return e
         }
-        return b
+        if case let .column(parts, loc) = g, parts.count == 1 {
+            if case .found(let e) = try scope.resolveHere(parts, location: loc) { return e }
+            let matches = targets.filter { $0.name == parts[0] }
+            if let m = matches.first {
+                if matches.count > 1 && !matches.allSatisfy({ $0.expr.same(as: m.expr) }) {
+                    throw SQLError(.ambiguousColumn, "GROUP BY \"\(parts[0])\" is ambiguous", position: sqlPosition(loc))
+                }
+                if m.expr.hasAggregate {
+                    throw SQLError(SQLState("42803"), "aggregate functions are not allowed in GROUP BY", position: sqlPosition(loc))
+                }
+                return m.expr
+            }
+        }
+        return try bindExpr(g, scope)
     }
 
-    /// Gives an untyped literal the type its context needs.
-    func coerce(_ e: BoundExpr, to type: SQLType, location: Int) throws -> BoundExpr {
-        guard case let .constant(v, nil) = e else { return e }
-        do {
-            return .constant(try Coercion.cast(v, to: type), type)
-        } catch var err as SQLError {
-            err.position = err.position ?? sqlPosition(location)
-            throw err
+    func expandGroupingSet(_ kind: String, _ items: [Expr], targets: [(expr: BoundExpr, name: String, location: Int)],
+                           scope: BlockScope, keys: inout [BoundExpr]) throws -> [[Int]] {
+        func keyIndex(_ e: Expr) throws -> [Int] {
+            if case let .row(xs, _) = e { return try xs.flatMap { try keyIndex($0) } }
+            if case let .groupingSet(k, xs, _) = e, k == "GROUPING_SET_EMPTY" || xs.isEmpty { return [] }
+            let b = try bindGroupItem(e, targets: targets, scope: scope)
+            if let i = keys.firstIndex(where: { $0.same(as: b) }) { return [i] }
+            keys.append(b)
+            return [keys.count - 1]
         }
-    }
-
-    /// Makes both operands of a binary operator comparable.
-    func unify(_ a: BoundExpr, _ b: BoundExpr, op: String, location: Int) throws -> (BoundExpr, BoundExpr) {
-        switch (a.isUntypedLiteral, b.isUntypedLiteral) {
-        case (true, true): return (try coerce(a, to: .text, location: location), try coerce(b, to: .text, location: location))
-        case (true, false): return (try coerce(a, to: b.type, location: location), b)
-        case (false, true): return (a, try coerce(b, to: a.type, location: location))
+        switch kind {
+        case "GROUPING_SET_EMPTY": return [[]]
+        case "GROUPING_SET_ROLLUP":
+            let parts = try items.map { try keyIndex($0) }
+            return (0...parts.count).reversed().map { n in parts.prefix(n).flatMap { $0 } }
+        case "GROUPING_SET_CUBE":
+            let parts = try items.map { try keyIndex($0) }
+            guard parts.count <= 12 else { throw SQLError(.programLimitExceeded, "CUBE is limited to 12 elements") }
+            var out: [[Int]] = []
+            for mask in (0..<(1 << parts.count)).reversed() {
+                out.append(parts.indices.filter { mask & (1 << (parts.count - 1 - $0)) != 0 }.flatMap { parts[$0] })
+            }
+            return out
+        case "GROUPING_SET_SIMPLE":
+            return [try items.flatMap { try keyIndex($0) }]
         default:
-            guard Self.comparable(a.type, b.type) else {
-                throw SQLError(.undefinedFunction, "operator does not exist: \(a.type.name) \(op) \(b.type.name)",
-                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: sqlPosition(location))
-            }
-            // date < timestamp < timestamptz: the lower side is cast up, as PostgreSQL's operators do.
-            let rank: (SQLType) -> Int? = { $0 == .date ? 0 : $0 == .timestamp ? 1 : $0 == .timestamptz ? 2 : nil }
-            if let ra = rank(a.type), let rb = rank(b.type), ra != rb {
-                return ra < rb ? (try castUp(a, to: b.type), b) : (a, try castUp(b, to: a.type))
-            }
-            return (a, b)
-        }
-    }
-
-    /// An implicit cast (folded when the operand is a constant).
-    func castUp(_ e: BoundExpr, to type: SQLType) throws -> BoundExpr {
-        if case let .constant(v, t) = e { return .constant(try Coercion.cast(v, from: t, to: type), type) }
-        return .cast(e, type)
-    }
-
-    static func comparable(_ a: SQLType, _ b: SQLType) -> Bool {
-        let numeric: (SQLType) -> Bool = { $0.isInteger || $0.isFloat || $0 == .numeric }
-        if numeric(a) && numeric(b) { return true }
-        if a.isText && b.isText { return true }
-        if (a == .timestamp || a == .timestamptz || a == .date) && (b == .timestamp || b == .timestamptz || b == .date) { return true }
-        if (a == .json || a == .jsonb) && (b == .json || b == .jsonb) { return true }
-        return a == b
-    }
-
-    func compare(_ op: CompareOp, _ a: BoundExpr, _ b: BoundExpr, location: Int) throws -> BoundExpr {
-        let (x, y) = try unify(a, b, op: op.rawValue, location: location)
-        return .compare(op, x, y)
-    }
-
-    mutating func bindOperator(_ name: String, _ left: Expr?, _ right: Expr, location: Int) throws -> BoundExpr {
-        guard let left else {
-            let r = try bind(right)
-            switch name {
-            case "-":
-                if case let .constant(.int(i), t) = r {
-                    guard i != Int64.min else { throw SQLError(.numericValueOutOfRange, "bigint out of range") }
-                    return .constant(try Coercion.checkRange(-i, t ?? .int8), t)
+            var out: [[Int]] = []
+            for item in items {
+                if case let .groupingSet(k, xs, _) = item {
+                    out += try expandGroupingSet(k, xs, targets: targets, scope: scope, keys: &keys)
+                } else {
+                    out.append(try keyIndex(item))
                 }
-                if case let .constant(.double(d), t) = r { return .constant(.double(-d), t) }
-                let x = try coerce(r, to: .numeric, location: location)
-                return .negate(x)
-            case "+": return try coerce(r, to: .numeric, location: location)
-            default: throw SQLError(.undefinedFunction, "operator does not exist: \(name) \(r.type.name)", position: sqlPosition(location))
             }
+            return out
         }
-        let l = try bind(left), r = try bind(right)
-        if let op = CompareOp(rawValue: name == "!=" ? "<>" : name) { return try compare(op, l, r, location: location) }
-        if let op = ArithOp(rawValue: name) {
-            var (x, y) = (l, r)
-            if x.isUntypedLiteral { x = try coerce(x, to: y.isUntypedLiteral ? .numeric : y.type, location: location) }
-            if y.isUntypedLiteral { y = try coerce(y, to: x.type, location: location) }
-            let numeric: (SQLType) -> Bool = { $0.isInteger || $0.isFloat || $0 == .numeric }
-            guard numeric(x.type), numeric(y.type) else {
-                throw SQLError(.undefinedFunction, "operator does not exist: \(x.type.name) \(name) \(y.type.name)",
-                               hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                               position: sqlPosition(location))
-            }
-            return .arith(op, x, y, Self.arithType(x.type, y.type))
-        }
-        if name == "||" {
-            func text(_ e: BoundExpr) throws -> BoundExpr {
-                if case .bpchar = e.type { return try castUp(e, to: .text) }
-                return try coerce(e, to: .text, location: location)
-            }
-            return .concat(try text(l), try text(r))
-        }
-        throw SQLError(.undefinedFunction, "operator does not exist: \(l.type.name) \(name) \(r.type.name)",
-                       hint: "No operator matches the given name and argument types. You might need to add explicit type casts.",
-                       position: sqlPosition(location))
     }
 
-    static func arithType(_ a: SQLType, _ b: SQLType) -> SQLType {
-        if a.isFloat || b.isFloat { return .float8 }
-        if a == .numeric || b == .numeric { return .numeric }
-        if a == .int8 || b == .int8 { return .int8 }
-        if a == .int4 || b == .int4 { return .int4 }
-        return .int2
-    }
-
-    mutating func bindFunction(_ name: String, _ args: [Expr], star: Bool, distinct: Bool, location: Int) throws -> BoundExpr {
-        if ["count", "sum", "avg", "min", "max"].contains(name) {
-            throw SQLError.notSupported("aggregate function \(name)")
-        }
-        let bound = try args.map { try bind($0) }
-        func arity(_ n: Int) throws {
-            guard bound.count == n else {
-                throw SQLError(.undefinedFunction, "function \(name) with \(bound.count) arguments does not exist", position: sqlPosition(location))
+    /// An ORDER BY item: a select-list position, an output column name (preferred for a bare
+    /// name), or an expression over the input.
+    func bindSortItem(_ item: SortItem, targets: [(expr: BoundExpr, name: String, location: Int)], scope: BlockScope) throws -> BoundExpr {
+        if case let .constant(.integer(n), loc) = item.expr {
+            guard n >= 1, n <= targets.count else {
+                throw SQLError(.invalidColumnReference, "ORDER BY position \(n) is not in select list", position: sqlPosition(loc))
             }
+            return targets[Int(n) - 1].expr
         }
-        switch name {
-        case "lower", "upper", "length":
-            try arity(1)
-            let a = try coerce(bound[0], to: .text, location: location)
-            return .function(name, [a], name == "length" ? .int4 : .text)
-        case "abs":
-            try arity(1)
-            let a = try coerce(bound[0], to: .numeric, location: location)
-            return .function(name, [a], a.type)
-        case "now", "current_timestamp":
-            try arity(0)
-            return .function("now", [], .timestamptz)
-        case "substring", "substr":
-            guard bound.count == 2 || bound.count == 3 else { try arity(3); break }
-            let s = try coerce(bound[0], to: .text, location: location)
-            guard s.type.isText else {
-                throw SQLError(.undefinedFunction, "function \(name)(\(bound.map(\.type.name).joined(separator: ", "))) does not exist",
-                               hint: "No function matches the given name and argument types. You might need to add explicit type casts.",
-                               position: sqlPosition(location))
-            }
-            let rest = try bound.dropFirst().map { a -> BoundExpr in
-                let c = try coerce(a, to: .int4, location: location)
-                guard c.type.isInteger else {
-                    throw SQLError(.undefinedFunction, "function \(name)(text, \(c.type.name)) does not exist", position: sqlPosition(location))
+        if case let .column(parts, loc) = item.expr, parts.count == 1 {
+            let matches = targets.filter { $0.name == parts[0] }
+            if let m = matches.first {
+                if matches.count > 1 && !matches.allSatisfy({ $0.expr.same(as: m.expr) }) {
+                    throw SQLError(.ambiguousColumn, "ORDER BY \"\(parts[0])\" is ambiguous", position: sqlPosition(loc))
                 }
-                return c
+                return m.expr
             }
-            return .function("substring", [s] + rest, .text)
-        case "extract", "date_part", "date_trunc", "to_json", "to_jsonb", "to_char", "age", "make_interval", "generate_series",
-             "coalesce", "nullif", "greatest", "least", "concat", "replace", "trim", "btrim", "ltrim", "rtrim", "position",
-             "strpos", "left", "right", "repeat", "reverse", "split_part", "round", "trunc", "floor", "ceil", "ceiling",
-             "sqrt", "power", "mod", "sign", "random", "gen_random_uuid", "jsonb_build_object", "json_build_object",
-             "array_length", "unnest", "array_agg", "string_agg", "clock_timestamp", "statement_timestamp",
-             "transaction_timestamp", "current_date", "localtimestamp", "md5", "encode", "decode", "format",
-             "regexp_replace", "regexp_match", "char_length", "character_length", "octet_length", "initcap", "lpad", "rpad":
-            throw SQLError(.featureNotSupported, "function \(name) is not supported yet", position: sqlPosition(location))
-        default:
-            throw SQLError(.undefinedFunction, "function \(name) does not exist", position: sqlPosition(location))
         }
-        throw SQLError(.undefinedFunction, "function \(name) does not exist", position: sqlPosition(location))
+        return try bindExpr(item.expr, scope)
     }
 
-    /// Maps a type name as written to a type.
-    static func resolveType(_ t: TypeName, location: Int) throws -> SQLType {
-        let name = t.names.last ?? ""
-        let base: SQLType
-        switch name {
-        case "bool", "boolean": base = .bool
-        case "int2", "smallint": base = .int2
-        case "int4", "int", "integer": base = .int4
-        case "int8", "bigint": base = .int8
-        case "float4", "real": base = .float4
-        case "float8", "double precision": base = .float8
-        case "numeric", "decimal": base = .numeric
-        case "text": base = .text
-        case "varchar": base = .varchar(t.modifiers.first.map { Int($0) })
-        case "bpchar", "char": base = .bpchar(t.modifiers.first.map { Int($0) } ?? 1)
-        case "bytea": base = .bytea
-        case "date": base = .date
-        case "timestamp": base = .timestamp
-        case "timestamptz": base = .timestamptz
-        case "json": base = .json
-        case "jsonb": base = .jsonb
-        case "time", "timetz", "interval", "uuid", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
-             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regclass", "regtype", "name":
-            throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(location))
-        default:
-            throw SQLError(.undefinedObject, "type \"\(name)\" does not exist", position: sqlPosition(location))
+    // MARK: FOR UPDATE / SHARE
+
+    /// The base tables a locking clause locks (all of the block's, or those named by OF).
+    func rowLocks(_ clauses: [LockingClause], scope: BlockScope) throws -> [RowLockSpec] {
+        var specs: [RowLockSpec] = []
+        for c in clauses {
+            let mode: RowLockMode
+            switch c.strength {
+            case .update: mode = .update
+            case .noKeyUpdate: mode = .noKeyUpdate
+            case .share: mode = .share
+            case .keyShare: mode = .keyShare
+            }
+            let named = c.tables
+            for n in named where scope.relation(named: n) == nil {
+                throw SQLError(.undefinedTable, "relation \"\(n)\" in FOR UPDATE clause not found in FROM clause")
+            }
+            for r in scope.relations where named.isEmpty || named.contains(r.name) {
+                guard let access = r.access else {
+                    if named.isEmpty { continue }
+                    throw SQLError.notSupported("FOR UPDATE on a subquery, function or CTE in FROM")
+                }
+                if case .transaction = access.mode {} else {
+                    throw SQLError(.readOnlySQLTransaction, "cannot lock rows while reading the past (AS OF)")
+                }
+                access.needsKey = true
+                if let i = specs.firstIndex(where: { $0.access === access }) {
+                    specs[i].mode = max(specs[i].mode, mode)
+                } else {
+                    specs.append(RowLockSpec(access: access, offset: r.offset, mode: mode, wait: c.wait))
+                }
+            }
         }
-        return t.arrayDimensions > 0 ? .array(base) : base
+        return specs
+    }
+}
+
+extension SQLError {
+    static func notSupported(_ what: String, position: Int? = nil) -> SQLError {
+        SQLError(.featureNotSupported, "\(what) is not supported", position: position)
     }
 }

@@ -14,6 +14,14 @@ public final class Session {
     var savepointDepths: [(name: String, depth: Int)] = []
     /// The running statement's cancel flag and timeout; `cancel()` may be called from any thread.
     public let interrupt = StatementInterrupt()
+    /// Temporal clauses of the running statement, by the byte offset of their table reference.
+    var temporalClauses: [Int: TemporalSpec] = [:]
+    /// Types of `$n` parameters a client declared (prepared statements); nil: inferred.
+    var parameterTypes: [SQLType?]?
+    /// When the open transaction block began (now() inside it).
+    var blockStartTime: Int64?
+    /// The role the session runs as.
+    public var userName = "driftdb"
 
     public init(engine: Engine) { self.engine = engine }
 
@@ -57,17 +65,8 @@ public final class Session {
             if let drift = try DriftQLParser.parse(sql) {
                 return try runDriftQL(drift)
             }
-            let tokens: [Token]
-            do {
-                tokens = try Lexer.tokenize(sql)
-            } catch let e as LexError {
-                throw SQLError(.syntaxError, e.message, position: e.offset + 1)
-            }
-            if tokens.isEmpty { return StatementResult(tag: "") }
-            let prepass = try TemporalPrepass(sql, tokens: tokens)
-            let statements = try ASTBuilder.statements(sql: prepass.sql)
             var last = StatementResult(tag: "")
-            for s in statements { last = try run(attach(prepass.clauses, to: s), parameters: parameters) }
+            for p in try Session.parse(sql) { last = try run(p, parameters: parameters) }
             return last
         } catch {
             if let b = block, b.state == .active { b.markFailed() }
@@ -81,32 +80,79 @@ public final class Session {
         }
     }
 
-    /// Binds temporal clauses to the table references they follow (by byte offset); the rest
-    /// apply to the whole statement.
-    func attach(_ clauses: [TemporalClause], to s: Statement) throws -> Statement {
-        guard !clauses.isEmpty else { return s }
-        switch s {
-        case .select(var sel):
-            for c in clauses {
-                if let loc = c.tableLocation, let i = sel.from.firstIndex(where: { $0.location == loc }) {
-                    sel.from[i].temporal = c.spec
-                } else {
-                    guard sel.temporal == nil else { throw SQLError(.syntaxError, "more than one AS OF clause for the statement") }
-                    sel.temporal = c.spec
-                }
-            }
-            return .select(sel)
-        case .transaction(.begin(let iso, let ro), _):
-            guard clauses.count == 1, case .asOf = clauses[0].spec else {
-                throw SQLError(.syntaxError, "BEGIN accepts one AS OF clause")
-            }
-            return .transaction(.begin(isolation: iso, readOnly: ro), asOf: clauses[0].spec)
-        default:
-            throw SQLError(.syntaxError, "AS OF applies to SELECT and BEGIN only")
-        }
+    /// One parsed statement: the tree, its own text, and the temporal clauses the pre-pass took
+    /// out (by the byte offset of the table reference they follow).
+    struct ParsedStatement {
+        var statement: Statement
+        var text: String
+        /// Byte offset of the statement's text within the string it came from.
+        var offset: Int
+        var temporal: [Int: TemporalSpec]
     }
 
-    func run(_ s: Statement, parameters: [Value]) throws -> StatementResult {
+    /// Lexes, takes out temporal clauses, and parses with PostgreSQL's grammar.
+    static func parse(_ sql: String) throws -> [ParsedStatement] {
+        let tokens: [Token]
+        do {
+            tokens = try Lexer.tokenize(sql)
+        } catch let e as LexError {
+            throw SQLError(.syntaxError, e.message, position: e.offset + 1)
+        }
+        if tokens.isEmpty { return [] }
+        let prepass = try TemporalPrepass(sql, tokens: tokens)
+        let original = Array(sql.utf8)
+        var out: [ParsedStatement] = []
+        for (statement, _, offset, length) in try ASTBuilder.statementsWithLocations(sql: prepass.sql) {
+            let end = min(original.count, offset + length)
+            let text = String(decoding: original[min(offset, end)..<end], as: UTF8.self)
+            var map: [Int: TemporalSpec] = [:]
+            var s = statement
+            for c in prepass.clauses where c.position >= offset && c.position < end {
+                if let loc = c.tableLocation {
+                    map[loc] = c.spec
+                    continue
+                }
+                switch s {
+                case .select(var q):
+                    guard q.temporal == nil else { throw SQLError(.syntaxError, "more than one AS OF clause for the statement") }
+                    q.temporal = c.spec
+                    s = .select(q)
+                case .transaction(.begin(let iso, let ro), _):
+                    guard case .asOf = c.spec else { throw SQLError(.syntaxError, "BEGIN accepts one AS OF clause") }
+                    s = .transaction(.begin(isolation: iso, readOnly: ro), asOf: c.spec)
+                case .createView, .explain, .declareCursor, .insert, .createTable:
+                    // For the statement's query: its tables without a clause of their own.
+                    guard map[-1] == nil else { throw SQLError(.syntaxError, "more than one AS OF clause for the statement") }
+                    map[-1] = c.spec
+                default:
+                    throw SQLError(.syntaxError, "AS OF applies to queries and BEGIN only")
+                }
+            }
+            out.append(ParsedStatement(statement: s, text: text, offset: offset, temporal: map))
+        }
+        return out
+    }
+
+    /// A stored query (a view's text), parsed as a statement would be.
+    static func parseQuery(_ sql: String, what: String) throws -> (Query, [Int: TemporalSpec]) {
+        let parsed = try parse(sql)
+        guard parsed.count == 1, case .select(let q) = parsed[0].statement else {
+            throw SQLError(.dataCorrupted, "\(what) has a stored definition that is not a query")
+        }
+        return (q, parsed[0].temporal)
+    }
+
+    /// A stored expression (a DEFAULT or CHECK), parsed.
+    static func parseExpression(_ sql: String) throws -> Expr {
+        let parsed = try ASTBuilder.statements(sql: "SELECT " + sql)
+        guard parsed.count == 1, case .select(let q) = parsed[0], case .select(let core) = q.body, core.targets.count == 1 else {
+            throw SQLError(.dataCorrupted, "stored expression \"\(sql)\" does not parse")
+        }
+        return core.targets[0].expr
+    }
+
+    func run(_ p: ParsedStatement, parameters: [Value]) throws -> StatementResult {
+        let s = p.statement
         if let b = block, b.state == .failed {
             switch s {
             case .transaction(.rollback, _), .transaction(.rollbackTo, _), .transaction(.commit, _): break
@@ -114,14 +160,86 @@ public final class Session {
                 throw SQLError(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
             }
         }
+        temporalClauses = p.temporal
+        defer { temporalClauses = [:] }
         switch s {
         case .empty: return StatementResult(tag: "")
-        case .select(let sel): return try withTransaction { try self.select(sel, in: $0, parameters: parameters) }
+        case .select(let q): return try withTransaction { try self.runQuery(q, in: $0, parameters: parameters) }
+        case .insert(let i): return try withTransaction { try self.insert(i, in: $0, parameters: parameters) }
+        case .update(let u): return try withTransaction { try self.update(u, in: $0, parameters: parameters) }
+        case .delete(let d): return try withTransaction { try self.delete(d, in: $0, parameters: parameters) }
+        case .createTable(let c): return try withTransaction { try self.createTable(c, in: $0, parameters: parameters) }
+        case .createIndex(let c): return try withTransaction { try self.createIndex(c, in: $0) }
+        case .createView(let v):
+            let text = try Session.viewQueryText(p.text)
+            return try withTransaction { try self.createView(v, text: text, in: $0, parameters: parameters) }
+        case .drop(let d): return try withTransaction { try self.drop(d, in: $0) }
+        case .truncate(let tables, _, _): return try withTransaction { try self.truncate(tables, in: $0) }
+        case let .explain(inner, analyze, _, _):
+            return try withTransaction { try self.explain(inner, analyze: analyze, in: $0, parameters: parameters) }
         case let .transaction(t, asOf): return try transactionControl(t, asOf: asOf)
         case let .set(name, value, local): return try set(name, value, local: local)
         case .show(let name): return try show(name)
         case .driftQL(let d): return try runDriftQL(d)
+        case .vacuum(let tables, _):
+            guard block == nil else { throw SQLError(.activeSQLTransaction, "VACUUM cannot run inside a transaction block") }
+            for t in tables where engine.latestCatalog.table(schema: t.schema ?? "public", t.name) == nil {
+                throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
+            }
+            _ = try engine.compact(table: nil)
+            return StatementResult(tag: "VACUUM")
+        case .analyze(let tables):
+            for t in tables where engine.latestCatalog.table(schema: t.schema ?? "public", t.name) == nil {
+                throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
+            }
+            return StatementResult(tag: "ANALYZE")
+        case .checkpoint:
+            _ = try engine.snapshot(table: nil)
+            return StatementResult(tag: "CHECKPOINT")
+        case .createSequence, .alterSequence: throw SQLError.notSupported("sequences (CREATE SEQUENCE)")
+        case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
+        case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
+        case .alterTable: throw SQLError.notSupported("ALTER TABLE")
+        case .comment: throw SQLError.notSupported("COMMENT ON")
+        case .prepare, .execute, .deallocate: throw SQLError.notSupported("PREPARE / EXECUTE")
+        case .declareCursor, .fetch, .closeCursor: throw SQLError.notSupported("cursors (DECLARE / FETCH)")
+        case .discardAll: throw SQLError.notSupported("DISCARD ALL")
+        case .lockTable: throw SQLError.notSupported("LOCK TABLE")
         }
+    }
+
+    /// The query of `CREATE VIEW name [(columns)] [WITH (...)] AS query`: the text after the first
+    /// top-level AS, as written (temporal clauses included).
+    static func viewQueryText(_ statement: String) throws -> String {
+        let tokens = try Lexer.tokenize(statement)
+        var depth = 0
+        var seenView = false
+        for t in tokens {
+            if t.isPunct("(") { depth += 1 } else if t.isPunct(")") { depth -= 1 }
+            if t.isKeyword("view") { seenView = true }
+            if seenView && depth == 0 && t.isKeyword("as") {
+                let bytes = Array(statement.utf8)
+                var text = String(decoding: bytes[t.end...], as: UTF8.self)
+                while let last = text.last, last == ";" || last.isWhitespace { text.removeLast() }
+                return text.trimming()
+            }
+        }
+        throw SQLError.bug("CREATE VIEW without AS")
+    }
+
+    /// TRUNCATE: every live row deleted in one logged transaction (history before it stays readable).
+    func truncate(_ tables: [TableRef], in t: Transaction) throws -> StatementResult {
+        for ref in tables {
+            let table = try targetTable(ref, in: t, verb: "truncate")
+            try t.lockTable(table, .update)
+            var keys: [[UInt8]] = []
+            try t.scan(table) { row in
+                keys.append(Array(row.key))
+                return true
+            }
+            for k in keys { try t.delete(table, key: k) }
+        }
+        return StatementResult(tag: "TRUNCATE TABLE")
     }
 
     /// Runs `body` in the open block, or in a transaction of its own that commits when it succeeds.
@@ -161,7 +279,7 @@ public final class Session {
 
     /// Runs a SELECT built without SQL text (the CLI's `select` command).
     public func run(_ s: SelectStatement) throws -> StatementResult {
-        try run(.select(s), parameters: [])
+        try run(ParsedStatement(statement: .select(s.query), text: "", offset: 0, temporal: [:]), parameters: [])
     }
 
     /// Runs a DriftQL statement built without text (the CLI's `drift` command).
@@ -170,13 +288,7 @@ public final class Session {
     }
 
     func select(_ s: SelectStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
-        let planner = Planner(engine: engine, txn: t, parameters: parameters, statementTime: PGTime.fromUnix(wallClockMicros()))
-        let (root, columns) = try planner.plan(s)
-        var rows: [[Value]] = []
-        while let b = try root.next() {
-            for i in 0..<b.count { rows.append(b.row(i)) }
-        }
-        return StatementResult(tag: "SELECT \(rows.count)", columns: columns, rows: rows)
+        try runQuery(s.query, in: t, parameters: parameters)
     }
 
     // MARK: Transaction control
@@ -195,6 +307,7 @@ public final class Session {
             try configure(b)
             block = b
             blockAsOf = seq
+            blockStartTime = PGTime.fromUnix(wallClockMicros())
             settings.beginBlock()
             savepointDepths = []
             return StatementResult(tag: "BEGIN")
@@ -271,6 +384,7 @@ public final class Session {
         savepointDepths = []
         block = nil
         blockAsOf = nil
+        blockStartTime = nil
     }
 
     func isolationSetting() throws -> IsolationLevel {

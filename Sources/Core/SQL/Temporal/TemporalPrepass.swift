@@ -25,6 +25,8 @@ public struct TemporalClause: Sendable, Equatable {
     public var spec: TemporalSpec
     /// Byte offset of the table reference the clause follows, or nil for the whole statement.
     public var tableLocation: Int?
+    /// Byte offset of the clause itself (which statement of a string it belongs to).
+    public var position: Int
 }
 
 /// Takes the temporal extensions out of a statement before PostgreSQL's parser sees it:
@@ -45,6 +47,12 @@ public struct TemporalPrepass {
         while k < tokens.count {
             let t = tokens[k]
             var parsed: (TemporalSpec, Int)?
+            // `WITH SYSTEM VERSIONING` (SQL:2011 CREATE TABLE): every table is versioned; accepted and dropped.
+            if t.isKeyword("with"), k + 2 < tokens.count, tokens[k + 1].isKeyword("system"), tokens[k + 2].isKeyword("versioning") {
+                for p in t.start..<tokens[k + 2].end { bytes[p] = 32 }
+                k += 3
+                continue
+            }
             if t.isKeyword("for"), k + 1 < tokens.count, tokens[k + 1].isKeyword("system_time") {
                 parsed = try Self.systemTime(tokens, at: k + 2)
                 guard parsed != nil else {
@@ -59,7 +67,7 @@ public struct TemporalPrepass {
                 continue
             }
             for p in t.start..<tokens[next - 1].end { bytes[p] = 32 }
-            clauses.append(TemporalClause(spec: spec, tableLocation: Self.tableReference(before: k, tokens)))
+            clauses.append(TemporalClause(spec: spec, tableLocation: Self.tableReference(before: k, tokens), position: t.start))
             k = next
         }
         sql = String(decoding: bytes, as: UTF8.self)

@@ -1,0 +1,330 @@
+import DriftCore
+import DriftStorage
+
+/// One aggregate's running state for one group.
+struct Accumulator {
+    let call: AggregateCall
+    var count: Int64 = 0
+    var intSum: Int64 = 0
+    var intOverflow = false
+    var sum: Double = 0
+    var sumSquares: Double = 0
+    var value: Value = .null
+    var flag: Bool?
+    var items: [Value] = []
+    var delimiters: [Value] = []
+    var sortRows: [[Value]] = []
+    var seen: Set<RowKey>?
+
+    init(_ call: AggregateCall) {
+        self.call = call
+        if call.distinct { seen = [] }
+    }
+
+    /// Adds one input row's arguments (already evaluated), and its ORDER BY values.
+    mutating func add(_ args: [Value], order: [Value]) throws {
+        if call.kind == .countStar {
+            count += 1
+            return
+        }
+        if seen != nil {
+            guard seen?.insert(RowKey(args)).inserted == true else { return }
+        }
+        let v = args.first ?? .null
+        switch call.kind {
+        case .countStar:
+            break
+        case .count:
+            if !v.isNull { count += 1 }
+        case .sum, .avg:
+            guard !v.isNull else { return }
+            count += 1
+            if case .int(let i) = v, !intOverflow, call.argType.isInteger {
+                let (r, o) = intSum.addingReportingOverflow(i)
+                if o { intOverflow = true; sum = Double(intSum) + Double(i) } else { intSum = r }
+                if intOverflow { sum += 0 }
+            } else {
+                sum += try v.double()
+            }
+        case .min, .max:
+            guard !v.isNull else { return }
+            if value.isNull {
+                value = v
+            } else if let c = compareValues(v, value), call.kind == .min ? c < 0 : c > 0 {
+                value = v
+            }
+        case .boolAnd, .boolOr:
+            guard case .bool(let b) = v else { return }
+            flag = call.kind == .boolAnd ? (flag ?? true) && b : (flag ?? false) || b
+        case .stringAgg:
+            guard !v.isNull else { return }
+            items.append(v)
+            delimiters.append(args.count > 1 ? args[1] : .null)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        case .arrayAgg, .jsonAgg, .jsonbAgg:
+            items.append(v)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        case .jsonObjectAgg, .jsonbObjectAgg:
+            guard !v.isNull else {
+                throw SQLError(SQLState("22004"), "field name must not be null")
+            }
+            items.append(v)
+            delimiters.append(args.count > 1 ? args[1] : .null)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        case .stddevSamp, .stddevPop, .varSamp, .varPop:
+            guard !v.isNull else { return }
+            let d = try v.double()
+            count += 1
+            sum += d
+            sumSquares += d * d
+        case .bitAnd, .bitOr:
+            guard case .int(let i) = v else { return }
+            if value.isNull { value = .int(i) } else if case .int(let cur) = value {
+                value = .int(call.kind == .bitAnd ? cur & i : cur | i)
+            }
+        }
+    }
+
+    /// The items in the aggregate's ORDER BY order.
+    func ordered(_ xs: [Value]) -> [Int] {
+        guard !call.orderBy.isEmpty else { return Array(xs.indices) }
+        let keys = call.orderBy
+        return xs.indices.sorted { a, b in
+            for (k, key) in keys.enumerated() {
+                let c = compareSortValues(sortRows[a][k], sortRows[b][k], descending: key.descending, nullsFirst: key.nullsFirst)
+                if c != 0 { return c < 0 }
+            }
+            return a < b
+        }
+    }
+
+    func result() throws -> Value {
+        switch call.kind {
+        case .count, .countStar: return .int(count)
+        case .sum:
+            guard count > 0 else { return .null }
+            if call.argType.isInteger && !intOverflow {
+                return call.type == .numeric ? .double(Double(intSum)) : .int(intSum)
+            }
+            if call.argType.isInteger { return .double(sum) }
+            if call.type == .float4 { return .double(Double(Float(sum))) }
+            return .double(sum)
+        case .avg:
+            guard count > 0 else { return .null }
+            let total = call.argType.isInteger && !intOverflow ? Double(intSum) : sum
+            return .double(total / Double(count))
+        case .min, .max, .bitAnd, .bitOr: return value
+        case .boolAnd, .boolOr: return flag.map { .bool($0) } ?? .null
+        case .stringAgg:
+            guard !items.isEmpty else { return .null }
+            let order = ordered(items)
+            if call.type == .bytea {
+                var out: [UInt8] = []
+                for (n, i) in order.enumerated() {
+                    if n > 0, case .bytes(let d) = delimiters[i] { out += d }
+                    if case .bytes(let b) = items[i] { out += b }
+                }
+                return .bytes(out)
+            }
+            var out = ""
+            for (n, i) in order.enumerated() {
+                if n > 0, case .text(let d) = delimiters[i] { out += d }
+                if case .text(let s) = items[i] { out += s }
+            }
+            return .text(out)
+        case .arrayAgg:
+            guard !items.isEmpty else { return .null }
+            return .array(ordered(items).map { items[$0] })
+        case .jsonAgg, .jsonbAgg:
+            guard !items.isEmpty else { return .null }
+            let elementType: SQLType
+            if case .array = call.type { elementType = .text } else { elementType = call.argType }
+            var out = "["
+            for (n, i) in ordered(items).enumerated() {
+                if n > 0 { out += call.kind == .jsonAgg ? ", " : ", " }
+                out += JSONText.encode(items[i], type: elementType)
+            }
+            return .json(out + "]")
+        case .jsonObjectAgg, .jsonbObjectAgg:
+            guard !items.isEmpty else { return .null }
+            var pairs: [(String, String)] = []
+            for i in ordered(items) {
+                let k = items[i].pgText ?? ""
+                pairs.append((k, JSONText.encode(delimiters[i], type: call.args.count > 1 ? call.args[1].type : .text)))
+            }
+            if call.kind == .jsonbObjectAgg {
+                // jsonb keeps the last value of a key, keys sorted by length then bytes.
+                var last: [String: String] = [:]
+                for (k, v) in pairs { last[k] = v }
+                let keys = last.keys.sorted { $0.utf8.count != $1.utf8.count ? $0.utf8.count < $1.utf8.count : compareStrings($0, $1) < 0 }
+                return .json("{" + keys.map { JSONText.quote($0) + ": " + (last[$0] ?? "null") }.joined(separator: ", ") + "}")
+            }
+            return .json("{ " + pairs.map { JSONText.quote($0.0) + " : " + $0.1 }.joined(separator: ", ") + " }")
+        case .stddevSamp, .stddevPop, .varSamp, .varPop:
+            let sample = call.kind == .stddevSamp || call.kind == .varSamp
+            guard count > (sample ? 1 : 0) else { return .null }
+            let n = Double(count)
+            var variance = (sumSquares - sum * sum / n) / (sample ? n - 1 : n)
+            if variance < 0 { variance = 0 }
+            let r = call.kind == .stddevSamp || call.kind == .stddevPop ? variance.squareRoot() : variance
+            return .double(r)
+        }
+    }
+}
+
+/// Hash aggregation (and plain aggregation without GROUP BY: one group, even over no rows).
+final class AggregateNode: PlanNode {
+    let spec: AggregateSpec
+    let input: any PlanNode
+    let keys: [Eval]
+    let args: [[Eval]]
+    let filters: [Eval?]
+    let orders: [[Eval]]
+    let ctx: ExecContext
+    let width: Int
+    var output: StoredRowsNode?
+
+    init(_ spec: AggregateSpec, width: Int, _ ctx: ExecContext) throws {
+        self.spec = spec
+        self.ctx = ctx
+        self.width = width
+        input = try Executor.instantiate(spec.input, ctx)
+        keys = try spec.keys.map { try ExprCompiler.compile($0, ctx) }
+        args = try spec.aggregates.map { a in try a.args.map { try ExprCompiler.compile($0, ctx) } }
+        filters = try spec.aggregates.map { a in try a.filter.map { try ExprCompiler.compile($0, ctx) } }
+        orders = try spec.aggregates.map { a in try a.orderBy.map { try ExprCompiler.compile($0.expr, ctx) } }
+    }
+
+    func next() throws -> RowBatch? {
+        if output == nil { output = StoredRowsNode(try aggregate()) }
+        return try output?.next()
+    }
+
+    func aggregate() throws -> RowStore {
+        let sets: [[Int]] = spec.groupingSets ?? [Array(0..<keys.count)]
+        var index: [RowKey: Int] = [:]
+        var groupKeys: [[Value]] = []
+        var groupSet: [Int] = []
+        var states: [[Accumulator]] = []
+        let fresh = spec.aggregates.map { Accumulator($0) }
+        if keys.isEmpty && spec.groupingSets == nil {
+            groupKeys.append([])
+            groupSet.append(0)
+            states.append(fresh)
+            index[RowKey([Value]())] = 0
+        }
+        var rowsSeen = 0
+        while let b = try input.next() {
+            rowsSeen += b.count
+            if rowsSeen % 8192 < b.count { try ctx.interrupt?.check() }
+            for i in 0..<b.count {
+                try b.withRow(i) { row in
+                    let keyValues = try keys.map { try $0(row) }
+                    for (si, set) in sets.enumerated() {
+                        var k = keyValues
+                        if spec.groupingSets != nil {
+                            for j in k.indices where !set.contains(j) { k[j] = .null }
+                            k.append(.int(Int64(si)))
+                        }
+                        let rk = RowKey(k)
+                        let g: Int
+                        if let existing = index[rk] {
+                            g = existing
+                        } else {
+                            g = states.count
+                            index[rk] = g
+                            groupKeys.append(spec.groupingSets != nil ? Array(k.dropLast()) : k)
+                            groupSet.append(si)
+                            states.append(fresh)
+                            if g % 1024 == 1023 {
+                                try ctx.reserve(1024 * (k.count + fresh.count * 4) * MemoryLayout<Value>.stride, for: "aggregate")
+                            }
+                        }
+                        for a in states[g].indices {
+                            if let f = filters[a] {
+                                guard case .bool(true) = try f(row) else { continue }
+                            }
+                            let vs = try args[a].map { try $0(row) }
+                            let os = try orders[a].map { try $0(row) }
+                            try states[g][a].add(vs, order: os)
+                        }
+                    }
+                }
+            }
+        }
+        // Grouping sets with no rows still give the empty set's row (grand total).
+        if spec.groupingSets != nil && states.isEmpty {
+            for (si, set) in sets.enumerated() where set.isEmpty {
+                groupKeys.append([Value](repeating: .null, count: keys.count))
+                groupSet.append(si)
+                states.append(fresh)
+            }
+        }
+        var out = RowStore(width: width)
+        for g in states.indices {
+            var row = groupKeys[g]
+            for a in states[g] { row.append(try a.result()) }
+            if spec.groupingSets != nil {
+                // GROUPING() bits: 1 for each key the set does not group by.
+                let set = sets[groupSet[g]]
+                var bits: Int64 = 0
+                for j in 0..<keys.count { bits = bits << 1 | (set.contains(j) ? 0 : 1) }
+                row.append(.int(bits))
+            }
+            out.append(row)
+        }
+        return out
+    }
+
+    func rewind() throws {
+        output = nil
+        try input.rewind()
+    }
+}
+
+/// JSON text of SQL values (to_json, json_agg): numbers and booleans bare, text quoted,
+/// json as it is, arrays as JSON arrays.
+enum JSONText {
+    static func quote(_ s: String) -> String {
+        var out = ""
+        writeJSONString(s, into: &out)
+        return out
+    }
+
+    static func encode(_ v: Value, type: SQLType) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d):
+            if d.isNaN || d.isInfinite { return quote(formatFloat8(d)) }
+            return type == .float4 ? formatFloat4(d) : formatFloat8(d)
+        case .json(let s): return s
+        case .text(let s): return quote(s)
+        case .array(let xs):
+            var element = SQLType.text
+            if case .array(let e) = type { element = e }
+            return "[" + xs.map { encode($0, type: element) }.joined(separator: ",") + "]"
+        case .timestamp(let us): return quote(PGTime.formatTimestamp(us, withZone: false).replacingFirst(" ", with: "T"))
+        case .timestamptz(let us): return quote(PGTime.formatTimestamp(us, withZone: true).replacingFirst(" ", with: "T"))
+        default: return quote(v.pgText ?? "")
+        }
+    }
+}
+
+extension String {
+    func replacingFirst(_ a: Character, with b: String) -> String {
+        guard let i = firstIndex(of: a) else { return self }
+        return String(self[..<i]) + b + String(self[index(after: i)...])
+    }
+}
+
+/// float4 output: the shortest digits that round-trip through a 32-bit float.
+func formatFloat4(_ d: Double) -> String {
+    let f = Float(d)
+    if f.isNaN { return "NaN" }
+    if f.isInfinite { return f < 0 ? "-Infinity" : "Infinity" }
+    // The float's own shortest digits, laid out as PostgreSQL's float4out does.
+    let shortest = Double("\(f)") ?? d
+    return formatFloat8(shortest, exponentLimit: 6)
+}

@@ -1,0 +1,440 @@
+import DriftCore
+import DriftStorage
+
+/// How a join's output row is put together from a left and a right row.
+struct JoinRowBuilder {
+    let spec: JoinSpec
+    let leftWidth: Int
+    let rightWidth: Int
+    let width: Int
+    /// Scratch row the condition is evaluated on.
+    var scratch: [Value]
+
+    init(_ spec: JoinSpec, leftWidth: Int, rightWidth: Int, width: Int) {
+        self.spec = spec
+        self.leftWidth = leftWidth
+        self.rightWidth = rightWidth
+        self.width = width
+        scratch = [Value](repeating: .null, count: spec.concatenated ? leftWidth + rightWidth : width)
+    }
+
+    /// Builds the combined row of `l` and `r` in `scratch`.
+    @inline(__always)
+    mutating func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>) {
+        let lw = leftWidth, rw = rightWidth
+        scratch.withUnsafeMutableBufferPointer { s in
+            if spec.concatenated {
+                for k in 0..<lw { s[k] = l[k] }
+                for k in 0..<rw { s[lw + k] = r[k] }
+            } else {
+                for k in 0..<lw { s[k] = l[k] }
+                for range in spec.rightRanges { for k in range { s[k] = r[k] } }
+            }
+        }
+    }
+}
+
+enum JoinNodes {
+    static func make(_ spec: JoinSpec, width: Int, _ ctx: ExecContext) throws -> any PlanNode {
+        let left = try Executor.instantiate(spec.left, ctx)
+        switch spec.method {
+        case let .hash(lk, rk):
+            let right = try Executor.instantiate(spec.right, ctx)
+            return try HashJoinNode(spec, left: left, right: right, leftKeys: lk, rightKeys: rk, width: width, ctx)
+        case .nestedLoop:
+            let right = try Executor.instantiate(spec.right, ctx)
+            return try NestedLoopJoinNode(spec, left: left, right: right, width: width, ctx)
+        case .indexLookup(let keys):
+            return try IndexLookupJoinNode(spec, left: left, keys: keys, width: width, ctx)
+        }
+    }
+}
+
+/// Hash join: the right side is read into a hash table on its keys, the left side probes it.
+/// Handles inner, left, right, full, semi and anti joins; NULL keys never match.
+final class HashJoinNode: PlanNode {
+    let spec: JoinSpec
+    let left: any PlanNode
+    let right: any PlanNode
+    let leftKeys: [Eval]
+    let rightKeys: [Eval]
+    let condition: Eval?
+    let ctx: ExecContext
+    let width: Int
+    let batch: RowBatch
+    var builder: JoinRowBuilder
+
+    var built = false
+    var rightRows = RowStore(width: 0)
+    var table: [RowKey: [Int32]] = [:]
+    var matched: [Bool] = []
+    // Probe state: the left batch being probed and where in it.
+    var leftBatch: RowBatch?
+    var leftIndex = 0
+    var leftDone = false
+    var unmatchedIndex = 0
+
+    init(_ spec: JoinSpec, left: any PlanNode, right: any PlanNode, leftKeys: [BoundExpr], rightKeys: [BoundExpr], width: Int,
+         _ ctx: ExecContext) throws {
+        self.spec = spec
+        self.left = left
+        self.right = right
+        self.leftKeys = try leftKeys.map { try ExprCompiler.compile($0, ctx) }
+        self.rightKeys = try rightKeys.map { try ExprCompiler.compile($0, ctx) }
+        condition = try spec.condition.map { try ExprCompiler.compile($0, ctx) }
+        self.ctx = ctx
+        self.width = spec.concatenated ? left.width : width
+        batch = RowBatch(width: self.width)
+        builder = JoinRowBuilder(spec, leftWidth: left.width, rightWidth: right.width, width: width)
+    }
+
+    func build() throws {
+        rightRows = try materialize(right, ctx, what: "hash join")
+        table = [:]
+        table.reserveCapacity(rightRows.count)
+        for i in 0..<rightRows.count {
+            let key: RowKey? = try rightRows.withRow(i) { r in
+                let vs = try rightKeys.map { try $0(r) }
+                return vs.contains(where: \.isNull) ? nil : RowKey(vs)
+            }
+            if let key { table[key, default: []].append(Int32(i)) }
+        }
+        try ctx.reserve(table.count * 64, for: "hash join")
+        matched = [Bool](repeating: false, count: spec.kind == .right || spec.kind == .full ? rightRows.count : 0)
+        built = true
+    }
+
+    func next() throws -> RowBatch? {
+        if !built { try build() }
+        batch.reset()
+        while !batch.isFull {
+            if leftIndex >= (leftBatch?.count ?? 0) {
+                if leftDone { break }
+                guard let b = try left.next() else {
+                    leftDone = true
+                    break
+                }
+                leftBatch = b
+                leftIndex = 0
+                continue
+            }
+            guard let lb = leftBatch else { break }
+            let i = leftIndex
+            leftIndex += 1
+            try lb.withRow(i) { l in try probe(l) }
+        }
+        if leftDone && (spec.kind == .right || spec.kind == .full) {
+            while unmatchedIndex < rightRows.count && !batch.isFull {
+                let j = unmatchedIndex
+                unmatchedIndex += 1
+                if !matched[j] { rightRows.withRow(j) { r in batch.append(r) } }
+            }
+        }
+        return batch.count > 0 ? batch : nil
+    }
+
+    /// Emits the matches of one left row (may overfill nothing: one left row yields few rows
+    /// in the common case; a batch that fills up is returned and probing resumes after it).
+    func probe(_ l: UnsafeBufferPointer<Value>) throws {
+        let vs = try leftKeys.map { try $0(l) }
+        var any = false
+        if !vs.contains(where: \.isNull), let hits = table[RowKey(vs)] {
+            for j in hits {
+                let ok: Bool = try rightRows.withRow(Int(j)) { r in
+                    builder.combine(l, r)
+                    if let condition {
+                        guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
+                    }
+                    return true
+                }
+                guard ok else { continue }
+                any = true
+                switch spec.kind {
+                case .semi, .anti: break
+                default:
+                    if !matched.isEmpty { matched[Int(j)] = true }
+                    builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                }
+                if spec.kind == .semi || spec.kind == .anti { break }
+            }
+        }
+        switch spec.kind {
+        case .semi: if any { batch.appendGrowing(l) }
+        case .anti: if !any { batch.appendGrowing(l) }
+        case .left, .full: if !any { batch.appendGrowing(l) }
+        default: break
+        }
+    }
+
+    func rewind() throws {
+        built = false
+        leftBatch = nil
+        leftIndex = 0
+        leftDone = false
+        unmatchedIndex = 0
+        try left.rewind()
+        try right.rewind()
+    }
+}
+
+/// Nested loop: each left row against every right row (read once into memory, or run again
+/// for each left row when the right side is LATERAL).
+final class NestedLoopJoinNode: PlanNode {
+    let spec: JoinSpec
+    let left: any PlanNode
+    let right: any PlanNode
+    let condition: Eval?
+    let ctx: ExecContext
+    let width: Int
+    let batch: RowBatch
+    var builder: JoinRowBuilder
+    var rightRows: RowStore?
+    var matched: [Bool] = []
+    var leftBatch: RowBatch?
+    var leftIndex = 0
+    var leftDone = false
+    var unmatchedIndex = 0
+
+    init(_ spec: JoinSpec, left: any PlanNode, right: any PlanNode, width: Int, _ ctx: ExecContext) throws {
+        self.spec = spec
+        self.left = left
+        self.right = right
+        condition = try spec.condition.map { try ExprCompiler.compile($0, ctx) }
+        self.ctx = ctx
+        self.width = spec.concatenated ? left.width : width
+        batch = RowBatch(width: self.width)
+        builder = JoinRowBuilder(spec, leftWidth: left.width, rightWidth: right.width, width: width)
+    }
+
+    func next() throws -> RowBatch? {
+        if rightRows == nil && spec.lateral == nil {
+            let rows = try materialize(right, ctx, what: "nested loop join")
+            rightRows = rows
+            matched = [Bool](repeating: false, count: spec.kind == .right || spec.kind == .full ? rows.count : 0)
+        }
+        batch.reset()
+        while !batch.isFull {
+            if leftIndex >= (leftBatch?.count ?? 0) {
+                if leftDone { break }
+                guard let b = try left.next() else {
+                    leftDone = true
+                    break
+                }
+                leftBatch = b
+                leftIndex = 0
+                try ctx.interrupt?.check()
+                continue
+            }
+            guard let lb = leftBatch else { break }
+            let i = leftIndex
+            leftIndex += 1
+            try lb.withRow(i) { l in try joinRow(l) }
+        }
+        if leftDone, let rows = rightRows, spec.kind == .right || spec.kind == .full {
+            while unmatchedIndex < rows.count && !batch.isFull {
+                let j = unmatchedIndex
+                unmatchedIndex += 1
+                if !matched[j] { rows.withRow(j) { batch.append($0) } }
+            }
+        }
+        return batch.count > 0 ? batch : nil
+    }
+
+    func joinRow(_ l: UnsafeBufferPointer<Value>) throws {
+        let rows: RowStore
+        if let outer = spec.lateral {
+            outer.current = Array(l)
+            try right.rewind()
+            rows = try materialize(right, ctx, what: "lateral join")
+        } else {
+            guard let r = rightRows else { return }
+            rows = r
+        }
+        var any = false
+        for j in 0..<rows.count {
+            let ok: Bool = try rows.withRow(j) { r in
+                builder.combine(l, r)
+                if let condition {
+                    guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
+                }
+                return true
+            }
+            guard ok else { continue }
+            any = true
+            if spec.kind == .semi || spec.kind == .anti { break }
+            if !matched.isEmpty { matched[j] = true }
+            builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+        }
+        switch spec.kind {
+        case .semi: if any { batch.appendGrowing(l) }
+        case .anti: if !any { batch.appendGrowing(l) }
+        case .left, .full: if !any { batch.appendGrowing(l) }
+        default: break
+        }
+        if spec.lateral != nil { ctx.release(rows.bytes) }
+    }
+
+    func rewind() throws {
+        if spec.lateral == nil { rightRows = nil }
+        leftBatch = nil
+        leftIndex = 0
+        leftDone = false
+        unmatchedIndex = 0
+        try left.rewind()
+        if spec.lateral == nil { try right.rewind() }
+    }
+}
+
+/// For each left row, the right table's rows found through its primary key or an index on
+/// the join key (inner and left joins).
+final class IndexLookupJoinNode: PlanNode {
+    let spec: JoinSpec
+    let left: any PlanNode
+    let keys: [Eval]
+    let access: TableAccess
+    let offset: Int
+    let condition: Eval?
+    let filters: [Eval]
+    let filler: RowFiller
+    let ctx: ExecContext
+    let width: Int
+    let batch: RowBatch
+    var builder: JoinRowBuilder
+    var local: [Value]
+    var leftBatch: RowBatch?
+    var leftIndex = 0
+    var leftDone = false
+
+    init(_ spec: JoinSpec, left: any PlanNode, keys: [BoundExpr], width: Int, _ ctx: ExecContext) throws {
+        self.spec = spec
+        self.left = left
+        self.keys = try keys.map { try ExprCompiler.compile($0, ctx) }
+        switch spec.right.op {
+        case let .place(inner, offset):
+            guard case .table(let a) = inner.op else { throw SQLError.bug("index lookup join over a non-table") }
+            access = a
+            self.offset = offset
+        case .table(let a):
+            access = a
+            offset = 0
+        default:
+            throw SQLError.bug("index lookup join over a non-table")
+        }
+        condition = try spec.condition.map { try ExprCompiler.compile($0, ctx) }
+        filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
+        filler = RowFiller(access, engine: ctx.engine)
+        self.ctx = ctx
+        self.width = spec.concatenated ? left.width : width
+        batch = RowBatch(width: self.width)
+        builder = JoinRowBuilder(spec, leftWidth: left.width, rightWidth: width, width: width)
+        local = [Value](repeating: .null, count: access.width)
+    }
+
+    func next() throws -> RowBatch? {
+        batch.reset()
+        while !batch.isFull {
+            if leftIndex >= (leftBatch?.count ?? 0) {
+                if leftDone { break }
+                guard let b = try left.next() else {
+                    leftDone = true
+                    break
+                }
+                leftBatch = b
+                leftIndex = 0
+                try ctx.interrupt?.check()
+                continue
+            }
+            guard let lb = leftBatch else { break }
+            let i = leftIndex
+            leftIndex += 1
+            try lb.withRow(i) { l in try lookup(l) }
+        }
+        return batch.count > 0 ? batch : nil
+    }
+
+    func lookup(_ l: UnsafeBufferPointer<Value>) throws {
+        var values: [Value] = []
+        for (i, k) in keys.enumerated() {
+            let column: Int
+            switch access.path {
+            case .primaryKey: column = access.table.primaryKey[i]
+            case .index(let def, _, _, _): column = def.columns[i]
+            case .scan: throw SQLError.bug("index lookup without a path")
+            }
+            guard let v = TableScanNode.keyValue(try k(l), for: access.table.columns[column].type) else { values = []; break }
+            values.append(v)
+        }
+        var any = false
+        if values.count == keys.count {
+            let seq: UInt64? = { if case .asOf(let s) = access.mode { return s }; return nil }()
+            func visit(_ r: ScannedRow) throws -> Bool {
+                try local.withUnsafeMutableBufferPointer { try filler.fill($0, r) }
+                let keep = try local.withUnsafeBufferPointer { row in
+                    try filters.allSatisfy { f in if case .bool(true) = try f(row) { return true }; return false }
+                }
+                guard keep else { return true }
+                // Place the table row into a wide row and join.
+                var wide = [Value](repeating: .null, count: builder.width)
+                for (k, v) in local.enumerated() { wide[offset + k] = v }
+                let ok: Bool = try wide.withUnsafeBufferPointer { r in
+                    builder.combine(l, r)
+                    if let condition {
+                        guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
+                    }
+                    return true
+                }
+                guard ok else { return true }
+                any = true
+                if spec.kind != .semi && spec.kind != .anti {
+                    builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                }
+                return spec.kind != .semi && spec.kind != .anti
+            }
+            switch access.path {
+            case .primaryKey:
+                let key = KeyCodec.encode(values)
+                try ctx.txn.lookup(access.table, key: key, at: seq) { r in _ = try visit(r) }
+            case .index(let def, _, _, _):
+                if seq == nil && ctx.txn.hasWrites(to: access.table) {
+                    let c = try ctx.txn.cursor(access.table)
+                    var stop = false
+                    while !stop {
+                        let n = try c.next(limit: 256) { r in
+                            if stop { return }
+                            let vs = try RowCodec.decode(r.image, missing: access.table.missingValues)
+                            guard zip(def.columns, values).allSatisfy({ compareValues(vs[$0], $1) == 0 }) else { return }
+                            if try !visit(r) { stop = true }
+                        }
+                        if n == 0 { break }
+                    }
+                } else {
+                    let prefix = KeyCodec.encode(values)
+                    try ctx.txn.indexScan(access.table, index: def.id, lower: IndexBound(prefix: prefix, inclusive: true),
+                                          upper: IndexBound(prefix: prefix, inclusive: true), at: seq) { r in try visit(r) }
+                }
+            case .scan:
+                break
+            }
+        }
+        switch spec.kind {
+        case .semi: if any { batch.appendGrowing(l) }
+        case .anti: if !any { batch.appendGrowing(l) }
+        case .left, .full: if !any { batch.appendGrowing(l) }
+        default: break
+        }
+    }
+
+    func rewind() throws {
+        leftBatch = nil
+        leftIndex = 0
+        leftDone = false
+        try left.rewind()
+    }
+}
+
+extension RowBatch {
+    /// Appends a row even past the batch's nominal capacity (a join row whose matches overflow
+    /// the batch): the buffer grows.
+    @inline(__always)
+    func appendGrowing(_ row: UnsafeBufferPointer<Value>) { append(row) }
+}

@@ -1,0 +1,319 @@
+import DriftCore
+import DriftStorage
+
+/// Fills a relation row from a stored row: the image's values at their column positions, the
+/// history pseudo-columns the query names, and the row key when DML or locking needs it.
+struct RowFiller {
+    let access: TableAccess
+    let missing: [Value]
+    let pseudo: [Pseudo]
+    let engine: Engine
+    let needsKey: Bool
+
+    init(_ access: TableAccess, engine: Engine) {
+        self.access = access
+        missing = access.table.missingValues
+        pseudo = Array(access.pseudo)
+        self.engine = engine
+        needsKey = access.needsKey
+    }
+
+    @inline(__always)
+    func fill(_ out: UnsafeMutableBufferPointer<Value>, _ row: ScannedRow) throws {
+        try fill(out, key: row.key, image: row.image, version: row.version, nextSeq: row.nextSeq)
+    }
+
+    @inline(__always)
+    func fill(_ out: UnsafeMutableBufferPointer<Value>, key: UnsafeRawBufferPointer, image: UnsafeRawBufferPointer,
+              version: Version?, nextSeq: UInt64?) throws {
+        try RowCodec.decode(image, into: out, missing: missing)
+        let base = missing.count
+        for p in pseudo {
+            let v: Value
+            switch p {
+            case .driftSeq: v = version.map { .int(Int64($0.seq)) } ?? .null
+            case .driftOp: v = version.map { .text($0.op.name) } ?? .null
+            case .systemTimeStart: v = version.map { .timestamptz(PGTime.fromUnix(engine.systemTime($0.seq))) } ?? .null
+            case .systemTimeEnd: v = version == nil ? .null : .timestamptz(PGTime.fromUnix(engine.systemTime(nextSeq)))
+            }
+            out[base + p.rawValue] = v
+        }
+        if needsKey { out[base + Pseudo.allCases.count] = .bytes(Array(key)) }
+    }
+}
+
+/// Reads a base table: a scan, primary-key lookups or an index range, as of the transaction's
+/// snapshot (its own earlier writes included), a past seq, or every version in a period;
+/// applies the conditions pushed into it.
+final class TableScanNode: PlanNode {
+    let access: TableAccess
+    let ctx: ExecContext
+    let filler: RowFiller
+    let filters: [Eval]
+    let batch: RowBatch
+    let seq: UInt64?
+    // State of the running read.
+    var cursor: TableCursor?
+    var history: TableStore.VersionCursor? = .start
+    var pending: RowStore?
+    var pendingPosition = 0
+    var started = false
+    var done = false
+
+    init(_ access: TableAccess, _ ctx: ExecContext) throws {
+        self.access = access
+        self.ctx = ctx
+        filler = RowFiller(access, engine: ctx.engine)
+        filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
+        batch = RowBatch(width: access.width)
+        switch access.mode {
+        case .asOf(let s): seq = s
+        default: seq = nil
+        }
+    }
+
+    var width: Int { access.width }
+
+    @inline(__always)
+    func passes(_ row: UnsafeBufferPointer<Value>) throws -> Bool {
+        for f in filters {
+            guard case .bool(true) = try f(row) else { return false }
+        }
+        return true
+    }
+
+    /// Appends a stored row if it passes the filters.
+    @inline(__always)
+    func take(_ r: ScannedRow, into b: RowBatch) throws {
+        try b.appendRow { out in try filler.fill(out, r) }
+        let keep = try b.withRow(b.count - 1) { try passes($0) }
+        if !keep { b.removeLast() }
+    }
+
+    func start() throws {
+        started = true
+        switch access.mode {
+        case .history:
+            history = .start
+            return
+        default:
+            break
+        }
+        switch access.path {
+        case .scan:
+            cursor = try ctx.txn.cursor(access.table, at: seq)
+        case .primaryKey(let alternatives):
+            pending = try lookups(alternatives)
+        case let .index(def, eq, lower, upper):
+            if seq == nil && ctx.txn.hasWrites(to: access.table) {
+                // Index trees hold committed rows only: with own writes pending, scan.
+                cursor = try ctx.txn.cursor(access.table, at: seq)
+            } else {
+                pending = try indexRead(def, eq, lower, upper)
+            }
+        }
+    }
+
+    func next() throws -> RowBatch? {
+        if done { return nil }
+        if !started { try start() }
+        batch.reset()
+        if case .history(let lower, let upper, let inclusive) = access.mode {
+            return try nextHistory(lower: lower, upper: upper, upperInclusive: inclusive)
+        }
+        if let cursor {
+            while batch.count == 0 {
+                let n = try cursor.next(limit: RowBatch.capacity) { r in try take(r, into: batch) }
+                if n == 0 { break }
+            }
+        } else if let p = pending {
+            while pendingPosition < p.count && !batch.isFull {
+                p.withRow(pendingPosition) { batch.append($0) }
+                pendingPosition += 1
+            }
+        }
+        if batch.count == 0 {
+            done = true
+            return nil
+        }
+        return batch
+    }
+
+    /// The value of a key expression in the column's key encoding; nil when it cannot equal
+    /// any stored value (NULL, or a fraction for an integer column).
+    func keyValue(_ e: Eval, column: Int) throws -> Value? {
+        let v = try e(UnsafeBufferPointer(start: nil, count: 0))
+        return TableScanNode.keyValue(v, for: access.table.columns[column].type)
+    }
+
+    static func keyValue(_ v: Value, for type: SQLType) -> Value? {
+        switch (v, type) {
+        case (.null, _): return nil
+        case (.int, _) where type.isInteger: return v
+        case (.double(let d), _) where type.isInteger:
+            return d.rounded() == d && abs(d) < 9.2e18 ? .int(Int64(d)) : nil
+        case (.double, _) where type.isFloat || type == .numeric: return v
+        case (.int(let i), _) where type.isFloat || type == .numeric: return .double(Double(i))
+        case (.text, _) where type.isText: return v
+        default:
+            return v
+        }
+    }
+
+    func lookups(_ alternatives: [[BoundExpr]]) throws -> RowStore {
+        var out = RowStore(width: width)
+        var seen = Set<[UInt8]>()
+        var row = [Value](repeating: .null, count: width)
+        for alt in alternatives {
+            var key: [UInt8] = []
+            var valid = true
+            for (i, e) in alt.enumerated() {
+                guard let v = try keyValue(try ExprCompiler.compile(e, ctx), column: access.table.primaryKey[i]) else { valid = false; break }
+                KeyCodec.append(v, to: &key)
+            }
+            guard valid, seen.insert(key).inserted else { continue }
+            try ctx.txn.lookup(access.table, key: key, at: seq) { r in
+                try row.withUnsafeMutableBufferPointer { try filler.fill($0, r) }
+                if try row.withUnsafeBufferPointer({ try passes($0) }) { out.append(row) }
+            }
+        }
+        return out
+    }
+
+    func indexRead(_ def: IndexDef, _ eq: [[BoundExpr]], _ lower: RangeBound?, _ upper: RangeBound?) throws -> RowStore {
+        var out = RowStore(width: width)
+        var row = [Value](repeating: .null, count: width)
+        let alternatives = eq.isEmpty ? [[]] : eq
+        var seen = Set<[UInt8]>()
+        let rangeColumn = alternatives[0].count < def.columns.count ? def.columns[alternatives[0].count] : nil
+        for alt in alternatives {
+            var prefix: [UInt8] = []
+            var valid = true
+            for (i, e) in alt.enumerated() {
+                guard let v = try keyValue(try ExprCompiler.compile(e, ctx), column: def.columns[i]) else { valid = false; break }
+                KeyCodec.append(v, to: &prefix)
+            }
+            guard valid, seen.insert(prefix).inserted else { continue }
+            var lo: IndexBound? = alt.isEmpty ? nil : IndexBound(prefix: prefix, inclusive: true)
+            var hi: IndexBound? = alt.isEmpty ? nil : IndexBound(prefix: prefix, inclusive: true)
+            if let rangeColumn {
+                if let lower {
+                    guard let v = try keyValue(try ExprCompiler.compile(lower.expr, ctx), column: rangeColumn) else { continue }
+                    lo = IndexBound(prefix: prefix + KeyCodec.encode(v), inclusive: lower.inclusive)
+                } else if !alt.isEmpty {
+                    // Above NULL-free prefix only: NULLs sort last, so start at the prefix itself.
+                }
+                if let upper {
+                    guard let v = try keyValue(try ExprCompiler.compile(upper.expr, ctx), column: rangeColumn) else { continue }
+                    hi = IndexBound(prefix: prefix + KeyCodec.encode(v), inclusive: upper.inclusive)
+                } else if lower != nil {
+                    // A lower bound alone must stop before NULLs (they sort after every value).
+                    hi = IndexBound(prefix: prefix + [KeyCodec.tagNull], inclusive: false)
+                }
+            }
+            try ctx.txn.indexScan(access.table, index: def.id, lower: lo, upper: hi, at: seq) { r in
+                try row.withUnsafeMutableBufferPointer { try filler.fill($0, r) }
+                if try row.withUnsafeBufferPointer({ try passes($0) }) {
+                    out.append(row)
+                    if out.count % 4096 == 0 { try ctx.reserve(4096 * width * MemoryLayout<Value>.stride, for: "index scan") }
+                }
+                return true
+            }
+        }
+        return out
+    }
+
+    func nextHistory(lower: Int64, upper: Int64, upperInclusive: Bool) throws -> RowBatch? {
+        guard let store = ctx.engine.store(access.table.id) else { throw SQLError.bug("no storage for \(access.table.name)") }
+        let engine = ctx.engine
+        let readSeq = ctx.txn.readSeq
+        while batch.count == 0, let c = history {
+            try ctx.interrupt?.check()
+            history = try store.scanVersions(from: c, upTo: readSeq, limit: RowBatch.capacity, log: engine.log) { row, next in
+                guard !row.version.isDelete else { return true }
+                let start = engine.systemTime(row.version.seq)
+                let end = engine.systemTime(next)
+                guard end > lower, upperInclusive ? start <= upper : start < upper else { return true }
+                try batch.appendRow { out in
+                    try filler.fill(out, key: row.key, image: row.image, version: row.version, nextSeq: next)
+                }
+                if try !batch.withRow(batch.count - 1, { try passes($0) }) { batch.removeLast() }
+                return true
+            }
+        }
+        if batch.count == 0 {
+            done = true
+            return nil
+        }
+        return batch
+    }
+
+    func rewind() throws {
+        cursor = nil
+        pending = nil
+        pendingPosition = 0
+        history = .start
+        started = false
+        done = false
+    }
+}
+
+/// SELECT ... FOR UPDATE / SHARE: locks each row's key in its table. In READ COMMITTED a row
+/// changed while the lock was awaited is re-read and its table's conditions re-checked
+/// (PostgreSQL's EvalPlanQual); a row deleted meanwhile is dropped. SKIP LOCKED passes rows by.
+final class LockRowsNode: PlanNode {
+    let input: any PlanNode
+    let specs: [RowLockSpec]
+    let ctx: ExecContext
+    let fillers: [RowFiller]
+    let filters: [[Eval]]
+    let batch: RowBatch
+
+    init(_ input: any PlanNode, _ specs: [RowLockSpec], _ ctx: ExecContext) throws {
+        self.input = input
+        self.specs = specs
+        self.ctx = ctx
+        fillers = specs.map { RowFiller($0.access, engine: ctx.engine) }
+        filters = try specs.map { s in try s.access.filters.map { try ExprCompiler.compile($0, ctx) } }
+        batch = RowBatch(width: input.width)
+    }
+
+    var width: Int { input.width }
+
+    func next() throws -> RowBatch? {
+        while let b = try input.next() {
+            batch.reset()
+            for i in 0..<b.count {
+                var row = b.row(i)
+                var keep = true
+                for (k, spec) in specs.enumerated() {
+                    let keySlot = spec.offset + spec.access.keySlot
+                    guard case .bytes(let key) = row[keySlot] else { continue }  // null-extended side
+                    switch try ctx.txn.lockRow(spec.access.table, key: key, mode: spec.mode, wait: spec.wait) {
+                    case .skipped:
+                        keep = false
+                    case .row(nil, _):
+                        keep = false
+                    case .row(let current?, let changed):
+                        guard changed else { continue }
+                        // Re-read: the newest version replaces the table's part of the row.
+                        var local = [Value](repeating: .null, count: spec.access.width)
+                        for (p, v) in current.enumerated() where p < spec.access.table.columns.count { local[p] = v }
+                        local[spec.access.keySlot] = .bytes(key)
+                        let passes = try local.withUnsafeBufferPointer { r in
+                            try filters[k].allSatisfy { f in if case .bool(true) = try f(r) { return true }; return false }
+                        }
+                        if !passes { keep = false; break }
+                        for (p, v) in local.enumerated() where p < spec.access.table.columns.count { row[spec.offset + p] = v }
+                    }
+                    if !keep { break }
+                }
+                if keep { row.withUnsafeBufferPointer { batch.append($0) } }
+            }
+            if batch.count > 0 { return batch }
+        }
+        return nil
+    }
+
+    func rewind() throws { try input.rewind() }
+}

@@ -1,0 +1,187 @@
+import DriftCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Mathematical functions, with PostgreSQL's overloads per numeric type and its range errors.
+enum MathFunctions {
+    static func outOfRange(_ t: SQLType) -> SQLError { SQLError(.numericValueOutOfRange, "\(t.name) out of range") }
+
+    /// A float8 result: PostgreSQL fails on overflow to infinity and on underflow to zero.
+    @inline(__always)
+    static func checked(_ r: Double, _ inputs: Double...) throws -> Value {
+        if r.isInfinite && !inputs.contains(where: \.isInfinite) {
+            throw SQLError(.numericValueOutOfRange, "value out of range: overflow")
+        }
+        if r == 0 && !inputs.contains(0) && inputs.allSatisfy(\.isFinite) && !inputs.isEmpty {
+            throw SQLError(.numericValueOutOfRange, "value out of range: underflow")
+        }
+        return .double(r)
+    }
+
+    static func absInt(_ t: SQLType) -> ScalarFunction.Body {
+        .unary { v in
+            let i = try v.int()
+            guard i != Int64.min else { throw outOfRange(t) }
+            return try Coercion.checkRange(abs(i), t)
+        }
+    }
+
+    static let all: [(String, Overload)] = {
+        typealias F = FunctionCatalog
+        var out: [(String, Overload)] = []
+        for t in [SQLType.int2, .int4, .int8] { out.append(F.fn("abs", [t], t, absInt(t))) }
+        for t in [SQLType.float4, .float8, .numeric] {
+            out.append(F.fn("abs", [t], t, .unary { .double(abs(try $0.double())) }))
+        }
+        for name in ["ceil", "ceiling"] {
+            out.append(F.fn(name, [.float8], .float8, .unary { .double((try $0.double()).rounded(.up)) }))
+            out.append(F.fn(name, [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.up) + 0) }))
+        }
+        out.append(F.fn("floor", [.float8], .float8, .unary { .double((try $0.double()).rounded(.down)) }))
+        out.append(F.fn("floor", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.down) + 0) }))
+        // float8 rounds half to even (rint); numeric half away from zero.
+        out.append(F.fn("round", [.float8], .float8, .unary { .double((try $0.double()).rounded(.toNearestOrEven)) }))
+        out.append(F.fn("round", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.toNearestOrAwayFromZero) + 0) }))
+        out.append(F.fn("round", [.numeric, .int4], .numeric, .binary { v, s in .double(NumericShim.round(try v.double(), Int(try s.int()))) }))
+        out.append(F.fn("trunc", [.float8], .float8, .unary { .double((try $0.double()).rounded(.towardZero)) }))
+        out.append(F.fn("trunc", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.towardZero) + 0) }))
+        out.append(F.fn("trunc", [.numeric, .int4], .numeric, .binary { v, s in .double(NumericShim.trunc(try v.double(), Int(try s.int()))) }))
+        out.append(F.fn("sign", [.float8], .float8, .unary { let d = try $0.double(); return .double(d > 0 ? 1 : d < 0 ? -1 : 0) }))
+        out.append(F.fn("sign", [.numeric], .numeric, .unary { let d = try $0.double(); return .double(d > 0 ? 1 : d < 0 ? -1 : 0) }))
+        for t in [SQLType.float8, .numeric] {
+            out.append(F.fn("sqrt", [t], t, .unary { v in
+                let d = try v.double()
+                guard d >= 0 else {
+                    throw SQLError(SQLState("2201F"), t == .numeric ? "cannot take square root of a negative number"
+                                   : "cannot take square root of a negative number")
+                }
+                return .double(d.squareRoot())
+            }))
+            out.append(F.fn("exp", [t], t, .unary { v in try checked(Glibc.exp(try v.double()), try v.double()) }))
+            out.append(F.fn("ln", [t], t, .unary { v in
+                let d = try v.double()
+                guard d != 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of zero") }
+                guard d > 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of a negative number") }
+                return .double(Glibc.log(d))
+            }))
+            for name in ["log", "log10"] {
+                out.append(F.fn(name, [t], t, .unary { v in
+                    let d = try v.double()
+                    guard d != 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of zero") }
+                    guard d > 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of a negative number") }
+                    return .double(Glibc.log10(d))
+                }))
+            }
+            for name in ["power", "pow"] {
+                out.append(F.fn(name, [t, t], t, .binary { a, b in
+                    let x = try a.double(), y = try b.double()
+                    if x == 0 && y < 0 {
+                        throw SQLError(SQLState("2201F"), "zero raised to a negative power is undefined")
+                    }
+                    if x < 0 && y.rounded() != y {
+                        throw SQLError(SQLState("2201F"), "a negative number raised to a non-integer power yields a complex result")
+                    }
+                    return try checked(Glibc.pow(x, y), x, y)
+                }))
+            }
+        }
+        out.append(F.fn("log", [.numeric, .numeric], .numeric, .binary { b, x in
+            let base = try b.double(), v = try x.double()
+            guard base > 0, v > 0 else {
+                throw SQLError(SQLState("2201E"), base == 0 || v == 0 ? "cannot take logarithm of zero" : "cannot take logarithm of a negative number")
+            }
+            guard base != 1 else { throw SQLError(.divisionByZero, "division by zero") }
+            return .double(Glibc.log(v) / Glibc.log(base))
+        }))
+        out.append(F.fn("cbrt", [.float8], .float8, .unary { .double(Glibc.cbrt(try $0.double())) }))
+        for t in [SQLType.int2, .int4, .int8] {
+            out.append(F.fn("mod", [t, t], t, .binary { a, b in
+                let x = try a.int(), y = try b.int()
+                guard y != 0 else { throw SQLError(.divisionByZero, "division by zero") }
+                return .int(y == -1 ? 0 : x % y)
+            }))
+        }
+        out.append(F.fn("mod", [.numeric, .numeric], .numeric, .binary { a, b in
+            let y = try b.double()
+            guard y != 0 else { throw SQLError(.divisionByZero, "division by zero") }
+            return .double((try a.double()).truncatingRemainder(dividingBy: y))
+        }))
+        out.append(F.fn("div", [.numeric, .numeric], .numeric, .binary { a, b in
+            let y = try b.double()
+            guard y != 0 else { throw SQLError(.divisionByZero, "division by zero") }
+            return .double(((try a.double()) / y).rounded(.towardZero) + 0)
+        }))
+        for t in [SQLType.int4, .int8] {
+            out.append(F.fn("gcd", [t, t], t, .binary { a, b in
+                var x = try a.int().magnitude, y = try b.int().magnitude
+                while y != 0 { (x, y) = (y, x % y) }
+                guard x <= UInt64(Int64.max) else { throw outOfRange(t) }
+                return try Coercion.checkRange(Int64(x), t)
+            }))
+            out.append(F.fn("lcm", [t, t], t, .binary { a, b in
+                let p = try a.int(), q = try b.int()
+                guard p != 0, q != 0 else { return .int(0) }
+                var x = p.magnitude, y = q.magnitude
+                while y != 0 { (x, y) = (y, x % y) }
+                let (r, o) = (p.magnitude / x).multipliedReportingOverflow(by: q.magnitude)
+                guard !o, r <= UInt64(Int64.max) else { throw outOfRange(t) }
+                return try Coercion.checkRange(Int64(r), t)
+            }))
+        }
+        out.append(F.fn("pi", [], .float8, .nullary { _ in .double(Double.pi) }))
+        out.append(F.fn("random", [], .float8, volatile: true, .nullary { _ in .double(Double.random(in: 0..<1)) }))
+        out.append(F.fn("degrees", [.float8], .float8, .unary { .double((try $0.double()) * 180 / Double.pi) }))
+        out.append(F.fn("radians", [.float8], .float8, .unary { .double((try $0.double()) * Double.pi / 180) }))
+        let trig: [(String, (Double) -> Double, ClosedRange<Double>?)] = [
+            ("sin", Glibc.sin, nil), ("cos", Glibc.cos, nil), ("tan", Glibc.tan, nil),
+            ("asin", Glibc.asin, -1...1), ("acos", Glibc.acos, -1...1), ("atan", Glibc.atan, nil),
+            ("sinh", Glibc.sinh, nil), ("cosh", Glibc.cosh, nil), ("tanh", Glibc.tanh, nil),
+        ]
+        for (name, f, domain) in trig {
+            out.append(F.fn(name, [.float8], .float8, .unary { v in
+                let d = try v.double()
+                if let domain, !d.isNaN, !domain.contains(d) {
+                    throw SQLError(.numericValueOutOfRange, "input is out of range")
+                }
+                if d.isInfinite && ["sin", "cos", "tan"].contains(name) {
+                    throw SQLError(.numericValueOutOfRange, "input is out of range")
+                }
+                return .double(f(d))
+            }))
+        }
+        out.append(F.fn("cot", [.float8], .float8, .unary { .double(1 / Glibc.tan(try $0.double())) }))
+        out.append(F.fn("atan2", [.float8, .float8], .float8, .binary { .double(Glibc.atan2(try $0.double(), try $1.double())) }))
+        out.append(F.fn("width_bucket", [.float8, .float8, .float8, .int4], .int4, .nary { a in
+            let x = try a[0].double(), lo = try a[1].double(), hi = try a[2].double(), n = try a[3].int()
+            guard n > 0 else { throw SQLError(SQLState("2201G"), "count must be greater than zero") }
+            guard lo != hi else { throw SQLError(SQLState("2201G"), "lower bound cannot equal upper bound") }
+            if lo < hi {
+                if x < lo { return .int(0) }
+                if x >= hi { return .int(n + 1) }
+                return .int(Int64(Double(n) * (x - lo) / (hi - lo)) + 1)
+            }
+            if x > lo { return .int(0) }
+            if x <= hi { return .int(n + 1) }
+            return .int(Int64(Double(n) * (lo - x) / (lo - hi)) + 1)
+        }))
+        return out
+    }()
+}
+
+/// numeric operations while numeric values are held as doubles.
+enum NumericShim {
+    static func scale(_ s: Int) -> Double { Glibc.pow(10, Double(s)) }
+
+    static func round(_ v: Double, _ s: Int) -> Double {
+        let f = scale(s)
+        guard f.isFinite, f > 0 else { return v }
+        return (v * f).rounded(.toNearestOrAwayFromZero) / f + 0
+    }
+
+    static func trunc(_ v: Double, _ s: Int) -> Double {
+        let f = scale(s)
+        guard f.isFinite, f > 0 else { return v }
+        return (v * f).rounded(.towardZero) / f + 0
+    }
+}

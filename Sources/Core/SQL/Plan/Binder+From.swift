@@ -1,0 +1,335 @@
+import DriftCore
+import DriftStorage
+
+/// A bound FROM item: relations of the block's scope, joined.
+final class FromNode {
+    enum Kind {
+        case relation(Int)
+        /// Inner joins keep their condition here too; the join planner flattens them.
+        case join(JoinType, FromNode, FromNode, condition: BoundExpr?)
+    }
+
+    let kind: Kind
+    /// What `*` expands to for this item.
+    let star: [(String, BoundExpr)]
+
+    init(_ kind: Kind, star: [(String, BoundExpr)]) {
+        self.kind = kind
+        self.star = star
+    }
+
+    /// The scope relations this item covers.
+    var relations: [Int] {
+        switch kind {
+        case .relation(let i): return [i]
+        case let .join(_, l, r, _): return l.relations + r.relations
+        }
+    }
+}
+
+extension Binder {
+    func bindFromList(_ items: [FromItem], _ scope: BlockScope) throws -> [FromNode] {
+        var out: [FromNode] = []
+        for item in items { out.append(try bindFromItem(item, scope)) }
+        return out
+    }
+
+    func bindFromItem(_ item: FromItem, _ scope: BlockScope) throws -> FromNode {
+        switch item {
+        case .table(let ref):
+            return try bindTableRef(ref, scope)
+        case let .subquery(q, alias, columnAliases, lateral, location):
+            guard let alias else {
+                throw SQLError(.syntaxError, "subquery in FROM must have an alias",
+                               hint: "For example, FROM (SELECT ...) [AS] foo.", position: sqlPosition(location))
+            }
+            let bound = try withVisibility(scope, lateral: lateral) { try bindQuery(q, parent: scope) }
+            return try addDerived(bound.query, name: alias, columnAliases: columnAliases, scope: scope, location: location,
+                                  lateral: bound.lateral)
+        case let .function(call, alias, columnAliases, withOrdinality, lateral, location):
+            return try bindFunctionItem(call, alias: alias, columnAliases: columnAliases, withOrdinality: withOrdinality,
+                                        lateral: lateral, scope: scope, location: location)
+        case let .join(kind, l, r, on, using, natural, alias, location):
+            if alias != nil { throw SQLError.notSupported("an alias on a JOIN", position: sqlPosition(location)) }
+            let left = try bindFromItem(l, scope)
+            let right = try bindFromItem(r, scope)
+            let type: JoinType
+            switch kind {
+            case .inner: type = .inner
+            case .left: type = .left
+            case .right: type = .right
+            case .full: type = .full
+            }
+            var condition: BoundExpr?
+            var star: [(String, BoundExpr)]
+            var usingColumns = using
+            if natural {
+                let rightNames = Set(right.star.map(\.0))
+                usingColumns = left.star.map(\.0).filter { rightNames.contains($0) }
+            }
+            if natural || !using.isEmpty {
+                var conds: [BoundExpr] = []
+                var mergedStar: [(String, BoundExpr)] = []
+                for name in usingColumns {
+                    let ls = left.star.filter { $0.0 == name }, rs = right.star.filter { $0.0 == name }
+                    guard ls.count <= 1 else {
+                        throw SQLError(.ambiguousColumn, "common column name \"\(name)\" appears more than once in left table", position: sqlPosition(location))
+                    }
+                    guard rs.count <= 1 else {
+                        throw SQLError(.ambiguousColumn, "common column name \"\(name)\" appears more than once in right table", position: sqlPosition(location))
+                    }
+                    guard let a = ls.first?.1 else {
+                        throw SQLError(.undefinedColumn, "column \"\(name)\" specified in USING clause does not exist in left table", position: sqlPosition(location))
+                    }
+                    guard let b = rs.first?.1 else {
+                        throw SQLError(.undefinedColumn, "column \"\(name)\" specified in USING clause does not exist in right table", position: sqlPosition(location))
+                    }
+                    let (ca, cb) = try comparedOperands(.eq, a, b, location: location)
+                    conds.append(.compare(.eq, ca, cb))
+                    let mergedExpr: BoundExpr
+                    switch type {
+                    case .inner, .left, .semi, .anti: mergedExpr = ca
+                    case .right: mergedExpr = cb
+                    case .full: mergedExpr = .coalesce([ca, cb], ca.type)
+                    }
+                    mergedStar.append((name, mergedExpr))
+                    scope.merged[name] = mergedExpr
+                }
+                condition = conds.isEmpty ? nil : (conds.count == 1 ? conds[0] : .and(conds))
+                star = mergedStar + left.star.filter { !usingColumns.contains($0.0) } + right.star.filter { !usingColumns.contains($0.0) }
+            } else {
+                if let on {
+                    scope.aggregateBan = "JOIN conditions"
+                    scope.windowBan = "JOIN conditions"
+                    condition = try bindCondition(on, scope, context: "JOIN/ON")
+                }
+                star = left.star + right.star
+            }
+            return FromNode(.join(type, left, right, condition: condition), star: star)
+        }
+    }
+
+    /// Runs `body` with the scope's relations hidden unless the item is LATERAL; returns whether
+    /// the item ended up reading the block's row (it then runs once per row to its left).
+    func withVisibility<T>(_ scope: BlockScope, lateral: Bool, _ body: () throws -> T) throws -> (query: T, lateral: Bool) {
+        let saved = scope.relations.map(\.visible)
+        let readBefore = scope.slotsReadByChildren
+        if !lateral { for i in scope.relations.indices { scope.relations[i].visible = false } }
+        defer { for i in scope.relations.indices { scope.relations[i].visible = saved[i] } }
+        let r = try body()
+        return (r, scope.slotsReadByChildren != readBefore)
+    }
+
+    /// A subquery (or expanded view) as a relation of the block.
+    func addDerived(_ q: BoundQuery, name: String, columnAliases: [String], scope: BlockScope, location: Int,
+                    lateral: Bool) throws -> FromNode {
+        guard columnAliases.count <= q.columns.count else {
+            throw SQLError(.invalidColumnReference, "table \"\(name)\" has \(q.columns.count) columns available but \(columnAliases.count) columns specified",
+                           position: sqlPosition(location))
+        }
+        var plan = q.plan
+        if plan.width != q.columns.count {
+            plan = Plan(.project(plan, q.columns.enumerated().map { .slot($0.offset, $0.element.type) }), width: q.columns.count, rows: plan.rows)
+        }
+        let offset = scope.width
+        let columns = q.columns.enumerated().map { i, c in
+            ScopeRelation.Column(name: i < columnAliases.count ? columnAliases[i] : c.name, slot: offset + i, type: c.type)
+        }
+        var r = ScopeRelation(name: name, schema: nil, columns: columns, access: nil, offset: offset, width: q.columns.count)
+        r.lateral = lateral
+        let index = scope.add(r, source: plan)
+        return FromNode(.relation(index), star: columns.map { ($0.name, .slot($0.slot, $0.type)) })
+    }
+
+    func bindTableRef(_ ref: TableRef, _ scope: BlockScope) throws -> FromNode {
+        // A CTE of that name hides tables.
+        if ref.schema == nil, let cte = scope.cte(ref.name) {
+            if ref.temporal != nil {
+                throw SQLError.notSupported("FOR SYSTEM_TIME on a WITH query", position: sqlPosition(ref.location))
+            }
+            let plan: Plan
+            if cte.recursive && cte.plan == nil {
+                plan = Plan(.workTable(cte), width: cte.columns.count, rows: 10)
+            } else {
+                plan = Plan(.cteScan(cte), width: cte.columns.count, rows: cte.plan?.rows ?? 100)
+            }
+            let q = BoundQuery(plan: plan, columns: cte.columns, outerDepthMax: 0)
+            return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope,
+                                  location: ref.location, lateral: false)
+        }
+        let spec = ref.temporal ?? temporalMap[ref.location] ?? statementTemporal
+        let mode = try readMode(spec)
+        let catalog: Catalog
+        switch mode {
+        case .asOf(let seq): catalog = engine.catalog(at: seq)
+        default: catalog = txn.catalog
+        }
+        let schemas = ref.schema.map { [$0] } ?? searchPath
+        for schema in schemas {
+            if let t = catalog.table(schema: schema, ref.name) {
+                return try addTable(t, ref: ref, mode: mode, scope: scope)
+            }
+            if let v = catalog.view(schema: schema, ref.name) {
+                return try addView(v, ref: ref, mode: mode, scope: scope)
+            }
+        }
+        if ref.schema == nil || ref.schema == "pg_catalog" || ref.schema == "drift", let system = try systemRelation(ref, mode: mode, scope: scope) {
+            return system
+        }
+        var detail: String?
+        if case .asOf(let seq) = mode { detail = "The relation does not exist as of seq \(seq)." }
+        throw SQLError(.undefinedTable, "relation \"\(ref.schema.map { $0 + "." } ?? "")\(ref.name)\" does not exist", detail: detail,
+                       position: sqlPosition(ref.location))
+    }
+
+    /// The system views: `drift_events`, the change log as rows.
+    func systemRelation(_ ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode? {
+        guard ref.name == "drift_events" else { return nil }
+        throw SQLError.notSupported("drift_events", position: sqlPosition(ref.location))
+    }
+
+    /// Schemas searched for an unqualified name.
+    var searchPath: [String] { ["public"] }
+
+    func addTable(_ t: TableDef, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
+        referenced.insert(t.id)
+        let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
+        if let s = engine.store(t.id) { access.tableRows = Double(max(s.stats.liveRows, 1)) }
+        let offset = scope.width
+        var columns: [ScopeRelation.Column] = []
+        let visible = t.visibleColumns
+        guard ref.columnAliases.count <= visible.count else {
+            throw SQLError(.invalidColumnReference, "table \"\(access.alias)\" has \(visible.count) columns available but \(ref.columnAliases.count) columns specified",
+                           position: sqlPosition(ref.location))
+        }
+        for (i, p) in visible.enumerated() {
+            let c = t.columns[p]
+            columns.append(ScopeRelation.Column(name: i < ref.columnAliases.count ? ref.columnAliases[i] : c.name, slot: offset + p, type: c.type))
+        }
+        var r = ScopeRelation(name: access.alias, schema: ref.alias == nil ? t.schema : nil, columns: columns, access: access,
+                              offset: offset, width: access.width)
+        r.pseudo = Pseudo.allCases.map { ($0, offset + access.pseudoSlot($0)) }
+        r.keySlots = t.primaryKey.map { offset + $0 }
+        if scope.relations.contains(where: { $0.name == r.name && $0.visible }) {
+            throw SQLError(SQLState("42712"), "table name \"\(r.name)\" specified more than once", position: sqlPosition(ref.location))
+        }
+        if case .history = mode { txn.noteHistoryScan(t) }
+        let index = scope.add(r, source: Plan(.table(access), width: access.width, rows: access.tableRows))
+        return FromNode(.relation(index), star: columns.map { ($0.name, .slot($0.slot, $0.type)) })
+    }
+
+    func addView(_ v: ViewDef, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
+        if case .history = mode {
+            throw SQLError.notSupported("FOR SYSTEM_TIME ALL/BETWEEN/FROM on a view", position: sqlPosition(ref.location))
+        }
+        var asOf: UInt64?
+        if case .asOf(let seq) = mode { asOf = seq }
+        let bound = try withVisibility(scope, lateral: false) { try bindView(v, asOf: asOf, parent: scope) }
+        let names = v.columnNames.isEmpty ? bound.query.columns.map(\.name) : v.columnNames
+        let aliases = ref.columnAliases + names.dropFirst(ref.columnAliases.count)
+        return try addDerived(bound.query, name: ref.alias ?? v.name, columnAliases: Array(aliases), scope: scope,
+                              location: ref.location, lateral: false)
+    }
+
+    /// A view's stored query, bound (as of `asOf`: its tables read as of that point too).
+    func bindView(_ v: ViewDef, asOf: UInt64? = nil, parent: BlockScope? = nil) throws -> BoundQuery {
+        referenced.insert(v.id)
+        guard !viewStack.contains(v.qualifiedName), viewStack.count < 32 else {
+            throw SQLError(SQLState("42P17"), "infinite recursion detected in rules for relation \"\(v.name)\"")
+        }
+        viewStack.append(v.qualifiedName)
+        defer { viewStack.removeLast() }
+        var (q, map) = try Session.parseQuery(v.sql, what: "view \"\(v.name)\"")
+        if let asOf {
+            // Read as of a point: every table of the view reads as of it, whatever the view says.
+            q.temporal = .asOf(.seq(asOf))
+            map = [:]
+        }
+        let saved = (statementTemporal, temporalMap)
+        statementTemporal = q.temporal
+        temporalMap = map
+        defer { (statementTemporal, temporalMap) = saved }
+        q.temporal = nil
+        return try bindQuery(q, parent: parent)
+    }
+
+    func readMode(_ spec: TemporalSpec?) throws -> ReadMode {
+        switch spec {
+        case nil: return .transaction
+        case .asOf(let t)?: return .asOf(try resolve(t))
+        case .all?: return .history(lower: Int64.min, upper: Int64.max, upperInclusive: true)
+        case let .between(a, b)?: return .history(lower: try time(a), upper: try time(b), upperInclusive: true)
+        case let .fromTo(a, b)?: return .history(lower: try time(a), upper: try time(b), upperInclusive: false)
+        }
+    }
+
+    func resolve(_ t: TimeTarget) throws -> UInt64 {
+        switch t {
+        case .seq(let n):
+            let newest = engine.visibleSeq
+            guard n <= newest else {
+                throw SQLError(.invalidParameterValue, "seq \(n) is in the future: the newest committed seq is \(newest)")
+            }
+            return n
+        case .timestamp(let us): return engine.seq(atOrBefore: PGTime.unix(us))
+        case .now: return txn.readSeq
+        }
+    }
+
+    /// A time target as a commit time (unix µs), for history periods.
+    func time(_ t: TimeTarget) throws -> Int64 {
+        switch t {
+        case .timestamp(let us): return PGTime.unix(us)
+        case .now: return Int64.max - 1
+        case .seq(let n):
+            _ = try resolve(.seq(n))
+            return n == 0 ? Int64.min + 1 : engine.systemTime(n)
+        }
+    }
+
+    /// A function in FROM: a set-returning function, or a scalar function as a one-row relation.
+    func bindFunctionItem(_ call: FunctionCall, alias: String?, columnAliases: [String], withOrdinality: Bool, lateral: Bool,
+                          scope: BlockScope, location: Int) throws -> FromNode {
+        let name = call.name.last ?? ""
+        let holder = BlockScope(parent: scope)
+        holder.aggregateBan = "functions in FROM"
+        holder.windowBan = "functions in FROM"
+        let bound = try withVisibility(scope, lateral: true) { try call.args.map { try bindExpr($0, holder) } }
+        let args = bound.query
+        let plan: Plan
+        var columns: [ResultColumn]
+        if let srf = FunctionCatalog.setFunctions[name] {
+            let coerced = try setFunctionArguments(srf, args, location: location)
+            columns = srf.columns(coerced.map(\.type))
+            plan = Plan(.setFunction(SetFunctionCall(function: srf, args: coerced, withOrdinality: withOrdinality)),
+                        width: columns.count + (withOrdinality ? 1 : 0), rows: 1000)
+        } else {
+            let e = try bindFunctionCall(call, holder)
+            columns = [ResultColumn(name: name, type: e.type)]
+            plan = Plan(.project(Plan(.oneRow, width: 0, rows: 1), [e]), width: 1, rows: 1)
+            if withOrdinality {
+                throw SQLError.notSupported("WITH ORDINALITY on a function that returns one value", position: sqlPosition(location))
+            }
+        }
+        if withOrdinality { columns.append(ResultColumn(name: "ordinality", type: .int8)) }
+        if columns.count == 1, columnAliases.isEmpty, let alias { columns[0].name = alias }
+        let q = BoundQuery(plan: plan, columns: columns, outerDepthMax: holder.outerDepthMax)
+        return try addDerived(q, name: alias ?? name, columnAliases: columnAliases, scope: scope, location: location,
+                              lateral: bound.lateral)
+    }
+
+    func setFunctionArguments(_ f: SetFunction, _ args: [BoundExpr], location: Int) throws -> [BoundExpr] {
+        switch f.name {
+        case "generate_series":
+            guard args.count == 2 || args.count == 3 else { throw FunctionCatalog.noFunction(f.name, args, location: location) }
+            let types = args.map { $0.isUntypedLiteral ? SQLType.unknown : $0.type }
+            let common = try TypeRules.common(types.filter { $0 != .unknown }.isEmpty ? [.int4] : types, context: "generate_series", location: location)
+            guard common.isInteger else {
+                throw SQLError.notSupported("generate_series over \(common.name)", position: sqlPosition(location))
+            }
+            return try args.map { try coerce($0, to: common, context: .implicit, location: location) }
+        default:
+            return try args.map { $0.isUntypedLiteral ? try coerce($0, to: .text, context: .implicit, location: location) : $0 }
+        }
+    }
+}

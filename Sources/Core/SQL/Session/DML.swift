@@ -1,0 +1,486 @@
+import DriftCore
+import DriftStorage
+
+/// What writing rows of one table checks: NOT NULL, CHECK constraints (compiled over the
+/// table's row), and each column's DEFAULT.
+final class TableWriter {
+    let table: TableDef
+    let width: Int
+    let checks: [(name: String, eval: Eval)]
+    let defaults: [Int: Eval]
+    var scratch: [Value]
+
+    init(_ table: TableDef, binder: Binder, ctx: ExecContext) throws {
+        self.table = table
+        let access = TableAccess(table: table, alias: table.name, mode: .transaction)
+        width = access.width
+        scratch = [Value](repeating: .null, count: access.width)
+        var checks: [(String, Eval)] = []
+        for c in table.constraints {
+            guard case let .check(name, sql) = c else { continue }
+            let scope = BlockScope(parent: nil)
+            _ = try binder.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope)
+            let e = try binder.bindCondition(try Session.parseExpression(sql), scope, context: "CHECK")
+            checks.append((name, try ExprCompiler.compile(e, ctx)))
+        }
+        self.checks = checks
+        var defaults: [Int: Eval] = [:]
+        for (p, c) in table.columns.enumerated() where !c.isDropped {
+            guard let sql = c.defaultSQL else { continue }
+            let scope = BlockScope(parent: nil)
+            let e = try binder.coerce(try binder.bindExpr(try Session.parseExpression(sql), scope), to: c.type, context: .assignment, location: nil)
+            defaults[p] = try ExprCompiler.compile(e, ctx)
+        }
+        self.defaults = defaults
+    }
+
+    /// The value a column gets when a write does not give one.
+    func defaultValue(_ position: Int) throws -> Value {
+        guard let d = defaults[position] else { return table.columns[position].missingValue.isNull ? .null : .null }
+        return try d(UnsafeBufferPointer(start: nil, count: 0))
+    }
+
+    /// A full row of defaults.
+    func defaultRow() throws -> [Value] {
+        try table.columns.indices.map { try defaultValue($0) }
+    }
+
+    func failingRow(_ values: [Value]) -> String {
+        "Failing row contains (" + table.visibleColumns.map { values[$0].pgText ?? "null" }.joined(separator: ", ") + ")."
+    }
+
+    /// NOT NULL and CHECK, with PostgreSQL's messages.
+    func validate(_ values: [Value]) throws {
+        for p in table.visibleColumns where table.columns[p].notNull && values[p].isNull {
+            throw SQLError(.notNullViolation, "null value in column \"\(table.columns[p].name)\" of relation \"\(table.name)\" violates not-null constraint",
+                           detail: failingRow(values))
+        }
+        guard !checks.isEmpty else { return }
+        for (i, v) in values.enumerated() { scratch[i] = v }
+        for (name, eval) in checks {
+            let r = try scratch.withUnsafeBufferPointer { try eval($0) }
+            if case .bool(false) = r {
+                throw SQLError(.checkViolation, "new row for relation \"\(table.name)\" violates check constraint \"\(name)\"",
+                               detail: failingRow(values))
+            }
+        }
+    }
+}
+
+extension Session {
+    /// The table INSERT, UPDATE or DELETE writes (views and missing tables refused).
+    func targetTable(_ ref: TableRef, in t: Transaction, verb: String) throws -> TableDef {
+        if ref.temporal != nil || temporalClauses[ref.location] != nil {
+            throw SQLError(.readOnlySQLTransaction, "cannot \(verb) a table as of a past point (AS OF)", position: sqlPosition(ref.location))
+        }
+        let schema = ref.schema ?? "public"
+        if let table = t.catalog.table(schema: schema, ref.name) { return table }
+        if t.catalog.view(schema: schema, ref.name) != nil {
+            throw SQLError(.featureNotSupported, "cannot \(verb) view \"\(ref.name)\"",
+                           detail: "Views are not updatable here.", hint: "Write to the view's table instead.")
+        }
+        throw SQLError(.undefinedTable, "relation \"\(ref.schema.map { $0 + "." } ?? "")\(ref.name)\" does not exist", position: sqlPosition(ref.location))
+    }
+
+    /// A column of the target by name, for INSERT column lists and SET.
+    func targetColumn(_ table: TableDef, _ name: String, location: Int) throws -> Int {
+        guard let p = table.columnPosition(name) else {
+            throw SQLError(.undefinedColumn, "column \"\(name)\" of relation \"\(table.name)\" does not exist", position: sqlPosition(location))
+        }
+        return p
+    }
+
+    /// Coerces a value expression to its column's type (an assignment), with PostgreSQL's message.
+    func assign(_ e: BoundExpr, to column: ColumnDef, _ b: Binder, location: Int?) throws -> BoundExpr {
+        do {
+            return try b.coerce(e, to: column.type, context: .assignment, location: location)
+        } catch let err as SQLError where err.code == .datatypeMismatch || err.code == SQLState("42846") {
+            throw SQLError(.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.name) but expression is of type \(e.type.name)",
+                           hint: "You will need to rewrite or cast the expression.", position: sqlPosition(location))
+        }
+    }
+
+    /// RETURNING items bound over a scope, `*` expanded.
+    func bindReturning(_ items: [SelectTarget], _ b: Binder, _ scope: BlockScope, _ star: [(String, BoundExpr)]) throws -> [(BoundExpr, String)] {
+        scope.aggregateBan = "RETURNING"
+        scope.windowBan = "RETURNING"
+        var out: [(BoundExpr, String)] = []
+        for item in items {
+            if case let .star(q, loc) = item.expr {
+                if let q {
+                    guard let r = scope.relation(named: q) else {
+                        throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(loc))
+                    }
+                    out += r.columns.map { (.slot($0.slot, $0.type), $0.name) }
+                } else {
+                    out += star.map { ($0.1, $0.0) }
+                }
+                continue
+            }
+            out.append((try b.bindExpr(item.expr, scope), item.alias ?? Binder.columnName(item.expr)))
+        }
+        return out
+    }
+
+    // MARK: INSERT
+
+    func insert(_ s: InsertStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        let table = try targetTable(s.table, in: t, verb: "insert into")
+        let b = binder(t, parameters: parameters)
+        let ctx = execContext(t, parameters: parameters)
+        var targets: [Int] = []
+        // Without a column list the values fill the table's first columns.
+        var implicitTargets = false
+        if s.columns.isEmpty {
+            targets = table.visibleColumns
+            implicitTargets = true
+        } else {
+            for (name, loc) in s.columns {
+                let p = try targetColumn(table, name, location: loc)
+                guard !targets.contains(p) else {
+                    throw SQLError(.duplicateColumn, "column \"\(name)\" specified more than once", position: sqlPosition(loc))
+                }
+                targets.append(p)
+            }
+        }
+        let writer = try TableWriter(table, binder: b, ctx: ctx)
+
+        // The rows to insert: VALUES cells (DEFAULT allowed), or a query's rows.
+        enum Source { case values([[BoundExpr?]]), query(Plan, Int), defaults }
+        var source: Source = .defaults
+        if let q = s.source {
+            if case let .values(rows, location) = q.body, q.with.isEmpty, q.orderBy.isEmpty, q.limit == nil, q.offset == nil {
+                var bound: [[BoundExpr?]] = []
+                let scope = BlockScope(parent: nil)
+                scope.aggregateBan = "VALUES"
+                scope.windowBan = "VALUES"
+                if implicitTargets, let n = rows.map(\.count).max(), n < targets.count { targets = Array(targets.prefix(n)) }
+                for row in rows {
+                    if row.count > targets.count {
+                        throw SQLError(.syntaxError, "INSERT has more expressions than target columns", position: sqlPosition(row[targets.count].location ?? location))
+                    }
+                    if row.count < targets.count {
+                        throw SQLError(.syntaxError, "INSERT has more target columns than expressions",
+                                       position: sqlPosition(s.columns.count > row.count ? s.columns[row.count].1 : location))
+                    }
+                    bound.append(try row.enumerated().map { i, e -> BoundExpr? in
+                        if case .defaultValue = e { return nil }
+                        return try assign(try b.bindExpr(e, scope), to: table.columns[targets[i]], b, location: e.location)
+                    })
+                }
+                source = .values(bound)
+            } else {
+                let bound = try b.bindQuery(q, parent: nil)
+                if implicitTargets && bound.columns.count < targets.count { targets = Array(targets.prefix(bound.columns.count)) }
+                if bound.columns.count > targets.count {
+                    throw SQLError(.syntaxError, "INSERT has more expressions than target columns")
+                }
+                if bound.columns.count < targets.count {
+                    throw SQLError(.syntaxError, "INSERT has more target columns than expressions")
+                }
+                let exprs = try bound.columns.enumerated().map { i, c in
+                    try assign(.slot(i, c.type), to: table.columns[targets[i]], b, location: nil)
+                }
+                source = .query(Plan(.project(bound.plan, exprs), width: exprs.count, rows: bound.plan.rows), exprs.count)
+            }
+        }
+
+        // ON CONFLICT and RETURNING read the table's row (and EXCLUDED, the proposed one).
+        let scope = BlockScope(parent: nil)
+        let tableNode = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias), mode: .transaction, scope: scope)
+        let returning = try bindReturning(s.returning, b, scope, tableNode.star)
+        let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
+        let conflict = try s.onConflict.map { try OnConflictPlan($0, table: table, binder: b, scope: scope, ctx: ctx, session: self) }
+
+        var count = 0
+        var out: [[Value]] = []
+        let localWidth = writer.width
+        func write(_ values: [Value]) throws {
+            var full = try writer.defaultRow()
+            for (i, p) in targets.enumerated() { full[p] = values[i] }
+            try insertRow(full)
+        }
+        func insertRow(_ full: [Value]) throws {
+            try writer.validate(full)
+            var final = full
+            if let conflict {
+                switch try conflict.handle(full, in: t, writer: writer) {
+                case .skipped: return
+                case .updated(let row): final = row
+                case .proceed: conflict.inserted(try t.insert(table, full))
+                }
+            } else {
+                try t.insert(table, full)
+            }
+            count += 1
+            if !returningEvals.isEmpty {
+                var local = [Value](repeating: .null, count: localWidth)
+                for (i, v) in final.enumerated() { local[i] = v }
+                out.append(try local.withUnsafeBufferPointer { r in try returningEvals.map { try $0(r) } })
+            }
+        }
+        let empty = UnsafeBufferPointer<Value>(start: nil, count: 0)
+        switch source {
+        case .defaults:
+            try insertRow(try writer.defaultRow())
+        case .values(let rows):
+            let compiled = try rows.map { try $0.map { try $0.map { try ExprCompiler.compile($0, ctx) } } }
+            for row in compiled {
+                var full = try writer.defaultRow()
+                for (i, e) in row.enumerated() {
+                    if let e { full[targets[i]] = try e(empty) }
+                }
+                try insertRow(full)
+            }
+        case let .query(plan, width):
+            // Read everything first: the statement must not see its own inserts.
+            let node = try Executor.instantiate(plan, ctx)
+            let rows = try materialize(node, ctx, what: "INSERT ... SELECT")
+            for i in 0..<rows.count {
+                try write(rows.withRow(i) { Array($0[0..<width]) })
+                if i % 1024 == 1023 { try t.interrupt?.check() }
+            }
+        }
+        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        return StatementResult(tag: "INSERT 0 \(count)", columns: columns, rows: out)
+    }
+
+    // MARK: UPDATE
+
+    func update(_ s: UpdateStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
+        if !s.with.isEmpty { throw SQLError.notSupported("WITH on UPDATE") }
+        let table = try targetTable(s.table, in: t, verb: "update")
+        let b = binder(t, parameters: parameters)
+        let ctx = execContext(t, parameters: parameters)
+        let writer = try TableWriter(table, binder: b, ctx: ctx)
+        let scope = BlockScope(parent: nil)
+        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
+        guard let access = scope.relations[0].access else { throw SQLError.bug("UPDATE target has no access") }
+        access.needsKey = true
+        let from = try b.bindFromList(s.from, scope)
+        scope.aggregateBan = "WHERE"
+        scope.windowBan = "WHERE"
+        let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        scope.aggregateBan = "UPDATE"
+        scope.windowBan = "UPDATE"
+        var sets: [(Int, BoundExpr?)] = []
+        for item in s.set {
+            let p = try targetColumn(table, item.column, location: item.location)
+            guard !sets.contains(where: { $0.0 == p }) else {
+                throw SQLError(.syntaxError, "multiple assignments to same column \"\(item.column)\"", position: sqlPosition(item.location))
+            }
+            if case .defaultValue = item.value {
+                sets.append((p, nil))
+                continue
+            }
+            sets.append((p, try assign(try b.bindExpr(item.value, scope), to: table.columns[p], b, location: item.value.location)))
+        }
+        let returning = try bindReturning(s.returning, b, scope, from.reduce(target.star) { $0 + $1.star })
+        let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
+        let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "UPDATE")
+
+        let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
+        let setEvals = try sets.map { ($0.0, try $0.1.map { try ExprCompiler.compile($0, ctx) }) }
+        let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
+        let keyColumns = Set(table.primaryKey)
+        let mode: RowLockMode = sets.contains { keyColumns.contains($0.0) } ? .update : .noKeyUpdate
+        let keySlot = access.keySlot
+        var done = Set<[UInt8]>()
+        var count = 0
+        var out: [[Value]] = []
+        for i in 0..<rows.count {
+            var wide = rows.row(i)
+            guard case .bytes(let key) = wide[keySlot] else { continue }
+            guard !done.contains(key) else { continue }
+            guard case .row(let found, let changed) = try t.lockRow(table, key: key, mode: mode), let current = found else { continue }
+            if changed {
+                // READ COMMITTED: the newest version replaces the row, and WHERE is checked again.
+                for (p, v) in current.enumerated() { wide[p] = v }
+                if let whereEval {
+                    guard case .bool(true) = try wide.withUnsafeBufferPointer({ try whereEval($0) }) else { continue }
+                }
+            }
+            var next = current
+            try wide.withUnsafeBufferPointer { r in
+                for (p, e) in setEvals { next[p] = try e.map { try $0(r) } ?? writer.defaultValue(p) }
+            }
+            try writer.validate(next)
+            try t.update(table, key: key, next, old: current)
+            done.insert(key)
+            count += 1
+            if !returningEvals.isEmpty {
+                for (p, v) in next.enumerated() { wide[p] = v }
+                out.append(try wide.withUnsafeBufferPointer { r in try returningEvals.map { try $0(r) } })
+            }
+            if count % 1024 == 0 { try t.interrupt?.check() }
+        }
+        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        return StatementResult(tag: "UPDATE \(count)", columns: columns, rows: out)
+    }
+
+    // MARK: DELETE
+
+    func delete(_ s: DeleteStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
+        if !s.with.isEmpty { throw SQLError.notSupported("WITH on DELETE") }
+        let table = try targetTable(s.table, in: t, verb: "delete from")
+        let b = binder(t, parameters: parameters)
+        let ctx = execContext(t, parameters: parameters)
+        let scope = BlockScope(parent: nil)
+        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
+        guard let access = scope.relations[0].access else { throw SQLError.bug("DELETE target has no access") }
+        access.needsKey = true
+        let using = try b.bindFromList(s.using, scope)
+        scope.aggregateBan = "WHERE"
+        scope.windowBan = "WHERE"
+        let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
+        let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
+        let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "DELETE")
+        let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
+        let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
+        let keySlot = access.keySlot
+        var done = Set<[UInt8]>()
+        var count = 0
+        var out: [[Value]] = []
+        for i in 0..<rows.count {
+            var wide = rows.row(i)
+            guard case .bytes(let key) = wide[keySlot], !done.contains(key) else { continue }
+            guard case .row(let found, let changed) = try t.lockRow(table, key: key, mode: .update), let current = found else { continue }
+            if changed {
+                for (p, v) in current.enumerated() { wide[p] = v }
+                if let whereEval {
+                    guard case .bool(true) = try wide.withUnsafeBufferPointer({ try whereEval($0) }) else { continue }
+                }
+            }
+            try t.delete(table, key: key)
+            done.insert(key)
+            count += 1
+            if !returningEvals.isEmpty {
+                out.append(try wide.withUnsafeBufferPointer { r in try returningEvals.map { try $0(r) } })
+            }
+            if count % 1024 == 0 { try t.interrupt?.check() }
+        }
+        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        return StatementResult(tag: "DELETE \(count)", columns: columns, rows: out)
+    }
+}
+
+/// INSERT ... ON CONFLICT: finds the row a proposed row conflicts with on the arbiter (the
+/// primary key or a unique index), locks it, and skips or updates it.
+final class OnConflictPlan {
+    enum Outcome {
+        case proceed
+        case skipped
+        case updated([Value])
+    }
+
+    let table: TableDef
+    /// nil: the primary key; otherwise a unique index. Empty `arbiters` means any of them.
+    let arbiters: [IndexDef?]
+    let doUpdate: [(Int, Eval?)]?
+    let updateWhere: Eval?
+    let width: Int
+    /// Rows this command inserted or updated: touching one again fails (21000).
+    var touched = Set<[UInt8]>()
+
+    func inserted(_ key: [UInt8]) { touched.insert(key) }
+
+    init(_ c: OnConflict, table: TableDef, binder b: Binder, scope: BlockScope, ctx: ExecContext, session: Session) throws {
+        self.table = table
+        // The arbiter: listed columns must match the primary key or a unique index exactly.
+        var arbiters: [IndexDef?] = []
+        if let name = c.constraint {
+            if name == table.primaryKeyName && !table.hasRowId {
+                arbiters = [nil]
+            } else if let i = table.indexes.first(where: { $0.name == name && $0.unique }) {
+                arbiters = [i]
+            } else {
+                throw SQLError(.undefinedObject, "constraint \"\(name)\" for table \"\(table.name)\" does not exist")
+            }
+        } else if !c.columns.isEmpty {
+            let cols = try c.columns.map { n -> Int in
+                guard let p = table.columnPosition(n) else {
+                    throw SQLError(.undefinedColumn, "column \"\(n)\" does not exist", position: sqlPosition(c.location))
+                }
+                return p
+            }
+            if !table.hasRowId && Set(cols) == Set(table.primaryKey) {
+                arbiters = [nil]
+            } else if let i = table.indexes.first(where: { $0.unique && Set($0.columns) == Set(cols) }) {
+                arbiters = [i]
+            } else {
+                throw SQLError(.invalidColumnReference, "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+            }
+        } else {
+            if c.doUpdate != nil {
+                throw SQLError(.syntaxError, "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                               hint: "For example, ON CONFLICT (column_name).", position: sqlPosition(c.location))
+            }
+            arbiters = (table.hasRowId ? [] : [nil]) + table.indexes.filter(\.unique).map { Optional($0) }
+        }
+        self.arbiters = arbiters
+        let access = scope.relations[0]
+        width = access.width
+        if let sets = c.doUpdate {
+            // EXCLUDED is the proposed row, after the table's row in the wide row.
+            let excludedRef = TableRef(name: table.name, alias: "excluded")
+            _ = try b.addTable(table, ref: excludedRef, mode: .transaction, scope: scope)
+            var bound: [(Int, Eval?)] = []
+            for (column, value) in sets {
+                let p = try session.targetColumn(table, column, location: c.location)
+                if case .defaultValue = value {
+                    bound.append((p, nil))
+                    continue
+                }
+                let e = try session.assign(try b.bindExpr(value, scope), to: table.columns[p], b, location: value.location)
+                bound.append((p, try ExprCompiler.compile(e, ctx)))
+            }
+            doUpdate = bound
+            updateWhere = try c.updateWhere.map { try ExprCompiler.compile(try b.bindCondition($0, scope, context: "WHERE"), ctx) }
+        } else {
+            doUpdate = nil
+            updateWhere = nil
+        }
+    }
+
+    /// The key of the live row `values` conflicts with on an arbiter, if any.
+    func conflictingKey(_ values: [Value], in t: Transaction) throws -> [UInt8]? {
+        for arbiter in arbiters {
+            if let index = arbiter {
+                let vals = index.columns.map { values[$0] }
+                if vals.contains(where: \.isNull) { continue }
+                if let k = try t.findUnique(table, index, vals) { return k }
+            } else {
+                let key = try t.primaryKey(table, values)
+                if try t.latestLive(table, key: key) { return key }
+            }
+        }
+        return nil
+    }
+
+    func handle(_ values: [Value], in t: Transaction, writer: TableWriter) throws -> Outcome {
+        guard let key = try conflictingKey(values, in: t) else { return .proceed }
+        guard case .row(let found, _) = try t.lockRow(table, key: key, mode: doUpdate == nil ? .keyShare : .update) else { return .skipped }
+        guard let existing = found else { return .proceed }
+        guard let sets = doUpdate else { return .skipped }
+        guard touched.insert(key).inserted else {
+            throw SQLError(.cardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                           hint: "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
+        }
+        var wide = [Value](repeating: .null, count: width * 2)
+        for (i, v) in existing.enumerated() { wide[i] = v }
+        for (i, v) in values.enumerated() { wide[width + i] = v }
+        if let w = updateWhere {
+            guard case .bool(true) = try wide.withUnsafeBufferPointer({ try w($0) }) else { return .skipped }
+        }
+        var next = existing
+        try wide.withUnsafeBufferPointer { r in
+            for (p, e) in sets { next[p] = try e.map { try $0(r) } ?? writer.defaultValue(p) }
+        }
+        try writer.validate(next)
+        try t.update(table, key: key, next, old: existing)
+        return .updated(next)
+    }
+}

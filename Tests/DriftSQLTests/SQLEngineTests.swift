@@ -1,0 +1,190 @@
+import DriftStorage
+import Testing
+@testable import DriftCore
+@testable import DriftSQL
+
+/// The SQL engine through a session: answers and SQLSTATEs as PostgreSQL 15 gives them
+/// (each expected value was checked against a PostgreSQL 15 server).
+@Suite struct SQLEngineTests {
+    func session(_ setup: String = "") throws -> (Session, Engine) {
+        let (s, e, _) = try memorySession()
+        if !setup.isEmpty { _ = try s.execute(setup) }
+        return (s, e)
+    }
+
+    static let shop = """
+        CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, city text);
+        CREATE TABLE orders (id int PRIMARY KEY, customer int, amount numeric, placed date);
+        INSERT INTO customers VALUES (1, 'Ada', 'London'), (2, 'Bo', 'Oslo'), (3, 'Cy', NULL);
+        INSERT INTO orders VALUES (10, 1, 5.5, '2026-01-01'), (11, 1, 4.5, '2026-01-02'), (12, 2, 10, '2026-01-03'),
+                                  (13, NULL, 1, '2026-01-04');
+        """
+
+    @Test func joinsOfEveryKind() throws {
+        let (s, e) = try session(Self.shop)
+        defer { e.close() }
+        #expect(try s.rows("SELECT c.name, o.id FROM customers c JOIN orders o ON o.customer = c.id ORDER BY o.id")
+                == [["Ada", "10"], ["Ada", "11"], ["Bo", "12"]])
+        #expect(try s.rows("SELECT c.name, count(o.id) FROM customers c LEFT JOIN orders o ON o.customer = c.id GROUP BY c.name ORDER BY 1")
+                == [["Ada", "2"], ["Bo", "1"], ["Cy", "0"]])
+        #expect(try s.rows("SELECT c.name, o.id FROM customers c RIGHT JOIN orders o ON o.customer = c.id ORDER BY o.id")
+                == [["Ada", "10"], ["Ada", "11"], ["Bo", "12"], ["NULL", "13"]])
+        #expect(try s.rows("SELECT c.id, o.id FROM customers c FULL JOIN orders o ON o.customer = c.id ORDER BY c.id, o.id")
+                == [["1", "10"], ["1", "11"], ["2", "12"], ["3", "NULL"], ["NULL", "13"]])
+        #expect(try s.rows("SELECT count(*) FROM customers CROSS JOIN orders") == [["12"]])
+        #expect(try s.rows("SELECT id, name FROM customers JOIN (SELECT customer AS id, sum(amount) AS total FROM orders GROUP BY 1) t USING (id) ORDER BY id")
+                == [["1", "Ada"], ["2", "Bo"]])
+        #expect(try s.rows("SELECT a.id, b.id FROM customers a JOIN customers b ON a.id < b.id ORDER BY 1, 2")
+                == [["1", "2"], ["1", "3"], ["2", "3"]])
+        #expect(try s.rows("SELECT c.name, x.m FROM customers c, LATERAL (SELECT max(id) AS m FROM orders WHERE customer = c.id) x ORDER BY 1")
+                == [["Ada", "11"], ["Bo", "12"], ["Cy", "NULL"]])
+    }
+
+    @Test func subqueriesWithPostgreSQLsNullRules() throws {
+        let (s, e) = try session(Self.shop)
+        defer { e.close() }
+        #expect(try s.rows("SELECT name FROM customers WHERE id IN (SELECT customer FROM orders) ORDER BY 1") == [["Ada"], ["Bo"]])
+        // NOT IN over a set holding NULL is never true.
+        #expect(try s.rows("SELECT name FROM customers WHERE id NOT IN (SELECT customer FROM orders)") == [])
+        #expect(try s.rows("SELECT name FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer = c.id)") == [["Cy"]])
+        #expect(try s.rows("SELECT name, (SELECT count(*) FROM orders o WHERE o.customer = c.id) FROM customers c ORDER BY 1")
+                == [["Ada", "2"], ["Bo", "1"], ["Cy", "0"]])
+        #expect(try s.rows("SELECT 5 > ALL (SELECT id FROM customers), 2 = ANY (SELECT id FROM customers)") == [["t", "t"]])
+        #expect(sqlError { _ = try s.execute("SELECT (SELECT id FROM customers)") }?.code == SQLState("21000"))
+        #expect(try s.rows("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT sum(i) FROM n") == [["15"]])
+    }
+
+    @Test func aggregatesWindowsAndSetOperations() throws {
+        let (s, e) = try session(Self.shop)
+        defer { e.close() }
+        #expect(try s.rows("SELECT count(*), count(customer), count(DISTINCT customer), sum(id), min(placed) FROM orders")
+                == [["4", "3", "2", "46", "2026-01-01"]])
+        #expect(try s.rows("SELECT customer, count(*) FILTER (WHERE amount > 5) FROM orders GROUP BY customer HAVING count(*) > 1")
+                == [["1", "1"]])
+        #expect(try s.rows("SELECT string_agg(name, ',' ORDER BY name DESC) FROM customers") == [["Cy,Bo,Ada"]])
+        #expect(try s.rows("SELECT id, row_number() OVER (ORDER BY id DESC), sum(id) OVER (ORDER BY id) FROM orders ORDER BY id")
+                == [["10", "4", "10"], ["11", "3", "21"], ["12", "2", "33"], ["13", "1", "46"]])
+        #expect(try s.rows("SELECT id, lag(id) OVER (PARTITION BY customer ORDER BY id) FROM orders WHERE customer = 1 ORDER BY id")
+                == [["10", "NULL"], ["11", "10"]])
+        #expect(try s.rows("SELECT city FROM customers UNION SELECT 'Paris' ORDER BY 1") == [["London"], ["Oslo"], ["Paris"], ["NULL"]])
+        #expect(try s.rows("SELECT 1 UNION ALL SELECT 1 EXCEPT SELECT 2") == [["1"]])
+        #expect(try s.rows("SELECT DISTINCT ON (customer) customer, id FROM orders ORDER BY customer, id DESC")
+                == [["1", "11"], ["2", "12"], ["NULL", "13"]])
+        #expect(sqlError { _ = try s.execute("SELECT name, count(*) FROM customers") }?.code == SQLState("42803"))
+        // A grouped primary key makes the table's other columns usable (functional dependency).
+        #expect(try s.rows("SELECT c.id, c.name, count(*) FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.id ORDER BY 1")
+                == [["1", "Ada", "2"], ["2", "Bo", "1"]])
+    }
+
+    @Test func ddlAndConstraintsAsPostgreSQLChecksThem() throws {
+        let (s, e) = try session("""
+            CREATE TABLE t (id int PRIMARY KEY, email text UNIQUE, age int CHECK (age >= 0), note varchar(3) DEFAULT 'x');
+            """)
+        defer { e.close() }
+        _ = try s.execute("INSERT INTO t (id, email, age) VALUES (1, 'a@x', 30)")
+        #expect(try s.rows("SELECT note FROM t") == [["x"]])
+        let dup = sqlError { _ = try s.execute("INSERT INTO t VALUES (1, 'b@x', 1)") }
+        #expect(dup?.code == .uniqueViolation)
+        #expect(dup?.detail == "Key (id)=(1) already exists.")
+        let email = sqlError { _ = try s.execute("INSERT INTO t VALUES (2, 'a@x', 1)") }
+        #expect(email?.code == .uniqueViolation)
+        #expect(email?.message == "duplicate key value violates unique constraint \"t_email_key\"")
+        let check = sqlError { _ = try s.execute("INSERT INTO t VALUES (3, 'c@x', -1)") }
+        #expect(check?.code == .checkViolation)
+        #expect(check?.message == "new row for relation \"t\" violates check constraint \"t_age_check\"")
+        #expect(sqlError { _ = try s.execute("INSERT INTO t (email) VALUES ('d@x')") }?.code == .notNullViolation)
+        #expect(sqlError { _ = try s.execute("INSERT INTO t VALUES (4, 'e@x', 1, 'long')") }?.code == .stringDataRightTruncation)
+        #expect(sqlError { _ = try s.execute("INSERT INTO t VALUES ('x', 'e@x', 1)") }?.code == .invalidTextRepresentation)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE t (a int)") }?.code == .duplicateTable)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE u (a int, a int)") }?.code == .duplicateColumn)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE u (a int PRIMARY KEY, b int PRIMARY KEY)") }?.code == SQLState("42P16"))
+        // A unique value freed in the same transaction can be taken again.
+        _ = try s.execute("BEGIN; DELETE FROM t WHERE id = 1; INSERT INTO t VALUES (5, 'a@x', 2); COMMIT")
+        #expect(try s.rows("SELECT id FROM t") == [["5"]])
+        _ = try s.execute("CREATE UNIQUE INDEX t_age ON t (age)")
+        #expect(sqlError { _ = try s.execute("INSERT INTO t VALUES (6, 'f@x', 2)") }?.code == .uniqueViolation)
+        _ = try s.execute("DROP INDEX t_age")
+        _ = try s.execute("INSERT INTO t VALUES (6, 'f@x', 2)")
+        _ = try s.execute("CREATE TABLE plain (a int, b text)")
+        _ = try s.execute("INSERT INTO plain VALUES (1, 'x'), (1, 'x')")
+        #expect(try s.rows("SELECT count(*) FROM plain") == [["2"]])
+        #expect(try s.rows("UPDATE plain SET b = 'y' RETURNING a, b") == [["1", "y"], ["1", "y"]])
+        #expect(try s.rows("DELETE FROM plain WHERE a = 1 RETURNING b") == [["y"], ["y"]])
+        _ = try s.execute("DROP TABLE plain")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM plain") }?.code == .undefinedTable)
+        #expect(sqlError { _ = try s.execute("DROP TABLE plain") }?.code == .undefinedTable)
+        #expect(try s.execute("DROP TABLE IF EXISTS plain")[0].notices == ["NOTICE: table \"plain\" does not exist, skipping"])
+    }
+
+    @Test func upsertAndReturning() throws {
+        let (s, e) = try session("CREATE TABLE kv (k text PRIMARY KEY, v int)")
+        defer { e.close() }
+        #expect(try s.rows("INSERT INTO kv VALUES ('a', 1) RETURNING k, v * 10") == [["a", "10"]])
+        #expect(try s.rows("INSERT INTO kv VALUES ('a', 2) ON CONFLICT (k) DO UPDATE SET v = kv.v + excluded.v RETURNING v") == [["3"]])
+        #expect(try s.execute("INSERT INTO kv VALUES ('a', 9) ON CONFLICT DO NOTHING")[0].tag == "INSERT 0 0")
+        #expect(try s.rows("SELECT v FROM kv") == [["3"]])
+        #expect(sqlError { _ = try s.execute("INSERT INTO kv VALUES ('b', 1), ('b', 2) ON CONFLICT (k) DO UPDATE SET v = 0") }?.code == SQLState("21000"))
+        #expect(sqlError { _ = try s.execute("INSERT INTO kv VALUES ('c', 1) ON CONFLICT (v) DO NOTHING") }?.code == .invalidColumnReference)
+        #expect(try s.rows("UPDATE kv SET v = v + 1 WHERE k = 'a' RETURNING v") == [["4"]])
+    }
+
+    @Test func viewsReadAsOfTheirPoint() throws {
+        let (s, e) = try session(Self.shop)
+        defer { e.close() }
+        _ = try s.execute("CREATE VIEW big AS SELECT id, amount FROM orders WHERE amount > 5")
+        let before = e.visibleSeq
+        _ = try s.execute("INSERT INTO orders VALUES (14, 2, 50, '2026-01-05')")
+        #expect(try s.rows("SELECT id FROM big ORDER BY id") == [["10"], ["12"], ["14"]])
+        #expect(try s.rows("SELECT id FROM big AS OF @seq:\(before) ORDER BY id") == [["10"], ["12"]])
+        #expect(sqlError { _ = try s.execute("DROP TABLE orders") }?.code == SQLState("2BP01"))
+        _ = try s.execute("CREATE OR REPLACE VIEW big AS SELECT id, amount FROM orders WHERE amount > 20")
+        #expect(try s.rows("SELECT id FROM big") == [["14"]])
+        #expect(sqlError { _ = try s.execute("INSERT INTO big VALUES (1, 1)") }?.code == .featureNotSupported)
+        _ = try s.execute("DROP TABLE orders CASCADE")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM big") }?.code == .undefinedTable)
+    }
+
+    @Test func thenAndNowInOneQuery() throws {
+        let (s, e) = try session("CREATE TABLE acct (id int PRIMARY KEY, bal int); INSERT INTO acct VALUES (1, 100), (2, 50)")
+        defer { e.close() }
+        let then = e.visibleSeq
+        _ = try s.execute("UPDATE acct SET bal = bal - 30 WHERE id = 1")
+        #expect(try s.rows("SELECT a.id, a.bal, b.bal FROM acct AS OF @seq:\(then) a JOIN acct b USING (id) ORDER BY id")
+                == [["1", "100", "70"], ["2", "50", "50"]])
+        // The recovery idiom: rows that existed then and are gone now come back.
+        _ = try s.execute("DELETE FROM acct WHERE id = 2")
+        _ = try s.execute("INSERT INTO acct SELECT * FROM acct FOR SYSTEM_TIME AS OF @seq:\(then) WHERE id NOT IN (SELECT id FROM acct)")
+        #expect(try s.rows("SELECT id, bal FROM acct ORDER BY id") == [["1", "70"], ["2", "50"]])
+        #expect(sqlError { _ = try s.execute("UPDATE acct AS OF @seq:\(then) SET bal = 0") }?.code != nil)
+    }
+
+    @Test func errorsCarryPostgreSQLsCodesAndPositions() throws {
+        let (s, e) = try session(Self.shop)
+        defer { e.close() }
+        let cases: [(String, SQLState)] = [
+            ("SELEC 1", .syntaxError), ("SELECT * FROM nope", .undefinedTable), ("SELECT nope FROM customers", .undefinedColumn),
+            ("SELECT id FROM customers, orders", .ambiguousColumn), ("SELECT 1 WHERE 1", .datatypeMismatch),
+            ("SELECT 'a' + 1", .invalidTextRepresentation), ("SELECT name + 1 FROM customers", .undefinedFunction),
+            ("SELECT nosuch(1)", .undefinedFunction), ("SELECT 1 / 0", .divisionByZero), ("SELECT 2147483647 + 1", .numericValueOutOfRange),
+            ("SELECT 'x'::int", .invalidTextRepresentation), ("SELECT sum(sum(id)) FROM orders", SQLState("42803")),
+            ("SELECT * FROM customers LIMIT -1", SQLState("2201W")),
+        ]
+        for (sql, code) in cases {
+            #expect(sqlError { _ = try s.execute(sql) }?.code == code, "\(sql)")
+        }
+        #expect(sqlError { _ = try s.execute("SELECT nope FROM customers") }?.position == 8)
+        #expect(sqlError { _ = try s.execute("SELECT 'é', nope FROM customers") }?.position == 13)
+    }
+
+    @Test func explainNamesTheAccessPath() throws {
+        let (s, e) = try session(Self.shop + "CREATE INDEX orders_customer ON orders (customer);")
+        defer { e.close() }
+        let byKey = try s.rows("EXPLAIN SELECT * FROM customers WHERE id = 1").map { $0[0] }
+        #expect(byKey.first?.hasPrefix("Index Scan using customers_pkey on customers") == true)
+        let byIndex = try s.rows("EXPLAIN SELECT * FROM orders WHERE customer = 2").map { $0[0] }
+        #expect(byIndex.first?.hasPrefix("Index Scan using orders_customer on orders") == true)
+        let analyzed = try s.rows("EXPLAIN ANALYZE SELECT count(*) FROM customers c JOIN orders o ON o.customer = c.id").map { $0[0] }
+        #expect(analyzed.contains { $0.contains("Hash Join") && $0.contains("actual time=") })
+        #expect(analyzed.last?.hasPrefix("Execution Time:") == true)
+    }
+}
