@@ -9,6 +9,8 @@ enum OutputFormat {
 /// Prints statement results as an aligned table (psql's layout), CSV, or JSON.
 struct ResultPrinter {
     var format: OutputFormat
+    /// Values as text: the session's (timestamptz in its time zone).
+    var text: (Value, SQLType) -> String? = { SQLText.format($0, $1) }
 
     func print(_ r: StatementResult) {
         for n in r.notices { printError(n) }
@@ -27,7 +29,11 @@ struct ResultPrinter {
     /// columns (wide CJK and emoji count two, combining marks none), a value with newlines
     /// continued on the next lines with `+` at the end of each line but its last.
     func table(_ columns: [ResultColumn], _ rows: [[Value]]) -> String {
-        let cells = rows.map { $0.map { ($0.pgText ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } }
+        let cells = rows.map { row in
+            row.enumerated().map { i, v in
+                (text(v, i < columns.count ? columns[i].type : .text) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+        }
         var widths = columns.map { displayWidth($0.name) }
         for row in cells {
             for (i, lines) in row.enumerated() where i < widths.count {
@@ -71,7 +77,9 @@ struct ResultPrinter {
             return s
         }
         var out = columns.map { field($0.name) }.joined(separator: ",") + "\n"
-        for row in rows { out += row.map { field($0.pgText) }.joined(separator: ",") + "\n" }
+        for row in rows {
+            out += row.enumerated().map { i, v in field(text(v, i < columns.count ? columns[i].type : .text)) }.joined(separator: ",") + "\n"
+        }
         return out
     }
 

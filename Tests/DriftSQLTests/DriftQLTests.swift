@@ -16,7 +16,10 @@ func memorySession() throws -> (Session, Engine, MemoryFileSystem) {
 extension Session {
     /// Runs statements and returns the last result's rows as text (NULL as "NULL").
     func rows(_ sql: String) throws -> [[String]] {
-        try execute(sql).last!.rows.map { $0.map { $0.pgText ?? "NULL" } }
+        let r = try execute(sql).last!
+        return r.rows.map { row in
+            row.enumerated().map { i, v in text(v, r.columns.map { i < $0.count ? $0[i].type : .text } ?? .text) ?? "NULL" }
+        }
     }
 }
 

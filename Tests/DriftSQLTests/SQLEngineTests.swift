@@ -2,6 +2,7 @@ import DriftStorage
 import Testing
 @testable import DriftCore
 @testable import DriftSQL
+import DriftTestSupport
 
 /// The SQL engine through a session: answers and SQLSTATEs as PostgreSQL 15 gives them
 /// (each expected value was checked against a PostgreSQL 15 server).
@@ -186,5 +187,71 @@ import Testing
         let analyzed = try s.rows("EXPLAIN ANALYZE SELECT count(*) FROM customers c JOIN orders o ON o.customer = c.id").map { $0[0] }
         #expect(analyzed.contains { $0.contains("Hash Join") && $0.contains("actual time=") })
         #expect(analyzed.last?.hasPrefix("Execution Time:") == true)
+    }
+}
+
+/// numeric, date/time and sequences (answers checked against PostgreSQL 15).
+@Suite struct SQLTypesTests {
+    @Test func numericIsExact() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT 0.1 + 0.2, 1::numeric / 3, 10 / 3.0, 2.5 * 2, round(2.5), round(-2.5), 123.456::numeric(5,2)")
+                == [["0.3", "0.33333333333333333333", "3.3333333333333333", "5.0", "3", "-3", "123.46"]])
+        #expect(try s.rows("SELECT sum(x), avg(x), sum(x::int8) FROM (VALUES (1), (2), (4)) v(x)") == [["7", "2.3333333333333333", "7"]])
+        #expect(try s.rows("SELECT sqrt(2::numeric), power(2::numeric, 0.5), 0.1::float8::numeric") == [["1.414213562373095", "1.4142135623730950", "0.1"]])
+        #expect(sqlError { _ = try s.execute("SELECT 99999.999::numeric(5,2)") }?.code == .numericValueOutOfRange)
+        _ = try s.execute("CREATE TABLE m (a numeric(6,2)); INSERT INTO m VALUES (1.005), (2)")
+        #expect(try s.rows("SELECT a FROM m ORDER BY a") == [["1.01"], ["2.00"]])
+    }
+
+    @Test func dateTimeArithmeticAndZones() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("SET TimeZone = 'Europe/Berlin'")
+        #expect(try s.rows("SHOW TimeZone") == [["Europe/Berlin"]])
+        #expect(try s.rows("SELECT timestamptz '2026-11-30 04:21 UTC', '2026-11-30 04:21'::timestamptz")
+                == [["2026-11-30 05:21:00+01", "2026-11-30 04:21:00+01"]])
+        #expect(try s.rows("SELECT date '2026-01-31' + interval '1 month', timestamp '2026-03-08 01:30' + interval '1 hour', interval '1 day 2 hours' * 2.5")
+                == [["2026-02-28 00:00:00", "2026-03-08 02:30:00", "2 days 17:00:00"]])
+        #expect(try s.rows("SELECT extract(epoch from timestamptz '2026-01-01 00:00+01'), date_trunc('month', timestamp '2026-11-30 12:34'), age(timestamp '2026-11-30', timestamp '2000-02-29')")
+                == [["1767222000.000000", "2026-11-01 00:00:00", "26 years 9 mons 1 day"]])
+        #expect(try s.rows("SELECT timestamptz '2026-03-29 01:30+01' + interval '1 hour'") == [["2026-03-29 03:30:00+02"]])
+        #expect(try s.rows("SELECT to_char(timestamp '2026-11-30 04:21', 'YYYY-MM-DD HH24:MI'), make_interval(days => 3, hours => 1)")
+                == [["2026-11-30 04:21", "3 days 01:00:00"]])
+        #expect(sqlError { _ = try s.execute("SET TimeZone = 'Mars/Olympus'") }?.code == .invalidParameterValue)
+        // AS OF takes a time in the session's zone.
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+        #expect(try s.rows("SELECT count(*) FROM t AS OF '2100-01-01 00:00'") == [["1"]])
+        #expect(sqlError { _ = try s.execute("SELECT count(*) FROM t AS OF '2000-01-01 00:00'") }?.code == .undefinedTable)
+    }
+
+    @Test func sequencesSerialAndIdentity() throws {
+        let (s, e, fs) = try memorySession()
+        _ = try s.execute("CREATE TABLE items (id serial PRIMARY KEY, name text)")
+        #expect(try s.rows("INSERT INTO items (name) VALUES ('a'), ('b') RETURNING id") == [["1"], ["2"]])
+        #expect(try s.rows("SELECT currval('items_id_seq'), lastval()") == [["2", "2"]])
+        // nextval is not transactional.
+        _ = try s.execute("BEGIN; INSERT INTO items (name) VALUES ('c'); ROLLBACK")
+        #expect(try s.rows("INSERT INTO items (name) VALUES ('d') RETURNING id") == [["4"]])
+        #expect(sqlError { _ = try s.execute("CREATE SEQUENCE s START 10 INCREMENT -2") }?.code == .invalidParameterValue)
+        _ = try s.execute("CREATE SEQUENCE s START 10 INCREMENT -2 MINVALUE -100 MAXVALUE 100")
+        #expect(try s.rows("SELECT nextval('s'), nextval('s')") == [["10", "8"]])
+        #expect(try s.rows("SELECT setval('s', 3), nextval('s')") == [["3", "1"]])
+        #expect(sqlError { _ = try s.execute("SELECT currval('nope')") }?.code == .undefinedTable)
+        _ = try s.execute("CREATE TABLE g (id int GENERATED ALWAYS AS IDENTITY, v text)")
+        #expect(sqlError { _ = try s.execute("INSERT INTO g VALUES (5, 'y')") }?.code == SQLState("428C9"))
+        _ = try s.execute("INSERT INTO g OVERRIDING SYSTEM VALUE VALUES (5, 'y')")
+        #expect(try s.rows("INSERT INTO g (v) VALUES ('x') RETURNING id") == [["1"]])
+        _ = try s.execute("CREATE SEQUENCE capped MAXVALUE 2")
+        _ = try s.execute("SELECT nextval('capped'), nextval('capped')")
+        #expect(sqlError { _ = try s.execute("SELECT nextval('capped')") }?.code == SQLState("2200H"))
+        // Durable: after a clean restart numbering continues where it was.
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: EngineConfig(), fs: fs, logger: TestLog.logger)
+        defer { e2.close() }
+        let s2 = Session(engine: e2)
+        #expect(try s2.rows("INSERT INTO items (name) VALUES ('e') RETURNING id") == [["5"]])
+        _ = try s2.execute("DROP TABLE items")
+        #expect(sqlError { _ = try s2.execute("SELECT nextval('items_id_seq')") }?.code == .undefinedTable)
     }
 }

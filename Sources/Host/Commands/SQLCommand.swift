@@ -19,6 +19,8 @@ struct SQLCommand: ParsableCommand {
     @Option(name: .short, help: "A file of statements to run.") var file: String?
     @Flag(name: .customLong("on-error-stop"), help: "Stop at the first failing statement (psql's ON_ERROR_STOP=1).")
     var onErrorStop = false
+    @Flag(help: "Print one JSON object per statement on stdout, results and errors alike (for tools): {\"tag\",\"columns\",\"rows\"} or {\"error\":{\"code\",\"message\"}}.")
+    var jsonl = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -36,7 +38,7 @@ struct SQLCommand: ParsableCommand {
             let engine = try CLI.open(data.data)
             defer { engine.close() }
             let session = Session(engine: engine)
-            let printer = ResultPrinter(format: output.format)
+            let printer = ResultPrinter(format: output.format, text: { [session] in session.text($0, $1) })
             var outcome = ScriptOutcome.succeeded
             if let script {
                 outcome = runScript(script, source: file.map { "\($0):" }, session, printer)
@@ -77,6 +79,16 @@ struct SQLCommand: ParsableCommand {
         }
         var failed = false
         for s in statements {
+            if jsonl {
+                do {
+                    print(JSONLines.result(try session.executeOne(s.text), session))
+                } catch {
+                    print(JSONLines.error(error))
+                    failed = true
+                    if onErrorStop { return .stopped }
+                }
+                continue
+            }
             do {
                 printer.print(try session.executeOne(s.text))
             } catch {

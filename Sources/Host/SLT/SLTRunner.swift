@@ -127,6 +127,10 @@ struct SLTRunner {
             case .double(let d):
                 guard d.isFinite else { return "0" }
                 return String(Int64(max(min(d, 9.2e18), -9.2e18)))
+            case .numeric(let n):
+                let d = n.doubleValue
+                guard d.isFinite else { return "0" }
+                return String(Int64(max(min(d, 9.2e18), -9.2e18)))
             case .bool(let b): return b ? "1" : "0"
             default: return String(leadingInteger(v.pgText ?? ""))
             }
@@ -135,6 +139,7 @@ struct SLTRunner {
             switch v {
             case .int(let i): d = Double(i)
             case .double(let x): d = x
+            case .numeric(let n): d = n.doubleValue
             default: d = Double(v.pgText ?? "") ?? 0
             }
             return cFormat3(d)

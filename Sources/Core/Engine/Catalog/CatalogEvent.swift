@@ -22,6 +22,13 @@ public enum CatalogEvent: Sendable, Hashable {
     case dropConstraint(UInt32, String)
     /// ALTER COLUMN SET / DROP DEFAULT.
     case setDefault(UInt32, Int, String?)
+    case createSequence(SequenceDef)
+    case dropSequence(UInt32)
+    /// ALTER SEQUENCE: the new definition.
+    case alterSequence(SequenceDef)
+    /// A sequence's durable state: the last value handed out (or reserved), and whether it was
+    /// (nextval's `is_called`). Not a schema change: the catalog history skips it.
+    case sequenceState(UInt32, last: Int64, called: Bool)
 
     public var tableId: UInt32 {
         switch self {
@@ -29,10 +36,17 @@ public enum CatalogEvent: Sendable, Hashable {
         case .dropTable(let id), .addColumn(let id, _), .dropColumn(let id, _), .setColumnType(let id, _, _),
              .renameColumn(let id, _, _), .renameTable(let id, _), .createIndex(let id, _), .dropIndex(let id, _),
              .setOption(let id, _, _), .setNotNull(let id, _, _), .dropView(let id), .addConstraint(let id, _),
-             .dropConstraint(let id, _), .setDefault(let id, _, _):
+             .dropConstraint(let id, _), .setDefault(let id, _, _), .dropSequence(let id), .sequenceState(let id, _, _):
             return id
         case .createView(let v): return v.id
+        case .createSequence(let s), .alterSequence(let s): return s.id
         }
+    }
+
+    /// Whether the event is a sequence's state rather than a schema change.
+    public var isSequenceState: Bool {
+        if case .sequenceState = self { return true }
+        return false
     }
 
     public func encode() -> [UInt8] {
@@ -111,7 +125,48 @@ public enum CatalogEvent: Sendable, Hashable {
             w.varint(UInt64(p))
             w.u8(sql == nil ? 0 : 1)
             if let sql { w.string(sql) }
+        case .createSequence(let s): w.u8(17); Self.encodeSequence(s, into: &w)
+        case .dropSequence(let id): w.u8(18); w.varint(UInt64(id))
+        case .alterSequence(let s): w.u8(19); Self.encodeSequence(s, into: &w)
+        case let .sequenceState(id, last, called):
+            w.u8(20)
+            w.varint(UInt64(id))
+            w.zigzag(last)
+            w.u8(called ? 1 : 0)
         }
+    }
+
+    static func encodeSequence(_ s: SequenceDef, into w: inout ByteWriter) {
+        w.varint(UInt64(s.id))
+        w.string(s.schema)
+        w.string(s.name)
+        s.type.encode(into: &w)
+        w.zigzag(s.start)
+        w.zigzag(s.increment)
+        w.zigzag(s.minValue)
+        w.zigzag(s.maxValue)
+        w.zigzag(s.cache)
+        w.u8(s.cycle ? 1 : 0)
+        if let o = s.ownedBy {
+            w.u8(1)
+            w.varint(UInt64(o.table))
+            w.varint(UInt64(o.column))
+        } else {
+            w.u8(0)
+        }
+    }
+
+    static func decodeSequence(_ r: inout ByteReader) throws -> SequenceDef {
+        let id = UInt32(truncatingIfNeeded: try r.varint())
+        let schema = try r.string()
+        let name = try r.string()
+        let type = try SQLType.decode(&r)
+        let start = try r.zigzag(), inc = try r.zigzag(), min = try r.zigzag(), max = try r.zigzag(), cache = try r.zigzag()
+        let cycle = try r.u8() == 1
+        var owned: (table: UInt32, column: Int)?
+        if try r.u8() == 1 { owned = (UInt32(truncatingIfNeeded: try r.varint()), try r.count(max: 1 << 20)) }
+        return SequenceDef(id: id, schema: schema, name: name, type: type, start: start, increment: inc, minValue: min,
+                           maxValue: max, cache: cache, cycle: cycle, ownedBy: owned)
     }
 
     static func encodeColumn(_ c: ColumnDef, into w: inout ByteWriter) {
@@ -211,6 +266,10 @@ public enum CatalogEvent: Sendable, Hashable {
             let tid = try id()
             let pos = try int()
             return .setDefault(tid, pos, try r.u8() == 1 ? try r.string() : nil)
+        case 17: return .createSequence(try decodeSequence(&r))
+        case 18: return .dropSequence(try id())
+        case 19: return .alterSequence(try decodeSequence(&r))
+        case 20: return .sequenceState(try id(), last: try r.zigzag(), called: try r.u8() == 1)
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }
@@ -262,7 +321,8 @@ public struct CatalogHistory: Sendable {
     }
 
     /// Applies a transaction's DDL events, all at `seq`.
-    public mutating func apply(_ evs: [CatalogEvent], seq: UInt64) throws {
+    public mutating func apply(_ all: [CatalogEvent], seq: UInt64) throws {
+        let evs = all.filter { !$0.isSequenceState }
         guard !evs.isEmpty else { return }
         var c = latest
         for e in evs {

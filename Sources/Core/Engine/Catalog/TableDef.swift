@@ -108,6 +108,52 @@ public struct ViewDef: Sendable, Hashable {
     public var qualifiedName: String { schema + "." + name }
 }
 
+/// A sequence: its definition (values live outside the catalog, in `.sequenceState` events).
+public struct SequenceDef: Sendable, Hashable {
+    public var id: UInt32
+    public var schema: String
+    public var name: String
+    /// int2, int4 or int8.
+    public var type: SQLType
+    public var start: Int64
+    public var increment: Int64
+    public var minValue: Int64
+    public var maxValue: Int64
+    public var cache: Int64
+    public var cycle: Bool
+    /// The column that owns it (SERIAL and identity columns): dropped with its table.
+    public var ownedBy: (table: UInt32, column: Int)?
+
+    public init(id: UInt32, schema: String = "public", name: String, type: SQLType = .int8, start: Int64 = 1, increment: Int64 = 1,
+                minValue: Int64 = 1, maxValue: Int64 = Int64.max, cache: Int64 = 1, cycle: Bool = false,
+                ownedBy: (table: UInt32, column: Int)? = nil) {
+        self.id = id
+        self.schema = schema
+        self.name = name
+        self.type = type
+        self.start = start
+        self.increment = increment
+        self.minValue = minValue
+        self.maxValue = maxValue
+        self.cache = cache
+        self.cycle = cycle
+        self.ownedBy = ownedBy
+    }
+
+    public var qualifiedName: String { schema + "." + name }
+
+    public static func == (a: SequenceDef, b: SequenceDef) -> Bool {
+        a.id == b.id && a.schema == b.schema && a.name == b.name && a.type == b.type && a.start == b.start
+            && a.increment == b.increment && a.minValue == b.minValue && a.maxValue == b.maxValue && a.cache == b.cache
+            && a.cycle == b.cycle && a.ownedBy?.table == b.ownedBy?.table && a.ownedBy?.column == b.ownedBy?.column
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(id)
+        h.combine(name)
+    }
+}
+
 /// A table as the catalog describes it at one seq.
 public struct TableDef: Sendable, Hashable {
     public enum Origin: UInt8, Sendable { case sql = 0, driftQL = 1 }
@@ -162,6 +208,8 @@ public struct Catalog: Sendable {
     var byName: [String: UInt32] = [:]
     public var views: [UInt32: ViewDef] = [:]
     var viewsByName: [String: UInt32] = [:]
+    public var sequences: [UInt32: SequenceDef] = [:]
+    var sequencesByName: [String: UInt32] = [:]
 
     public init() {}
 
@@ -173,9 +221,13 @@ public struct Catalog: Sendable {
         viewsByName[schema + "." + name].flatMap { views[$0] }
     }
 
-    /// Whether a table or view has this name.
+    public func sequence(schema: String = "public", _ name: String) -> SequenceDef? {
+        sequencesByName[schema + "." + name].flatMap { sequences[$0] }
+    }
+
+    /// Whether a table, view or sequence has this name.
     public func relationExists(schema: String = "public", _ name: String) -> Bool {
-        byName[schema + "." + name] != nil || viewsByName[schema + "." + name] != nil
+        byName[schema + "." + name] != nil || viewsByName[schema + "." + name] != nil || sequencesByName[schema + "." + name] != nil
     }
 
     /// Every index name in a schema (index names share the relation namespace).
@@ -265,6 +317,16 @@ public struct Catalog: Sendable {
             tables[id] = try existing(id).with { $0.constraints.removeAll { $0.name == name } }
         case .setDefault(let id, let pos, let sql):
             tables[id] = try existing(id, column: pos).with { $0.columns[pos].defaultSQL = sql }
+        case .createSequence(let s), .alterSequence(let s):
+            if let old = sequences[s.id] { sequencesByName[old.qualifiedName] = nil }
+            sequences[s.id] = s
+            sequencesByName[s.qualifiedName] = s.id
+        case .dropSequence(let id):
+            guard let s = sequences[id] else { throw DecodeError("DDL event drops unknown sequence \(id)", offset: 0) }
+            sequences[id] = nil
+            sequencesByName[s.qualifiedName] = nil
+        case .sequenceState:
+            break
         }
     }
 }

@@ -51,6 +51,10 @@ extension Engine {
             bytes += frameBytes
             switch event {
             case .ddl(let e):
+                if case let .sequenceState(id, last, called) = e {
+                    noteSequenceState(id, last: last, called: called, seq: r.seq)
+                    continue
+                }
                 try catalog.apply(e)
                 ddl.append(e)
                 try storeEffect(e, catalog: catalog)

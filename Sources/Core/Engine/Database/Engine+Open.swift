@@ -77,7 +77,10 @@ extension Engine {
     private func install(_ loaded: LoadedSnapshot) throws {
         var history = CatalogHistory()
         var i = 0
-        let evs = loaded.ddl
+        for (s, e) in loaded.ddl {
+            if case let .sequenceState(id, last, called) = e { noteSequenceState(id, last: last, called: called, seq: s) }
+        }
+        let evs = loaded.ddl.filter { !$0.1.isSequenceState }
         while i < evs.count {
             var j = i
             while j < evs.count && evs[j].0 == evs[i].0 { j += 1 }
@@ -109,6 +112,10 @@ extension Engine {
                 switch type {
                 case .ddl:
                     let event = try CatalogEvent.decode(payload)
+                    if case let .sequenceState(id, last, called) = event {
+                        noteSequenceState(id, last: last, called: called, seq: seq)
+                        continue
+                    }
                     if fresh {
                         try catalog.apply(event)
                         ddl.append(event)
@@ -167,6 +174,8 @@ extension Engine {
             try s.lock.withWriteLock { try s.addIndex(def, missing: s.missing) }
         case .dropTable:
             return
+        case .dropSequence(let id):
+            forgetSequence(id)
         default:
             guard let s = store(id), let t = catalog.table(id: id) else { return }
             s.lock.withWriteLock {

@@ -32,6 +32,11 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     let ssi = SSIManager()
     let txnIds = Atomic<UInt64>(1)
     let idLock = Lock()
+    /// Sequences (see Engine+Sequences): `sequenceLock` serialises nextval/setval (held while a
+    /// reservation commits); `sequenceStateLock` guards the states, which the applier updates.
+    let sequenceLock = Lock()
+    let sequenceStateLock = Lock()
+    var sequenceStates: [UInt32: SequenceState] = [:]
     var nextTableId: UInt32 = 1
     var nextIndexId: UInt32 = 1
 
@@ -162,6 +167,7 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     /// Stops the snapshotter and the writer (draining queued commits), syncs, releases the directory.
     public func close() {
         snapshots.stop()
+        logExactSequenceStates()
         writer?.close()
         feed.close()
         dirLock.release()

@@ -210,9 +210,12 @@ struct SnapshotStore {
     }
 
     private func writeMeta(seq: UInt64, into w: inout ByteWriter) throws {
-        let (events, times) = engine.stateLock.withReadLock {
+        var (events, times) = engine.stateLock.withReadLock {
             (engine.catalogHistory.events.filter { $0.seq <= seq }, Array(engine.timestamps.prefix(Int(clamping: seq))))
         }
+        // Sequences' states, each with the seq of the event it comes from (possibly past the
+        // snapshot's: replay then skips older events for it).
+        events += engine.sequenceStateEvents
         let (nt, ni) = engine.idLock.withLock { (engine.nextTableId, engine.nextIndexId) }
         w.u8(1)
         w.varint(UInt64(nt))

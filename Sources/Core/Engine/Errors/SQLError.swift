@@ -47,6 +47,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let groupingError = SQLState("42803")
     public static let windowingError = SQLState("42P20")
     public static let cardinalityViolation = SQLState("21000")
+    public static let objectNotInPrerequisiteState = SQLState("55000")
+    public static let generatedAlways = SQLState("428C9")
     public static let duplicateTable = SQLState("42P07")
     public static let duplicateColumn = SQLState("42701")
     public static let duplicateObject = SQLState("42710")

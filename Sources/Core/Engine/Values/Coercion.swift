@@ -1,9 +1,13 @@
 import DriftStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// PostgreSQL's input functions and casts for the types the engine stores.
 public enum Coercion {
-    /// Parses text as a value of `type` (PostgreSQL's type input function).
-    public static func fromText(_ text: String, to type: SQLType) throws -> Value {
+    /// Parses text as a value of `type` (PostgreSQL's type input function). `dt` gives the
+    /// session's time zone and the transaction's start (for timestamptz and 'now').
+    public static func fromText(_ text: String, to type: SQLType, _ dt: DateTimeContext = DateTimeContext()) throws -> Value {
         switch type {
         case .text, .unknown: return .text(text)
         case .varchar(let n), .bpchar(let n):
@@ -22,12 +26,9 @@ public enum Coercion {
         case .float4, .float8:
             return .double(try floatInput(text, type))
         case .numeric:
-            let t = text.trimming()
-            guard let d = parseDouble(t), !t.lowercased().contains("inf") else {
-                throw SQLError(.invalidTextRepresentation, "invalid input syntax for type numeric: \"\(text)\"")
-            }
-            guard d.isFinite else { throw SQLError(.numericValueOutOfRange, "value overflows numeric format") }
-            return .double(d)
+            return .numeric(try Numeric.parse(text))
+        case let .decimal(p, s):
+            return .numeric(try Numeric.parse(text).coerced(precision: p, scale: s))
         case .bool:
             guard let b = parseBool(text) else {
                 throw SQLError(.invalidTextRepresentation, "invalid input syntax for type boolean: \"\(text)\"")
@@ -39,11 +40,19 @@ public enum Coercion {
             } catch let e as JSONParser.Failure {
                 throw SQLError(.invalidJSONText, "invalid input syntax for type json", detail: e.description)
             }
-        case .timestamptz, .timestamp:
-            let us = try timestampInput(text, type)
-            return type == .timestamptz ? .timestamptz(us) : .timestamp(us)
+        case .timestamptz:
+            return .timestamptz(try PGDateTime.timestamptz(text, dt))
+        case .timestamp:
+            return .timestamp(try PGDateTime.timestamp(text, dt))
         case .date:
-            return .date(try dateInput(text))
+            return .date(try PGDateTime.date(text, dt))
+        case .time:
+            return .time(try PGDateTime.time(text, dt))
+        case .interval:
+            return .interval(try Interval.parse(text))
+        case let .modified(base, typmod):
+            if base == .interval { return .interval(try Interval.parse(text, typmod: typmod)) }
+            return try applyTypmod(try fromText(text, to: base, dt), base, typmod)
         case .bytea:
             if text.hasPrefix("\\x") {
                 var out: [UInt8] = []
@@ -63,14 +72,14 @@ public enum Coercion {
             }
             return .bytes(Array(text.utf8))
         case .array(let element):
-            return .array(try parseArray(text, element))
+            return .array(try parseArray(text, element, dt))
         default:
             throw SQLError(.featureNotSupported, "type \(type.name) is not supported")
         }
     }
 
     /// PostgreSQL's one-dimensional array input: `{a,"b c",NULL}` (optionally with `[1:3]=` bounds).
-    static func parseArray(_ text: String, _ element: SQLType) throws -> [Value] {
+    static func parseArray(_ text: String, _ element: SQLType, _ dt: DateTimeContext) throws -> [Value] {
         func malformed(_ detail: String) -> SQLError {
             SQLError(.invalidTextRepresentation, "malformed array literal: \"\(text)\"", detail: detail)
         }
@@ -123,7 +132,7 @@ public enum Coercion {
                 if item.isEmpty { throw malformed("Unexpected \"\(chars.first.map { String($0) } ?? "end")\" character.") }
             }
             while let c = chars.first, c == " " { chars.removeFirst() }
-            if !quoted && item.uppercased() == "NULL" { out.append(.null) } else { out.append(try fromText(item, to: element)) }
+            if !quoted && item.uppercased() == "NULL" { out.append(.null) } else { out.append(try fromText(item, to: element, dt)) }
             guard let sep = chars.popFirst() else { throw malformed("Unexpected end of input.") }
             if sep == "}" { break }
             guard sep == "," else { throw malformed("Expected \",\" or \"}\".") }
@@ -132,62 +141,22 @@ public enum Coercion {
         return out
     }
 
-    static func parseDateTime(_ text: String, _ type: SQLType) throws -> DateTimeText {
-        do {
-            return try DateTimeText.parse(text)
-        } catch .syntax {
-            throw SQLError(.invalidDatetimeFormat, "invalid input syntax for type \(type.name): \"\(text)\"")
-        } catch .fieldOutOfRange {
-            throw SQLError(.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
+    /// A type modifier's effect on a value: fractional seconds rounded, interval fields kept.
+    static func applyTypmod(_ v: Value, _ base: SQLType, _ typmod: Int32) throws -> Value {
+        switch v {
+        case .interval(let i): return .interval(try i.applying(typmod: typmod))
+        case .timestamp(let t): return .timestamp(try PGDateTime.roundTimestamp(t, typmod: typmod))
+        case .timestamptz(let t): return .timestamptz(try PGDateTime.roundTimestamp(t, typmod: typmod))
+        case .time(let t): return .time(PGTimeOfDay.round(t, typmod: typmod))
+        default: return v
         }
     }
 
     /// PostgreSQL's timestamp[tz] input: microseconds since 2000-01-01, range-checked.
-    /// A zone in the text moves a timestamptz to UTC; a timestamp ignores it, as PostgreSQL does.
-    public static func timestampInput(_ text: String, _ type: SQLType) throws -> Int64 {
-        let t = try parseDateTime(text, type)
-        switch t.special {
-        case .infinity?: return PGTime.infinity
-        case .negativeInfinity?: return PGTime.negativeInfinity
-        case .epoch?: return -PGTime.epochUnixMicros
-        case nil: break
-        }
-        let offset = type == .timestamptz ? (t.zoneSeconds ?? 0) * 1_000_000 : 0
-        guard let local = PGTime.timestamp(days: t.days, timeMicros: t.timeMicros),
-              case let (us, false) = local.subtractingReportingOverflow(offset),
-              us >= PGTime.timestampMin, us < PGTime.timestampEnd else {
-            throw SQLError(.datetimeFieldOverflow, "timestamp out of range: \"\(text)\"")
-        }
-        return us
-    }
-
-    /// PostgreSQL's date input: days since 2000-01-01, range-checked (a time of day is ignored).
-    public static func dateInput(_ text: String) throws -> Int32 {
-        let t = try parseDateTime(text, .date)
-        switch t.special {
-        case .infinity?: return PGTime.dateInfinity
-        case .negativeInfinity?: return PGTime.dateNegativeInfinity
-        case .epoch?: return Int32(-PGTime.epochUnixDays)
-        case nil: break
-        }
-        guard PGTime.isValidDate(t.days) else { throw SQLError(.datetimeFieldOverflow, "date out of range: \"\(text)\"") }
-        return Int32(t.days)
-    }
-
-    static func dateToTimestamp(_ d: Int32) throws -> Int64 {
-        if d == PGTime.dateInfinity { return PGTime.infinity }
-        if d == PGTime.dateNegativeInfinity { return PGTime.negativeInfinity }
-        guard let us = PGTime.timestamp(days: Int64(d), timeMicros: 0) else {
-            throw SQLError(.datetimeFieldOverflow, "date out of range for timestamp")
-        }
-        return us
-    }
-
-    static func timestampToDate(_ us: Int64) -> Int32 {
-        if us == PGTime.infinity { return PGTime.dateInfinity }
-        if us == PGTime.negativeInfinity { return PGTime.dateNegativeInfinity }
-        let days = us >= 0 ? us / PGTime.microsPerDay : (us + 1) / PGTime.microsPerDay - 1
-        return Int32(truncatingIfNeeded: days)
+    /// A zone in the text moves a timestamptz to UTC (the session's zone when none is given);
+    /// a timestamp ignores it, as PostgreSQL does.
+    public static func timestampInput(_ text: String, _ type: SQLType, _ dt: DateTimeContext) throws -> Int64 {
+        type == .timestamptz ? try PGDateTime.timestamptz(text, dt) : try PGDateTime.timestamp(text, dt)
     }
 
     public static func checkRange(_ v: Int64, _ type: SQLType, text: String? = nil) throws -> Value {
@@ -267,32 +236,73 @@ public enum Coercion {
 
     /// Casts a value of type `from` (nil: unknown) to `type`; `explicit` for `CAST(v AS type)` and
     /// `::`, which cut strings to a varchar/char length where an assignment fails.
-    public static func cast(_ v: Value, from: SQLType? = nil, to type: SQLType, explicit: Bool = false) throws -> Value {
+    public static func cast(_ v: Value, from: SQLType? = nil, to type: SQLType, explicit: Bool = false,
+                            _ dt: DateTimeContext = DateTimeContext()) throws -> Value {
         if case .bpchar? = from, case .text(let s) = v, type == .text || { if case .varchar = type { return true }; return false }() {
             // char(n) to text drops its padding, as PostgreSQL's rtrim1 does.
             var t = Substring(s)
             while t.last == " " { t.removeLast() }
-            return try cast(.text(String(t)), from: .text, to: type, explicit: explicit)
+            return try cast(.text(String(t)), from: .text, to: type, explicit: explicit, dt)
+        }
+        if case let .modified(base, typmod) = type {
+            return try applyTypmod(try cast(v, from: from, to: base, explicit: explicit, dt), base, typmod)
+        }
+        // Date and time conversions that depend on the session's zone.
+        switch (v, type) {
+        case (.timestamptz(let t), .text), (.timestamptz(let t), .varchar), (.timestamptz(let t), .bpchar):
+            let s = try PGDateTime.formatTimestamptz(t, zone: dt.timeZone)
+            return try cast(.text(s), from: .text, to: type, explicit: explicit, dt)
+        case (.date(let d), .timestamptz): return .timestamptz(try PGDateFunctions.dateToTimestamptz(d, zone: dt.timeZone))
+        case (.timestamp(let t), .timestamptz): return .timestamptz(try PGDateFunctions.timestampToTimestamptz(t, zone: dt.timeZone))
+        case (.timestamptz(let t), .timestamp): return .timestamp(try PGDateFunctions.timestamptzToTimestamp(t, zone: dt.timeZone))
+        case (.timestamptz(let t), .date): return .date(try PGDateFunctions.timestamptzToDate(t, zone: dt.timeZone))
+        case (.timestamp(let t), .date): return .date(try PGDateFunctions.timestampToDate(t))
+        case (.date(let d), .timestamp): return .timestamp(try PGDateFunctions.dateToTimestamp(d))
+        case (.timestamp(let t), .time): return PGDateFunctions.timestampToTime(t).map { .time($0) } ?? .null
+        case (.timestamptz(let t), .time):
+            return PGDateFunctions.timestampToTime(try PGDateFunctions.timestamptzToTimestamp(t, zone: dt.timeZone)).map { .time($0) } ?? .null
+        case (.interval(let i), .time):
+            var us = i.micros % PGTimeOfDay.end
+            if us < 0 { us += PGTimeOfDay.end }
+            return .time(us)
+        case (.time(let t), .interval): return .interval(Interval(micros: t))
+        case (.time, .time), (.interval, .interval): return v
+        default: break
         }
         switch (v, type) {
         case (.null, _): return .null
+        case (.numeric(let n), .numeric): return .numeric(n)
+        case let (.numeric(n), .decimal(p, s)): return .numeric(try n.coerced(precision: p, scale: s))
+        case let (.int(i), .decimal(p, s)): return .numeric(try Numeric(i).coerced(precision: p, scale: s))
+        case (.int(let i), .numeric): return .numeric(Numeric(i))
+        case (.double(let d), .numeric): return .numeric(try numericFromDouble(d, from))
+        case let (.double(d), .decimal(p, s)): return .numeric(try numericFromDouble(d, from).coerced(precision: p, scale: s))
+        case (.numeric(let n), .int2): return .int(try n.int64(bits: 16))
+        case (.numeric(let n), .int4): return .int(try n.int64(bits: 32))
+        case (.numeric(let n), .int8): return .int(try n.int64(bits: 64))
+        case (.numeric(let n), .float8): return .double(try n.float8())
+        case (.numeric(let n), .float4):
+            let d = try n.float8()
+            let f = Double(Float(d))
+            if f.isInfinite && !d.isInfinite { throw SQLError(.numericValueOutOfRange, "\"\(n.description)\" is out of range for type real") }
+            return .double(f)
         case (.array(let xs), .array(let element)):
             var elementFrom: SQLType?
             if case .array(let e)? = from { elementFrom = e }
-            return .array(try xs.map { try cast($0, from: elementFrom, to: element, explicit: explicit) })
+            return .array(try xs.map { try cast($0, from: elementFrom, to: element, explicit: explicit, dt) })
         case (.text(let s), .varchar(let n)), (.text(let s), .bpchar(let n)):
             return .text(try fitLength(s, type, n, explicit: explicit))
-        case (.text(let s), _): return try fromText(s, to: type)
+        case (.text(let s), _): return try fromText(s, to: type, dt)
         case (_, .text), (_, .varchar), (_, .bpchar), (_, .unknown):
             let s: String
             if case .bool(let b) = v { s = b ? "true" : "false" } else { s = v.pgText ?? "" }
             if case .varchar(let n) = type { return .text(try fitLength(s, type, n, explicit: explicit)) }
             if case .bpchar(let n) = type { return .text(try fitLength(s, type, n, explicit: explicit)) }
-            return try fromText(s, to: type)
+            return try fromText(s, to: type, dt)
         case (.int(let i), .int2), (.int(let i), .int4), (.int(let i), .int8):
             return try checkRange(i, type)
-        case (.int(let i), .float4), (.int(let i), .float8), (.int(let i), .numeric):
-            return .double(Double(i))
+        case (.int(let i), .float4), (.int(let i), .float8):
+            return .double(type == .float4 ? Double(Float(i)) : Double(i))
         case (.double(let d), .int2), (.double(let d), .int4), (.double(let d), .int8):
             // numeric rounds half away from zero; float4/8 round half to even (rint), as in PostgreSQL.
             let r = d.rounded(from == .numeric ? .toNearestOrAwayFromZero : .toNearestOrEven)
@@ -300,21 +310,25 @@ public enum Coercion {
                 throw SQLError(.numericValueOutOfRange, "\(type.name) out of range")
             }
             return try checkRange(Int64(r), type)
-        case (.double(let d), .float8), (.double(let d), .numeric): return .double(d)
+        case (.double(let d), .float8): return .double(d)
         case (.double(let d), .float4): return .double(Double(Float(d)))
         case (.int(let i), .bool): return .bool(i != 0)
         case (.bool(let b), .int4), (.bool(let b), .int8), (.bool(let b), .int2): return .int(b ? 1 : 0)
         case (.bool, .bool), (.json, .jsonb), (.json, .json), (.bytes, .bytea), (.date, .date),
              (.timestamp, .timestamp), (.timestamptz, .timestamptz):
             return v
-        case (.timestamp(let t), .timestamptz): return .timestamptz(t)
-        case (.timestamptz(let t), .timestamp): return .timestamp(t)
-        case (.date(let d), .timestamp): return .timestamp(try dateToTimestamp(d))
-        case (.date(let d), .timestamptz): return .timestamptz(try dateToTimestamp(d))
-        case (.timestamp(let t), .date), (.timestamptz(let t), .date): return .date(timestampToDate(t))
         default:
             throw SQLError(.datatypeMismatch, "cannot cast type \(v.naturalType?.name ?? "unknown") to \(type.name)")
         }
+    }
+
+    /// float4/float8 to numeric: PostgreSQL converts through `%.15g` (`%.6g` for float4).
+    public static func numericFromDouble(_ d: Double, _ from: SQLType?) throws -> Numeric {
+        if d.isNaN { return .nan }
+        if d.isInfinite { return d < 0 ? .negativeInfinity : .infinity }
+        var buf = [CChar](repeating: 0, count: 64)
+        _ = withVaList([d]) { vsnprintf(&buf, buf.count, from == .float4 ? "%.6g" : "%.15g", $0) }
+        return try Numeric.parse(String(cString: buf))
     }
 
     /// The column type a DriftQL value gives a new column: text, bigint, double precision,
@@ -338,7 +352,7 @@ public enum Coercion {
         case (.number(let n), _) where type.isText: return .text(n)
         case (.bool(let b), _) where type.isText: return .text(b ? "true" : "false")
         case (.array, _) where type.isText, (.object, _) where type.isText: return .text(j.canonicalText)
-        case (.number(let n), _) where type.isInteger || type.isFloat || type == .numeric:
+        case (.number(let n), _) where type.isInteger || type.isFloat || type.isNumeric:
             return try fromText(n, to: type)
         case (.bool(let b), .bool): return .bool(b)
         default:

@@ -23,6 +23,9 @@ public enum RowCodec {
         static let timestamp: UInt8 = 11
         static let timestamptz: UInt8 = 12
         static let array: UInt8 = 13
+        static let numeric: UInt8 = 14
+        static let time: UInt8 = 15
+        static let interval: UInt8 = 16
     }
 
     public static func encode(_ values: [Value]) -> [UInt8] {
@@ -52,6 +55,17 @@ public enum RowCodec {
             w.u8(Tag.array)
             w.varint(UInt64(xs.count))
             for x in xs { encodeValue(x, into: &w) }
+        case .numeric(let n):
+            var b: [UInt8] = []
+            n.encode(into: &b)
+            w.u8(Tag.numeric)
+            w.lengthPrefixed(b)
+        case .time(let t): w.u8(Tag.time); w.zigzag(t)
+        case .interval(let i):
+            w.u8(Tag.interval)
+            w.zigzag(Int64(i.months))
+            w.zigzag(Int64(i.days))
+            w.zigzag(i.micros)
         }
     }
 
@@ -107,6 +121,19 @@ public enum RowCodec {
         case Tag.date: return .date(Int32(truncatingIfNeeded: try r.zigzag()))
         case Tag.timestamp: return .timestamp(try r.zigzag())
         case Tag.timestamptz: return .timestamptz(try r.zigzag())
+        case Tag.time: return .time(try r.zigzag())
+        case Tag.interval:
+            let m = try r.zigzag(), d = try r.zigzag(), us = try r.zigzag()
+            guard let months = Int32(exactly: m), let days = Int32(exactly: d) else {
+                throw DecodeError("interval field out of range", offset: r.position)
+            }
+            return .interval(Interval(months: months, days: days, micros: us))
+        case Tag.numeric:
+            let b = try r.lengthPrefixed()
+            var at = 0
+            let n = try Numeric.decode(b, at: &at)
+            guard at == b.count else { throw DecodeError("trailing bytes in a numeric value", offset: r.position) }
+            return .numeric(n)
         case Tag.array:
             let n = try r.count(max: 1 << 24)
             var xs: [Value] = []
@@ -121,9 +148,10 @@ public enum RowCodec {
         let tag = try r.u8()
         switch tag {
         case Tag.null, Tag.falseValue, Tag.trueValue: return
-        case Tag.int, Tag.date, Tag.timestamp, Tag.timestamptz: _ = try r.varint()
+        case Tag.int, Tag.date, Tag.timestamp, Tag.timestamptz, Tag.time: _ = try r.varint()
+        case Tag.interval: _ = try r.varint(); _ = try r.varint(); _ = try r.varint()
         case Tag.double: _ = try r.u64()
-        case Tag.text, Tag.bytes, Tag.json: _ = try r.lengthPrefixed()
+        case Tag.text, Tag.bytes, Tag.json, Tag.numeric: _ = try r.lengthPrefixed()
         case Tag.array:
             let n = try r.count(max: 1 << 24)
             for _ in 0..<n { try skipValue(&r) }
@@ -149,6 +177,9 @@ public enum KeyCodec {
     static let tagTimestamptz: UInt8 = 0x42
     static let tagArray: UInt8 = 0x50
     public static let tagNull: UInt8 = 0xF0
+    static let tagNumeric: UInt8 = 0x22
+    static let tagTime: UInt8 = 0x43
+    static let tagInterval: UInt8 = 0x44
 
     public static func encode(_ values: [Value]) -> [UInt8] {
         var out: [UInt8] = []
@@ -189,6 +220,21 @@ public enum KeyCodec {
         case .timestamptz(let t):
             out.append(tagTimestamptz)
             appendBigEndian(UInt64(bitPattern: t) ^ (1 << 63), to: &out)
+        case .numeric(let n):
+            out.append(tagNumeric)
+            n.appendKey(to: &out)
+        case .time(let t):
+            out.append(tagTime)
+            appendBigEndian(UInt64(bitPattern: t) ^ (1 << 63), to: &out)
+        case .interval(let i):
+            // Ordered by PostgreSQL's span (30-day months, 24-hour days), then the fields, so
+            // equal spans with different fields stay distinct keys.
+            let span = i.span
+            out.append(tagInterval)
+            appendBigEndian(UInt64(truncatingIfNeeded: span >> 64) ^ (1 << 63), to: &out)
+            appendBigEndian(UInt64(truncatingIfNeeded: span), to: &out)
+            appendBigEndian(UInt64(bitPattern: Int64(i.months)) ^ (1 << 63), to: &out)
+            appendBigEndian(UInt64(bitPattern: Int64(i.days)) ^ (1 << 63), to: &out)
         case .array(let xs):
             // Each element behind 0x01, then 0x00: a shorter array sorts before its extensions.
             out.append(tagArray)
@@ -253,6 +299,16 @@ public enum KeyCodec {
             case tagDouble:
                 let u = try be64()
                 return .double(Double(bitPattern: u & (1 << 63) != 0 ? u ^ (1 << 63) : ~u))
+            case tagNumeric: return .numeric(try Numeric.fromKey(key, at: &i))
+            case tagTime: return .time(Int64(bitPattern: try be64() ^ (1 << 63)))
+            case tagInterval:
+                let hi = Int64(bitPattern: try be64() ^ (1 << 63)), lo = try be64()
+                let months = Int64(bitPattern: try be64() ^ (1 << 63)), days = Int64(bitPattern: try be64() ^ (1 << 63))
+                let span = Int128(hi) << 64 | Int128(lo)
+                guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw DecodeError("bad interval key", offset: i) }
+                let us = span - Int128(m) * 30 * 86_400_000_000 - Int128(d) * 86_400_000_000
+                guard let micros = Int64(exactly: us) else { throw DecodeError("bad interval key", offset: i) }
+                return .interval(Interval(months: m, days: d, micros: micros))
             case tagText: return .text(String(decoding: try escaped(), as: UTF8.self))
             case tagBytes: return .bytes(try escaped())
             case tagJSON: return .json(String(decoding: try escaped(), as: UTF8.self))

@@ -6,6 +6,9 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     case int2, int4, int8
     case float4, float8
     case numeric
+    /// numeric(precision, scale): numeric with a typmod (values rounded to the scale, the
+    /// precision checked on assignment).
+    case decimal(precision: Int, scale: Int)
     case text
     case varchar(Int?)
     case bpchar(Int?)
@@ -16,6 +19,17 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     case array(SQLType)
     /// A DriftQL column declared before any value fixed its type (shown as text).
     case unknown
+    /// A type with PostgreSQL's type modifier where it changes values: timestamp(p),
+    /// timestamptz(p), time(p), interval fields and precision. Expressions see the base type;
+    /// casts and column assignments apply the modifier.
+    case modified(SQLType, typmod: Int32)
+
+    /// The type without its modifier.
+    public var base: SQLType {
+        if case .modified(let b, _) = self { return b.base }
+        if case .decimal = self { return .numeric }
+        return self
+    }
 
     public var description: String { name }
 
@@ -29,6 +43,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .float4: return "real"
         case .float8: return "double precision"
         case .numeric: return "numeric"
+        case let .decimal(p, s): return "numeric(\(p),\(s))"
         case .text, .unknown: return "text"
         case .varchar(let n): return n.map { "character varying(\($0))" } ?? "character varying"
         case .bpchar(let n): return "character(\(n ?? 1))"
@@ -42,6 +57,14 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .json: return "json"
         case .jsonb: return "jsonb"
         case .array(let e): return e.name + "[]"
+        case let .modified(b, typmod):
+            switch b {
+            case .timestamp: return "timestamp(\(typmod)) without time zone"
+            case .timestamptz: return "timestamp(\(typmod)) with time zone"
+            case .time: return "time(\(typmod)) without time zone"
+            case .interval: return "interval" + Interval.typmodText(typmod)
+            default: return b.name
+            }
         }
     }
 
@@ -63,9 +86,10 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .timestamp: return 1114
         case .timestamptz: return 1184
         case .interval: return 1186
-        case .numeric: return 1700
+        case .numeric, .decimal: return 1700
         case .uuid: return 2950
         case .jsonb: return 3802
+        case .modified(let b, _): return b.oid
         case .array(let e):
             switch e {
             case .bool: return 1000
@@ -76,7 +100,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
             case .float4: return 1021
             case .float8: return 1022
             case .varchar: return 1015
-            case .numeric: return 1231
+            case .numeric, .decimal: return 1231
             case .jsonb: return 3807
             default: return 0
             }
@@ -91,6 +115,14 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var isFloat: Bool { self == .float4 || self == .float8 }
+
+    /// numeric, with or without a typmod.
+    public var isNumeric: Bool {
+        switch self {
+        case .numeric, .decimal: return true
+        default: return false
+        }
+    }
 
     public var isText: Bool {
         switch self {
@@ -109,6 +141,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .float4: w.u8(5)
         case .float8: w.u8(6)
         case .numeric: w.u8(7)
+        case let .decimal(p, s): w.u8(22); w.varint(UInt64(p)); w.zigzag(Int64(s))
         case .text: w.u8(8)
         case .varchar(let n): w.u8(9); w.varint(UInt64(n ?? 0))
         case .bpchar(let n): w.u8(10); w.varint(UInt64(n ?? 0))
@@ -123,6 +156,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .jsonb: w.u8(19)
         case .array(let e): w.u8(20); e.encode(into: &w)
         case .unknown: w.u8(21)
+        case let .modified(b, typmod): w.u8(23); b.encode(into: &w); w.zigzag(Int64(typmod))
         }
     }
 
@@ -150,6 +184,16 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case 19: return .jsonb
         case 20: return .array(try decode(&r))
         case 21: return .unknown
+        case 23:
+            let b = try decode(&r)
+            let t = try r.zigzag()
+            guard let typmod = Int32(exactly: t) else { throw DecodeError("bad type modifier \(t)", offset: r.position) }
+            return .modified(b, typmod: typmod)
+        case 22:
+            let p = try r.count(max: 1000)
+            let s = try r.zigzag()
+            guard s >= -1000, s <= 1000 else { throw DecodeError("bad numeric scale \(s)", offset: r.position) }
+            return .decimal(precision: p, scale: Int(s))
         default: throw DecodeError("unknown type tag \(tag)", offset: r.position - 1)
         }
     }

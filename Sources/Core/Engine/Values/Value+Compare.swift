@@ -7,6 +7,11 @@ public func compareValues(_ a: Value, _ b: Value) -> Int? {
     case let (.double(x), .double(y)): return compareDoubles(x, y)
     case let (.int(x), .double(y)): return compareDoubles(Double(x), y)
     case let (.double(x), .int(y)): return compareDoubles(x, Double(y))
+    case let (.numeric(x), .numeric(y)): return x.compare(y)
+    case let (.numeric(x), .int(y)): return x.compare(Numeric(y))
+    case let (.int(x), .numeric(y)): return Numeric(x).compare(y)
+    case let (.numeric(x), .double(y)): return compareDoubles(x.doubleValue, y)
+    case let (.double(x), .numeric(y)): return compareDoubles(x, y.doubleValue)
     case let (.text(x), .text(y)): return compareStrings(x, y)
     case let (.bool(x), .bool(y)): return x == y ? 0 : (x ? 1 : -1)
     case let (.bytes(x), .bytes(y)): return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
@@ -14,6 +19,8 @@ public func compareValues(_ a: Value, _ b: Value) -> Int? {
     case let (.date(x), .date(y)): return x < y ? -1 : (x == y ? 0 : 1)
     case let (.timestamp(x), .timestamp(y)), let (.timestamptz(x), .timestamptz(y)):
         return x < y ? -1 : (x == y ? 0 : 1)
+    case let (.time(x), .time(y)): return x < y ? -1 : (x == y ? 0 : 1)
+    case let (.interval(x), .interval(y)): return x < y ? -1 : (x == y ? 0 : 1)
     case let (.array(x), .array(y)):
         // Element by element, NULL elements after all others; then the shorter first.
         for (a, b) in zip(x, y) {
@@ -61,6 +68,9 @@ extension Value: Equatable, Hashable {
         case let (.bool(x), .bool(y)): return x == y
         case let (.int(x), .int(y)): return x == y
         case let (.double(x), .double(y)): return x == y || (x.isNaN && y.isNaN)
+        case let (.numeric(x), .numeric(y)): return x == y
+        case let (.time(x), .time(y)): return x == y
+        case let (.interval(x), .interval(y)): return x == y
         case let (.text(x), .text(y)), let (.json(x), .json(y)): return sameBytes(x, y)
         case let (.bytes(x), .bytes(y)): return x == y
         case let (.date(x), .date(y)): return x == y
@@ -83,6 +93,9 @@ extension Value: Equatable, Hashable {
         case .timestamp(let t): h.combine(8 as UInt8); h.combine(t)
         case .timestamptz(let t): h.combine(9 as UInt8); h.combine(t)
         case .array(let xs): h.combine(10 as UInt8); h.combine(xs.count); for x in xs { x.hash(into: &h) }
+        case .numeric(let n): h.combine(11 as UInt8); n.hash(into: &h)
+        case .time(let t): h.combine(12 as UInt8); h.combine(t)
+        case .interval(let i): h.combine(13 as UInt8); i.hash(into: &h)
         }
     }
 }

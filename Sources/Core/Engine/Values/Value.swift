@@ -5,6 +5,9 @@ public enum Value: Sendable {
     case bool(Bool)
     case int(Int64)
     case double(Double)
+    /// numeric (PostgreSQL's arbitrary-precision decimal), boxed: rarer than the others and
+    /// wider, it must not widen every value.
+    indirect case numeric(Numeric)
     case text(String)
     case bytes([UInt8])
     /// jsonb, as its canonical text.
@@ -15,6 +18,10 @@ public enum Value: Sendable {
     case timestamp(Int64)
     /// Microseconds since 2000-01-01 00:00:00 UTC.
     case timestamptz(Int64)
+    /// time without time zone: microseconds since midnight.
+    case time(Int64)
+    /// interval: months, days and microseconds, as PostgreSQL keeps them (boxed: 16 bytes).
+    indirect case interval(Interval)
     /// A one-dimensional array (the column type gives the element type).
     indirect case array([Value])
 
@@ -30,25 +37,30 @@ public enum Value: Sendable {
         case .bool(let b): return b ? "t" : "f"
         case .int(let i): return String(i)
         case .double(let d): return formatFloat8(d)
+        case .numeric(let n): return n.description
         case .text(let s): return s
         case .bytes(let b): return "\\x" + hexString(b)
         case .json(let s): return s
         case .date(let d): return PGTime.formatDate(d)
         case .timestamp(let us): return PGTime.formatTimestamp(us, withZone: false)
         case .timestamptz(let us): return PGTime.formatTimestamp(us, withZone: true)
+        case .time(let t): return PGTimeOfDay.format(t)
+        case .interval(let i): return i.description
         case .array(let xs): return arrayText(xs)
         }
     }
 
     /// PostgreSQL's array output: `{1,2,NULL}`, elements quoted when they need it.
-    func arrayText(_ xs: [Value]) -> String {
+    public func arrayText(_ xs: [Value], float4: Bool = false) -> String {
         var out = "{"
         for (i, x) in xs.enumerated() {
             if i > 0 { out += "," }
-            guard let t = x.pgText else { out += "NULL"; continue }
+            var text = x.pgText
+            if float4, case .double(let d) = x { text = formatFloat8(Double("\(Float(d))") ?? d, exponentLimit: 6) }
+            guard let t = text else { out += "NULL"; continue }
             let needsQuotes: Bool
             switch x {
-            case .text, .json, .bytes, .date, .timestamp, .timestamptz:
+            case .text, .json, .bytes, .date, .timestamp, .timestamptz, .time, .interval:
                 needsQuotes = t.isEmpty || t.lowercased() == "null"
                     || t.utf8.contains { $0 == 34 || $0 == 92 || $0 == 123 || $0 == 125 || $0 == 44 || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
             default:
@@ -75,12 +87,15 @@ public enum Value: Sendable {
         case .bool: return .bool
         case .int: return .int8
         case .double: return .float8
+        case .numeric: return .numeric
         case .text: return .text
         case .bytes: return .bytea
         case .json: return .jsonb
         case .date: return .date
         case .timestamp: return .timestamp
         case .timestamptz: return .timestamptz
+        case .time: return .time
+        case .interval: return .interval
         case .array(let xs): return .array(xs.lazy.compactMap(\.naturalType).first ?? .text)
         }
     }

@@ -9,6 +9,9 @@ struct Accumulator {
     var intOverflow = false
     var sum: Double = 0
     var sumSquares: Double = 0
+    /// Exact sums (numeric arguments, and integer sums past Int64).
+    var numSum = Numeric.zero
+    var numSumSquares = Numeric.zero
     var value: Value = .null
     var flag: Bool?
     var items: [Value] = []
@@ -39,10 +42,20 @@ struct Accumulator {
         case .sum, .avg:
             guard !v.isNull else { return }
             count += 1
-            if case .int(let i) = v, !intOverflow, call.argType.isInteger {
-                let (r, o) = intSum.addingReportingOverflow(i)
-                if o { intOverflow = true; sum = Double(intSum) + Double(i) } else { intSum = r }
-                if intOverflow { sum += 0 }
+            if case .int(let i) = v, call.argType.isInteger {
+                if intOverflow {
+                    numSum = numSum + Numeric(i)
+                } else {
+                    let (r, o) = intSum.addingReportingOverflow(i)
+                    if o {
+                        intOverflow = true
+                        numSum = Numeric(intSum) + Numeric(i)
+                    } else {
+                        intSum = r
+                    }
+                }
+            } else if case .numeric(let n) = v {
+                numSum = numSum + n
             } else {
                 sum += try v.double()
             }
@@ -73,10 +86,16 @@ struct Accumulator {
             if !call.orderBy.isEmpty { sortRows.append(order) }
         case .stddevSamp, .stddevPop, .varSamp, .varPop:
             guard !v.isNull else { return }
-            let d = try v.double()
             count += 1
-            sum += d
-            sumSquares += d * d
+            if call.argType.isFloat {
+                let d = try v.double()
+                sum += d
+                sumSquares += d * d
+            } else {
+                let n = try v.numeric()
+                numSum = numSum + n
+                numSumSquares = numSumSquares + n * n
+            }
         case .bitAnd, .bitOr:
             guard case .int(let i) = v else { return }
             if value.isNull { value = .int(i) } else if case .int(let cur) = value {
@@ -103,16 +122,22 @@ struct Accumulator {
         case .count, .countStar: return .int(count)
         case .sum:
             guard count > 0 else { return .null }
-            if call.argType.isInteger && !intOverflow {
-                return call.type == .numeric ? .double(Double(intSum)) : .int(intSum)
+            if call.argType.isInteger {
+                let exact = intOverflow ? numSum : Numeric(intSum)
+                if call.type.isNumeric { return .numeric(try exact.validated()) }
+                guard !intOverflow else { throw SQLError(.numericValueOutOfRange, "bigint out of range") }
+                return .int(intSum)
             }
-            if call.argType.isInteger { return .double(sum) }
+            if call.argType.isNumeric { return .numeric(try numSum.validated()) }
             if call.type == .float4 { return .double(Double(Float(sum))) }
             return .double(sum)
         case .avg:
             guard count > 0 else { return .null }
-            let total = call.argType.isInteger && !intOverflow ? Double(intSum) : sum
-            return .double(total / Double(count))
+            if call.argType.isInteger {
+                return .numeric(try Numeric.average(sum: intOverflow ? numSum : Numeric(intSum), count: count))
+            }
+            if call.argType.isNumeric { return .numeric(try Numeric.average(sum: numSum, count: count)) }
+            return .double(sum / Double(count))
         case .min, .max, .bitAnd, .bitOr: return value
         case .boolAnd, .boolOr: return flag.map { .bool($0) } ?? .null
         case .stringAgg:
@@ -163,6 +188,16 @@ struct Accumulator {
         case .stddevSamp, .stddevPop, .varSamp, .varPop:
             let sample = call.kind == .stddevSamp || call.kind == .varSamp
             guard count > (sample ? 1 : 0) else { return .null }
+            if !call.argType.isFloat {
+                // PostgreSQL's numeric_stddev_internal: (N·Σx² − (Σx)²) / (N·(N−1)) or / N².
+                let n = Numeric(count)
+                let numerator = n * numSumSquares - numSum * numSum
+                if numerator.sign <= 0 { return .numeric(Numeric.zero.rounded(scale: max(numSum.scale * 2, numSumSquares.scale))) }
+                let denominator = sample ? n * Numeric(count - 1) : n * n
+                let variance = try numerator.divided(by: denominator)
+                let stddev = call.kind == .stddevSamp || call.kind == .stddevPop
+                return .numeric(stddev ? try variance.squareRoot() : variance)
+            }
             let n = Double(count)
             var variance = (sumSquares - sum * sum / n) / (sample ? n - 1 : n)
             if variance < 0 { variance = 0 }
@@ -296,6 +331,8 @@ enum JSONText {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
+        case .numeric(let n):
+            return n.isFinite ? n.description : quote(n.description)
         case .double(let d):
             if d.isNaN || d.isInfinite { return quote(formatFloat8(d)) }
             return type == .float4 ? formatFloat4(d) : formatFloat8(d)

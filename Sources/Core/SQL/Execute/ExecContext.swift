@@ -56,6 +56,8 @@ final class ExecContext {
     var memoryUsed = 0
     /// EXPLAIN ANALYZE: the counting wrapper of every node instantiated, by plan node.
     var instrumentation: [ObjectIdentifier: [CountingNode]]?
+    /// The session's time zone and the transaction's start, for date/time input and casts.
+    let dt: DateTimeContext
 
     init(engine: Engine, txn: Transaction, session: Session?, parameters: [Value], transactionTime: Int64,
          statementTime: Int64, memoryLimit: Int = 1 << 30) {
@@ -66,6 +68,7 @@ final class ExecContext {
         self.transactionTime = transactionTime
         self.statementTime = statementTime
         self.memoryLimit = memoryLimit
+        dt = DateTimeContext(timeZone: session?.timeZone ?? .utc, now: transactionTime)
     }
 
     var interrupt: StatementInterrupt? { txn.interrupt }

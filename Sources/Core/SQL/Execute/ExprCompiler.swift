@@ -23,7 +23,7 @@ enum ExprCompiler {
                 }
                 let v = ctx.parameters[n - 1]
                 if type == .unknown || v.isNull { return v }
-                return try Coercion.cast(v, from: v.naturalType, to: type, explicit: false)
+                return try Coercion.cast(v, from: v.naturalType, to: type, explicit: false, ctx.dt)
             }
         case let .compare(op, a, b):
             let fa = try compile(a, ctx), fb = try compile(b, ctx)
@@ -55,6 +55,7 @@ enum ExprCompiler {
                     guard i != Int64.min else { throw SQLError(.numericValueOutOfRange, "\(type.name) out of range") }
                     return try Coercion.checkRange(-i, type)
                 case .double(let d): return .double(-d)
+                case .numeric(let n): return .numeric(-n)
                 case .null: return .null
                 case let v: throw SQLError.bug("negated \(v)")
                 }
@@ -137,7 +138,8 @@ enum ExprCompiler {
                     return try Coercion.checkRange(i, type)
                 }
             }
-            return { row in try Coercion.cast(try f(row), from: from, to: type, explicit: explicit) }
+            let dt = ctx.dt
+            return { row in try Coercion.cast(try f(row), from: from, to: type, explicit: explicit, dt) }
         case let .inList(x, items, negated):
             return try inList(x, items, negated: negated, ctx)
         case let .like(x, p, escape, ci, negated):
@@ -254,6 +256,7 @@ enum ExprCompiler {
     @inline(__always)
     static func normalized(_ v: Value) -> Value {
         if case .double(let d) = v, d.rounded() == d, abs(d) < 9e15 { return .int(Int64(d)) }
+        if case .numeric(let n) = v, n.scale == 0 || n.minimumScale == 0, let i = try? n.int64(bits: 64) { return .int(i) }
         return v
     }
 
@@ -405,20 +408,16 @@ enum Arithmetic {
         }
     }
 
-    /// numeric arithmetic (held as doubles until the decimal type lands).
+    /// numeric arithmetic, exact, with PostgreSQL's result scales and range errors.
     static func numeric(_ op: ArithOp) -> (Value, Value) throws -> Value {
         { x, y in
-            let a = try x.double(), b = try y.double()
+            let a = try x.numeric(), b = try y.numeric()
             switch op {
-            case .add: return .double(a + b)
-            case .sub: return .double(a - b)
-            case .mul: return .double(a * b)
-            case .div:
-                guard b != 0 else { throw SQLError(.divisionByZero, "division by zero") }
-                return .double(a / b)
-            case .mod:
-                guard b != 0 else { throw SQLError(.divisionByZero, "division by zero") }
-                return .double(a.truncatingRemainder(dividingBy: b))
+            case .add: return .numeric(try a.adding(b))
+            case .sub: return .numeric(try a.subtracting(b))
+            case .mul: return .numeric(try a.multiplied(by: b))
+            case .div: return .numeric(try a.divided(by: b))
+            case .mod: return .numeric(try a.remainder(dividingBy: b))
             }
         }
     }

@@ -152,8 +152,12 @@ final class TableScanNode: PlanNode {
         case (.int, _) where type.isInteger: return v
         case (.double(let d), _) where type.isInteger:
             return d.rounded() == d && abs(d) < 9.2e18 ? .int(Int64(d)) : nil
-        case (.double, _) where type.isFloat || type == .numeric: return v
-        case (.int(let i), _) where type.isFloat || type == .numeric: return .double(Double(i))
+        case (.double, _) where type.isFloat: return v
+        case (.int(let i), _) where type.isFloat: return .double(Double(i))
+        case (.int(let i), _) where type.isNumeric: return .numeric(Numeric(i))
+        case (.numeric(let n), _) where type.isInteger:
+            guard n.isFinite, n.minimumScale == 0, let i = try? n.int64(bits: 64) else { return nil }
+            return .int(i)
         case (.text, _) where type.isText: return v
         default:
             return v

@@ -85,6 +85,8 @@ enum FunctionCatalog {
         add(StringFunctions.all)
         add(SystemFunctions.all)
         add(JSONFunctions.all)
+        add(DateTimeSQLFunctions.all)
+        add(SequenceFunctions.all)
         return m
     }()
 
@@ -245,7 +247,19 @@ extension Value {
         switch self {
         case .double(let d): return d
         case .int(let i): return Double(i)
+        case .numeric(let n): return n.doubleValue
         default: throw SQLError.bug("expected a number, got \(self)")
+        }
+    }
+
+    /// The value as numeric (integers widen exactly).
+    @inline(__always)
+    func numeric() throws -> Numeric {
+        switch self {
+        case .numeric(let n): return n
+        case .int(let i): return Numeric(i)
+        case .double(let d): return try Coercion.numericFromDouble(d, .float8)
+        default: throw SQLError.bug("expected a numeric, got \(self)")
         }
     }
 }

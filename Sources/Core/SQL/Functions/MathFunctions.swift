@@ -31,25 +31,32 @@ enum MathFunctions {
         typealias F = FunctionCatalog
         var out: [(String, Overload)] = []
         for t in [SQLType.int2, .int4, .int8] { out.append(F.fn("abs", [t], t, absInt(t))) }
-        for t in [SQLType.float4, .float8, .numeric] {
+        for t in [SQLType.float4, .float8] {
             out.append(F.fn("abs", [t], t, .unary { .double(abs(try $0.double())) }))
         }
+        out.append(F.fn("abs", [.numeric], .numeric, .unary { .numeric(try $0.numeric().magnitude) }))
         for name in ["ceil", "ceiling"] {
             out.append(F.fn(name, [.float8], .float8, .unary { .double((try $0.double()).rounded(.up)) }))
-            out.append(F.fn(name, [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.up) + 0) }))
+            out.append(F.fn(name, [.numeric], .numeric, .unary { .numeric(try $0.numeric().ceiling) }))
         }
         out.append(F.fn("floor", [.float8], .float8, .unary { .double((try $0.double()).rounded(.down)) }))
-        out.append(F.fn("floor", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.down) + 0) }))
+        out.append(F.fn("floor", [.numeric], .numeric, .unary { .numeric(try $0.numeric().floor) }))
         // float8 rounds half to even (rint); numeric half away from zero.
         out.append(F.fn("round", [.float8], .float8, .unary { .double((try $0.double()).rounded(.toNearestOrEven)) }))
-        out.append(F.fn("round", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.toNearestOrAwayFromZero) + 0) }))
-        out.append(F.fn("round", [.numeric, .int4], .numeric, .binary { v, s in .double(NumericShim.round(try v.double(), Int(try s.int()))) }))
+        out.append(F.fn("round", [.numeric], .numeric, .unary { .numeric(try $0.numeric().rounded(scale: 0).validated()) }))
+        out.append(F.fn("round", [.numeric, .int4], .numeric, .binary { v, s in
+            .numeric(try v.numeric().rounded(scale: Int(try s.int())).validated())
+        }))
         out.append(F.fn("trunc", [.float8], .float8, .unary { .double((try $0.double()).rounded(.towardZero)) }))
-        out.append(F.fn("trunc", [.numeric], .numeric, .unary { .double((try $0.double()).rounded(.towardZero) + 0) }))
-        out.append(F.fn("trunc", [.numeric, .int4], .numeric, .binary { v, s in .double(NumericShim.trunc(try v.double(), Int(try s.int()))) }))
+        out.append(F.fn("trunc", [.numeric], .numeric, .unary { .numeric(try $0.numeric().truncated(scale: 0)) }))
+        out.append(F.fn("trunc", [.numeric, .int4], .numeric, .binary { v, s in .numeric(try v.numeric().truncated(scale: Int(try s.int()))) }))
         out.append(F.fn("sign", [.float8], .float8, .unary { let d = try $0.double(); return .double(d > 0 ? 1 : d < 0 ? -1 : 0) }))
-        out.append(F.fn("sign", [.numeric], .numeric, .unary { let d = try $0.double(); return .double(d > 0 ? 1 : d < 0 ? -1 : 0) }))
-        for t in [SQLType.float8, .numeric] {
+        out.append(F.fn("sign", [.numeric], .numeric, .unary { v in
+            let n = try v.numeric()
+            if n.isNaN { return .numeric(.nan) }
+            return .numeric(Numeric(Int64(n.sign)))
+        }))
+        for t in [SQLType.float8] {
             out.append(F.fn("sqrt", [t], t, .unary { v in
                 let d = try v.double()
                 guard d >= 0 else {
@@ -86,14 +93,15 @@ enum MathFunctions {
                 }))
             }
         }
-        out.append(F.fn("log", [.numeric, .numeric], .numeric, .binary { b, x in
-            let base = try b.double(), v = try x.double()
-            guard base > 0, v > 0 else {
-                throw SQLError(SQLState("2201E"), base == 0 || v == 0 ? "cannot take logarithm of zero" : "cannot take logarithm of a negative number")
-            }
-            guard base != 1 else { throw SQLError(.divisionByZero, "division by zero") }
-            return .double(Glibc.log(v) / Glibc.log(base))
-        }))
+        out.append(F.fn("sqrt", [.numeric], .numeric, .unary { .numeric(try $0.numeric().squareRoot()) }))
+        out.append(F.fn("exp", [.numeric], .numeric, .unary { .numeric(try $0.numeric().exp()) }))
+        out.append(F.fn("ln", [.numeric], .numeric, .unary { .numeric(try $0.numeric().ln()) }))
+        out.append(F.fn("log", [.numeric], .numeric, .unary { .numeric(try $0.numeric().log10()) }))
+        out.append(F.fn("log10", [.numeric], .numeric, .unary { .numeric(try $0.numeric().log10()) }))
+        for name in ["power", "pow"] {
+            out.append(F.fn(name, [.numeric, .numeric], .numeric, .binary { .numeric(try $0.numeric().power(try $1.numeric())) }))
+        }
+        out.append(F.fn("log", [.numeric, .numeric], .numeric, .binary { b, x in .numeric(try x.numeric().log(base: try b.numeric())) }))
         out.append(F.fn("cbrt", [.float8], .float8, .unary { .double(Glibc.cbrt(try $0.double())) }))
         for t in [SQLType.int2, .int4, .int8] {
             out.append(F.fn("mod", [t, t], t, .binary { a, b in
@@ -102,16 +110,17 @@ enum MathFunctions {
                 return .int(y == -1 ? 0 : x % y)
             }))
         }
-        out.append(F.fn("mod", [.numeric, .numeric], .numeric, .binary { a, b in
-            let y = try b.double()
-            guard y != 0 else { throw SQLError(.divisionByZero, "division by zero") }
-            return .double((try a.double()).truncatingRemainder(dividingBy: y))
+        out.append(F.fn("mod", [.numeric, .numeric], .numeric, .binary { .numeric(try $0.numeric().remainder(dividingBy: try $1.numeric())) }))
+        out.append(F.fn("div", [.numeric, .numeric], .numeric, .binary { .numeric(try $0.numeric().integerDivision(by: try $1.numeric())) }))
+        out.append(F.fn("scale", [.numeric], .int4, .unary { v in
+            let n = try v.numeric()
+            return n.isFinite ? .int(Int64(n.scale)) : .null
         }))
-        out.append(F.fn("div", [.numeric, .numeric], .numeric, .binary { a, b in
-            let y = try b.double()
-            guard y != 0 else { throw SQLError(.divisionByZero, "division by zero") }
-            return .double(((try a.double()) / y).rounded(.towardZero) + 0)
+        out.append(F.fn("min_scale", [.numeric], .int4, .unary { v in
+            let n = try v.numeric()
+            return n.isFinite ? .int(Int64(n.minimumScale)) : .null
         }))
+        out.append(F.fn("trim_scale", [.numeric], .numeric, .unary { .numeric(try $0.numeric().trimmingScale()) }))
         for t in [SQLType.int4, .int8] {
             out.append(F.fn("gcd", [t, t], t, .binary { a, b in
                 var x = try a.int().magnitude, y = try b.int().magnitude
@@ -169,19 +178,3 @@ enum MathFunctions {
     }()
 }
 
-/// numeric operations while numeric values are held as doubles.
-enum NumericShim {
-    static func scale(_ s: Int) -> Double { Glibc.pow(10, Double(s)) }
-
-    static func round(_ v: Double, _ s: Int) -> Double {
-        let f = scale(s)
-        guard f.isFinite, f > 0 else { return v }
-        return (v * f).rounded(.toNearestOrAwayFromZero) / f + 0
-    }
-
-    static func trunc(_ v: Double, _ s: Int) -> Double {
-        let f = scale(s)
-        guard f.isFinite, f > 0 else { return v }
-        return (v * f).rounded(.towardZero) / f + 0
-    }
-}

@@ -74,6 +74,8 @@ public struct FunctionCall: Sendable {
     public var variadic: Bool = false
     /// Special SQL syntax (`EXTRACT(x FROM y)`, `TRIM(BOTH ...)`) rather than a plain call.
     public var sqlSyntax: Bool = false
+    /// Names of named arguments (`f(a => 1)`), nil for positional ones.
+    public var argNames: [String?] = []
     public var location: Int
 }
 
@@ -316,7 +318,7 @@ public enum ConstraintKind: Sendable {
     case unique([String], nullsNotDistinct: Bool)
     case check(Expr, text: String)
     case foreignKey(columns: [String], table: TableRef, refColumns: [String], onDelete: String, onUpdate: String, match: String)
-    case identity(always: Bool)
+    case identity(always: Bool, options: [(String, Expr?)])
     case generated(Expr, text: String)
 }
 

@@ -188,7 +188,7 @@ extension ASTBuilder {
                                                 match: string(c, "fk_matchtype") == "f" ? "FULL" : "SIMPLE"),
                               location: loc)
         case "CONSTR_IDENTITY":
-            d = ConstraintDef(kind: .identity(always: string(c, "generated_when") == "a"), location: loc)
+            d = ConstraintDef(kind: .identity(always: string(c, "generated_when") == "a", options: try defElems(c["options"])), location: loc)
         case "CONSTR_GENERATED":
             guard let raw = c["raw_expr"] else { throw fail("GENERATED without an expression") }
             let e = try expr(raw)

@@ -207,7 +207,20 @@ extension ASTBuilder {
     }
 
     func funcCall(_ b: TreeRef) throws -> FunctionCall {
-        var f = FunctionCall(name: names(b["funcname"]), args: try exprs(b["args"]), location: location(b))
+        var args: [Expr] = []
+        var argNames: [String?] = []
+        for a in b["args"]?.children ?? [] {
+            if let named = a["NamedArgExpr"] {
+                guard let v = named["arg"] else { throw fail("named argument without a value") }
+                args.append(try expr(v))
+                argNames.append(string(named, "name"))
+            } else {
+                args.append(try expr(a))
+                argNames.append(nil)
+            }
+        }
+        var f = FunctionCall(name: names(b["funcname"]), args: args, location: location(b))
+        if argNames.contains(where: { $0 != nil }) { f.argNames = argNames }
         if f.name.count == 2 && f.name[0] == "pg_catalog" { f.name = [f.name[1]] }
         f.star = b["agg_star"]?.bool ?? false
         f.distinct = b["agg_distinct"]?.bool ?? false

@@ -424,8 +424,29 @@ struct ASTBuilder {
     func defElems(_ n: TreeRef?) throws -> [(String, Expr?)] {
         try (n?.children ?? []).compactMap { o in
             guard let d = o["DefElem"] else { return nil }
+            if let i = d["arg"]?["Integer"], i["ival"] == nil {
+                // libpg_query prints zero and negative integers as {}: read the value from the text.
+                return (string(d, "defname") ?? "", .constant(.integer(optionInteger(at: location(d)) ?? 0), location: -1))
+            }
+            if let b = d["arg"]?["Boolean"] {
+                return (string(d, "defname") ?? "", .constant(.bool(b["boolval"]?.bool ?? false), location: -1))
+            }
             return (string(d, "defname") ?? "", try d["arg"].map { try optionValue($0) })
         }
+    }
+
+    /// The first (signed) integer written at or after `location` (an option's value).
+    func optionInteger(at location: Int) -> Int64? {
+        guard location >= 0, location < source.count else { return nil }
+        var lexer = Lexer(bytes: source, at: location)
+        var negative = false
+        while let t = try? lexer.next() {
+            if t.isOp("-") { negative.toggle(); continue }
+            if t.kind == .integer { return Int64((negative ? "-" : "") + t.text) }
+            if t.kind == .identifier { continue }
+            return nil
+        }
+        return nil
     }
 
     /// An option value: a node, or a bare integer / string / type name.

@@ -24,9 +24,10 @@ extension Binder {
         if case .unknown = type { return e }
         switch e {
         case .constant(let v, nil):
+            let resultType = type.base == .numeric ? type : type.base
             do {
-                if v.isNull { return .constant(.null, type) }
-                return .constant(try Coercion.cast(v, from: .unknown, to: type, explicit: context == .explicit), type)
+                if v.isNull { return .constant(.null, resultType) }
+                return .constant(try Coercion.cast(v, from: .unknown, to: type, explicit: context == .explicit, dateTime), resultType)
             } catch var err as SQLError {
                 err.position = err.position ?? sqlPosition(location)
                 throw err
@@ -55,7 +56,7 @@ extension Binder {
         }
         if case .constant(let v, let t) = e {
             do {
-                return .constant(try Coercion.cast(v, from: t, to: type, explicit: context == .explicit), type)
+                return .constant(try Coercion.cast(v, from: t, to: type, explicit: context == .explicit, dateTime), type.base == .numeric ? type : type.base)
             } catch var err as SQLError {
                 err.position = err.position ?? sqlPosition(location)
                 throw err
@@ -260,8 +261,9 @@ extension Binder {
         case .integer(let i):
             return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
         case .numeric(let n):
+            // An integer too big for int4 but within int8 is an int8 constant (PostgreSQL's make_const).
             if let i = Int64(n) { return .constant(.int(i), .int8) }
-            return .constant(try Coercion.fromText(n, to: .numeric), .numeric)
+            return .constant(.numeric(try Numeric.parse(n)), .numeric)
         case .string(let s): return .constant(.text(s), nil)
         case .bool(let b): return .constant(.bool(b), .bool)
         case .null: return .constant(.null, nil)
@@ -304,7 +306,7 @@ extension Binder {
     /// Makes a value comparable as SQL compares its type: char(n) compares without its padding.
     func comparable(_ e: BoundExpr) throws -> BoundExpr {
         if case .bpchar = e.type {
-            if case .constant(let v, let t) = e { return .constant(try Coercion.cast(v, from: t, to: .text), .text) }
+            if case .constant(let v, let t) = e { return .constant(try Coercion.cast(v, from: t, to: .text, explicit: false, dateTime), .text) }
             return .cast(e, .text, explicit: false)
         }
         return e
@@ -368,9 +370,11 @@ extension Binder {
                     guard i != Int64.min else { throw SQLError(.numericValueOutOfRange, "bigint out of range") }
                     return .constant(try Coercion.checkRange(-i, t), t)
                 }
-                if case let .constant(.double(d), t?) = r, t.isFloat || t == .numeric { return .constant(.double(-d), t) }
+                if case let .constant(.double(d), t?) = r, t.isFloat { return .constant(.double(-d), t) }
+                if case let .constant(.numeric(n), t?) = r { return .constant(.numeric(-n), t) }
                 let x = r.isUntypedLiteral ? try coerce(r, to: .float8, context: .implicit, location: location) : r
-                guard TypeRules.numericRank(x.type) != nil || x.type == .interval else { throw noOperator(name, nil, x, location: location) }
+                if x.type == .interval { return try fold(.function(DateTimeSQLFunctions.intervalNeg, [x], .interval)) }
+                guard TypeRules.numericRank(x.type) != nil else { throw noOperator(name, nil, x, location: location) }
                 return .negate(x, x.type)
             case "+":
                 let x = r.isUntypedLiteral ? try coerce(r, to: .float8, context: .implicit, location: location) : r
@@ -462,25 +466,74 @@ extension Binder {
         return .arith(op, try coerce(x, to: t, context: .implicit, location: location), try coerce(y, to: t, context: .implicit, location: location), t)
     }
 
-    /// date ± integer, date − date.
-    func dateArithmetic(_ op: ArithOp, _ x: BoundExpr, _ y: BoundExpr, location: Int) throws -> BoundExpr? {
-        switch (x.type, y.type, op) {
-        case (.date, let t, .add) where t.isInteger || y.isUntypedLiteral:
-            return .function(BuiltinFunctions.dateAddDays, [x, try coerce(y, to: .int4, context: .implicit, location: location)], .date)
-        case (let t, .date, .add) where t.isInteger || x.isUntypedLiteral:
-            return .function(BuiltinFunctions.dateAddDays, [y, try coerce(x, to: .int4, context: .implicit, location: location)], .date)
-        case (.date, let t, .sub) where t.isInteger:
-            return .function(BuiltinFunctions.dateAddDays, [x, .negate(try coerce(y, to: .int4, context: .implicit, location: location), .int4)], .date)
-        case (.date, .date, .sub):
-            return .function(BuiltinFunctions.dateDiff, [x, y], .int4)
-        case (.date, _, _), (_, .date, _), (.timestamp, _, _), (.timestamptz, _, _), (_, .timestamp, _), (_, .timestamptz, _),
-             (.interval, _, _), (_, .interval, _), (.time, _, _), (_, .time, _):
-            if x.isUntypedLiteral || y.isUntypedLiteral || x.type == .interval || y.type == .interval || op == .sub {
-                throw SQLError.notSupported("interval arithmetic", position: sqlPosition(location))
+    /// Date and time arithmetic: PostgreSQL's operators over date, time, timestamp[tz] and
+    /// interval (an untyped literal beside one of them reads as an interval, as PostgreSQL's
+    /// preference for interval among candidate operators makes it).
+    func dateArithmetic(_ op: ArithOp, _ l: BoundExpr, _ r: BoundExpr, location: Int) throws -> BoundExpr? {
+        func isTemporal(_ e: BoundExpr) -> Bool {
+            !e.isUntypedLiteral && [SQLType.date, .time, .timestamp, .timestamptz, .interval].contains(e.type)
+        }
+        guard isTemporal(l) || isTemporal(r) else { return nil }
+        var x = l, y = r
+        typealias D = DateTimeSQLFunctions
+        func interval(_ e: BoundExpr) throws -> BoundExpr { try coerce(e, to: .interval, context: .implicit, location: location) }
+        func fn(_ f: ScalarFunction, _ a: BoundExpr, _ b: BoundExpr, _ t: SQLType) -> BoundExpr { .function(f, [a, b], t) }
+        // Untyped literals: beside date with +/- an integer is tried first when it reads as one.
+        if x.isUntypedLiteral {
+            x = (y.type == .date && op == .add && (try? coerce(x, to: .int4, context: .implicit, location: location)) != nil)
+                ? try coerce(x, to: .int4, context: .implicit, location: location) : try interval(x)
+        }
+        if y.isUntypedLiteral {
+            if x.type == .date && (op == .add || op == .sub), let asInt = try? coerce(y, to: .int4, context: .implicit, location: location) {
+                y = asInt
+            } else if op == .sub && [SQLType.timestamp, .timestamptz, .date, .time].contains(x.type),
+                      let same = try? coerce(y, to: x.type, context: .implicit, location: location) {
+                y = same
+            } else if op == .mul || op == .div {
+                y = try coerce(y, to: .float8, context: .implicit, location: location)
+            } else {
+                y = try interval(y)
             }
-            throw noOperator(op.rawValue, x, y, location: location)
+        }
+        switch (x.type, y.type, op) {
+        case (.date, let t, .add) where t.isInteger:
+            return fn(BuiltinFunctions.dateAddDays, x, try coerce(y, to: .int4, context: .implicit, location: location), .date)
+        case (let t, .date, .add) where t.isInteger:
+            return fn(BuiltinFunctions.dateAddDays, y, try coerce(x, to: .int4, context: .implicit, location: location), .date)
+        case (.date, let t, .sub) where t.isInteger:
+            return fn(BuiltinFunctions.dateAddDays, x, .negate(try coerce(y, to: .int4, context: .implicit, location: location), .int4), .date)
+        case (.date, .date, .sub): return fn(BuiltinFunctions.dateDiff, x, y, .int4)
+        case (.date, .interval, .add): return fn(D.dateAddInterval, x, y, .timestamp)
+        case (.interval, .date, .add): return fn(D.dateAddInterval, y, x, .timestamp)
+        case (.date, .interval, .sub): return fn(D.dateSubInterval, x, y, .timestamp)
+        case (.date, .time, .add): return fn(D.dateAddTime, x, y, .timestamp)
+        case (.time, .date, .add): return fn(D.dateAddTime, y, x, .timestamp)
+        case (.timestamp, .interval, .add): return fn(D.timestampAddInterval, x, y, .timestamp)
+        case (.interval, .timestamp, .add): return fn(D.timestampAddInterval, y, x, .timestamp)
+        case (.timestamp, .interval, .sub): return fn(D.timestampSubInterval, x, y, .timestamp)
+        case (.timestamptz, .interval, .add): return fn(D.timestamptzAddInterval, x, y, .timestamptz)
+        case (.interval, .timestamptz, .add): return fn(D.timestamptzAddInterval, y, x, .timestamptz)
+        case (.timestamptz, .interval, .sub): return fn(D.timestamptzSubInterval, x, y, .timestamptz)
+        case (.timestamp, .timestamp, .sub), (.timestamptz, .timestamptz, .sub): return fn(D.timestampDiff, x, y, .interval)
+        case (.timestamp, .timestamptz, .sub), (.timestamptz, .timestamp, .sub), (.date, .timestamp, .sub), (.timestamp, .date, .sub),
+             (.date, .timestamptz, .sub), (.timestamptz, .date, .sub):
+            let t = try TypeRules.common([x.type, y.type], context: "", location: location)
+            return fn(D.timestampDiff, try coerce(x, to: t, context: .implicit, location: location),
+                      try coerce(y, to: t, context: .implicit, location: location), .interval)
+        case (.interval, .interval, .add): return fn(D.intervalAdd, x, y, .interval)
+        case (.interval, .interval, .sub): return fn(D.intervalSub, x, y, .interval)
+        case (.interval, let t, .mul) where TypeRules.numericRank(t) != nil:
+            return fn(D.intervalMul, x, try coerce(y, to: .float8, context: .implicit, location: location), .interval)
+        case (let t, .interval, .mul) where TypeRules.numericRank(t) != nil:
+            return fn(D.intervalMul, y, try coerce(x, to: .float8, context: .implicit, location: location), .interval)
+        case (.interval, let t, .div) where TypeRules.numericRank(t) != nil:
+            return fn(D.intervalDiv, x, try coerce(y, to: .float8, context: .implicit, location: location), .interval)
+        case (.time, .interval, .add): return fn(D.timeAddInterval, x, y, .time)
+        case (.interval, .time, .add): return fn(D.timeAddInterval, y, x, .time)
+        case (.time, .interval, .sub): return fn(D.timeSubInterval, x, y, .time)
+        case (.time, .time, .sub): return fn(D.timeDiff, x, y, .interval)
         default:
-            return nil
+            throw noOperator(op.rawValue, l, r, location: location)
         }
     }
 

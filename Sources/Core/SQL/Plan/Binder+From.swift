@@ -172,6 +172,16 @@ extension Binder {
             if let v = catalog.view(schema: schema, ref.name) {
                 return try addView(v, ref: ref, mode: mode, scope: scope)
             }
+            if let seq = catalog.sequence(schema: schema, ref.name) {
+                // A sequence reads as one row: last_value, log_cnt, is_called.
+                let (last, called) = engine.sequenceCurrent(seq)
+                let row: [BoundExpr] = [.constant(.int(last), .int8), .constant(.int(0), .int8), .constant(.bool(called), .bool)]
+                let q = BoundQuery(plan: Plan(.values([row]), width: 3, rows: 1),
+                                   columns: [ResultColumn(name: "last_value", type: .int8), ResultColumn(name: "log_cnt", type: .int8),
+                                             ResultColumn(name: "is_called", type: .bool)], outerDepthMax: 0)
+                return try addDerived(q, name: ref.alias ?? seq.name, columnAliases: ref.columnAliases, scope: scope,
+                                      location: ref.location, lateral: false)
+            }
         }
         if ref.schema == nil || ref.schema == "pg_catalog" || ref.schema == "drift", let system = try systemRelation(ref, mode: mode, scope: scope) {
             return system
@@ -204,7 +214,9 @@ extension Binder {
         }
         for (i, p) in visible.enumerated() {
             let c = t.columns[p]
-            columns.append(ScopeRelation.Column(name: i < ref.columnAliases.count ? ref.columnAliases[i] : c.name, slot: offset + p, type: c.type))
+            let type: SQLType
+            if case .modified(let b, _) = c.type { type = b } else { type = c.type }
+            columns.append(ScopeRelation.Column(name: i < ref.columnAliases.count ? ref.columnAliases[i] : c.name, slot: offset + p, type: type))
         }
         var r = ScopeRelation(name: access.alias, schema: ref.alias == nil ? t.schema : nil, columns: columns, access: access,
                               offset: offset, width: access.width)
@@ -239,7 +251,7 @@ extension Binder {
         }
         viewStack.append(v.qualifiedName)
         defer { viewStack.removeLast() }
-        var (q, map) = try Session.parseQuery(v.sql, what: "view \"\(v.name)\"")
+        var (q, map) = try Session.parseQuery(v.sql, what: "view \"\(v.name)\"", dt: dateTime)
         if let asOf {
             // Read as of a point: every table of the view reads as of it, whatever the view says.
             q.temporal = .asOf(.seq(asOf))
@@ -298,7 +310,11 @@ extension Binder {
         let args = bound.query
         let plan: Plan
         var columns: [ResultColumn]
-        if let srf = FunctionCatalog.setFunctions[name] {
+        if var srf = FunctionCatalog.setFunctions[name] {
+            if name == "generate_series", args.count == 3, [SQLType.timestamp, .timestamptz, .date].contains(args[0].type)
+                || args.count == 3 && args[2].type == .interval {
+                srf = DateTimeSQLFunctions.series
+            }
             let coerced = try setFunctionArguments(srf, args, location: location)
             columns = srf.columns(coerced.map(\.type))
             plan = Plan(.setFunction(SetFunctionCall(function: srf, args: coerced, withOrdinality: withOrdinality)),
@@ -319,6 +335,13 @@ extension Binder {
     }
 
     func setFunctionArguments(_ f: SetFunction, _ args: [BoundExpr], location: Int) throws -> [BoundExpr] {
+        if f === DateTimeSQLFunctions.series {
+            let known = args.prefix(2).filter { !$0.isUntypedLiteral }.map(\.type)
+            var t = try TypeRules.common(known.isEmpty ? [.timestamptz] : known, context: "generate_series", location: location)
+            if t == .date { t = .timestamp }
+            return [try coerce(args[0], to: t, context: .implicit, location: location), try coerce(args[1], to: t, context: .implicit, location: location),
+                    try coerce(args[2], to: .interval, context: .implicit, location: location)]
+        }
         switch f.name {
         case "generate_series":
             guard args.count == 2 || args.count == 3 else { throw FunctionCatalog.noFunction(f.name, args, location: location) }

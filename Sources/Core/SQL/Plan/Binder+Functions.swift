@@ -34,12 +34,10 @@ extension Binder {
                            position: sqlPosition(f.location))
         }
         var args = try f.args.map { try bindExpr($0, scope) }
+        if !f.argNames.isEmpty || name == "make_interval" {
+            args = try namedArguments(name, args, f.argNames, location: f.location)
+        }
         switch name {
-        case "extract" where f.args.count == 2, "date_part" where f.args.count == 2, "date_trunc", "age", "to_char", "make_interval",
-             "to_timestamp", "to_date", "make_date", "make_timestamp", "make_timestamptz", "justify_days", "justify_hours", "isfinite":
-            throw SQLError(.featureNotSupported, "function \(name) is not supported yet", position: sqlPosition(f.location))
-        case "nextval", "currval", "setval", "lastval":
-            throw SQLError(.featureNotSupported, "sequences are not supported yet", position: sqlPosition(f.location))
         case "coalesce", "nullif", "greatest", "least":
             break
         case "pg_typeof":
@@ -61,6 +59,40 @@ extension Binder {
         }
         args = coerced
         return .function(fn, args, type)
+    }
+
+    /// Named and defaulted arguments: the functions that have them, in parameter order.
+    func namedArguments(_ name: String, _ args: [BoundExpr], _ names: [String?], location: Int) throws -> [BoundExpr] {
+        let params: [(String, BoundExpr)]
+        switch name {
+        case "make_interval":
+            params = [("years", .constant(.int(0), .int4)), ("months", .constant(.int(0), .int4)), ("weeks", .constant(.int(0), .int4)),
+                      ("days", .constant(.int(0), .int4)), ("hours", .constant(.int(0), .int4)), ("mins", .constant(.int(0), .int4)),
+                      ("secs", .constant(.double(0), .float8))]
+        default:
+            throw SQLError.notSupported("named arguments to \(name)()", position: sqlPosition(location))
+        }
+        var out = params.map { Optional($0.1) }
+        var given = Array(repeating: false, count: params.count)
+        for (i, a) in args.enumerated() {
+            let n = i < names.count ? names[i] : nil
+            let index: Int
+            if let n {
+                guard let k = params.firstIndex(where: { $0.0 == n }) else {
+                    throw FunctionCatalog.noFunction(name, args, location: location)
+                }
+                index = k
+            } else {
+                guard i < params.count else { throw FunctionCatalog.noFunction(name, args, location: location) }
+                index = i
+            }
+            guard !given[index] else {
+                throw SQLError(SQLState("42601"), "argument name \"\(params[index].0)\" used more than once", position: sqlPosition(location))
+            }
+            given[index] = true
+            out[index] = a
+        }
+        return out.compactMap { $0 }
     }
 
     // MARK: Aggregates

@@ -21,6 +21,8 @@ final class Binder {
     /// Temporal clauses of the text being bound, by the byte offset of their table reference
     /// (-1: the statement's own).
     var temporalMap: [Int: TemporalSpec] = [:]
+    /// The session's zone and the transaction's start: constants are read and folded in it.
+    let dateTime: DateTimeContext
 
     init(engine: Engine, txn: Transaction, session: Session?, parameterTypes: [SQLType?] = [], temporal: TemporalSpec? = nil) {
         self.engine = engine
@@ -28,6 +30,8 @@ final class Binder {
         self.session = session
         self.parameterTypes = parameterTypes
         temporalMap = session?.temporalClauses ?? [:]
+        dateTime = DateTimeContext(timeZone: session?.timeZone ?? .utc,
+                                   now: session?.blockStartTime ?? PGTime.fromUnix(wallClockMicros()))
         self.statementTemporal = temporal ?? temporalMap[-1]
     }
 
@@ -490,67 +494,55 @@ final class Binder {
         return from.flatMap(\.star)
     }
 
-    /// PostgreSQL's name for an unnamed select-list item.
+    /// PostgreSQL's name for an unnamed select-list item (FigureColname).
     static func columnName(_ e: Expr) -> String {
+        figure(e)?.name ?? "?column?"
+    }
+
+    /// A name and how strongly it names the expression (2: a column, function or the like;
+    /// 1: a type cast or CASE; nil: nothing), as PostgreSQL chooses them.
+    static func figure(_ e: Expr) -> (name: String, strength: Int)? {
         switch e {
-        case .column(let parts, _): return parts.last ?? "?column?"
-        case .function(let f):
-            let n = f.name.last ?? "?column?"
-            if f.sqlSyntax {
-                switch n {
-                case "btrim", "ltrim", "rtrim": return n == "btrim" ? "btrim" : n
-                default: return n
-                }
-            }
-            return n
+        case .column(let parts, _): return parts.last.map { ($0, 2) }
+        case .star(let q, _): return q.map { ($0, 2) }
+        case .subscripted(let inner, _, _, _, _): return figure(inner)
+        case .field(_, let name, _): return (name, 2)
+        case .function(let f): return (f.name.last ?? "?column?", 2)
+        case .nullIf: return ("nullif", 2)
         case .cast(let inner, let t, _):
-            switch inner {
-            case .column, .function, .cast, .caseWhen, .coalesce, .greatest, .least, .nullIf, .subquery: return columnName(inner)
-            default:
-                let n = (t.names.last ?? "?column?").lowercased()
-                let aliases = ["int4": "int4", "int8": "int8", "int2": "int2", "float8": "float8", "float4": "float4",
-                               "bool": "bool", "varchar": "varchar", "bpchar": "bpchar", "numeric": "numeric", "text": "text"]
-                return aliases[n] ?? n
-            }
-        case .caseWhen: return "case"
-        case .coalesce: return "coalesce"
-        case .greatest: return "greatest"
-        case .least: return "least"
-        case .nullIf: return "nullif"
+            if let f = figure(inner), f.strength > 1 { return f }
+            return (t.names.last ?? "?column?", 1)
+        case .collate(let inner, _, _): return figure(inner)
+        case .groupingFunc: return ("grouping", 2)
         case .subquery(let q, let kind, _, _):
             switch kind {
-            case .exists: return "exists"
-            case .array: return "array"
+            case .exists: return ("exists", 2)
+            case .array: return ("array", 2)
             case .scalar:
-                if case .select(let core) = q.body, core.targets.count == 1, case .star = core.targets[0].expr { return "?column?" }
-                if case .select(let core) = q.body, core.targets.count == 1 {
-                    return core.targets[0].alias ?? columnName(core.targets[0].expr)
+                if case .select(let core) = q.body, let t = core.targets.first {
+                    if case .star = t.expr { return nil }
+                    return (t.alias ?? columnName(t.expr), 2)
                 }
-                return "?column?"
-            default: return "?column?"
+                return nil
+            default: return nil
             }
-        case .array: return "array"
-        case .row: return "row"
+        case let .caseWhen(_, _, otherwise, _):
+            if let o = otherwise, let f = figure(o), f.strength > 1 { return f }
+            return ("case", 1)
+        case .array: return ("array", 2)
+        case .row: return ("row", 2)
+        case .coalesce: return ("coalesce", 2)
+        case .greatest: return ("greatest", 2)
+        case .least: return ("least", 2)
         case .sqlValue(let op, _, _):
-            switch op {
-            case "SVFOP_CURRENT_DATE": return "current_date"
-            case "SVFOP_CURRENT_TIME", "SVFOP_CURRENT_TIME_N": return "current_time"
-            case "SVFOP_CURRENT_TIMESTAMP", "SVFOP_CURRENT_TIMESTAMP_N": return "current_timestamp"
-            case "SVFOP_LOCALTIME", "SVFOP_LOCALTIME_N": return "localtime"
-            case "SVFOP_LOCALTIMESTAMP", "SVFOP_LOCALTIMESTAMP_N": return "localtimestamp"
-            case "SVFOP_CURRENT_ROLE": return "current_role"
-            case "SVFOP_CURRENT_USER": return "current_user"
-            case "SVFOP_USER": return "user"
-            case "SVFOP_SESSION_USER": return "session_user"
-            case "SVFOP_CURRENT_CATALOG": return "current_catalog"
-            case "SVFOP_CURRENT_SCHEMA": return "current_schema"
-            default: return "?column?"
-            }
-        case .groupingFunc: return "grouping"
-        case .collate(let inner, _, _): return columnName(inner)
-        case .subscripted(let inner, _, _, _, _): return columnName(inner)
-        case .field(_, let name, _): return name
-        default: return "?column?"
+            let names = ["SVFOP_CURRENT_DATE": "current_date", "SVFOP_CURRENT_TIME": "current_time", "SVFOP_CURRENT_TIME_N": "current_time",
+                         "SVFOP_CURRENT_TIMESTAMP": "current_timestamp", "SVFOP_CURRENT_TIMESTAMP_N": "current_timestamp",
+                         "SVFOP_LOCALTIME": "localtime", "SVFOP_LOCALTIME_N": "localtime", "SVFOP_LOCALTIMESTAMP": "localtimestamp",
+                         "SVFOP_LOCALTIMESTAMP_N": "localtimestamp", "SVFOP_CURRENT_ROLE": "current_role", "SVFOP_CURRENT_USER": "current_user",
+                         "SVFOP_USER": "user", "SVFOP_SESSION_USER": "session_user", "SVFOP_CURRENT_CATALOG": "current_catalog",
+                         "SVFOP_CURRENT_SCHEMA": "current_schema"]
+            return names[op].map { ($0, 2) }
+        default: return nil
         }
     }
 

@@ -129,8 +129,9 @@ indirect enum BoundExpr {
 
     var type: SQLType {
         switch self {
+        case .cast(_, let t, _): return t.base == .numeric ? t : t.base
         case .slot(_, let t), .parameter(_, let t), .arith(_, _, _, let t), .negate(_, let t),
-             .cast(_, let t, _), .caseWhen(_, _, let t), .coalesce(_, let t), .nullIf(_, _, let t), .greatest(_, let t, _),
+             .caseWhen(_, _, let t), .coalesce(_, let t), .nullIf(_, _, let t), .greatest(_, let t, _),
              .function(_, _, let t), .subquery(_, let t), .array(_, let t), .aggRef(_, let t), .windowRef(_, let t):
             return t
         case .outer(let o): return o.type

@@ -321,7 +321,8 @@ enum AccessPaths {
     static func keyCompatible(_ e: SQLType, _ c: SQLType) -> Bool {
         switch (e, c) {
         case _ where e.isInteger && c.isInteger: return true
-        case (.float8, .float8), (.float4, .float4), (.float8, .float4), (.numeric, .numeric): return true
+        case (.float8, .float8), (.float4, .float4), (.float8, .float4): return true
+        case _ where e.isNumeric && c.isNumeric: return true
         case (.text, .text), (.text, .varchar), (.varchar, .varchar), (.varchar, .text): return true
         case (.date, .date), (.timestamp, .timestamp), (.timestamptz, .timestamptz), (.bool, .bool), (.bytea, .bytea): return true
         default: return false

@@ -26,11 +26,22 @@ enum TypeRules {
                 base = .float8
             }
         case "numeric", "decimal":
-            if let p = mods.first, !(1...1000).contains(p) {
-                throw SQLError(.invalidParameterValue, "NUMERIC precision \(p) must be between 1 and 1000", position: sqlPosition(t.location))
+            if let p = mods.first {
+                guard (1...1000).contains(p) else {
+                    throw SQLError(.invalidParameterValue, "NUMERIC precision \(p) must be between 1 and 1000", position: sqlPosition(t.location))
+                }
+                let s = mods.count > 1 ? mods[1] : 0
+                guard (-1000...1000).contains(s) else {
+                    throw SQLError(.invalidParameterValue, "NUMERIC scale \(s) must be between -1000 and 1000", position: sqlPosition(t.location))
+                }
+                guard mods.count <= 2 else {
+                    throw SQLError(.invalidParameterValue, "invalid NUMERIC type modifier", position: sqlPosition(t.location))
+                }
+                base = .decimal(precision: p, scale: s)
+            } else {
+                base = .numeric
             }
-            base = .numeric
-        case "text": base = .text
+        case "text", "regclass", "name": base = .text
         case "varchar", "character varying":
             if let n = mods.first, n < 1 {
                 throw SQLError(.invalidParameterValue, "length for type varchar must be at least 1", position: sqlPosition(t.location))
@@ -43,12 +54,27 @@ enum TypeRules {
             base = .bpchar(mods.first ?? (t.names.first == "pg_catalog" || name != "bpchar" ? 1 : nil))
         case "bytea": base = .bytea
         case "date": base = .date
-        case "timestamp": base = .timestamp
-        case "timestamptz": base = .timestamptz
+        case "timestamp", "timestamptz", "time":
+            let plain: SQLType = name == "timestamp" ? .timestamp : name == "timestamptz" ? .timestamptz : .time
+            if let p = mods.first {
+                guard p >= 0 else {
+                    throw SQLError(.invalidParameterValue, "\(name == "time" ? "TIME" : "TIMESTAMP")(\(p))\(name == "timestamptz" ? " WITH TIME ZONE" : "") precision must not be negative",
+                                   position: sqlPosition(t.location))
+                }
+                base = .modified(plain, typmod: Int32(min(p, 6)))
+            } else {
+                base = plain
+            }
+        case "interval":
+            if mods.isEmpty {
+                base = .interval
+            } else {
+                base = .modified(.interval, typmod: try Interval.typmod(modifiers: mods.map { Int32(clamping: $0) }))
+            }
         case "json": base = .json
         case "jsonb": base = .jsonb
-        case "time", "timetz", "interval", "uuid", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
-             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regclass", "regtype", "name",
+        case "timetz", "uuid", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
+             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regtype",
              "regproc", "int2vector", "oidvector":
             throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(t.location))
         default:
@@ -57,19 +83,21 @@ enum TypeRules {
         return t.arrayDimensions > 0 ? .array(base) : base
     }
 
-    enum Category { case numeric, string, datetime, bool, bytes, json, array, unknown, other }
+    enum Category { case numeric, string, datetime, timespan, bool, bytes, json, array, unknown, other }
 
     static func category(_ t: SQLType) -> Category {
         switch t {
-        case .int2, .int4, .int8, .float4, .float8, .numeric: return .numeric
+        case .int2, .int4, .int8, .float4, .float8, .numeric, .decimal: return .numeric
         case .text, .varchar, .bpchar: return .string
-        case .date, .timestamp, .timestamptz, .time, .interval: return .datetime
+        case .date, .timestamp, .timestamptz, .time: return .datetime
+        case .interval: return .timespan
         case .bool: return .bool
         case .bytea: return .bytes
         case .json, .jsonb: return .json
         case .array: return .array
         case .unknown: return .unknown
         case .uuid: return .other
+        case .modified(let b, _): return category(b)
         }
     }
 
@@ -79,7 +107,7 @@ enum TypeRules {
         case .int2: return 0
         case .int4: return 1
         case .int8: return 2
-        case .numeric: return 3
+        case .numeric, .decimal: return 3
         case .float4: return 4
         case .float8: return 5
         default: return nil
@@ -90,11 +118,14 @@ enum TypeRules {
 
     /// The context a cast from `from` to `to` is allowed in (PostgreSQL's pg_cast), nil if none.
     static func castKind(_ from: SQLType, to: SQLType) -> CastKind? {
+        if case .modified = from { return castKind(from.base, to: to) }
+        if case .modified(let b, _) = to { return b == from ? .implicit : castKind(from, to: b) }
         if from == to || from == .unknown { return .implicit }
         if let a = numericRank(from), let b = numericRank(to) {
             if a <= b { return .implicit }
             // numeric → float is implicit; everything else narrower is an assignment cast.
-            if from == .numeric && to.isFloat { return .implicit }
+            if from.isNumeric && to.isFloat { return .implicit }
+            if from.isNumeric && to.isNumeric { return .implicit }
             return .assignment
         }
         switch (category(from), category(to)) {
@@ -105,10 +136,11 @@ enum TypeRules {
             switch (from, to) {
             case (.date, .timestamp), (.date, .timestamptz), (.timestamp, .timestamptz): return .implicit
             case (.timestamptz, .timestamp), (.timestamp, .date), (.timestamptz, .date): return .assignment
-            case (.timestamp, .time), (.timestamptz, .time), (.interval, .time): return .assignment
-            case (.time, .interval): return .implicit
+            case (.timestamp, .time), (.timestamptz, .time): return .assignment
             default: return nil
             }
+        case (.timespan, .datetime): return to == .time ? .assignment : nil
+        case (.datetime, .timespan): return from == .time ? .implicit : nil
         case (.json, .json): return .assignment
         case (.json, .numeric), (.json, .bool): return from == .jsonb ? .explicit : nil
         case (.bool, .numeric): return to == .int4 ? .explicit : nil
@@ -133,6 +165,7 @@ enum TypeRules {
         for t in known.dropFirst() where t != result {
             if let a = numericRank(result), let b = numericRank(t) {
                 result = a >= b ? result : t
+                if result.isNumeric && t.isNumeric { result = .numeric }
                 continue
             }
             switch (category(result), category(t)) {
@@ -163,6 +196,7 @@ enum TypeRules {
         // float4 operators for mixed operands). Otherwise the widest wins; int2 op int2 is int2.
         if a == .float4 || b == .float4 { return a == b ? .float4 : .float8 }
         let r = max(x, y)
+        if r == 3 { return .numeric }
         return [SQLType.int2, .int4, .int8, .numeric, .float4, .float8][r]
     }
 }

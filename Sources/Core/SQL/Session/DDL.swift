@@ -51,6 +51,8 @@ extension Session {
         var pkName: String?
         var uniques: [(name: String?, columns: [Int], location: Int)] = []
         var checks: [(name: String?, expr: Expr, text: String, column: String?)] = []
+        /// Columns that own a sequence (SERIAL, identity): position and identity kind.
+        var owned: [(position: Int, identity: String?, options: [(String, Expr?)])] = []
         for c in s.columns {
             try checkName(c.name, location: c.location)
             guard !columns.contains(where: { $0.name == c.name }) else {
@@ -84,15 +86,29 @@ extension Session {
                     checks.append((con.name, e, text, c.name))
                 case .foreignKey:
                     throw SQLError.notSupported("FOREIGN KEY constraints", position: sqlPosition(con.location))
-                case .identity:
-                    throw SQLError.notSupported("identity columns (GENERATED ... AS IDENTITY)", position: sqlPosition(con.location))
+                case .identity(let always, let options):
+                    guard [SQLType.int2, .int4, .int8].contains(def.type) else {
+                        throw SQLError(.invalidParameterValue, "identity column type must be smallint, integer, or bigint",
+                                       position: sqlPosition(con.location))
+                    }
+                    guard !owned.contains(where: { $0.position == pos }) else {
+                        throw SQLError(.syntaxError, "multiple identity specifications for column \"\(c.name)\" of table \"\(s.table.name)\"",
+                                       position: sqlPosition(con.location))
+                    }
+                    def.notNull = true
+                    owned.append((pos, always ? "a" : "d", options))
                 case .generated:
                     throw SQLError.notSupported("generated columns", position: sqlPosition(con.location))
                 }
                 if con.deferrable { throw SQLError.notSupported("DEFERRABLE constraints", position: sqlPosition(con.location)) }
             }
             if isSerial(c.type) {
-                throw SQLError.notSupported("SERIAL columns (sequences)", position: sqlPosition(c.location))
+                def.notNull = true
+                owned.append((pos, nil, []))
+            }
+            if owned.contains(where: { $0.position == pos }) && def.defaultSQL != nil {
+                throw SQLError(.syntaxError, "multiple default values specified for column \"\(c.name)\" of table \"\(s.table.name)\"",
+                               position: sqlPosition(c.location))
             }
             columns.append(def)
         }
@@ -126,9 +142,22 @@ extension Session {
         }
         for p in primaryKey ?? [] { columns[p].notNull = true }
         let tableId = t.allocateTableId()
+        // SERIAL and identity columns: a sequence named <table>_<column>_seq that they own.
+        var sequences: [SequenceDef] = []
+        var takenNames = Set<String>()
+        for o in owned {
+            let name = uniqueName(s.table.name, [columns[o.position].name], suffix: "seq", taken: takenNames, catalog: t.catalog)
+            takenNames.insert(name)
+            var seq = SequenceDef(id: t.allocateTableId(), schema: schema, name: name, type: columns[o.position].type)
+            seq.ownedBy = (tableId, o.position)
+            (seq, _) = try sequenceDefinition(seq, o.options, creating: true, in: t)
+            sequences.append(seq)
+            columns[o.position].defaultSQL = "nextval('\(name)'::regclass)"
+        }
         var table = TableDef(id: tableId, schema: schema, name: s.table.name, columns: columns, primaryKey: primaryKey ?? [],
                              indexes: [], origin: .sql)
         if let pkName { table.options["drift.pkey_name"] = pkName }
+        for o in owned { if let kind = o.identity { table.options["drift.identity.\(o.position)"] = kind } }
         var usedNames = Set([table.primaryKeyName])
         for u in uniques {
             if let pk = primaryKey, pk == u.columns { continue }
@@ -148,6 +177,7 @@ extension Session {
             constraints.append(.check(name: name, sql: c.text))
         }
         let created = table
+        for seq in sequences { try t.applyDDL { _ in .createSequence(seq) } }
         try t.applyDDL { catalog in
             if catalog.relationExists(schema: schema, created.name) { throw SQLError(.duplicateTable, "relation \"\(created.name)\" already exists") }
             return .createTable(created)
@@ -194,7 +224,8 @@ extension Session {
     }
 
     func isSerial(_ t: TypeName) -> Bool {
-        t.names.count == 1 && ["serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"].contains(t.names[0].lowercased())
+        guard t.arrayDimensions == 0 else { return false }
+        return t.names.count == 1 && ["serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"].contains(t.names[0].lowercased())
     }
 
     func columnType(_ t: TypeName) throws -> SQLType {
@@ -370,6 +401,7 @@ extension Session {
         case .table: tag = "DROP TABLE"
         case .view: tag = "DROP VIEW"
         case .index: tag = "DROP INDEX"
+        case .sequence: tag = "DROP SEQUENCE"
         default: throw SQLError.notSupported("DROP \(s.kind.rawValue.replacingPrefix("OBJECT_", with: ""))")
         }
         var notices: [String] = []
@@ -388,6 +420,9 @@ extension Session {
                 }
                 try checkDependentViews(of: table.id, name: table.name, isView: false, in: t, cascade: s.cascade)
                 try t.applyDDL { _ in .dropTable(table.id) }
+                for seq in catalog.sequences.values where seq.ownedBy?.table == table.id {
+                    try t.applyDDL { _ in .dropSequence(seq.id) }
+                }
             case .view:
                 guard let view = catalog.view(schema: schema, name) else {
                     if catalog.table(schema: schema, name) != nil {
@@ -398,6 +433,18 @@ extension Session {
                 }
                 try checkDependentViews(of: view.id, name: view.name, isView: true, in: t, cascade: s.cascade)
                 try t.applyDDL { _ in .dropView(view.id) }
+            case .sequence:
+                guard let seq = catalog.sequence(schema: schema, name) else {
+                    if s.ifExists { notices.append("NOTICE: sequence \"\(name)\" does not exist, skipping"); continue }
+                    throw SQLError(.undefinedTable, "sequence \"\(name)\" does not exist")
+                }
+                if let o = seq.ownedBy, let table = catalog.table(id: o.table), !s.cascade,
+                   table.columns[o.column].defaultSQL?.contains("'\(seq.name)'") == true {
+                    throw SQLError(SQLState("2BP01"), "cannot drop sequence \(seq.name) because other objects depend on it",
+                                   detail: "default value for column \(table.columns[o.column].name) of table \(table.name) depends on sequence \(seq.name)",
+                                   hint: "Use DROP ... CASCADE to drop the dependent objects too.")
+                }
+                try t.applyDDL { _ in .dropSequence(seq.id) }
             default:
                 guard let (table, index) = catalog.index(schema: schema, named: name) else {
                     if s.ifExists { notices.append("NOTICE: index \"\(name)\" does not exist, skipping"); continue }

@@ -144,6 +144,14 @@ extension Session {
             }
         }
         let writer = try TableWriter(table, binder: b, ctx: ctx)
+        // GENERATED ALWAYS AS IDENTITY refuses given values unless OVERRIDING SYSTEM VALUE.
+        func checkIdentity(_ target: Int, given: Bool) throws {
+            guard given, !s.overridingSystemValue, table.options["drift.identity.\(target)"] == "a" else { return }
+            let name = table.columns[target].name
+            throw SQLError(.generatedAlways, "cannot insert a non-DEFAULT value into column \"\(name)\"",
+                           detail: "Column \"\(name)\" is an identity column defined as GENERATED ALWAYS.",
+                           hint: "Use OVERRIDING SYSTEM VALUE to override.")
+        }
 
         // The rows to insert: VALUES cells (DEFAULT allowed), or a query's rows.
         enum Source { case values([[BoundExpr?]]), query(Plan, Int), defaults }
@@ -165,6 +173,7 @@ extension Session {
                     }
                     bound.append(try row.enumerated().map { i, e -> BoundExpr? in
                         if case .defaultValue = e { return nil }
+                        try checkIdentity(targets[i], given: true)
                         return try assign(try b.bindExpr(e, scope), to: table.columns[targets[i]], b, location: e.location)
                     })
                 }
@@ -178,6 +187,7 @@ extension Session {
                 if bound.columns.count < targets.count {
                     throw SQLError(.syntaxError, "INSERT has more target columns than expressions")
                 }
+                for target in targets { try checkIdentity(target, given: true) }
                 let exprs = try bound.columns.enumerated().map { i, c in
                     try assign(.slot(i, c.type), to: table.columns[targets[i]], b, location: nil)
                 }
@@ -195,8 +205,14 @@ extension Session {
         var count = 0
         var out: [[Value]] = []
         let localWidth = writer.width
+        // Defaults are evaluated only for the columns the statement does not give (nextval runs
+        // once per row that needs it, as in PostgreSQL).
+        let targetSet = Set(targets)
+        func defaults() throws -> [Value] {
+            try table.columns.indices.map { targetSet.contains($0) ? .null : try writer.defaultValue($0) }
+        }
         func write(_ values: [Value]) throws {
-            var full = try writer.defaultRow()
+            var full = try defaults()
             for (i, p) in targets.enumerated() { full[p] = values[i] }
             try insertRow(full)
         }
@@ -226,9 +242,9 @@ extension Session {
         case .values(let rows):
             let compiled = try rows.map { try $0.map { try $0.map { try ExprCompiler.compile($0, ctx) } } }
             for row in compiled {
-                var full = try writer.defaultRow()
+                var full = try defaults()
                 for (i, e) in row.enumerated() {
-                    if let e { full[targets[i]] = try e(empty) }
+                    full[targets[i]] = try e.map { try $0(empty) } ?? writer.defaultValue(targets[i])
                 }
                 try insertRow(full)
             }
@@ -273,6 +289,10 @@ extension Session {
             if case .defaultValue = item.value {
                 sets.append((p, nil))
                 continue
+            }
+            if table.options["drift.identity.\(p)"] == "a" {
+                throw SQLError(.generatedAlways, "column \"\(item.column)\" can only be updated to DEFAULT",
+                               detail: "Column \"\(item.column)\" is an identity column defined as GENERATED ALWAYS.")
             }
             sets.append((p, try assign(try b.bindExpr(item.value, scope), to: table.columns[p], b, location: item.value.location)))
         }

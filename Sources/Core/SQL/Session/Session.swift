@@ -20,8 +20,21 @@ public final class Session {
     var parameterTypes: [SQLType?]?
     /// When the open transaction block began (now() inside it).
     var blockStartTime: Int64?
+    /// currval: the last value nextval gave this session, per sequence; lastval's sequence.
+    var currentValues: [UInt32: Int64] = [:]
+    var lastValueSequence: UInt32?
     /// The role the session runs as.
     public var userName = "driftdb"
+
+    /// The TimeZone setting as a zone.
+    public var timeZone: TimeZoneRule {
+        (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
+    }
+
+    /// A value as PostgreSQL's text output in this session (timestamptz in its time zone).
+    public func text(_ v: Value, _ type: SQLType) -> String? {
+        SQLText.format(v, type, zone: timeZone)
+    }
 
     public init(engine: Engine) { self.engine = engine }
 
@@ -31,7 +44,7 @@ public final class Session {
     /// `SET drift.as_of`: every read of the session sees this point; writes fail with 25006.
     func sessionAsOf() throws -> TimeTarget? {
         guard let v = settings["drift.as_of"], !v.isEmpty else { return nil }
-        return try TemporalPrepass.parseTarget(v, position: nil)
+        return try TemporalPrepass.parseTarget(v, position: nil, dt: DateTimeContext(timeZone: timeZone))
     }
 
     public var inTransactionBlock: Bool { block != nil }
@@ -66,7 +79,9 @@ public final class Session {
                 return try runDriftQL(drift)
             }
             var last = StatementResult(tag: "")
-            for p in try Session.parse(sql) { last = try run(p, parameters: parameters) }
+            for p in try Session.parse(sql, dt: DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros()))) {
+                last = try run(p, parameters: parameters)
+            }
             return last
         } catch {
             if let b = block, b.state == .active { b.markFailed() }
@@ -91,7 +106,7 @@ public final class Session {
     }
 
     /// Lexes, takes out temporal clauses, and parses with PostgreSQL's grammar.
-    static func parse(_ sql: String) throws -> [ParsedStatement] {
+    static func parse(_ sql: String, dt: DateTimeContext = DateTimeContext()) throws -> [ParsedStatement] {
         let tokens: [Token]
         do {
             tokens = try Lexer.tokenize(sql)
@@ -99,7 +114,7 @@ public final class Session {
             throw SQLError(.syntaxError, e.message, position: e.offset + 1)
         }
         if tokens.isEmpty { return [] }
-        let prepass = try TemporalPrepass(sql, tokens: tokens)
+        let prepass = try TemporalPrepass(sql, tokens: tokens, dt: dt)
         let original = Array(sql.utf8)
         var out: [ParsedStatement] = []
         for (statement, _, offset, length) in try ASTBuilder.statementsWithLocations(sql: prepass.sql) {
@@ -134,8 +149,8 @@ public final class Session {
     }
 
     /// A stored query (a view's text), parsed as a statement would be.
-    static func parseQuery(_ sql: String, what: String) throws -> (Query, [Int: TemporalSpec]) {
-        let parsed = try parse(sql)
+    static func parseQuery(_ sql: String, what: String, dt: DateTimeContext = DateTimeContext()) throws -> (Query, [Int: TemporalSpec]) {
+        let parsed = try parse(sql, dt: dt)
         guard parsed.count == 1, case .select(let q) = parsed[0].statement else {
             throw SQLError(.dataCorrupted, "\(what) has a stored definition that is not a query")
         }
@@ -196,7 +211,8 @@ public final class Session {
         case .checkpoint:
             _ = try engine.snapshot(table: nil)
             return StatementResult(tag: "CHECKPOINT")
-        case .createSequence, .alterSequence: throw SQLError.notSupported("sequences (CREATE SEQUENCE)")
+        case .createSequence(let c): return try withTransaction { try self.createSequence(c, in: $0) }
+        case let .alterSequence(ref, options): return try withTransaction { try self.alterSequence(ref, options, in: $0) }
         case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
         case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
         case .alterTable: throw SQLError.notSupported("ALTER TABLE")
@@ -411,7 +427,7 @@ public final class Session {
                 guard block == nil else {
                     throw SQLError(.activeSQLTransaction, "SET drift.as_of cannot run inside a transaction block")
                 }
-                _ = try TemporalPrepass.parseTarget(v, position: nil)
+                _ = try TemporalPrepass.parseTarget(v, position: nil, dt: DateTimeContext(timeZone: timeZone))
             }
         }
         if let warning = try settings.set(name, value, local: local) {

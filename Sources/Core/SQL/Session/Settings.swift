@@ -12,6 +12,8 @@ struct SettingDefinition: Sendable {
         /// One of these values (compared case-insensitively, stored as listed).
         case choice([String])
         case text
+        /// A time zone: an IANA name, a POSIX spec, an offset in hours or an interval.
+        case timeZone
         /// Shown, never set (55P02).
         case readOnly
     }
@@ -35,7 +37,7 @@ struct SettingDefinition: Sendable {
         .init("server_encoding", .readOnly, "UTF8", reported: true),
         .init("client_encoding", .choice(["UTF8"]), "UTF8", reported: true),
         .init("DateStyle", .choice(["ISO, MDY"]), "ISO, MDY", reported: true),
-        .init("TimeZone", .choice(["UTC"]), "UTC", reported: true),
+        .init("TimeZone", .timeZone, "UTC", reported: true),
         .init("IntervalStyle", .choice(["postgres"]), "postgres", reported: true),
         .init("integer_datetimes", .readOnly, "on", reported: true),
         .init("standard_conforming_strings", .choice(["on"]), "on", reported: true),
@@ -99,6 +101,8 @@ struct SettingDefinition: Sendable {
             return match
         case .text:
             return value
+        case .timeZone:
+            return try TimeZoneRule.forSetting(value.trimming()).name
         case .readOnly:
             throw SQLError(SQLState("55P02"), "parameter \"\(name)\" cannot be changed")
         }

@@ -40,7 +40,7 @@ public struct TemporalPrepass {
 
     public var statementSpec: TemporalSpec? { clauses.first { $0.tableLocation == nil }?.spec }
 
-    public init(_ text: String, tokens: [Token]) throws {
+    public init(_ text: String, tokens: [Token], dt: DateTimeContext = DateTimeContext()) throws {
         var bytes = Array(text.utf8)
         var clauses: [TemporalClause] = []
         var k = 0
@@ -54,12 +54,12 @@ public struct TemporalPrepass {
                 continue
             }
             if t.isKeyword("for"), k + 1 < tokens.count, tokens[k + 1].isKeyword("system_time") {
-                parsed = try Self.systemTime(tokens, at: k + 2)
+                parsed = try Self.systemTime(tokens, at: k + 2, dt)
                 guard parsed != nil else {
                     throw SQLError(.syntaxError, "syntax error in FOR SYSTEM_TIME", position: t.start + 1)
                 }
             } else if t.isKeyword("as"), k + 1 < tokens.count, tokens[k + 1].isKeyword("of"),
-                      let (target, next) = try Self.target(tokens, at: k + 2) {
+                      let (target, next) = try Self.target(tokens, at: k + 2, dt) {
                 parsed = (.asOf(target), next)
             }
             guard let (spec, next) = parsed else {
@@ -74,23 +74,23 @@ public struct TemporalPrepass {
         self.clauses = clauses
     }
 
-    static func systemTime(_ tokens: [Token], at k: Int) throws -> (TemporalSpec, Int)? {
+    static func systemTime(_ tokens: [Token], at k: Int, _ dt: DateTimeContext) throws -> (TemporalSpec, Int)? {
         guard k < tokens.count else { return nil }
         let t = tokens[k]
         if t.isKeyword("all") { return (.all, k + 1) }
         if t.isKeyword("as"), k + 1 < tokens.count, tokens[k + 1].isKeyword("of"),
-           let (x, n) = try target(tokens, at: k + 2) {
+           let (x, n) = try target(tokens, at: k + 2, dt) {
             return (.asOf(x), n)
         }
-        if t.isKeyword("between") || t.isKeyword("from"), let (a, n) = try target(tokens, at: k + 1), n < tokens.count,
-           tokens[n].isKeyword(t.isKeyword("between") ? "and" : "to"), let (b, m) = try target(tokens, at: n + 1) {
+        if t.isKeyword("between") || t.isKeyword("from"), let (a, n) = try target(tokens, at: k + 1, dt), n < tokens.count,
+           tokens[n].isKeyword(t.isKeyword("between") ? "and" : "to"), let (b, m) = try target(tokens, at: n + 1, dt) {
             return (t.isKeyword("between") ? .between(a, b) : .fromTo(a, b), m)
         }
         return nil
     }
 
     /// Parses a time target at token `k`; returns it and the index after it.
-    static func target(_ tokens: [Token], at k: Int) throws -> (TimeTarget, Int)? {
+    static func target(_ tokens: [Token], at k: Int, _ dt: DateTimeContext) throws -> (TimeTarget, Int)? {
         guard k < tokens.count else { return nil }
         let t = tokens[k]
         switch t.kind {
@@ -106,10 +106,10 @@ public struct TemporalPrepass {
                ["timestamptz", "timestamp"].contains(tokens[next + 1].text) {
                 next += 2
             }
-            return (try parseTarget(t.text, position: t.start), next)
+            return (try parseTarget(t.text, position: t.start, dt: dt), next)
         case .identifier:
             if (t.text == "timestamp" || t.text == "timestamptz"), k + 1 < tokens.count, tokens[k + 1].kind == .string {
-                return (try parseTarget(tokens[k + 1].text, position: tokens[k + 1].start), k + 2)
+                return (try parseTarget(tokens[k + 1].text, position: tokens[k + 1].start, dt: dt), k + 2)
             }
             if t.text == "current_timestamp" || t.text == "localtimestamp" { return (.now, k + 1) }
             if t.text == "now", k + 2 < tokens.count, tokens[k + 1].isPunct("("), tokens[k + 2].isPunct(")") {
@@ -123,7 +123,7 @@ public struct TemporalPrepass {
 
     /// `@seq:N`, or a timestamptz literal.
     /// `position` is the 0-based byte offset of the text in a statement, when it came from one.
-    public static func parseTarget(_ text: String, position: Int?) throws -> TimeTarget {
+    public static func parseTarget(_ text: String, position: Int?, dt: DateTimeContext = DateTimeContext()) throws -> TimeTarget {
         let s = text.trimming()
         if s.hasPrefix("@seq:") {
             guard let n = UInt64(s.dropFirst(5)) else {
@@ -133,7 +133,7 @@ public struct TemporalPrepass {
         }
         if s.lowercased() == "now" { return .now }
         do {
-            return .timestamp(try Coercion.timestampInput(s, .timestamptz))
+            return .timestamp(try Coercion.timestampInput(s, .timestamptz, dt))
         } catch var e as SQLError {
             e.position = position.map { $0 + 1 }
             if e.code == .invalidDatetimeFormat { e.hint = "Use @seq:N or an ISO-8601 timestamp such as 2026-01-31T12:00:00Z." }
