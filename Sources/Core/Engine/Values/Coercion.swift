@@ -312,6 +312,8 @@ public enum Coercion {
             return try checkRange(Int64(r), type)
         case (.double(let d), .float8): return .double(d)
         case (.double(let d), .float4): return .double(Double(Float(d)))
+        case (.json(let s), _) where from == .jsonb && (type.isInteger || type.isFloat || type.isNumeric || type == .bool):
+            return try fromJSONB(s, to: type)
         case (.int(let i), .bool): return .bool(i != 0)
         case (.bool(let b), .int4), (.bool(let b), .int8), (.bool(let b), .int2): return .int(b ? 1 : 0)
         case (.bool, .bool), (.json, .jsonb), (.json, .json), (.bytes, .bytea), (.date, .date),
@@ -320,6 +322,26 @@ public enum Coercion {
         default:
             throw SQLError(.datatypeMismatch, "cannot cast type \(v.naturalType?.name ?? "unknown") to \(type.name)")
         }
+    }
+
+    /// jsonb to a number or boolean: only a jsonb scalar of that kind converts (22023
+    /// otherwise, with PostgreSQL's words); numbers go through numeric, so `1.5` to integer is 2.
+    static func fromJSONB(_ text: String, to type: SQLType) throws -> Value {
+        let j = try JSONParser.parse(text)
+        let kind: String
+        switch j {
+        case .number(let n) where type != .bool:
+            let v = try Numeric.parse(n)
+            return try cast(.numeric(v), from: .numeric, to: type, explicit: true)
+        case .bool(let b) where type == .bool: return .bool(b)
+        case .null: kind = "null"
+        case .string: kind = "string"
+        case .number: kind = "numeric"
+        case .bool: kind = "boolean"
+        case .array: kind = "array"
+        case .object: kind = "object"
+        }
+        throw SQLError(.invalidParameterValue, "cannot cast jsonb \(kind) to type \(type.name)")
     }
 
     /// float4/float8 to numeric: PostgreSQL converts through `%.15g` (`%.6g` for float4).

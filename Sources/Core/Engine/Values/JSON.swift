@@ -36,11 +36,18 @@ public indirect enum JSONValue: Sendable, Equatable {
         return out
     }
 
+    /// jsonb holds numbers as numeric: `1.5e3` prints as `1500`, `-0` as `0`, `1.50` stays.
+    public static func canonicalNumber(_ n: String) -> String {
+        guard n.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) || n.hasPrefix("-0"),
+              let v = Numeric(n) else { return n }
+        return v.description
+    }
+
     func writeCanonical(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .number(let n): out += JSONValue.canonicalNumber(n)
         case .string(let s): writeJSONString(s, into: &out)
         case .array(let items):
             out += "["

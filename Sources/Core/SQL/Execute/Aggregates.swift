@@ -167,7 +167,7 @@ struct Accumulator {
             var out = "["
             for (n, i) in ordered(items).enumerated() {
                 if n > 0 { out += call.kind == .jsonAgg ? ", " : ", " }
-                out += JSONText.encode(items[i], type: elementType)
+                out += JSONText.encode(items[i], type: elementType, jsonb: call.kind == .jsonbAgg)
             }
             return .json(out + "]")
         case .jsonObjectAgg, .jsonbObjectAgg:
@@ -175,7 +175,8 @@ struct Accumulator {
             var pairs: [(String, String)] = []
             for i in ordered(items) {
                 let k = items[i].pgText ?? ""
-                pairs.append((k, JSONText.encode(delimiters[i], type: call.args.count > 1 ? call.args[1].type : .text)))
+                pairs.append((k, JSONText.encode(delimiters[i], type: call.args.count > 1 ? call.args[1].type : .text,
+                                                 jsonb: call.kind == .jsonbObjectAgg)))
             }
             if call.kind == .jsonbObjectAgg {
                 // jsonb keeps the last value of a key, keys sorted by length then bytes.
@@ -326,7 +327,8 @@ enum JSONText {
         return out
     }
 
-    static func encode(_ v: Value, type: SQLType) -> String {
+    /// `jsonb` holds numbers as numeric (`1e-05` becomes `0.00001`); json keeps float text.
+    static func encode(_ v: Value, type: SQLType, jsonb: Bool = false) -> String {
         switch v {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -335,13 +337,14 @@ enum JSONText {
             return n.isFinite ? n.description : quote(n.description)
         case .double(let d):
             if d.isNaN || d.isInfinite { return quote(formatFloat8(d)) }
-            return type == .float4 ? formatFloat4(d) : formatFloat8(d)
+            let text = type == .float4 ? formatFloat4(d) : formatFloat8(d)
+            return jsonb ? JSONValue.canonicalNumber(text) : text
         case .json(let s): return s
         case .text(let s): return quote(s)
         case .array(let xs):
             var element = SQLType.text
             if case .array(let e) = type { element = e }
-            return "[" + xs.map { encode($0, type: element) }.joined(separator: ",") + "]"
+            return "[" + xs.map { encode($0, type: element, jsonb: jsonb) }.joined(separator: jsonb ? ", " : ",") + "]"
         case .timestamp(let us): return quote(PGTime.formatTimestamp(us, withZone: false).replacingFirst(" ", with: "T"))
         case .timestamptz(let us): return quote(PGTime.formatTimestamp(us, withZone: true).replacingFirst(" ", with: "T"))
         default: return quote(v.pgText ?? "")

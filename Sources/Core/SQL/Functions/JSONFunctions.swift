@@ -158,7 +158,7 @@ enum JSONFunctions {
         typealias F = FunctionCatalog
         var out: [(String, Overload)] = []
         for (name, t) in [("to_json", SQLType.json), ("to_jsonb", .jsonb)] {
-            out.append(F.fn(name, params: [.anyElement], result: .type(t), .unary { v in .json(JSONText.encode(v, type: .text)) }))
+            out.append(F.fn(name, params: [.anyElement], result: .type(t), .unary { v in .json(JSONText.encode(v, type: .text, jsonb: t == .jsonb)) }))
         }
         for (name, t) in [("json_build_object", SQLType.json), ("jsonb_build_object", .jsonb)] {
             out.append(F.fn(name, params: [], variadic: .any, result: .type(t), strict: false, .nary { args in

@@ -140,8 +140,15 @@ enum MathFunctions {
         }
         out.append(F.fn("pi", [], .float8, .nullary { _ in .double(Double.pi) }))
         out.append(F.fn("random", [], .float8, volatile: true, .nullary { _ in .double(Double.random(in: 0..<1)) }))
-        out.append(F.fn("degrees", [.float8], .float8, .unary { .double((try $0.double()) * 180 / Double.pi) }))
-        out.append(F.fn("radians", [.float8], .float8, .unary { .double((try $0.double()) * Double.pi / 180) }))
+        // PostgreSQL divides or multiplies by one constant, and checks the result's range.
+        let radiansPerDegree = 0.0174532925199432957692
+        func angle(_ x: Double, _ r: Double) throws -> Value {
+            if r.isInfinite && !x.isInfinite { throw SQLError(.numericValueOutOfRange, "value out of range: overflow") }
+            if r == 0 && x != 0 { throw SQLError(.numericValueOutOfRange, "value out of range: underflow") }
+            return .double(r)
+        }
+        out.append(F.fn("degrees", [.float8], .float8, .unary { v in let x = try v.double(); return try angle(x, x / radiansPerDegree) }))
+        out.append(F.fn("radians", [.float8], .float8, .unary { v in let x = try v.double(); return try angle(x, x * radiansPerDegree) }))
         let trig: [(String, (Double) -> Double, ClosedRange<Double>?)] = [
             ("sin", Glibc.sin, nil), ("cos", Glibc.cos, nil), ("tan", Glibc.tan, nil),
             ("asin", Glibc.asin, -1...1), ("acos", Glibc.acos, -1...1), ("atan", Glibc.atan, nil),

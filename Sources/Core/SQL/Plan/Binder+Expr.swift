@@ -128,6 +128,7 @@ extension Binder {
             break
         }
         // Everything constant and immutable: evaluate now.
+        if deferFolding > 0 { return e }
         switch e {
         case .constant, .slot, .outer, .parameter, .subquery, .aggRef, .windowRef, .array: return e
         case .function(let f, _, _):
@@ -210,9 +211,14 @@ extension Binder {
         case let .caseWhen(operand, whens, otherwise, loc):
             return try bindCase(operand, whens, otherwise, scope, location: loc)
         case let .coalesce(xs, loc):
-            let bound = try xs.map { try bindExpr($0, scope) }
+            deferFolding += 1
+            let bound: [BoundExpr]
+            do {
+                defer { deferFolding -= 1 }
+                bound = try xs.map { try bindExpr($0, scope) }
+            }
             let t = try commonType(bound, context: "COALESCE", location: loc)
-            return .coalesce(try bound.map { try coerce($0, to: t, context: .implicit, location: loc) }, t)
+            return try simplifyConditional(.coalesce(try bound.map { try coerce($0, to: t, context: .implicit, location: loc) }, t))
         case let .nullIf(a, b, loc):
             let x = try bindExpr(a, scope), y = try bindExpr(b, scope)
             let (cx, cy) = try comparedOperands(.eq, x, y, location: loc)
@@ -331,6 +337,12 @@ extension Binder {
                 guard let t = try? TypeRules.common([x.type, y.type], context: "", location: nil) else { break }
                 // Integers of any width compare as they are (one representation).
                 if x.type.isInteger && y.type.isInteger { return (x, y) }
+                // real against any other number resolves to PostgreSQL's mixed real/double
+                // operators (float48eq ...): both compare as double precision.
+                if (x.type == .float4) != (y.type == .float4), TypeRules.numericRank(x.type) != nil, TypeRules.numericRank(y.type) != nil {
+                    return (try coerce(x, to: .float8, context: .implicit, location: location),
+                            try coerce(y, to: .float8, context: .implicit, location: location))
+                }
                 return (try coerce(x, to: t, context: .implicit, location: location), try coerce(y, to: t, context: .implicit, location: location))
             case (.string, .string):
                 return (x, y)
@@ -576,7 +588,69 @@ extension Binder {
         return .anyArray(lx, op, array, all: all)
     }
 
+    /// PostgreSQL's folding of conditionals, applied once to the outermost CASE or COALESCE
+    /// after its arms were bound unfolded: a WHEN that folds to false or NULL is dropped
+    /// with its result, one that folds to true ends the CASE (later arms are never folded,
+    /// so `CASE WHEN false THEN 1/0 ELSE 1 END` is 1), and COALESCE stops at its first
+    /// non-null constant. Everything else folds bottom-up as usual, errors included.
+    func simplifyConditional(_ e: BoundExpr) throws -> BoundExpr {
+        guard deferFolding == 0 else { return e }
+        func simplify(_ e: BoundExpr) throws -> BoundExpr {
+            switch e {
+            case let .caseWhen(whens, otherwise, t):
+                var kept: [(BoundExpr, BoundExpr)] = []
+                var rest = otherwise
+                var ended = false
+                for (c, r) in whens {
+                    let sc = try simplify(c)
+                    if case .constant(let v, _) = sc {
+                        if case .bool(true) = v {
+                            rest = r
+                            ended = true
+                            break
+                        }
+                        continue
+                    }
+                    kept.append((sc, try simplify(r)))
+                }
+                _ = ended
+                let o = try rest.map(simplify)
+                if kept.isEmpty { return o ?? .constant(.null, t) }
+                return try fold(.caseWhen(kept, otherwise: o, t))
+            case let .coalesce(xs, t):
+                var kept: [BoundExpr] = []
+                for x in xs {
+                    let sx = try simplify(x)
+                    if case .constant(.null, _) = sx { continue }
+                    kept.append(sx)
+                    if case .constant = sx { break }
+                }
+                if kept.isEmpty { return .constant(.null, t) }
+                if kept.count == 1 { return kept[0] }
+                return try fold(.coalesce(kept, t))
+            default:
+                var top = true
+                let mapped = try e.rewritten { x in
+                    if top { top = false; return nil }
+                    return try simplify(x)
+                }
+                return try fold(mapped)
+            }
+        }
+        return try simplify(e)
+    }
+
     func bindCase(_ operand: Expr?, _ whens: [(Expr, Expr)], _ otherwise: Expr?, _ scope: BlockScope, location: Int) throws -> BoundExpr {
+        deferFolding += 1
+        let bound: BoundExpr
+        do {
+            defer { deferFolding -= 1 }
+            bound = try bindCaseArms(operand, whens, otherwise, scope, location: location)
+        }
+        return try simplifyConditional(bound)
+    }
+
+    func bindCaseArms(_ operand: Expr?, _ whens: [(Expr, Expr)], _ otherwise: Expr?, _ scope: BlockScope, location: Int) throws -> BoundExpr {
         let subject = try operand.map { try bindExpr($0, scope) }
         var conditions: [BoundExpr] = []
         var results: [BoundExpr] = []
@@ -606,10 +680,32 @@ extension Binder {
 
     func bindSubquery(_ q: Query, kind: SubLinkKind, test: Expr?, _ scope: BlockScope, location: Int) throws -> BoundExpr {
         let child = BlockScope(parent: scope, transparent: true)
-        let bound = try bindQuery(q, parent: child)
+        // Which of this block's slots the subquery reads: collected apart, then merged back.
+        var chain: [BlockScope] = []
+        var link: BlockScope? = scope
+        while let b = link {
+            chain.append(b)
+            if !b.transparent { break }
+            link = b.parent
+        }
+        let saved = chain.map(\.slotsReadByChildren)
+        for b in chain { b.slotsReadByChildren = [] }
+        var blockSlots = Set<Int>()
+        let bound: BoundQuery
+        do {
+            defer {
+                for (b, old) in zip(chain, saved) {
+                    blockSlots.formUnion(b.slotsReadByChildren)
+                    b.slotsReadByChildren.formUnion(old)
+                }
+            }
+            bound = try bindQuery(q, parent: child)
+        }
         let correlated = bound.outerDepthMax > 0
         func plan(_ use: SubqueryUse) -> SubqueryPlan {
-            SubqueryPlan(query: bound, use: use, correlated: correlated, outer: scope.outerRows)
+            let p = SubqueryPlan(query: bound, use: use, correlated: correlated, outer: scope.outerRows)
+            p.blockSlots = blockSlots
+            return p
         }
         switch kind {
         case .exists:
@@ -660,7 +756,9 @@ extension Binder {
             }
             let all: Bool
             if case .all = kind { all = true } else { all = false }
-            return .subquery(SubqueryPlan(query: q2, use: .quantified(op, all: all, test: tests), correlated: correlated, outer: scope.outerRows), .bool)
+            let quantified = SubqueryPlan(query: q2, use: .quantified(op, all: all, test: tests), correlated: correlated, outer: scope.outerRows)
+            quantified.blockSlots = blockSlots
+            return .subquery(quantified, .bool)
         }
     }
 

@@ -162,10 +162,13 @@ extension Binder {
         case "min", "max":
             try arity(1)
             if args[0].isUntypedLiteral { args[0] = try coerce(args[0], to: .text, context: .implicit, location: loc) }
-            guard ![.json, .bool].contains(args[0].type) || args[0].type == .bool && false else {
-                throw FunctionCatalog.noFunction(name, args, location: loc)
-            }
-            if case .array = args[0].type {} else if TypeRules.category(args[0].type) == .json {
+            // PostgreSQL has min/max for numbers, strings, dates, times, intervals, arrays
+            // and enums only: not for boolean, bytea, json, jsonb or uuid.
+            switch args[0].type.base {
+            case .int2, .int4, .int8, .float4, .float8, .numeric, .text, .varchar, .bpchar, .date, .time,
+                 .timestamp, .timestamptz, .interval, .array, .unknown:
+                break
+            default:
                 throw FunctionCatalog.noFunction(name, args, location: loc)
             }
             args[0] = try comparable(args[0])

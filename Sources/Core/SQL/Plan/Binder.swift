@@ -16,6 +16,9 @@ final class Binder {
     var viewStack: [String] = []
     /// Nesting depth of queries and expressions bound so far (54001 past the limit).
     var depth = 0
+    /// Above zero while binding the arms of a CASE or COALESCE: constants there are folded
+    /// afterwards, top-down, as PostgreSQL folds them (see `simplifyConditional`).
+    var deferFolding = 0
     /// Ids of the tables and views the statement reads (view dependencies).
     var referenced = Set<UInt32>()
     /// Temporal clauses of the text being bound, by the byte offset of their table reference
@@ -47,7 +50,10 @@ final class Binder {
 
     func bindQuery(_ q: Query, parent: BlockScope?) throws -> BoundQuery {
         try enter()
-        defer { depth -= 1 }
+        // A subquery in a CASE arm folds its own constants as it binds.
+        let deferred = deferFolding
+        deferFolding = 0
+        defer { depth -= 1; deferFolding = deferred }
         var scope = parent
         if !q.with.isEmpty {
             let holder = BlockScope(parent: parent, transparent: true)

@@ -72,6 +72,9 @@ final class SubqueryPlan {
     /// When evaluated after aggregation: where each enclosing-block slot the subquery reads
     /// sits in the aggregated row (a grouped column).
     var postAggregateMap: [(from: Int, to: Int)]?
+    /// The slots of the enclosing block it reads: a join condition holding it can be
+    /// placed only where those columns are filled.
+    var blockSlots = Set<Int>()
 
     init(query: BoundQuery, use: SubqueryUse, correlated: Bool, outer: OuterRows) {
         self.query = query
@@ -205,9 +208,10 @@ indirect enum BoundExpr {
     var hasWindow: Bool { contains { if case .windowRef = $0 { return true }; return false } }
     var isVolatile: Bool { contains { if case .function(let f, _, _) = $0 { return f.volatile }; return false } }
 
-    /// The row slots the expression reads (not those inside subqueries).
+    /// The row slots the expression reads, with those correlated subqueries read.
     func slots(into out: inout Set<Int>) {
         if case .slot(let i, _) = self { out.insert(i); return }
+        if case .subquery(let s, _) = self { out.formUnion(s.blockSlots) }
         for c in children { c.slots(into: &out) }
     }
 
@@ -229,6 +233,7 @@ indirect enum BoundExpr {
                 let n = SubqueryPlan(query: s.query, use: .quantified(op, all: all, test: try test.map(m)), correlated: s.correlated,
                                      outer: s.outer)
                 n.postAggregateMap = s.postAggregateMap
+                n.blockSlots = s.blockSlots
                 return .subquery(n, t)
             }
             return self
