@@ -255,3 +255,72 @@ import DriftTestSupport
         #expect(sqlError { _ = try s2.execute("SELECT nextval('items_id_seq')") }?.code == .undefinedTable)
     }
 }
+
+/// ALTER TABLE and foreign keys, each answer and SQLSTATE as PostgreSQL 15 gives it.
+@Suite struct SchemaChangeTests {
+    @Test func alterTableChangesShapeAndKeepsHistory() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (a int, b text); INSERT INTO t VALUES (1, 'x'), (2, 'yy'), (NULL, 'z')")
+        let before = e.visibleSeq
+        _ = try s.execute("ALTER TABLE t ADD COLUMN c int DEFAULT 7")
+        _ = try s.execute("ALTER TABLE t ADD COLUMN d serial")
+        #expect(try s.rows("SELECT a, b, c, d FROM t ORDER BY b") == [["1", "x", "7", "1"], ["2", "yy", "7", "2"], ["NULL", "z", "7", "3"]])
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t ADD COLUMN e int NOT NULL") }?.code == .notNullViolation)
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t ADD PRIMARY KEY (a)") }?.code == .notNullViolation)
+        _ = try s.execute("DELETE FROM t WHERE a IS NULL; ALTER TABLE t ADD PRIMARY KEY (a)")
+        #expect(sqlError { _ = try s.execute("INSERT INTO t (a, b) VALUES (1, 'dup')") }?.code == .uniqueViolation)
+        _ = try s.execute("ALTER TABLE t RENAME COLUMN b TO bee")
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t ALTER COLUMN bee TYPE varchar(1)") }?.code == SQLState("22001"))
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t ALTER COLUMN bee TYPE int") }?.code == .datatypeMismatch)
+        _ = try s.execute("ALTER TABLE t ALTER COLUMN bee TYPE int USING length(bee), ALTER COLUMN a TYPE bigint")
+        #expect(try s.rows("SELECT a, bee FROM t ORDER BY a") == [["1", "1"], ["2", "2"]])
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t ADD CONSTRAINT pos CHECK (a > 1)") }?.code == .checkViolation)
+        _ = try s.execute("ALTER TABLE t ADD CONSTRAINT pos CHECK (a > 0)")
+        #expect(sqlError { _ = try s.execute("INSERT INTO t (a, bee) VALUES (-5, 9)") }?.code == .checkViolation)
+        _ = try s.execute("ALTER TABLE t DROP CONSTRAINT pos, DROP COLUMN d")
+        _ = try s.execute("ALTER TABLE t RENAME TO t2")
+        #expect(try s.rows("SELECT * FROM t2 ORDER BY a") == [["1", "1", "7"], ["2", "2", "7"]])
+        // The past reads with the shape it had.
+        #expect(try s.rows("SELECT * FROM t AS OF @seq:\(before) ORDER BY b") == [["1", "x"], ["2", "yy"], ["NULL", "z"]])
+        _ = try s.execute("ALTER TABLE t2 DROP CONSTRAINT t_pkey")
+        _ = try s.execute("INSERT INTO t2 (a, bee) VALUES (1, 1)")
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t2 ADD UNIQUE (a)") }?.code == .uniqueViolation)
+        #expect(sqlError { _ = try s.execute("ALTER TABLE t2 DROP COLUMN nope") }?.code == .undefinedColumn)
+        #expect(sqlError { _ = try s.execute("ALTER TABLE nope ADD COLUMN x int") }?.code == .undefinedTable)
+    }
+
+    @Test func foreignKeysCheckAndAct() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE p (id int PRIMARY KEY, name text UNIQUE);
+            CREATE TABLE c (id serial PRIMARY KEY, pid int REFERENCES p, pname text REFERENCES p(name) ON UPDATE CASCADE ON DELETE SET NULL);
+            CREATE TABLE d (id int PRIMARY KEY, cid int REFERENCES c ON DELETE CASCADE);
+            INSERT INTO p VALUES (1, 'a'), (2, 'b'), (3, 'c');
+            INSERT INTO c (pid, pname) VALUES (1, 'a'), (2, 'b'), (NULL, 'c');
+            INSERT INTO d VALUES (1, 1), (2, 3);
+            """)
+        let missing = sqlError { _ = try s.execute("INSERT INTO c (pid) VALUES (9)") }
+        #expect(missing?.code == .foreignKeyViolation)
+        #expect(missing?.detail == "Key (pid)=(9) is not present in table \"p\".")
+        let referenced = sqlError { _ = try s.execute("DELETE FROM p WHERE id = 1") }
+        #expect(referenced?.message == "update or delete on table \"p\" violates foreign key constraint \"c_pid_fkey\" on table \"c\"")
+        _ = try s.execute("UPDATE p SET name = 'bb' WHERE id = 2")
+        _ = try s.execute("DELETE FROM p WHERE id = 3")
+        #expect(try s.rows("SELECT id, pid, pname FROM c ORDER BY id") == [["1", "1", "a"], ["2", "2", "bb"], ["3", "NULL", "NULL"]])
+        _ = try s.execute("DELETE FROM c WHERE id = 3")
+        #expect(try s.rows("SELECT * FROM d") == [["1", "1"]])
+        // NO ACTION is checked when the statement ends: keys may move together.
+        #expect(sqlError { _ = try s.execute("UPDATE p SET id = id + 10") }?.code == .foreignKeyViolation)
+        _ = try s.execute("DELETE FROM c; UPDATE p SET id = id + 10")
+        #expect(sqlError { _ = try s.execute("TRUNCATE p") }?.code == .featureNotSupported)
+        #expect(sqlError { _ = try s.execute("DROP TABLE p") }?.code == SQLState("2BP01"))
+        _ = try s.execute("CREATE TABLE self (id int PRIMARY KEY, parent int REFERENCES self ON DELETE CASCADE)")
+        _ = try s.execute("INSERT INTO self VALUES (1, NULL), (2, 1), (3, 2); DELETE FROM self WHERE id = 1")
+        #expect(try s.rows("SELECT count(*) FROM self") == [["0"]])
+        #expect(sqlError { _ = try s.execute("CREATE TABLE m (a text REFERENCES self)") }?.code == .datatypeMismatch)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE m (a int REFERENCES p (name))") }?.code == .datatypeMismatch)
+        #expect(sqlError { _ = try s.execute("CREATE TABLE m (a int REFERENCES c (pid))") }?.code == SQLState("42830"))
+    }
+}

@@ -41,8 +41,6 @@ import time
 PENDING_FEATURES = {
     'uuid': 'uuid type (0A000)',
     'enum': 'CREATE TYPE ... AS ENUM (0A000)',
-    'alter_table': 'ALTER TABLE (0A000)',
-    'foreign_key': 'FOREIGN KEY constraints (0A000)',
     'grouping_func': 'the GROUPING() function next to GROUPING SETS/ROLLUP/CUBE (0A000)',
 }
 

@@ -29,6 +29,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// A sequence's durable state: the last value handed out (or reserved), and whether it was
     /// (nextval's `is_called`). Not a schema change: the catalog history skips it.
     case sequenceState(UInt32, last: Int64, called: Bool)
+    /// ALTER TABLE ADD / DROP PRIMARY KEY (empty: keyed by a hidden row id). The rows are
+    /// re-keyed by the same transaction.
+    case setPrimaryKey(UInt32, [Int])
 
     public var tableId: UInt32 {
         switch self {
@@ -36,7 +39,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case .dropTable(let id), .addColumn(let id, _), .dropColumn(let id, _), .setColumnType(let id, _, _),
              .renameColumn(let id, _, _), .renameTable(let id, _), .createIndex(let id, _), .dropIndex(let id, _),
              .setOption(let id, _, _), .setNotNull(let id, _, _), .dropView(let id), .addConstraint(let id, _),
-             .dropConstraint(let id, _), .setDefault(let id, _, _), .dropSequence(let id), .sequenceState(let id, _, _):
+             .dropConstraint(let id, _), .setDefault(let id, _, _), .dropSequence(let id), .sequenceState(let id, _, _),
+             .setPrimaryKey(let id, _):
             return id
         case .createView(let v): return v.id
         case .createSequence(let s), .alterSequence(let s): return s.id
@@ -133,6 +137,11 @@ public enum CatalogEvent: Sendable, Hashable {
             w.varint(UInt64(id))
             w.zigzag(last)
             w.u8(called ? 1 : 0)
+        case let .setPrimaryKey(id, cols):
+            w.u8(21)
+            w.varint(UInt64(id))
+            w.varint(UInt64(cols.count))
+            for c in cols { w.varint(UInt64(c)) }
         }
     }
 
@@ -270,6 +279,12 @@ public enum CatalogEvent: Sendable, Hashable {
         case 18: return .dropSequence(try id())
         case 19: return .alterSequence(try decodeSequence(&r))
         case 20: return .sequenceState(try id(), last: try r.zigzag(), called: try r.u8() == 1)
+        case 21:
+            let tid = try id()
+            let n = try r.count(max: 1000)
+            var cols: [Int] = []
+            for _ in 0..<n { cols.append(try int()) }
+            return .setPrimaryKey(tid, cols)
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -327,12 +327,21 @@ public struct Catalog: Sendable {
             sequencesByName[s.qualifiedName] = nil
         case .sequenceState:
             break
+        case let .setPrimaryKey(id, cols):
+            let t = try existing(id)
+            guard cols.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {
+                throw DecodeError("table \(id)'s primary key names a column it lacks", offset: 0)
+            }
+            tables[id] = t.with {
+                $0.primaryKey = cols
+                for c in cols { $0.columns[c].notNull = true }
+            }
         }
     }
 }
 
 extension TableDef {
-    func with(_ change: (inout TableDef) -> Void) -> TableDef {
+    public func with(_ change: (inout TableDef) -> Void) -> TableDef {
         var copy = self
         change(&copy)
         return copy

@@ -162,7 +162,7 @@ extension Binder {
         let catalog: Catalog
         switch mode {
         case .asOf(let seq): catalog = engine.catalog(at: seq)
-        default: catalog = txn.catalog
+        default: catalog = catalogOverride ?? txn.catalog
         }
         let schemas = ref.schema.map { [$0] } ?? searchPath
         for schema in schemas {

@@ -19,6 +19,8 @@ final class Binder {
     /// Above zero while binding the arms of a CASE or COALESCE: constants there are folded
     /// afterwards, top-down, as PostgreSQL folds them (see `simplifyConditional`).
     var deferFolding = 0
+    /// A catalog to bind against instead of the transaction's (DDL probing a change).
+    var catalogOverride: Catalog?
     /// Ids of the tables and views the statement reads (view dependencies).
     var referenced = Set<UInt32>()
     /// Temporal clauses of the text being bound, by the byte offset of their table reference

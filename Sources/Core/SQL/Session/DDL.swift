@@ -51,6 +51,8 @@ extension Session {
         var pkName: String?
         var uniques: [(name: String?, columns: [Int], location: Int)] = []
         var checks: [(name: String?, expr: Expr, text: String, column: String?)] = []
+        var foreignKeys: [(name: String?, columns: [String], ref: TableRef, refColumns: [String], onDelete: String, onUpdate: String,
+                           match: String, location: Int)] = []
         /// Columns that own a sequence (SERIAL, identity): position and identity kind.
         var owned: [(position: Int, identity: String?, options: [(String, Expr?)])] = []
         for c in s.columns {
@@ -84,8 +86,8 @@ extension Session {
                     uniques.append((con.name, [pos], con.location))
                 case .check(let e, let text):
                     checks.append((con.name, e, text, c.name))
-                case .foreignKey:
-                    throw SQLError.notSupported("FOREIGN KEY constraints", position: sqlPosition(con.location))
+                case let .foreignKey(_, ref, refColumns, onDelete, onUpdate, match):
+                    foreignKeys.append((con.name, [c.name], ref, refColumns, onDelete, onUpdate, match, con.location))
                 case .identity(let always, let options):
                     guard [SQLType.int2, .int4, .int8].contains(def.type) else {
                         throw SQLError(.invalidParameterValue, "identity column type must be smallint, integer, or bigint",
@@ -130,8 +132,8 @@ extension Session {
                 uniques.append((con.name, try positions(names, con.location), con.location))
             case .check(let e, let text):
                 checks.append((con.name, e, text, nil))
-            case .foreignKey:
-                throw SQLError.notSupported("FOREIGN KEY constraints", position: sqlPosition(con.location))
+            case let .foreignKey(names, ref, refColumns, onDelete, onUpdate, match):
+                foreignKeys.append((con.name, names, ref, refColumns, onDelete, onUpdate, match, con.location))
             default:
                 throw SQLError.notSupported("this table constraint", position: sqlPosition(con.location))
             }
@@ -183,6 +185,16 @@ extension Session {
             return .createTable(created)
         }
         for c in constraints { try t.applyDDL { _ in .addConstraint(tableId, c) } }
+        for f in foreignKeys {
+            let table = try current(tableId, t)
+            let fk = try foreignKey(name: f.name, columns: try positions(f.columns, f.location), of: table, references: f.ref,
+                                    refColumns: f.refColumns, onDelete: f.onDelete, onUpdate: f.onUpdate, match: f.match,
+                                    location: f.location, in: t, selfTable: table)
+            if table.constraints.contains(where: { $0.name == fk.name }) || usedNames.contains(fk.name) && f.name != nil {
+                throw SQLError(.duplicateObject, "constraint \"\(fk.name)\" for relation \"\(table.name)\" already exists")
+            }
+            try t.applyDDL { _ in .addConstraint(tableId, .foreignKey(fk)) }
+        }
         return StatementResult(tag: "CREATE TABLE")
     }
 
@@ -419,6 +431,19 @@ extension Session {
                     throw SQLError(.undefinedTable, "table \"\(name)\" does not exist")
                 }
                 try checkDependentViews(of: table.id, name: table.name, isView: false, in: t, cascade: s.cascade)
+                // Foreign keys of other tables referencing it: refused, or dropped with CASCADE.
+                for other in t.catalog.tables.values.sorted(by: { $0.id < $1.id }) where other.id != table.id {
+                    for case .foreignKey(let fk) in other.constraints where fk.refTable == table.id {
+                        if s.names.contains(where: { ($0.last ?? "") == other.name }) { continue }
+                        guard s.cascade else {
+                            throw SQLError(SQLState("2BP01"), "cannot drop table \(table.name) because other objects depend on it",
+                                           detail: "constraint \(fk.name) on table \(other.name) depends on table \(table.name)",
+                                           hint: "Use DROP ... CASCADE to drop the dependent objects too.")
+                        }
+                        notices.append("NOTICE: drop cascades to constraint \(fk.name) on table \(other.name)")
+                        try t.applyDDL { _ in .dropConstraint(other.id, fk.name) }
+                    }
+                }
                 try t.applyDDL { _ in .dropTable(table.id) }
                 for seq in catalog.sequences.values where seq.ownedBy?.table == table.id {
                     try t.applyDDL { _ in .dropSequence(seq.id) }

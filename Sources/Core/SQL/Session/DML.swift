@@ -125,6 +125,7 @@ extension Session {
     // MARK: INSERT
 
     func insert(_ s: InsertStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        referential = ReferentialQueue()
         let table = try targetTable(s.table, in: t, verb: "insert into")
         let b = binder(t, parameters: parameters)
         let ctx = execContext(t, parameters: parameters)
@@ -222,11 +223,16 @@ extension Session {
             if let conflict {
                 switch try conflict.handle(full, in: t, writer: writer) {
                 case .skipped: return
-                case .updated(let row): final = row
-                case .proceed: conflict.inserted(try t.insert(table, full))
+                case let .updated(row, old):
+                    final = row
+                    noteWrite(table, old: old, new: row, in: t)
+                case .proceed:
+                    conflict.inserted(try t.insert(table, full))
+                    noteWrite(table, old: nil, new: full, in: t)
                 }
             } else {
                 try t.insert(table, full)
+                noteWrite(table, old: nil, new: full, in: t)
             }
             count += 1
             if !returningEvals.isEmpty {
@@ -257,6 +263,7 @@ extension Session {
                 if i % 1024 == 1023 { try t.interrupt?.check() }
             }
         }
+        try finishForeignKeys(in: t, parameters: parameters)
         let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
         return StatementResult(tag: "INSERT 0 \(count)", columns: columns, rows: out)
     }
@@ -264,6 +271,7 @@ extension Session {
     // MARK: UPDATE
 
     func update(_ s: UpdateStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        referential = ReferentialQueue()
         if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on UPDATE") }
         let table = try targetTable(s.table, in: t, verb: "update")
@@ -327,6 +335,7 @@ extension Session {
             }
             try writer.validate(next)
             try t.update(table, key: key, next, old: current)
+            noteWrite(table, old: current, new: next, in: t)
             done.insert(key)
             count += 1
             if !returningEvals.isEmpty {
@@ -335,6 +344,7 @@ extension Session {
             }
             if count % 1024 == 0 { try t.interrupt?.check() }
         }
+        try finishForeignKeys(in: t, parameters: parameters)
         let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
         return StatementResult(tag: "UPDATE \(count)", columns: columns, rows: out)
     }
@@ -342,6 +352,7 @@ extension Session {
     // MARK: DELETE
 
     func delete(_ s: DeleteStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        referential = ReferentialQueue()
         if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on DELETE") }
         let table = try targetTable(s.table, in: t, verb: "delete from")
@@ -375,6 +386,7 @@ extension Session {
                 }
             }
             try t.delete(table, key: key)
+            noteWrite(table, old: current, new: nil, in: t)
             done.insert(key)
             count += 1
             if !returningEvals.isEmpty {
@@ -382,6 +394,7 @@ extension Session {
             }
             if count % 1024 == 0 { try t.interrupt?.check() }
         }
+        try finishForeignKeys(in: t, parameters: parameters)
         let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
         return StatementResult(tag: "DELETE \(count)", columns: columns, rows: out)
     }
@@ -393,7 +406,7 @@ final class OnConflictPlan {
     enum Outcome {
         case proceed
         case skipped
-        case updated([Value])
+        case updated([Value], old: [Value])
     }
 
     let table: TableDef
@@ -501,6 +514,6 @@ final class OnConflictPlan {
         }
         try writer.validate(next)
         try t.update(table, key: key, next, old: existing)
-        return .updated(next)
+        return .updated(next, old: existing)
     }
 }

@@ -139,7 +139,7 @@ extension Session {
             if s.hasPrefix("\""), s.hasSuffix("\""), s.count >= 2 { return String(s.dropFirst().dropLast()) }
             return s.lowercased()
         }
-        let catalog = block?.catalog ?? engine.latestCatalog
+        let catalog = (block ?? implicitTransaction)?.catalog ?? engine.latestCatalog
         guard let name = parts.last, let def = catalog.sequence(schema: parts.count > 1 ? parts[0] : "public", name) else {
             if catalog.relationExists(schema: parts.count > 1 ? parts[0] : "public", parts.last ?? "") {
                 throw SQLError(.wrongObjectType, "\"\(text)\" is not a sequence")

@@ -16,6 +16,10 @@ public final class Session {
     public let interrupt = StatementInterrupt()
     /// Temporal clauses of the running statement, by the byte offset of their table reference.
     var temporalClauses: [Int: TemporalSpec] = [:]
+    /// The running statement's foreign-key work (see ForeignKeys.swift).
+    var referential = ReferentialQueue()
+    /// The transaction of the running statement outside a transaction block.
+    var implicitTransaction: Transaction?
     /// Types of `$n` parameters a client declared (prepared statements); nil: inferred.
     var parameterTypes: [SQLType?]?
     /// When the open transaction block began (now() inside it).
@@ -189,7 +193,7 @@ public final class Session {
             let text = try Session.viewQueryText(p.text)
             return try withTransaction { try self.createView(v, text: text, in: $0, parameters: parameters) }
         case .drop(let d): return try withTransaction { try self.drop(d, in: $0) }
-        case .truncate(let tables, _, _): return try withTransaction { try self.truncate(tables, in: $0) }
+        case .truncate(let tables, _, let cascade): return try withTransaction { try self.truncate(tables, cascade: cascade, in: $0) }
         case let .explain(inner, analyze, _, _):
             return try withTransaction { try self.explain(inner, analyze: analyze, in: $0, parameters: parameters) }
         case let .transaction(t, asOf): return try transactionControl(t, asOf: asOf)
@@ -215,7 +219,7 @@ public final class Session {
         case let .alterSequence(ref, options): return try withTransaction { try self.alterSequence(ref, options, in: $0) }
         case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
         case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
-        case .alterTable: throw SQLError.notSupported("ALTER TABLE")
+        case .alterTable(let a): return try withTransaction { try self.alterTable(a, in: $0, parameters: parameters) }
         case .comment: throw SQLError.notSupported("COMMENT ON")
         case .prepare, .execute, .deallocate: throw SQLError.notSupported("PREPARE / EXECUTE")
         case .declareCursor, .fetch, .closeCursor: throw SQLError.notSupported("cursors (DECLARE / FETCH)")
@@ -244,9 +248,24 @@ public final class Session {
     }
 
     /// TRUNCATE: every live row deleted in one logged transaction (history before it stays readable).
-    func truncate(_ tables: [TableRef], in t: Transaction) throws -> StatementResult {
-        for ref in tables {
-            let table = try targetTable(ref, in: t, verb: "truncate")
+    func truncate(_ tables: [TableRef], cascade: Bool, in t: Transaction) throws -> StatementResult {
+        var targets = try tables.map { try targetTable($0, in: t, verb: "truncate") }
+        // A table referenced by a foreign key is truncated only with its referencing tables.
+        var i = 0
+        while i < targets.count {
+            for other in t.catalog.tables.values.sorted(by: { $0.id < $1.id }) where !targets.contains(where: { $0.id == other.id }) {
+                for case .foreignKey(let fk) in other.constraints where fk.refTable == targets[i].id {
+                    guard cascade else {
+                        throw SQLError(.featureNotSupported, "cannot truncate a table referenced in a foreign key constraint",
+                                       detail: "Table \"\(other.name)\" references \"\(targets[i].name)\".",
+                                       hint: "Truncate table \"\(other.name)\" at the same time, or use TRUNCATE ... CASCADE.")
+                    }
+                    if !targets.contains(where: { $0.id == other.id }) { targets.append(other) }
+                }
+            }
+            i += 1
+        }
+        for table in targets {
             try t.lockTable(table, .update)
             var keys: [[UInt8]] = []
             try t.scan(table) { row in
@@ -269,6 +288,8 @@ public final class Session {
         let t = engine.begin(isolation: try isolationSetting(), readOnly: readOnly || defaultReadOnly, asOf: asOf)
         try configure(t)
         t.beginStatement()
+        implicitTransaction = t
+        defer { implicitTransaction = nil }
         do {
             let r = try body(t)
             try t.commit()
