@@ -19,7 +19,10 @@ struct ResultPrinter {
             return
         }
         switch format {
-        case .table: Swift.print(table(columns, r.rows), terminator: "")
+        case .table:
+            Swift.print(table(columns, r.rows), terminator: "")
+            // psql also prints the status of INSERT/UPDATE/DELETE ... RETURNING.
+            if ["INSERT", "UPDATE", "DELETE", "MERGE"].contains(where: { r.tag.hasPrefix($0) }) { Swift.print(r.tag) }
         case .csv: Swift.print(csv(columns, r.rows), terminator: "")
         case .json: Swift.print(json(columns, r.rows))
         }

@@ -324,3 +324,78 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("CREATE TABLE m (a int REFERENCES c (pid))") }?.code == SQLState("42830"))
     }
 }
+
+/// Prepared statements (the API the wire protocol uses, and SQL's PREPARE/EXECUTE) and cursors.
+@Suite struct PreparedAndCursorTests {
+    @Test func parameterTypesAreInferredAndResultsDescribed() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE acct (id int PRIMARY KEY, bal numeric(10,2), name text); INSERT INTO acct VALUES (1, 10, 'a'), (2, 20, 'b')")
+        let q = try s.prepare("SELECT id, bal, $2::text AS tag FROM acct WHERE id > $1 AND name <> $3", name: "q")
+        #expect(q.parameterTypes == [.int4, .text, .text])
+        #expect(q.columns?.map(\.name) == ["id", "bal", "tag"])
+        #expect(q.columns?.map(\.type) == [.int4, .decimal(precision: 10, scale: 2), .text])
+        let r = try s.execute(q, parameters: try s.parameterValues(q, text: ["1", "x", "a"]))
+        #expect(r.rows.map { $0.map { s.text($0, .text) ?? "NULL" } } == [["2", "20.00", "x"]])
+        let u = try s.prepare("UPDATE acct SET bal = bal + $1 WHERE id = $2 RETURNING bal")
+        #expect(u.parameterTypes == [.decimal(precision: 10, scale: 2), .int4])
+        #expect(u.columns?.count == 1)
+        let i = try s.prepare("INSERT INTO acct (id, name) VALUES ($1, $2)")
+        #expect(i.parameterTypes == [.int4, .text] && i.columns == nil)
+        #expect(try s.prepare("SELECT $1").parameterTypes == [.text])
+        #expect(try s.prepare("SELECT $1", parameterTypes: [.int8]).columns?.first?.type == .int8)
+        #expect(sqlError { _ = try s.prepare("SELECT 1; SELECT 2") }?.code == .syntaxError)
+        #expect(sqlError { _ = try s.prepare("SELECT 1", name: "q") }?.code == SQLState("42P05"))
+        // Describing ran nothing.
+        #expect(try s.rows("SELECT bal FROM acct WHERE id = 1") == [["10.00"]])
+        #expect(try s.rows("PREPARE p2 (int) AS SELECT name FROM acct WHERE id = $1; EXECUTE p2(2)") == [["b"]])
+        #expect(sqlError { _ = try s.execute("EXECUTE p2(1, 2)") }?.code == .syntaxError)
+        #expect(sqlError { _ = try s.execute("EXECUTE nope") }?.code == SQLState("26000"))
+        _ = try s.execute("DEALLOCATE ALL")
+        #expect(s.preparedStatement(named: "q") == nil)
+    }
+
+    @Test func cursorsFetchAndMove() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE n (i int); INSERT INTO n SELECT generate_series(1, 5)")
+        #expect(sqlError { _ = try s.execute("DECLARE c CURSOR FOR SELECT 1") }?.code == SQLState("25P01"))
+        _ = try s.execute("BEGIN; DECLARE c SCROLL CURSOR FOR SELECT i FROM n ORDER BY i")
+        #expect(try s.rows("FETCH 2 FROM c") == [["1"], ["2"]])
+        #expect(try s.rows("FETCH PRIOR FROM c") == [["1"]])
+        #expect(try s.rows("FETCH LAST FROM c") == [["5"]])
+        #expect(try s.rows("FETCH ABSOLUTE 3 FROM c") == [["3"]])
+        #expect(try s.executeOne("MOVE BACKWARD ALL IN c").tag == "MOVE 2")
+        #expect(try s.rows("FETCH ALL FROM c") == [["1"], ["2"], ["3"], ["4"], ["5"]])
+        _ = try s.execute("DECLARE h CURSOR WITH HOLD FOR SELECT i FROM n ORDER BY i DESC; COMMIT")
+        #expect(sqlError { _ = try s.execute("FETCH c") }?.code == SQLState("34000"))
+        #expect(try s.rows("FETCH 1 FROM h") == [["5"]])
+        _ = try s.execute("CLOSE h")
+        #expect(sqlError { _ = try s.execute("CLOSE h") }?.code == SQLState("34000"))
+    }
+}
+
+@Suite struct ArrayAndUUIDTests {
+    @Test func arrayFunctionsAndSetFunctionsInTheSelectList() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT unnest(ARRAY[1,2,3]) AS x") == [["1"], ["2"], ["3"]])
+        #expect(try s.rows("SELECT i, unnest(ARRAY[i, i*10]) FROM (VALUES (1),(2)) v(i) ORDER BY 2") == [["1", "1"], ["2", "2"], ["1", "10"], ["2", "20"]])
+        #expect(try s.rows("SELECT array_length(ARRAY[1,2,3], 1), array_length('{}'::int[], 1), cardinality('{}'::int[])") == [["3", "NULL", "0"]])
+        #expect(try s.rows("SELECT array_position(ARRAY['a','b','c','b'], 'b', 3), array_position(ARRAY[1,NULL], NULL)") == [["4", "2"]])
+        #expect(try s.rows("SELECT array_cat(ARRAY[1], ARRAY[2,3]), array_remove(ARRAY[1,2,1], 1), array_append(NULL, 1)") == [["{1,2,3}", "{2}", "{1}"]])
+        #expect(try s.rows("SELECT array_to_string(ARRAY[1,NULL,3], ',', '*'), string_to_array('a,b,x', ',', 'x')") == [["1,*,3", "{a,b,NULL}"]])
+        #expect(try s.rows("SELECT regexp_match('foobarbequebaz', '(bar)(beque)')") == [["{bar,beque}"]])
+        #expect(sqlError { _ = try s.execute("SELECT count(*), generate_series(1, 2)") }?.code == .featureNotSupported)
+    }
+
+    @Test func uuidsParseCompareAndGenerate() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid = '{a0eebc999c0b4ef8bb6d6bb9bd380a11}'::uuid")
+                == [["t"]])
+        #expect(sqlError { _ = try s.execute("SELECT 'x'::uuid") }?.code == .invalidTextRepresentation)
+        _ = try s.execute("CREATE TABLE u (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), n int); INSERT INTO u (n) VALUES (1), (2)")
+        #expect(try s.rows("SELECT count(DISTINCT id), min(length(id::text)) FROM u") == [["2", "36"]])
+    }
+}

@@ -50,6 +50,8 @@ public enum Coercion {
             return .time(try PGDateTime.time(text, dt))
         case .interval:
             return .interval(try Interval.parse(text))
+        case .uuid:
+            return .text(try UUIDText.parse(text))
         case let .modified(base, typmod):
             if base == .interval { return .interval(try Interval.parse(text, typmod: typmod)) }
             return try applyTypmod(try fromText(text, to: base, dt), base, typmod)

@@ -87,12 +87,13 @@ enum FunctionCatalog {
         add(JSONFunctions.all)
         add(DateTimeSQLFunctions.all)
         add(SequenceFunctions.all)
+        add(ArrayFunctions.all)
         return m
     }()
 
     nonisolated(unsafe) static var setFunctions: [String: SetFunction] = {
         var m: [String: SetFunction] = [:]
-        for f in SetFunctions.all + JSONFunctions.setFunctions { m[f.name] = f }
+        for f in SetFunctions.all + JSONFunctions.setFunctions + ArrayFunctions.setFunctions { m[f.name] = f }
         return m
     }()
 

@@ -319,6 +319,41 @@ enum PatternRegex {
         return try r.firstMatch(in: s) != nil
     }
 
+    /// The groups of a match (the whole match when the pattern has none), NULL for a group
+    /// that took no part.
+    static func groups(_ m: Regex<AnyRegexOutput>.Match) -> [Value] {
+        let out = m.output
+        if out.count <= 1 { return [.text(String(out[0].substring ?? ""))] }
+        return (1..<out.count).map { i in out[i].substring.map { .text(String($0)) } ?? .null }
+    }
+
+    static func firstMatch(_ s: String, _ pattern: String, flags: String) throws -> [Value]? {
+        let r = try compile(pattern, caseInsensitive: flags.contains("i"))
+        return try r.firstMatch(in: s).map(groups)
+    }
+
+    static func allMatches(_ s: String, _ pattern: String, flags: String) throws -> [[Value]] {
+        let r = try compile(pattern, caseInsensitive: flags.contains("i"))
+        return s.matches(of: r).map(groups)
+    }
+
+    /// regexp_split_to_array / _table: the text between matches (empty matches split between
+    /// characters, as in PostgreSQL).
+    static func split(_ s: String, _ pattern: String, flags: String) throws -> [String] {
+        let r = try compile(pattern, caseInsensitive: flags.contains("i"))
+        var parts: [String] = []
+        var last = s.startIndex
+        for m in s.matches(of: r) {
+            if m.range.isEmpty {
+                if m.range.lowerBound == s.startIndex || m.range.lowerBound == s.endIndex || m.range.lowerBound == last { continue }
+            }
+            parts.append(String(s[last..<m.range.lowerBound]))
+            last = m.range.upperBound
+        }
+        parts.append(String(s[last...]))
+        return parts
+    }
+
     static func count(_ s: String, _ pattern: String) throws -> Int {
         let r = try compile(pattern, caseInsensitive: false)
         return s.matches(of: r).count

@@ -296,6 +296,7 @@ final class Binder {
         try enter()
         defer { depth -= 1 }
         if core.into != nil { throw SQLError.notSupported("SELECT ... INTO (use CREATE TABLE ... AS)") }
+        let core = Self.setFunctionsMovedToFrom(core)
         let scope = BlockScope(parent: parent)
         for w in core.windows {
             guard let name = w.name else { continue }
@@ -684,3 +685,45 @@ extension SQLError {
         SQLError(.featureNotSupported, "\(what) is not supported", position: position)
     }
 }
+
+extension Binder {
+    /// Set-returning functions of one column in the select list of a query without grouping
+    /// (`SELECT generate_series(1, 3)`, `SELECT id, unnest(tags) FROM t`): each row of FROM
+    /// repeats once per row of the function, as PostgreSQL's ProjectSet gives it. One such
+    /// function is moved into FROM as a LATERAL item, which is exactly that; more than one
+    /// (run in lockstep by PostgreSQL) or one under aggregation stays refused.
+    static let singleColumnSetFunctions: Set<String> = [
+        "generate_series", "unnest", "jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements",
+        "json_array_elements_text", "jsonb_object_keys", "json_object_keys", "regexp_split_to_table", "generate_subscripts",
+        "string_to_table", "regexp_matches",
+    ]
+
+    static func setFunctionsMovedToFrom(_ core: SelectCore) -> SelectCore {
+        guard core.groupBy.isEmpty, core.having == nil else { return core }
+        var hits: [Int] = []
+        var aggregate = false
+        func scan(_ e: Expr) {
+            if case .function(let f) = e, let n = f.name.last?.lowercased() {
+                if aggregateNames.contains(n) || f.over != nil { aggregate = true }
+            }
+            for c in e.children { scan(c) }
+        }
+        for (i, t) in core.targets.enumerated() {
+            scan(t.expr)
+            if case .function(let f) = t.expr, f.over == nil, f.filter == nil, !f.distinct, f.orderBy.isEmpty,
+               let n = f.name.last?.lowercased(), singleColumnSetFunctions.contains(n), FunctionCatalog.setFunctions[n] != nil,
+               !FunctionCatalog.exists(n) {
+                hits.append(i)
+            }
+        }
+        guard hits.count == 1, !aggregate, let i = hits.first, case .function(let f) = core.targets[i].expr else { return core }
+        var out = core
+        let alias = "?drift_srf?"
+        let name = f.name.last?.lowercased() ?? "?column?"
+        out.from.append(.function(f, alias: alias, columnAliases: [name], withOrdinality: false, lateral: true, location: f.location))
+        out.targets[i] = SelectTarget(expr: .column([alias, name], location: f.location), alias: core.targets[i].alias ?? name,
+                                      location: core.targets[i].location)
+        return out
+    }
+}
+

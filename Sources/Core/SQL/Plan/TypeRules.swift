@@ -73,7 +73,8 @@ enum TypeRules {
             }
         case "json": base = .json
         case "jsonb": base = .jsonb
-        case "timetz", "uuid", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
+        case "uuid": base = .uuid
+        case "timetz", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
              "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regtype",
              "regproc", "int2vector", "oidvector":
             throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(t.location))

@@ -202,6 +202,7 @@ extension Session {
         let returning = try bindReturning(s.returning, b, scope, tableNode.star)
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
         let conflict = try s.onConflict.map { try OnConflictPlan($0, table: table, binder: b, scope: scope, ctx: ctx, session: self) }
+        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
 
         var count = 0
         var out: [[Value]] = []
@@ -306,6 +307,7 @@ extension Session {
         }
         let returning = try bindReturning(s.returning, b, scope, from.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
+        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "UPDATE")
 
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
@@ -368,6 +370,7 @@ extension Session {
         let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
+        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "DELETE")
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }

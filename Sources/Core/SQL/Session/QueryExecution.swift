@@ -21,6 +21,7 @@ extension Session {
     func runQuery(_ q: Query, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         let b = binder(t, parameters: parameters)
         let bound = try b.bindQuery(q, parent: nil)
+        try describeHook(b, columns: bound.columns)
         let ctx = execContext(t, parameters: parameters)
         let rows = try Executor.collect(bound.plan, columns: bound.columns.count, ctx)
         return StatementResult(tag: "SELECT \(rows.count)", columns: bound.columns, rows: rows)

@@ -20,6 +20,13 @@ public final class Session {
     var referential = ReferentialQueue()
     /// The transaction of the running statement outside a transaction block.
     var implicitTransaction: Transaction?
+    /// Statements stored by PREPARE or `prepare(name:)`.
+    var prepared: [String: PreparedStatement] = [:]
+    /// Set while a statement is being described rather than run.
+    var describing: DescribeCapture?
+    var cursors: [String: SQLCursor] = [:]
+    /// The parameters of the running statement (DECLARE inside EXECUTE reads them).
+    var currentParameters: [Value] = []
     /// Types of `$n` parameters a client declared (prepared statements); nil: inferred.
     var parameterTypes: [SQLType?]?
     /// When the open transaction block began (now() inside it).
@@ -73,9 +80,7 @@ public final class Session {
 
     /// Runs one statement.
     public func executeOne(_ sql: String, parameters: [Value] = []) throws -> StatementResult {
-        interrupt.begin(timeoutMillis: (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0)
-        defer { interrupt.end() }
-        do {
+        try guarded(sql) {
             guard !sql.utf8.contains(0) else {
                 throw SQLError(.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x00")
             }
@@ -87,6 +92,16 @@ public final class Session {
                 last = try run(p, parameters: parameters)
             }
             return last
+        }
+    }
+
+    /// Runs one statement's work under the statement timeout, failing the transaction block
+    /// on an error and reporting error positions in characters of `sql`.
+    func guarded<T>(_ sql: String, _ body: () throws -> T) throws -> T {
+        interrupt.begin(timeoutMillis: (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0)
+        defer { interrupt.end() }
+        do {
+            return try body()
         } catch {
             if let b = block, b.state == .active { b.markFailed() }
             if let e = error as? StorageError { throw SQLError(storageError: e) }
@@ -180,7 +195,12 @@ public final class Session {
             }
         }
         temporalClauses = p.temporal
-        defer { temporalClauses = [:] }
+        let savedParameters = currentParameters
+        currentParameters = parameters
+        defer {
+            temporalClauses = [:]
+            currentParameters = savedParameters
+        }
         switch s {
         case .empty: return StatementResult(tag: "")
         case .select(let q): return try withTransaction { try self.runQuery(q, in: $0, parameters: parameters) }
@@ -221,9 +241,18 @@ public final class Session {
         case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
         case .alterTable(let a): return try withTransaction { try self.alterTable(a, in: $0, parameters: parameters) }
         case .comment: throw SQLError.notSupported("COMMENT ON")
-        case .prepare, .execute, .deallocate: throw SQLError.notSupported("PREPARE / EXECUTE")
-        case .declareCursor, .fetch, .closeCursor: throw SQLError.notSupported("cursors (DECLARE / FETCH)")
-        case .discardAll: throw SQLError.notSupported("DISCARD ALL")
+        case let .prepare(name, types, statement, _): return try prepareStatement(name: name, types: types, statement: statement, outer: p)
+        case let .execute(name, arguments): return try executeStatement(name: name, arguments: arguments)
+        case .deallocate(let name):
+            if let name, prepared[name] == nil {
+                throw SQLError(SQLState("26000"), "prepared statement \"\(name)\" does not exist")
+            }
+            deallocate(name)
+            return StatementResult(tag: name == nil ? "DEALLOCATE ALL" : "DEALLOCATE")
+        case let .declareCursor(name, query, hold, scroll): return try declareCursor(name: name, query: query, hold: hold, scroll: scroll)
+        case let .fetch(name, direction, move): return try fetchCursor(name, direction, move: move)
+        case .closeCursor(let name): return try closeCursor(name)
+        case .discardAll: return try discardAll()
         case .lockTable: throw SQLError.notSupported("LOCK TABLE")
         }
     }
@@ -418,6 +447,7 @@ public final class Session {
     /// Closes the block: settings keep or undo its changes, SET LOCAL ends either way.
     func endBlock(committed: Bool) {
         if committed { settings.commitBlock() } else { settings.rollbackBlock() }
+        endCursors(committed: committed)
         savepointDepths = []
         block = nil
         blockAsOf = nil
