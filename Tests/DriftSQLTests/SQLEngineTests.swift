@@ -399,3 +399,27 @@ import DriftTestSupport
         #expect(try s.rows("SELECT count(DISTINCT id), min(length(id::text)) FROM u") == [["2", "36"]])
     }
 }
+
+@Suite struct DriftEventsTests {
+    @Test func theChangeLogReadsAsRows() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');
+            UPDATE t SET v = 'c' WHERE id = 1; DELETE FROM t WHERE id = 2; CREATE TABLE n (x int); INSERT INTO n VALUES (5)
+            """)
+        #expect(try s.rows("SELECT drift_seq, txid, table_name, op, key, row FROM drift_events ORDER BY drift_seq, key::text") == [
+            ["1", "1", "t", "ddl", "NULL", "{\"ddl\": \"createTable\"}"],
+            ["2", "2", "t", "insert", "{\"id\": 1}", "{\"v\": \"a\", \"id\": 1}"],
+            ["2", "2", "t", "insert", "{\"id\": 2}", "{\"v\": \"b\", \"id\": 2}"],
+            ["3", "3", "t", "update", "{\"id\": 1}", "{\"v\": \"c\", \"id\": 1}"],
+            ["4", "4", "t", "delete", "{\"id\": 2}", "{\"v\": \"b\", \"id\": 2}"],
+            ["5", "5", "n", "ddl", "NULL", "{\"ddl\": \"createTable\"}"],
+            ["6", "6", "n", "insert", "{\"drift_row_id\": 1}", "{\"x\": 5}"],
+        ])
+        #expect(try s.rows("SELECT count(*) FROM drift_events WHERE drift_seq > 3") == [["3"]])
+        #expect(try s.rows("SELECT count(*) FROM drift_events WHERE drift_seq >= 3 AND op = 'delete'") == [["1"]])
+        #expect(try s.rows("SELECT max(drift_seq) FROM drift_events AS OF @seq:3") == [["3"]])
+        #expect(sqlError { _ = try s.execute("SELECT * FROM drift_events FOR SYSTEM_TIME ALL") }?.code == .featureNotSupported)
+    }
+}

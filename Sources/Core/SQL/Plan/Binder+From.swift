@@ -195,7 +195,20 @@ extension Binder {
     /// The system views: `drift_events`, the change log as rows.
     func systemRelation(_ ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode? {
         guard ref.name == "drift_events" else { return nil }
-        throw SQLError.notSupported("drift_events", position: sqlPosition(ref.location))
+        let upTo: UInt64?
+        switch mode {
+        case .asOf(let seq): upTo = seq
+        case .transaction: upTo = nil
+        case .history:
+            throw SQLError(.featureNotSupported, "FOR SYSTEM_TIME on drift_events", detail: "drift_events is the history itself.",
+                           position: sqlPosition(ref.location))
+        }
+        let call = SetFunctionCall(function: DriftEvents.function(upTo: upTo), args: [.constant(.int(driftEventsFloor), .int8)],
+                                   withOrdinality: false)
+        let plan = Plan(.setFunction(call), width: DriftEvents.columns.count, rows: 1000)
+        let q = BoundQuery(plan: plan, columns: DriftEvents.columns, outerDepthMax: 0)
+        return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope, location: ref.location,
+                              lateral: false)
     }
 
     /// Schemas searched for an unqualified name.

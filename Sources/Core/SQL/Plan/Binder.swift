@@ -21,6 +21,8 @@ final class Binder {
     var deferFolding = 0
     /// A catalog to bind against instead of the transaction's (DDL probing a change).
     var catalogOverride: Catalog?
+    /// The seq drift_events starts reading after, from the WHERE of the block it is read in.
+    var driftEventsFloor: Int64 = 0
     /// Ids of the tables and views the statement reads (view dependencies).
     var referenced = Set<UInt32>()
     /// Temporal clauses of the text being bound, by the byte offset of their table reference
@@ -297,6 +299,9 @@ final class Binder {
         defer { depth -= 1 }
         if core.into != nil { throw SQLError.notSupported("SELECT ... INTO (use CREATE TABLE ... AS)") }
         let core = Self.setFunctionsMovedToFrom(core)
+        let savedFloor = driftEventsFloor
+        driftEventsFloor = DriftEvents.floor(core)
+        defer { driftEventsFloor = savedFloor }
         let scope = BlockScope(parent: parent)
         for w in core.windows {
             guard let name = w.name else { continue }

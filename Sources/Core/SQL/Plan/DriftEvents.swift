@@ -1,0 +1,113 @@
+import DriftCore
+import DriftStorage
+
+/// `drift_events`: the change log itself as rows, in seq order, read from the log (never
+/// from the tables), up to the point the reading statement sees.
+///
+/// Columns: drift_seq bigint (the commit's seq), committed_at timestamptz, txid bigint (a
+/// transaction is identified by its commit seq in the log, so txid equals drift_seq and
+/// groups a transaction's rows), table_name text, op text (insert, update, delete, ddl),
+/// key jsonb (the primary key, or `{"drift_row_id": n}` for a table without one), row jsonb
+/// (the row after an insert or update, the row removed by a delete, and for ddl the kind of
+/// schema change as `{"ddl": "..."}`).
+enum DriftEvents {
+    static let columns: [ResultColumn] = [
+        ResultColumn(name: "drift_seq", type: .int8), ResultColumn(name: "committed_at", type: .timestamptz),
+        ResultColumn(name: "txid", type: .int8), ResultColumn(name: "table_name", type: .text),
+        ResultColumn(name: "op", type: .text), ResultColumn(name: "key", type: .jsonb), ResultColumn(name: "row", type: .jsonb),
+    ]
+
+    /// The rows after seq `args[0]` up to `upTo` (nil: the reading transaction's snapshot).
+    static func function(upTo: UInt64?) -> SetFunction {
+        SetFunction("drift_events", columns: { _ in columns }, rows: { ctx, args in
+            let floor = UInt64(max(0, (try? args[0].int()) ?? 0))
+            let last = upTo ?? ctx.txn.readSeq
+            let reader = ctx.engine.changeReader(after: floor)
+            var pending: [[Value]] = []
+            var index = 0
+            return AnyIterator {
+                while index >= pending.count {
+                    guard reader.nextSeq <= last, let t = try? reader.nextIfAvailable() else { return nil }
+                    pending = rows(of: t)
+                    index = 0
+                }
+                defer { index += 1 }
+                return pending[index]
+            }
+        })
+    }
+
+    static func rows(of t: CommittedTransaction) -> [[Value]] {
+        var out: [[Value]] = []
+        let seq = Value.int(Int64(t.seq))
+        let at = Value.timestamptz(PGTime.fromUnix(t.timestamp))
+        for e in t.events {
+            if let d = e.ddl, d.isSequenceState { continue }
+            let table: Value = e.table.map { .text($0.name) } ?? .null
+            switch e.kind {
+            case .ddl:
+                let name = e.ddl.map { String(describing: $0).prefix { $0 != "(" } } ?? ""
+                out.append([seq, at, seq, table, .text("ddl"), .null, .json("{\"ddl\": \(JSONText.quote(String(name)))}")])
+            case .insert, .update, .delete:
+                guard let def = e.table else { continue }
+                let image = e.kind == .delete ? e.before : e.after
+                out.append([seq, at, seq, table, .text(e.kind.rawValue), .json(keyJSON(def, e.key)),
+                            image.map { .json(rowJSON(def, $0)) } ?? .null])
+            }
+        }
+        return out
+    }
+
+    static func keyJSON(_ def: TableDef, _ key: [Value]) -> String {
+        if def.hasRowId { return "{\"drift_row_id\": \(key.first.map { JSONText.encode($0, type: .int8, jsonb: true) } ?? "null")}" }
+        let pairs = zip(def.primaryKey, key).map { (def.columns[$0].name, JSONText.encode($1, type: def.columns[$0].type, jsonb: true)) }
+        return canonical(pairs)
+    }
+
+    static func rowJSON(_ def: TableDef, _ values: [Value]) -> String {
+        canonical(def.visibleColumns.map { p in
+            (def.columns[p].name, JSONText.encode(p < values.count ? values[p] : .null, type: def.columns[p].type, jsonb: true))
+        })
+    }
+
+    /// jsonb's key order: by length, then bytes.
+    static func canonical(_ pairs: [(String, String)]) -> String {
+        let sorted = pairs.sorted { a, b in
+            a.0.utf8.count != b.0.utf8.count ? a.0.utf8.count < b.0.utf8.count : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
+        }
+        return "{" + sorted.map { JSONText.quote($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}"
+    }
+
+    /// The seq below which a query's WHERE keeps no row (`drift_seq > N`, `>= N`, `= N`,
+    /// `BETWEEN N AND M`): the reader starts there instead of at the log's beginning. Only
+    /// for a FROM list of drift_events alone, so the column is surely its own.
+    static func floor(_ core: SelectCore) -> Int64 {
+        guard core.from.count == 1, case .table(let ref) = core.from[0], ref.name == "drift_events", let w = core.whereClause else { return 0 }
+        let alias = ref.alias ?? ref.name
+        func isSeq(_ e: Expr) -> Bool {
+            guard case .column(let parts, _) = e, parts.last == "drift_seq" else { return false }
+            return parts.count == 1 || parts.count == 2 && parts[0] == alias
+        }
+        func constant(_ e: Expr) -> Int64? {
+            if case .constant(.integer(let n), _) = e { return n }
+            return nil
+        }
+        var best: Int64 = 0
+        func visit(_ e: Expr) {
+            switch e {
+            case .and(let xs): xs.forEach(visit)
+            case let .op(op, l?, r, _):
+                if isSeq(l), let n = constant(r) {
+                    if op == ">" { best = max(best, n) } else if op == ">=" || op == "=" { best = max(best, n - 1) }
+                } else if isSeq(r), let n = constant(l) {
+                    if op == "<" { best = max(best, n) } else if op == "<=" || op == "=" { best = max(best, n - 1) }
+                }
+            case let .between(x, low, _, negated, symmetric, _):
+                if !negated, !symmetric, isSeq(x), let n = constant(low) { best = max(best, n - 1) }
+            default: break
+            }
+        }
+        visit(w)
+        return max(0, best)
+    }
+}
