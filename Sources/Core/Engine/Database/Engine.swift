@@ -29,6 +29,11 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     let visible = Atomic<UInt64>(0)
 
     let locks = LockManager()
+    /// pg_advisory_lock and friends.
+    public let advisoryLocks = AdvisoryLocks()
+    private let sessionCounter = Atomic<UInt64>(0)
+    /// A number no other session of this engine has.
+    public func newSessionId() -> UInt64 { sessionCounter.add(1, ordering: .relaxed).newValue }
     let ssi = SSIManager()
     let txnIds = Atomic<UInt64>(1)
     let idLock = Lock()

@@ -226,16 +226,16 @@ public final class Transaction: @unchecked Sendable {
     }
 
     /// Holds `table` against DDL (writers) or against everyone (DDL) until the transaction ends.
-    public func lockTable(_ table: TableDef, _ mode: RowLockMode) throws {
+    public func lockTable(_ table: TableDef, _ mode: RowLockMode, wait: LockWait = .block) throws {
         if let held = tableLocks[table.id], held >= mode { return }
-        _ = try lock(.table(table.id), mode, wait: .block, describe: "relation \"\(table.name)\"")
+        _ = try lock(.table(table.id), mode, wait: wait, describe: "relation \"\(table.name)\"")
         tableLocks[table.id] = max(mode, tableLocks[table.id] ?? mode)
     }
 
     /// Locks a row for a write (or SELECT ... FOR UPDATE/SHARE) and returns the row to build on.
     /// In REPEATABLE READ and SERIALIZABLE a row changed after the snapshot fails with 40001.
     public func lockRow(_ table: TableDef, key: [UInt8], mode: RowLockMode, wait: LockWait = .block) throws -> LockedRow {
-        try ensureWritable(mode.sqlName)
+        try ensureWritable("SELECT " + mode.sqlName)
         try lockTable(table, .keyShare)
         guard try lock(LockTarget(table: table.id, key: key), mode, wait: wait,
                        describe: "row in relation \"\(table.name)\"") else { return .skipped }

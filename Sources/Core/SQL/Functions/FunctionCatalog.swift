@@ -88,6 +88,7 @@ enum FunctionCatalog {
         add(DateTimeSQLFunctions.all)
         add(SequenceFunctions.all)
         add(ArrayFunctions.all)
+        add(AdvisoryFunctions.all)
         return m
     }()
 

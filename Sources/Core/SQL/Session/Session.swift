@@ -47,7 +47,30 @@ public final class Session {
         SQLText.format(v, type, zone: timeZone)
     }
 
-    public init(engine: Engine) { self.engine = engine }
+    public init(engine: Engine) {
+        self.engine = engine
+        sessionId = engine.newSessionId()
+    }
+
+    deinit {
+        engine.advisoryLocks.releaseAll(AdvisoryLocks.Holder(session: sessionId, transactional: false))
+        engine.advisoryLocks.releaseAll(AdvisoryLocks.Holder(session: sessionId, transactional: true))
+    }
+
+    /// This session's number (advisory locks are held by it).
+    public let sessionId: UInt64
+    var holdsTransactionAdvisoryLocks = false
+
+    func noteAdvisory(transactional: Bool) {
+        if transactional { holdsTransactionAdvisoryLocks = true }
+    }
+
+    /// A transaction ended: its advisory locks go.
+    func releaseTransactionAdvisoryLocks() {
+        guard holdsTransactionAdvisoryLocks else { return }
+        holdsTransactionAdvisoryLocks = false
+        engine.advisoryLocks.releaseAll(AdvisoryLocks.Holder(session: sessionId, transactional: true))
+    }
 
     /// Asks the running statement to stop with 57014 (a client's cancel request).
     public func cancel() { interrupt.cancel() }
@@ -194,6 +217,14 @@ public final class Session {
                 throw SQLError(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
             }
         }
+        if let name = Session.writeName(s) {
+            if block != nil && blockAsOf != nil {
+                throw SQLError(.readOnlySQLTransaction, "cannot execute \(name) while reading the past (AS OF)")
+            }
+            if block?.readOnly ?? defaultReadOnly {
+                throw SQLError(.readOnlySQLTransaction, "cannot execute \(name) in a read-only transaction")
+            }
+        }
         temporalClauses = p.temporal
         let savedParameters = currentParameters
         currentParameters = parameters
@@ -240,7 +271,6 @@ public final class Session {
         case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
         case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
         case .alterTable(let a): return try withTransaction { try self.alterTable(a, in: $0, parameters: parameters) }
-        case .comment: throw SQLError.notSupported("COMMENT ON")
         case let .prepare(name, types, statement, _): return try prepareStatement(name: name, types: types, statement: statement, outer: p)
         case let .execute(name, arguments): return try executeStatement(name: name, arguments: arguments)
         case .deallocate(let name):
@@ -253,7 +283,34 @@ public final class Session {
         case let .fetch(name, direction, move): return try fetchCursor(name, direction, move: move)
         case .closeCursor(let name): return try closeCursor(name)
         case .discardAll: return try discardAll()
-        case .lockTable: throw SQLError.notSupported("LOCK TABLE")
+        case let .lockTable(tables, mode, noWait): return try lockTables(tables, mode: mode, noWait: noWait)
+        case let .comment(kind, object, text): return try withTransaction { try self.comment(kind, object, text, in: $0) }
+        }
+    }
+
+    /// The name PostgreSQL's read-only error gives a writing statement (nil: not a write).
+    static func writeName(_ s: Statement) -> String? {
+        switch s {
+        case .insert: return "INSERT"
+        case .update: return "UPDATE"
+        case .delete: return "DELETE"
+        case .createTable(let c): return c.asQuery == nil ? "CREATE TABLE" : "CREATE TABLE AS"
+        case .createIndex: return "CREATE INDEX"
+        case .createView: return "CREATE VIEW"
+        case .createSequence: return "CREATE SEQUENCE"
+        case .alterTable: return "ALTER TABLE"
+        case .alterSequence: return "ALTER SEQUENCE"
+        case .truncate: return "TRUNCATE TABLE"
+        case .comment: return "COMMENT"
+        case .drop(let d):
+            switch d.kind {
+            case .table: return "DROP TABLE"
+            case .view: return "DROP VIEW"
+            case .index: return "DROP INDEX"
+            case .sequence: return "DROP SEQUENCE"
+            default: return "DROP"
+            }
+        default: return nil
         }
     }
 
@@ -318,7 +375,10 @@ public final class Session {
         try configure(t)
         t.beginStatement()
         implicitTransaction = t
-        defer { implicitTransaction = nil }
+        defer {
+            implicitTransaction = nil
+            releaseTransactionAdvisoryLocks()
+        }
         do {
             let r = try body(t)
             try t.commit()
@@ -448,6 +508,7 @@ public final class Session {
     func endBlock(committed: Bool) {
         if committed { settings.commitBlock() } else { settings.rollbackBlock() }
         endCursors(committed: committed)
+        releaseTransactionAdvisoryLocks()
         savepointDepths = []
         block = nil
         blockAsOf = nil
