@@ -423,3 +423,17 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT * FROM drift_events FOR SYSTEM_TIME ALL") }?.code == .featureNotSupported)
     }
 }
+
+@Suite struct TopNSortTests {
+    @Test func orderByLimitKeepsOnlyTheFirstRowsAndTheirOrder() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY, g int); INSERT INTO t SELECT i, i % 7 FROM generate_series(1, 5000) i")
+        // Ties keep input order, exactly as the full sort gives them.
+        let full = try s.rows("SELECT id FROM (SELECT id, g FROM t ORDER BY g DESC) x")
+        #expect(try s.rows("SELECT id FROM t ORDER BY g DESC LIMIT 10 OFFSET 5") == Array(full[5..<15]))
+        #expect(try s.rows("SELECT id FROM t ORDER BY g, id DESC LIMIT 3") == [["4998"], ["4991"], ["4984"]])
+        #expect(try s.rows("SELECT id FROM t ORDER BY g LIMIT 0") == [])
+        #expect(try s.rows("SELECT count(*) FROM (SELECT id FROM t ORDER BY g LIMIT 6000) x") == [["5000"]])
+    }
+}

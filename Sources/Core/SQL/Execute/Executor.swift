@@ -49,8 +49,23 @@ enum Executor {
         case let .sort(input, keys, _):
             return try SortNode(try instantiate(input, ctx), keys, ctx)
         case let .limit(input, limit, offset):
-            return LimitNode(try instantiate(input, ctx), limit: try limit.map { try ExprCompiler.compile($0, ctx) },
-                             offset: try offset.map { try ExprCompiler.compile($0, ctx) })
+            let limitEval = try limit.map { try ExprCompiler.compile($0, ctx) }
+            let offsetEval = try offset.map { try ExprCompiler.compile($0, ctx) }
+            // ORDER BY ... LIMIT n: a top-n sort keeps n + offset rows, never the whole input.
+            if case let .sort(sortInput, keys, _) = input.op, let limitEval,
+               let n = SortNode.constantCount(limitEval), let skip = offsetEval.map(SortNode.constantCount) ?? 0,
+               n + skip <= 100_000 {
+                let sort = try SortNode(try instantiate(sortInput, ctx), keys, ctx)
+                sort.topN = n + skip
+                var node: any PlanNode = sort
+                if ctx.instrumentation != nil {
+                    let counted = CountingNode(sort)
+                    ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
+                    node = counted
+                }
+                return LimitNode(node, limit: limitEval, offset: offsetEval)
+            }
+            return LimitNode(try instantiate(input, ctx), limit: limitEval, offset: offsetEval)
         case let .setOp(kind, all, l, r):
             return SetOpNode(kind, all: all, try instantiate(l, ctx), try instantiate(r, ctx), ctx)
         case let .lockRows(input, specs):
@@ -347,9 +362,87 @@ final class SortNode: PlanNode {
 
     var width: Int { input.width }
 
+    /// Set under a constant LIMIT (plus OFFSET): only that many first rows are kept.
+    var topN: Int?
+
     func next() throws -> RowBatch? {
-        if output == nil { output = StoredRowsNode(try sortAll()) }
+        if output == nil { output = StoredRowsNode(try topN.map { try sortTop($0) } ?? sortAll()) }
         return try output?.next()
+    }
+
+    /// A constant LIMIT / OFFSET count (nil when not a non-negative integer constant).
+    static func constantCount(_ e: Eval) -> Int? {
+        guard case .int(let n)? = try? e(UnsafeBufferPointer(start: nil, count: 0)), n >= 0, n <= Int64(Int32.max) else { return nil }
+        return Int(n)
+    }
+
+    /// The first `n` rows in order, streaming the input through a bounded max-heap (ties keep
+    /// input order, as the full sort does): memory for n rows, time n log n per input row at
+    /// worst, and only rows that enter the heap are copied.
+    func sortTop(_ n: Int) throws -> RowStore {
+        let k = keys.count
+        var out = RowStore(width: input.width)
+        guard n > 0 else {
+            while try input.next() != nil {}
+            return out
+        }
+        struct Entry {
+            var keys: [Value]
+            var row: [Value]
+            var seq: Int
+        }
+        let keys = self.keys
+        func less(_ a: [Value], _ aSeq: Int, _ b: [Value], _ bSeq: Int) -> Bool {
+            for j in 0..<k {
+                let c = compareSortValues(a[j], b[j], descending: keys[j].descending, nullsFirst: keys[j].nullsFirst)
+                if c != 0 { return c < 0 }
+            }
+            return aSeq < bSeq
+        }
+        var heap: [Entry] = []
+        heap.reserveCapacity(n)
+        func siftUp(_ i0: Int) {
+            var i = i0
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard less(heap[p].keys, heap[p].seq, heap[i].keys, heap[i].seq) else { return }
+                heap.swapAt(p, i)
+                i = p
+            }
+        }
+        func siftDown(_ i0: Int) {
+            var i = i0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && less(heap[m].keys, heap[m].seq, heap[l].keys, heap[l].seq) { m = l }
+                if r < heap.count && less(heap[m].keys, heap[m].seq, heap[r].keys, heap[r].seq) { m = r }
+                if m == i { return }
+                heap.swapAt(m, i)
+                i = m
+            }
+        }
+        var scratch = [Value](repeating: .null, count: k)
+        var seq = 0
+        while let b = try input.next() {
+            for i in 0..<b.count {
+                try b.withRow(i) { r in
+                    for j in 0..<k { scratch[j] = try evals[j](r) }
+                    if heap.count < n {
+                        heap.append(Entry(keys: scratch, row: Array(r), seq: seq))
+                        siftUp(heap.count - 1)
+                    } else if less(scratch, seq, heap[0].keys, heap[0].seq) {
+                        heap[0] = Entry(keys: scratch, row: Array(r), seq: seq)
+                        siftDown(0)
+                    }
+                }
+                seq += 1
+            }
+            try ctx.interrupt?.check()
+        }
+        heap.sort { less($0.keys, $0.seq, $1.keys, $1.seq) }
+        for e in heap { e.row.withUnsafeBufferPointer { out.append($0) } }
+        return out
     }
 
     func sortAll() throws -> RowStore {

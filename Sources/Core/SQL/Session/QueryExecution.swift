@@ -97,7 +97,7 @@ enum ExplainText {
         case .window: return ("WindowAgg", [])
         case .distinct: return ("HashAggregate", ["(DISTINCT)"])
         case .distinctOn: return ("Unique", [])
-        case .sort: return ("Sort", [])
+        case .sort: return ("Sort", [])  // a top-n heap sort under a constant LIMIT
         case .limit: return ("Limit", [])
         case .setOp(let k, let all, _, _): return (k == .union ? (all ? "Append" : "HashAggregate") : "HashSetOp \(k.rawValue)\(all ? " All" : "")", [])
         case .lockRows: return ("LockRows", [])
