@@ -437,3 +437,24 @@ import DriftTestSupport
         #expect(try s.rows("SELECT count(*) FROM (SELECT id FROM t ORDER BY g LIMIT 6000) x") == [["5000"]])
     }
 }
+
+@Suite struct PrimaryKeyRangeTests {
+    @Test func rangesOnThePrimaryKeyUseItsIndex() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY, g int); INSERT INTO t SELECT i, i % 7 FROM generate_series(1, 2000) i")
+        #expect(try s.rows("EXPLAIN SELECT * FROM t WHERE id BETWEEN 10 AND 19").first?.first?.hasPrefix("Index Scan using t_pkey on t") == true)
+        #expect(try s.rows("SELECT count(*), min(id), max(id) FROM t WHERE id BETWEEN 10 AND 19") == [["10", "10", "19"]])
+        #expect(try s.rows("SELECT count(*) FROM t WHERE id > 1990") == [["10"]])
+        let before = e.visibleSeq
+        _ = try s.execute("DELETE FROM t WHERE id BETWEEN 10 AND 14")
+        #expect(try s.rows("SELECT count(*) FROM t WHERE id BETWEEN 10 AND 19") == [["5"]])
+        #expect(try s.rows("SELECT count(*) FROM t AS OF @seq:\(before) WHERE id BETWEEN 10 AND 19") == [["10"]])
+        #expect(sqlError { _ = try s.execute("DROP INDEX t_pkey") }?.code == SQLState("2BP01"))
+        // A primary key added later gets its index; dropped, it goes.
+        _ = try s.execute("CREATE TABLE u (a int, b int); INSERT INTO u VALUES (1, 1), (2, 2); ALTER TABLE u ADD PRIMARY KEY (a)")
+        #expect(try s.rows("EXPLAIN SELECT * FROM u WHERE a > 1").first?.first?.hasPrefix("Index Scan using u_pkey") == true)
+        _ = try s.execute("ALTER TABLE u DROP CONSTRAINT u_pkey")
+        #expect(try s.rows("EXPLAIN SELECT * FROM u WHERE a > 1").first?.first?.hasPrefix("Seq Scan") == true)
+    }
+}

@@ -198,6 +198,11 @@ public struct TableDef: Sendable, Hashable {
     /// A table without a declared primary key is keyed by a hidden row id.
     public var hasRowId: Bool { primaryKey.isEmpty }
 
+    /// Whether `index` is the primary key's ordered index (named as the constraint).
+    public func isPrimaryKeyIndex(_ index: IndexDef) -> Bool {
+        !primaryKey.isEmpty && !index.unique && index.name == primaryKeyName && index.columns == primaryKey
+    }
+
     /// The primary key constraint's name (PostgreSQL's `<table>_pkey` unless one was given).
     public var primaryKeyName: String { options["drift.pkey_name"] ?? name + "_pkey" }
 }

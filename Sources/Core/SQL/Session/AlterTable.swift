@@ -580,8 +580,16 @@ extension Session {
             }
         }
         for (key, _) in rows { try t.delete(table, key: key) }
+        if let old = table.indexes.first(where: table.isPrimaryKeyIndex) {
+            try t.applyDDL { _ in .dropIndex(table.id, old.id) }
+        }
         try t.applyDDL { _ in .setPrimaryKey(table.id, columns) }
         try t.applyDDL { _ in .setOption(table.id, "drift.pkey_name", columns.isEmpty ? nil : name) }
+        if !columns.isEmpty {
+            let keyed = try current(table.id, t)
+            let index = IndexDef(id: t.allocateIndexId(), name: keyed.primaryKeyName, columns: columns, unique: false)
+            try t.applyDDL { _ in .createIndex(table.id, index) }
+        }
         let rekeyed = try current(table.id, t)
         for (_, values) in rows { try t.insert(rekeyed, values) }
     }

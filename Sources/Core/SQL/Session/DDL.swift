@@ -159,6 +159,15 @@ extension Session {
         var table = TableDef(id: tableId, schema: schema, name: s.table.name, columns: columns, primaryKey: primaryKey ?? [],
                              indexes: [], origin: .sql)
         if let pkName { table.options["drift.pkey_name"] = pkName }
+        if let pk = primaryKey {
+            // The primary key's ordered index (rows live in the table keyed by the key's hash,
+            // so ranges and prefixes of the key are served by this B-tree, as PostgreSQL's
+            // primary key index serves them). Uniqueness is the table's own key.
+            if t.catalog.relationExists(schema: schema, table.primaryKeyName) || t.catalog.index(schema: schema, named: table.primaryKeyName) != nil {
+                throw SQLError(.duplicateTable, "relation \"\(table.primaryKeyName)\" already exists")
+            }
+            table.indexes.append(IndexDef(id: t.allocateIndexId(), name: table.primaryKeyName, columns: pk, unique: false))
+        }
         for o in owned { if let kind = o.identity { table.options["drift.identity.\(o.position)"] = kind } }
         var usedNames = Set([table.primaryKeyName])
         for u in uniques {
@@ -474,6 +483,10 @@ extension Session {
                 guard let (table, index) = catalog.index(schema: schema, named: name) else {
                     if s.ifExists { notices.append("NOTICE: index \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedObject, "index \"\(name)\" does not exist")
+                }
+                if table.isPrimaryKeyIndex(index) {
+                    throw SQLError(SQLState("2BP01"), "cannot drop index \(name) because constraint \(name) on table \(table.name) requires it",
+                                   hint: "You can drop constraint \(name) on table \(table.name) instead.")
                 }
                 try t.applyDDL { _ in .dropIndex(table.id, index.id) }
             }
