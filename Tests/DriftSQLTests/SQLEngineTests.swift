@@ -458,3 +458,34 @@ import DriftTestSupport
         #expect(try s.rows("EXPLAIN SELECT * FROM u WHERE a > 1").first?.first?.hasPrefix("Seq Scan") == true)
     }
 }
+
+@Suite struct DecorrelationTests {
+    @Test func existsAndInBecomeSemiAndAntiJoins() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE c (id int PRIMARY KEY, name text); CREATE TABLE o (id int PRIMARY KEY, cid int, amt int);
+            INSERT INTO c SELECT g, 'n' || g FROM generate_series(1, 200) g;
+            INSERT INTO o SELECT g, g % 100, g FROM generate_series(1, 200) g
+            """)
+        #expect(try s.rows("EXPLAIN SELECT count(*) FROM c WHERE EXISTS (SELECT 1 FROM o WHERE o.cid = c.id)")[1] == ["  ->  Hash Semi Join  (rows=200)"])
+        #expect(try s.rows("SELECT count(*) FROM c WHERE EXISTS (SELECT 1 FROM o WHERE o.cid = c.id)") == [["99"]])
+        #expect(try s.rows("SELECT count(*) FROM c WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.cid = c.id)") == [["101"]])
+        #expect(try s.rows("SELECT count(*) FROM c WHERE id IN (SELECT cid FROM o WHERE amt > 150)") == [["49"]])
+        // A condition on the outer row alone inside NOT EXISTS stays inside the anti join.
+        #expect(try s.rows("SELECT count(*) FROM c WHERE NOT EXISTS (SELECT 1 FROM o WHERE c.id < 0 AND o.cid = c.id)") == [["200"]])
+        #expect(try s.rows("SELECT id, name FROM c WHERE EXISTS (SELECT 1 FROM o WHERE o.cid = c.id AND o.amt = 5)") == [["5", "n5"]])
+        // Inner names still shadow outer ones; the inner tables stay invisible outside.
+        #expect(try s.rows("SELECT count(*) FROM c WHERE EXISTS (SELECT 1 FROM o WHERE cid = id)") == [["200"]])
+        #expect(try s.rows("SELECT id FROM c WHERE EXISTS (SELECT 1 FROM o WHERE o.cid = c.id) ORDER BY id LIMIT 2") == [["1"], ["2"]])
+        #expect(sqlError { _ = try s.execute("SELECT amt FROM c WHERE EXISTS (SELECT 1 FROM o WHERE o.cid = c.id)") }?.code == .undefinedColumn)
+    }
+
+    @Test func onConflictSkippedByItsWhereLeavesTheRowFree() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (5, 0)")
+        #expect(try s.executeOne("INSERT INTO t VALUES (5, 1), (8, 1), (5, 2) ON CONFLICT (id) DO UPDATE SET v = 9 WHERE false").tag == "INSERT 0 1")
+        #expect(sqlError { _ = try s.execute("INSERT INTO t VALUES (5, 1), (5, 2) ON CONFLICT (id) DO UPDATE SET v = 9") }?.code == .cardinalityViolation)
+    }
+}

@@ -228,6 +228,11 @@ final class TableScanNode: PlanNode {
     }
 
     func nextHistory(lower: Int64, upper: Int64, upperInclusive: Bool) throws -> RowBatch? {
+        // An empty period (FROM a TO a) or a reversed one holds no version (SQL:2011).
+        if upperInclusive ? lower > upper : lower >= upper {
+            done = true
+            return nil
+        }
         guard let store = ctx.engine.store(access.table.id) else { throw SQLError.bug("no storage for \(access.table.name)") }
         let engine = ctx.engine
         let readSeq = ctx.txn.readSeq

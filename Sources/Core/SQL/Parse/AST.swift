@@ -168,6 +168,8 @@ public struct TableRef: Sendable {
 
 public enum JoinKind: String, Sendable {
     case inner = "JOIN_INNER", left = "JOIN_LEFT", right = "JOIN_RIGHT", full = "JOIN_FULL"
+    /// Made by decorrelating EXISTS / IN (never parsed).
+    case semi = "JOIN_SEMI", anti = "JOIN_ANTI"
 }
 
 /// One item of a FROM clause.

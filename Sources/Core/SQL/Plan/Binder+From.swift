@@ -59,6 +59,8 @@ extension Binder {
             case .left: type = .left
             case .right: type = .right
             case .full: type = .full
+            case .semi: type = .semi
+            case .anti: type = .anti
             }
             var condition: BoundExpr?
             var star: [(String, BoundExpr)]
@@ -105,6 +107,11 @@ extension Binder {
                 }
                 star = left.star + right.star
             }
+            if type == .semi || type == .anti {
+                // The subquery's tables were never visible outside it.
+                for i in right.relations { scope.relations[i].visible = false }
+                star = left.star
+            }
             return FromNode(.join(type, left, right, condition: condition), star: star)
         }
     }
@@ -144,8 +151,9 @@ extension Binder {
     func bindTableRef(_ ref: TableRef, _ scope: BlockScope) throws -> FromNode {
         // A CTE of that name hides tables.
         if ref.schema == nil, let cte = scope.cte(ref.name) {
-            if ref.temporal != nil {
-                throw SQLError.notSupported("FOR SYSTEM_TIME on a WITH query", position: sqlPosition(ref.location))
+            if ref.temporal != nil || temporalMap[ref.location] != nil {
+                throw SQLError(.featureNotSupported, "AS OF / FOR SYSTEM_TIME on a WITH query is not supported",
+                               hint: "Put the clause on the tables inside the WITH query.", position: sqlPosition(ref.location))
             }
             let plan: Plan
             if cte.recursive && cte.plan == nil {

@@ -295,6 +295,17 @@ final class Binder {
 
     func bindSelect(_ core: SelectCore, orderBy: [SortItem], limit: Expr?, offset: Expr?, locking: [LockingClause],
                     parent: BlockScope?) throws -> BoundQuery {
+        // EXISTS / NOT EXISTS / IN (subquery) in WHERE as semi and anti joins, when the
+        // rewritten block binds to the same names (otherwise the subqueries stay as they are).
+        if locking.isEmpty, let rewritten = Self.semiJoins(core),
+           let q = try? bindSelectBlock(rewritten, orderBy: orderBy, limit: limit, offset: offset, locking: locking, parent: parent) {
+            return q
+        }
+        return try bindSelectBlock(core, orderBy: orderBy, limit: limit, offset: offset, locking: locking, parent: parent)
+    }
+
+    func bindSelectBlock(_ core: SelectCore, orderBy: [SortItem], limit: Expr?, offset: Expr?, locking: [LockingClause],
+                         parent: BlockScope?) throws -> BoundQuery {
         try enter()
         defer { depth -= 1 }
         if core.into != nil { throw SQLError.notSupported("SELECT ... INTO (use CREATE TABLE ... AS)") }
@@ -729,6 +740,83 @@ extension Binder {
         out.targets[i] = SelectTarget(expr: .column([alias, name], location: f.location), alias: core.targets[i].alias ?? name,
                                       location: core.targets[i].location)
         return out
+    }
+}
+
+extension Binder {
+    /// Decorrelation: `FROM a WHERE ... AND EXISTS (SELECT ... FROM b WHERE c)` becomes
+    /// `FROM a SEMI JOIN b ON c` (NOT EXISTS an anti join, `x IN (SELECT y ...)` a semi join
+    /// on `x = y AND c`), so the planner can hash-join instead of running the subquery per row.
+    /// Only for one FROM item outside and a plain subquery inside (no grouping, aggregates,
+    /// windows, DISTINCT ON, set operations, CTEs or OFFSET; a LIMIT only for EXISTS and only
+    /// above zero). NOT IN is left alone: its NULL rule is not a join's.
+    static func semiJoins(_ core: SelectCore) -> SelectCore? {
+        guard core.from.count == 1, let w = core.whereClause else { return nil }
+        let conjuncts: [Expr]
+        if case .and(let xs) = w { conjuncts = xs } else { conjuncts = [w] }
+        var rest: [Expr] = []
+        var from = core.from[0]
+        var changed = false
+        for c in conjuncts {
+            guard let (kind, inner, on) = semiJoinCandidate(c) else {
+                rest.append(c)
+                continue
+            }
+            from = .join(kind, from, inner, on: on, using: [], natural: false, alias: nil, location: c.location ?? 0)
+            changed = true
+        }
+        guard changed else { return nil }
+        var out = core
+        out.from = [from]
+        out.whereClause = rest.isEmpty ? nil : rest.count == 1 ? rest[0] : .and(rest)
+        return out
+    }
+
+    static func semiJoinCandidate(_ e: Expr) -> (JoinKind, FromItem, Expr?)? {
+        var negated = false
+        var x = e
+        if case .not(let inner) = e {
+            negated = true
+            x = inner
+        }
+        guard case let .subquery(q, kind, test, _) = x else { return nil }
+        let exists: Bool
+        switch kind {
+        case .exists: exists = true
+        case .any(let op) where op == "=" && !negated && test != nil: exists = false
+        default: return nil
+        }
+        guard q.with.isEmpty, q.offset == nil, q.temporal == nil, q.locking.isEmpty, case .select(let sub) = q.body,
+              sub.distinctOn == nil, sub.groupBy.isEmpty, sub.having == nil, sub.windows.isEmpty, sub.into == nil,
+              !sub.from.isEmpty else { return nil }
+        if let l = q.limit {
+            guard exists, case .constant(.integer(let n), _) = l, n > 0 else { return nil }
+        }
+        var aggregate = false
+        func scan(_ e: Expr) {
+            if case .function(let f) = e, let n = f.name.last?.lowercased(), aggregateNames.contains(n) || f.over != nil {
+                aggregate = true
+            }
+            if case .subquery = e { return }
+            for c in e.children { scan(c) }
+        }
+        for t in sub.targets { scan(t.expr) }
+        guard !aggregate else { return nil }
+        var right = sub.from[0]
+        for item in sub.from.dropFirst() {
+            right = .join(.inner, right, item, on: nil, using: [], natural: false, alias: nil, location: 0)
+        }
+        var conditions: [Expr] = []
+        if let w = sub.whereClause { conditions.append(w) }
+        if !exists {
+            guard sub.targets.count == 1, let test else { return nil }
+            if case .star = sub.targets[0].expr { return nil }
+            if case .row = test { return nil }
+            conditions.append(.op("=", left: test, right: sub.targets[0].expr, location: sub.targets[0].location))
+            return (.semi, right, conditions.count == 1 ? conditions[0] : .and(conditions))
+        }
+        guard !conditions.isEmpty else { return nil }
+        return (negated ? .anti : .semi, right, conditions.count == 1 ? conditions[0] : .and(conditions))
     }
 }
 

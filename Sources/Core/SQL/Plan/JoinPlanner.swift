@@ -77,17 +77,19 @@ struct JoinPlanner {
         var right = try combine(ru, rp)
         var conds = cond?.conjuncts ?? []
         // ON conditions on the side that may be null-extended filter that side before the join.
-        if type == .left || type == .right {
+        if type == .left || type == .right || type == .semi || type == .anti {
             var pushed: [BoundExpr] = []
             conds.removeAll { c in
                 let slots = c.slotSet
                 guard !slots.isEmpty, !hasCorrelatedSubquery(c) else { return false }
-                let inner = type == .left ? right : left
+                // The side whose rows the condition only qualifies: the right of LEFT, semi
+                // and anti joins, the left of RIGHT joins.
+                let inner = type == .right ? left : right
                 if inner.covers(slots) { pushed.append(c); return true }
                 return false
             }
             if !pushed.isEmpty {
-                if type == .left { right = try filtered(right, pushed) } else { left = try filtered(left, pushed) }
+                if type == .right { left = try filtered(left, pushed) } else { right = try filtered(right, pushed) }
             }
         }
         let (keysL, keysR, residual) = equiKeys(conds, left, right)
@@ -102,6 +104,7 @@ struct JoinPlanner {
         }
         var rows = max(left.rows, right.rows)
         if type == .full { rows = left.rows + right.rows }
+        if type == .semi || type == .anti { rows = left.rows }
         let plan = Plan(.join(spec), width: wide, rows: rows)
         return Unit(plan: plan, ranges: left.ranges + right.ranges, relations: left.relations.union(right.relations), rows: rows,
                     order: order)

@@ -101,8 +101,9 @@ enum JoinMethod {
 
 /// A join. Inner and outer joins of one block work on wide rows (every relation of the block
 /// at its own slots): the output is the left row with the right side's slot ranges copied in.
-/// Semi and anti joins (decorrelated EXISTS / IN) evaluate their condition on the left row
-/// followed by the right row, and output the left row.
+/// Semi and anti joins (decorrelated EXISTS / IN) evaluate their condition on the wide row
+/// too, and output the left row: once when a right row matches (semi), or when none does
+/// (anti).
 struct JoinSpec {
     var kind: JoinType
     var left: Plan
@@ -118,7 +119,9 @@ struct JoinSpec {
     /// For a LATERAL right side: the block's row holder, set from each left row before the
     /// right side runs again.
     var lateral: OuterRows? = nil
-    var concatenated: Bool { kind == .semi || kind == .anti }
+    /// Whether the joined row is the left row followed by the right row rather than one wide
+    /// row (no planner makes such joins today; the executor supports them).
+    var concatenated = false
 }
 
 enum AggregateKind: String {

@@ -501,7 +501,9 @@ final class OnConflictPlan {
         guard case .row(let found, _) = try t.lockRow(table, key: key, mode: doUpdate == nil ? .keyShare : .update) else { return .skipped }
         guard let existing = found else { return .proceed }
         guard let sets = doUpdate else { return .skipped }
-        guard touched.insert(key).inserted else {
+        // A row this command inserted or updated cannot be updated again (PostgreSQL's rule;
+        // a row the WHERE below skipped was not touched).
+        guard !touched.contains(key) else {
             throw SQLError(.cardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time",
                            hint: "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
         }
@@ -517,6 +519,7 @@ final class OnConflictPlan {
         }
         try writer.validate(next)
         try t.update(table, key: key, next, old: existing)
+        touched.insert(key)
         return .updated(next, old: existing)
     }
 }

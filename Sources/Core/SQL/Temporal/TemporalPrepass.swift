@@ -153,10 +153,36 @@ public struct TemporalPrepass {
         }
         guard first >= 1 else { return nil }
         let before = tokens[first - 1]
-        if before.isKeyword("from") || before.isKeyword("join") || before.isPunct(",") || before.isKeyword("update")
-            || before.isKeyword("into") {
+        if before.isKeyword("from") || before.isKeyword("join") || before.isKeyword("update") || before.isKeyword("into") {
             return tokens[first].start
         }
+        // After a comma only inside a FROM list (`FROM a, b AS OF ...`), not in a select list,
+        // ORDER BY or GROUP BY (`ORDER BY x, id AS OF ...` ends the statement).
+        if before.isPunct(","), inFromList(before: first - 1, tokens) { return tokens[first].start }
         return nil
+    }
+
+    /// Whether the comma at `k` separates FROM items: walking back at its depth, FROM comes
+    /// before any other clause keyword.
+    static func inFromList(before k: Int, _ tokens: [Token]) -> Bool {
+        var depth = 0
+        var j = k - 1
+        while j >= 0 {
+            let t = tokens[j]
+            if t.isPunct(")") {
+                depth += 1
+            } else if t.isPunct("(") {
+                if depth == 0 { return false }
+                depth -= 1
+            } else if depth == 0 {
+                if t.isKeyword("from") { return true }
+                for stop in ["select", "where", "group", "order", "having", "limit", "offset", "set", "values", "returning", "window",
+                             "fetch", "by"] where t.isKeyword(stop) {
+                    return false
+                }
+            }
+            j -= 1
+        }
+        return false
     }
 }
