@@ -389,6 +389,15 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT count(*), generate_series(1, 2)") }?.code == .featureNotSupported)
     }
 
+    @Test func intervalsSumAndAverage() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT sum(x), avg(x) FROM (VALUES (interval '1 day'), (interval '2 hours'), (NULL)) v(x)")
+                == [["1 day 02:00:00", "13:00:00"]])
+        #expect(try s.rows("SELECT sum(x) OVER (ORDER BY x) FROM (VALUES (interval '1 hour'), (interval '2 hours')) v(x)")
+                == [["01:00:00"], ["03:00:00"]])
+    }
+
     @Test func uuidsParseCompareAndGenerate() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

@@ -12,6 +12,7 @@ struct Accumulator {
     /// Exact sums (numeric arguments, and integer sums past Int64).
     var numSum = Numeric.zero
     var numSumSquares = Numeric.zero
+    var intervalSum = Interval.zero
     var value: Value = .null
     var flag: Bool?
     var items: [Value] = []
@@ -56,6 +57,8 @@ struct Accumulator {
                 }
             } else if case .numeric(let n) = v {
                 numSum = numSum + n
+            } else if case .interval(let iv) = v {
+                intervalSum = try intervalSum + iv
             } else {
                 sum += try v.double()
             }
@@ -129,6 +132,7 @@ struct Accumulator {
                 return .int(intSum)
             }
             if call.argType.isNumeric { return .numeric(try numSum.validated()) }
+            if call.argType.base == .interval { return .interval(intervalSum) }
             if call.type == .float4 { return .double(Double(Float(sum))) }
             return .double(sum)
         case .avg:
@@ -137,6 +141,7 @@ struct Accumulator {
                 return .numeric(try Numeric.average(sum: intOverflow ? numSum : Numeric(intSum), count: count))
             }
             if call.argType.isNumeric { return .numeric(try Numeric.average(sum: numSum, count: count)) }
+            if call.argType.base == .interval { return .interval(try intervalSum / Double(count)) }
             return .double(sum / Double(count))
         case .min, .max, .bitAnd, .bitOr: return value
         case .boolAnd, .boolOr: return flag.map { .bool($0) } ?? .null
