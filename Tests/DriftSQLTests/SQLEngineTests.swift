@@ -498,3 +498,26 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("INSERT INTO t VALUES (5, 1), (5, 2) ON CONFLICT (id) DO UPDATE SET v = 9") }?.code == .cardinalityViolation)
     }
 }
+
+@Suite struct SchemaTests {
+    @Test func schemasAndTheSearchPath() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE SCHEMA app; CREATE TABLE app.items (id serial PRIMARY KEY, name text); INSERT INTO app.items (name) VALUES ('a'), ('b')")
+        #expect(sqlError { _ = try s.execute("CREATE SCHEMA app") }?.code == SQLState("42P06"))
+        #expect(sqlError { _ = try s.execute("SELECT * FROM items") }?.code == .undefinedTable)
+        _ = try s.execute("SET search_path = app, public")
+        #expect(try s.rows("SELECT current_schema()") == [["app"]])
+        _ = try s.execute("INSERT INTO items (name) VALUES ('c'); CREATE TABLE other (x int)")
+        #expect(try s.rows("SELECT id, name FROM items ORDER BY id") == [["1", "a"], ["2", "b"], ["3", "c"]])
+        _ = try s.execute("RESET search_path")
+        #expect(try s.rows("SELECT count(*) FROM app.other") == [["0"]])
+        #expect(sqlError { _ = try s.execute("CREATE TABLE nosuch.t (a int)") }?.code == SQLState("3F000"))
+        #expect(sqlError { _ = try s.execute("DROP SCHEMA app") }?.code == SQLState("2BP01"))
+        #expect(try s.execute("DROP SCHEMA app CASCADE")[0].notices == ["NOTICE: drop cascades to 2 other objects"])
+        #expect(sqlError { _ = try s.execute("SELECT * FROM app.items") }?.code == .undefinedTable)
+        _ = try s.execute("SET search_path = nothere")
+        #expect(sqlError { _ = try s.execute("CREATE TABLE z (a int)") }?.code == SQLState("3F000"))
+        #expect(try s.rows("SELECT current_schema()") == [["NULL"]])
+    }
+}

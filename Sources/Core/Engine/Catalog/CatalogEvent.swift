@@ -32,6 +32,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// ALTER TABLE ADD / DROP PRIMARY KEY (empty: keyed by a hidden row id). The rows are
     /// re-keyed by the same transaction.
     case setPrimaryKey(UInt32, [Int])
+    /// CREATE SCHEMA / DROP SCHEMA (its objects are dropped by their own events first).
+    case createSchema(String)
+    case dropSchema(String)
 
     public var tableId: UInt32 {
         switch self {
@@ -44,6 +47,7 @@ public enum CatalogEvent: Sendable, Hashable {
             return id
         case .createView(let v): return v.id
         case .createSequence(let s), .alterSequence(let s): return s.id
+        case .createSchema, .dropSchema: return 0
         }
     }
 
@@ -142,6 +146,8 @@ public enum CatalogEvent: Sendable, Hashable {
             w.varint(UInt64(id))
             w.varint(UInt64(cols.count))
             for c in cols { w.varint(UInt64(c)) }
+        case .createSchema(let name): w.u8(22); w.string(name)
+        case .dropSchema(let name): w.u8(23); w.string(name)
         }
     }
 
@@ -285,6 +291,8 @@ public enum CatalogEvent: Sendable, Hashable {
             var cols: [Int] = []
             for _ in 0..<n { cols.append(try int()) }
             return .setPrimaryKey(tid, cols)
+        case 22: return .createSchema(try r.string())
+        case 23: return .dropSchema(try r.string())
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -215,6 +215,8 @@ public struct Catalog: Sendable {
     var viewsByName: [String: UInt32] = [:]
     public var sequences: [UInt32: SequenceDef] = [:]
     var sequencesByName: [String: UInt32] = [:]
+    /// The schemas (namespaces) that exist; `public` from the start, as in PostgreSQL.
+    public var schemas: Set<String> = ["public"]
 
     public init() {}
 
@@ -332,6 +334,10 @@ public struct Catalog: Sendable {
             sequencesByName[s.qualifiedName] = nil
         case .sequenceState:
             break
+        case .createSchema(let name):
+            schemas.insert(name)
+        case .dropSchema(let name):
+            schemas.remove(name)
         case let .setPrimaryKey(id, cols):
             let t = try existing(id)
             guard cols.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {

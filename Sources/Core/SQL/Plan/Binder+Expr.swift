@@ -290,7 +290,7 @@ extension Binder {
         case "SVFOP_CURRENT_USER", "SVFOP_USER", "SVFOP_SESSION_USER", "SVFOP_CURRENT_ROLE":
             return .function(BuiltinFunctions.currentUser, [], .text)
         case "SVFOP_CURRENT_CATALOG": return .constant(.text("driftdb"), .text)
-        case "SVFOP_CURRENT_SCHEMA": return .constant(.text("public"), .text)
+        case "SVFOP_CURRENT_SCHEMA": return .constant(searchPath.first.map { .text($0) } ?? .null, .text)
         default:
             throw SQLError.notSupported(op.replacingPrefix("SVFOP_", with: ""), position: sqlPosition(location))
         }

@@ -172,7 +172,7 @@ extension Binder {
         case .asOf(let seq): catalog = engine.catalog(at: seq)
         default: catalog = catalogOverride ?? txn.catalog
         }
-        let schemas = ref.schema.map { [$0] } ?? searchPath
+        let schemas = ref.schema.map { [$0] } ?? session?.searchPath(in: catalog) ?? ["public"]
         for schema in schemas {
             if let t = catalog.table(schema: schema, ref.name) {
                 return try addTable(t, ref: ref, mode: mode, scope: scope)
@@ -220,7 +220,7 @@ extension Binder {
     }
 
     /// Schemas searched for an unqualified name.
-    var searchPath: [String] { ["public"] }
+    var searchPath: [String] { session?.searchPath(in: catalogOverride ?? txn.catalog) ?? ["public"] }
 
     func addTable(_ t: TableDef, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
         referenced.insert(t.id)

@@ -420,10 +420,12 @@ final class Binder {
         let aggregating = !scope.aggregates.isEmpty || !groupKeys.isEmpty || having != nil
         var lockSpecs: [RowLockSpec] = []
         if !locking.isEmpty {
-            if aggregating || core.distinct || distinctOnKeys != nil {
-                throw SQLError.notSupported("FOR UPDATE with DISTINCT, GROUP BY, HAVING or aggregate functions")
-            }
-            if !scope.windows.isEmpty { throw SQLError.notSupported("FOR UPDATE with window functions") }
+            // PostgreSQL's words, naming the clause the row lock cannot go with.
+            let strength = locking.first.map { Self.lockingName($0.strength) } ?? "FOR UPDATE"
+            let clash: String? = core.distinct || distinctOnKeys != nil ? "DISTINCT clause" : !groupKeys.isEmpty ? "GROUP BY clause"
+                : having != nil ? "HAVING clause" : !scope.aggregates.isEmpty ? "aggregate functions"
+                : !scope.windows.isEmpty ? "window functions" : nil
+            if let clash { throw SQLError(.featureNotSupported, "\(strength) is not allowed with \(clash)") }
             lockSpecs = try rowLocks(locking, scope: scope)
         }
         var plan = try JoinPlanner(binder: self, scope: scope).plan(from, where: whereExpr)
@@ -820,3 +822,13 @@ extension Binder {
     }
 }
 
+extension Binder {
+    static func lockingName(_ s: LockStrength) -> String {
+        switch s {
+        case .update: return "FOR UPDATE"
+        case .noKeyUpdate: return "FOR NO KEY UPDATE"
+        case .share: return "FOR SHARE"
+        case .keyShare: return "FOR KEY SHARE"
+        }
+    }
+}

@@ -7,8 +7,8 @@ import DriftStorage
 /// transaction: history before the change still reads as it was written.
 extension Session {
     func alterTable(_ s: AlterTableStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
-        let schema = try checkSchema(s.table.schema, location: s.table.location)
         let name = s.table.name
+        let schema = schemaHolding(s.table.schema, name, in: t.catalog)
         guard let found = t.catalog.table(schema: schema, name) else {
             if s.actions.count == 1, case .renameTable(let to) = s.actions[0] {
                 return try renameOther(schema: schema, name, to: to, ifExists: s.ifExists, in: t)
@@ -235,7 +235,7 @@ extension Session {
             (seq, _) = try sequenceDefinition(seq, identity.options, creating: true, in: t)
             let created = seq
             try t.applyDDL { _ in .createSequence(created) }
-            def.defaultSQL = "nextval('\(name)'::regclass)"
+            def.defaultSQL = "nextval('\(table.schema == "public" ? "" : table.schema + ".")\(name)'::regclass)"
             defaultExpr = try Session.parseExpression(def.defaultSQL ?? "")
             if let kind = identity.kind { try t.applyDDL { _ in .setOption(table.id, "drift.identity.\(position)", kind) } }
         }

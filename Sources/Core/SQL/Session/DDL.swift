@@ -3,16 +3,10 @@ import DriftStorage
 
 /// Schema changes through SQL: each is a logged catalog event, validated first.
 extension Session {
+    /// The schema a new object goes into (its own, or the first of the search path).
     func checkSchema(_ schema: String?, location: Int) throws -> String {
-        let s = schema ?? "public"
-        guard s == "public" else {
-            if s == "pg_catalog" || s == "information_schema" {
-                throw SQLError(.insufficientPrivilege, "permission denied to create \"\(s).\" objects",
-                               detail: "System catalog modifications are currently disallowed.")
-            }
-            throw SQLError(SQLState("3F000"), "schema \"\(s)\" does not exist", position: sqlPosition(location))
-        }
-        return s
+        guard let t = block ?? implicitTransaction else { return schema ?? "public" }
+        return try creationSchema(schema, in: t.catalog, location: location)
     }
 
     func checkName(_ name: String, location: Int) throws {
@@ -154,7 +148,7 @@ extension Session {
             seq.ownedBy = (tableId, o.position)
             (seq, _) = try sequenceDefinition(seq, o.options, creating: true, in: t)
             sequences.append(seq)
-            columns[o.position].defaultSQL = "nextval('\(name)'::regclass)"
+            columns[o.position].defaultSQL = "nextval('\(schema == "public" ? "" : schema + ".")\(name)'::regclass)"
         }
         var table = TableDef(id: tableId, schema: schema, name: s.table.name, columns: columns, primaryKey: primaryKey ?? [],
                              indexes: [], origin: .sql)
@@ -323,9 +317,8 @@ extension Session {
             throw SQLError.notSupported("index access method \"\(m)\"")
         }
         if s.whereClause != nil { throw SQLError.notSupported("partial indexes (CREATE INDEX ... WHERE)") }
-        let schema = try checkSchema(s.table.schema, location: s.location)
-        guard let table = t.catalog.table(schema: schema, s.table.name) else {
-            if t.catalog.view(schema: schema, s.table.name) != nil {
+        guard let table = findTable(s.table.schema, s.table.name, in: t.catalog) else {
+            if findView(s.table.schema, s.table.name, in: t.catalog) != nil {
                 throw SQLError(.wrongObjectType, "\"\(s.table.name)\" is not a table")
             }
             throw SQLError(.undefinedTable, "relation \"\(s.table.name)\" does not exist")
@@ -341,6 +334,7 @@ extension Session {
             }
             positions.append(p)
         }
+        let schema = table.schema
         let name = s.name ?? uniqueName(table.name, positions.map { table.columns[$0].name }, suffix: "idx", taken: [], catalog: t.catalog)
         try checkName(name, location: s.location)
         if t.catalog.relationExists(schema: schema, name) || t.catalog.index(schema: schema, named: name) != nil {
@@ -423,13 +417,14 @@ extension Session {
         case .view: tag = "DROP VIEW"
         case .index: tag = "DROP INDEX"
         case .sequence: tag = "DROP SEQUENCE"
+        case .schema: return try dropSchemas(s.names, ifExists: s.ifExists, cascade: s.cascade, in: t)
         default: throw SQLError.notSupported("DROP \(s.kind.rawValue.replacingPrefix("OBJECT_", with: ""))")
         }
         var notices: [String] = []
         for parts in s.names {
             let name = parts.last ?? ""
-            let schema = parts.count > 1 ? parts[parts.count - 2] : "public"
             let catalog = t.catalog
+            let schema = schemaHolding(parts.count > 1 ? parts[parts.count - 2] : nil, name, in: catalog)
             switch s.kind {
             case .table:
                 guard let table = catalog.table(schema: schema, name) else {

@@ -73,9 +73,8 @@ extension Session {
         if ref.temporal != nil || temporalClauses[ref.location] != nil {
             throw SQLError(.readOnlySQLTransaction, "cannot \(verb) a table as of a past point (AS OF)", position: sqlPosition(ref.location))
         }
-        let schema = ref.schema ?? "public"
-        if let table = t.catalog.table(schema: schema, ref.name) { return table }
-        if t.catalog.view(schema: schema, ref.name) != nil {
+        if let table = findTable(ref.schema, ref.name, in: t.catalog) { return table }
+        if findView(ref.schema, ref.name, in: t.catalog) != nil {
             throw SQLError(.featureNotSupported, "cannot \(verb) view \"\(ref.name)\"",
                            detail: "Views are not updatable here.", hint: "Write to the view's table instead.")
         }

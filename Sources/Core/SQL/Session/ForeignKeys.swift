@@ -23,11 +23,10 @@ extension Session {
     func foreignKey(name: String?, columns: [Int], of table: TableDef, references ref: TableRef, refColumns: [String],
                     onDelete: String, onUpdate: String, match: String, location: Int, in t: Transaction,
                     selfTable: TableDef? = nil) throws -> ForeignKeyDef {
-        let schema = try checkSchema(ref.schema, location: ref.location)
         let parent: TableDef
-        if let selfTable, ref.name == selfTable.name, schema == selfTable.schema {
+        if let selfTable, ref.name == selfTable.name, ref.schema == nil || ref.schema == selfTable.schema {
             parent = selfTable
-        } else if let p = t.catalog.table(schema: schema, ref.name) {
+        } else if let p = findTable(ref.schema, ref.name, in: t.catalog) {
             parent = p
         } else {
             throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist")

@@ -32,16 +32,14 @@ extension Session {
         switch kind {
         case .table:
             let name = object.last ?? ""
-            let schema = object.count > 1 ? object[object.count - 2] : "public"
-            guard let table = t.catalog.table(schema: schema, name) else {
+            guard let table = findTable(object.count > 1 ? object[object.count - 2] : nil, name, in: t.catalog) else {
                 throw SQLError(.undefinedTable, "relation \"\(object.joined(separator: "."))\" does not exist")
             }
             try t.applyDDL { _ in .setOption(table.id, "drift.comment", text.flatMap { $0.isEmpty ? nil : $0 }) }
         case .column:
             guard object.count >= 2 else { throw SQLError(.syntaxError, "column name must be qualified") }
             let column = object[object.count - 1], name = object[object.count - 2]
-            let schema = object.count > 2 ? object[object.count - 3] : "public"
-            guard let table = t.catalog.table(schema: schema, name) else {
+            guard let table = findTable(object.count > 2 ? object[object.count - 3] : nil, name, in: t.catalog) else {
                 throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist")
             }
             guard let pos = table.columnPosition(column) else {

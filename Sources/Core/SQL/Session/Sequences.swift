@@ -123,7 +123,7 @@ extension Session {
     }
 
     func alterSequence(_ ref: TableRef, _ options: [(String, Expr?)], in t: Transaction) throws -> StatementResult {
-        guard let old = t.catalog.sequence(schema: ref.schema ?? "public", ref.name) else {
+        guard let old = findSequence(ref.schema, ref.name, in: t.catalog) else {
             throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist")
         }
         let (def, restart) = try sequenceDefinition(old, options, creating: false, in: t)
@@ -140,8 +140,9 @@ extension Session {
             return s.lowercased()
         }
         let catalog = (block ?? implicitTransaction)?.catalog ?? engine.latestCatalog
-        guard let name = parts.last, let def = catalog.sequence(schema: parts.count > 1 ? parts[0] : "public", name) else {
-            if catalog.relationExists(schema: parts.count > 1 ? parts[0] : "public", parts.last ?? "") {
+        guard let name = parts.last, let def = findSequence(parts.count > 1 ? parts[0] : nil, name, in: catalog) else {
+            if findTable(parts.count > 1 ? parts[0] : nil, parts.last ?? "", in: catalog) != nil
+                || findView(parts.count > 1 ? parts[0] : nil, parts.last ?? "", in: catalog) != nil {
                 throw SQLError(.wrongObjectType, "\"\(text)\" is not a sequence")
             }
             throw SQLError(.undefinedTable, "relation \"\(text)\" does not exist")

@@ -253,13 +253,13 @@ public final class Session {
         case .driftQL(let d): return try runDriftQL(d)
         case .vacuum(let tables, _):
             guard block == nil else { throw SQLError(.activeSQLTransaction, "VACUUM cannot run inside a transaction block") }
-            for t in tables where engine.latestCatalog.table(schema: t.schema ?? "public", t.name) == nil {
+            for t in tables where findTable(t.schema, t.name, in: engine.latestCatalog) == nil {
                 throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
             }
             _ = try engine.compact(table: nil)
             return StatementResult(tag: "VACUUM")
         case .analyze(let tables):
-            for t in tables where engine.latestCatalog.table(schema: t.schema ?? "public", t.name) == nil {
+            for t in tables where findTable(t.schema, t.name, in: engine.latestCatalog) == nil {
                 throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
             }
             return StatementResult(tag: "ANALYZE")
@@ -269,7 +269,7 @@ public final class Session {
         case .createSequence(let c): return try withTransaction { try self.createSequence(c, in: $0) }
         case let .alterSequence(ref, options): return try withTransaction { try self.alterSequence(ref, options, in: $0) }
         case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
-        case .createSchema: throw SQLError.notSupported("CREATE SCHEMA")
+        case let .createSchema(name, ifNotExists): return try withTransaction { try self.createSchema(name, ifNotExists: ifNotExists, in: $0) }
         case .alterTable(let a): return try withTransaction { try self.alterTable(a, in: $0, parameters: parameters) }
         case let .prepare(name, types, statement, _): return try prepareStatement(name: name, types: types, statement: statement, outer: p)
         case let .execute(name, arguments): return try executeStatement(name: name, arguments: arguments)
