@@ -521,3 +521,21 @@ import DriftTestSupport
         #expect(try s.rows("SELECT current_schema()") == [["NULL"]])
     }
 }
+
+@Suite struct EnumTests {
+    @Test func enumsValidateAndOrderByTheirLabels() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TABLE p (name text, m mood)")
+        #expect(sqlError { _ = try s.execute("CREATE TYPE mood AS ENUM ('x')") }?.code == .duplicateObject)
+        _ = try s.execute("INSERT INTO p VALUES ('a', 'happy'), ('b', 'sad'), ('c', 'ok'), ('d', NULL)")
+        let bad = sqlError { _ = try s.execute("INSERT INTO p VALUES ('e', 'angry')") }
+        #expect(bad?.code == .invalidTextRepresentation && bad?.message == "invalid input value for enum mood: \"angry\"")
+        #expect(try s.rows("SELECT name FROM p ORDER BY m") == [["b"], ["c"], ["a"], ["d"]])
+        #expect(try s.rows("SELECT name FROM p WHERE m > 'sad' ORDER BY name") == [["a"], ["c"]])
+        #expect(try s.rows("SELECT m::text, pg_typeof(m) FROM p WHERE name = 'a'") == [["happy", "mood"]])
+        #expect(sqlError { _ = try s.execute("DROP TYPE mood") }?.code == SQLState("2BP01"))
+        _ = try s.execute("DROP TYPE mood CASCADE")
+        #expect(try s.rows("SELECT * FROM p WHERE name = 'a'") == [["a"]])
+    }
+}

@@ -39,12 +39,11 @@ import time
 # match PostgreSQL on) these; the generator can emit them but each is OFF by default until
 # the engine catches up. Turn one on with `--enable NAME` (or `--enable all`).
 PENDING_FEATURES = {
-    'enum': 'CREATE TYPE ... AS ENUM (0A000)',
     'grouping_func': 'the GROUPING() function next to GROUPING SETS/ROLLUP/CUBE (0A000)',
 }
 
 # Features built since the generator learned them: always on.
-BUILT_FEATURES = {'numeric', 'avg', 'interval', 'time', 'sequence', 'datetime_funcs', 'uuid'}
+BUILT_FEATURES = {'numeric', 'avg', 'interval', 'time', 'sequence', 'datetime_funcs', 'uuid', 'enum'}
 
 # Known DriftDB bugs found by this harness. The generator avoids each one by default so
 # that CI is green; `--allow NAME` (or `--allow all`) makes the generator produce it again.

@@ -35,6 +35,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// CREATE SCHEMA / DROP SCHEMA (its objects are dropped by their own events first).
     case createSchema(String)
     case dropSchema(String)
+    /// CREATE TYPE ... AS ENUM / DROP TYPE.
+    case createEnum(EnumType)
+    case dropEnum(UInt32)
 
     public var tableId: UInt32 {
         switch self {
@@ -48,6 +51,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createView(let v): return v.id
         case .createSequence(let s), .alterSequence(let s): return s.id
         case .createSchema, .dropSchema: return 0
+        case .createEnum(let e): return e.id
+        case .dropEnum(let id): return id
         }
     }
 
@@ -148,6 +153,8 @@ public enum CatalogEvent: Sendable, Hashable {
             for c in cols { w.varint(UInt64(c)) }
         case .createSchema(let name): w.u8(22); w.string(name)
         case .dropSchema(let name): w.u8(23); w.string(name)
+        case .createEnum(let e): w.u8(24); SQLType.enumeration(e).encode(into: &w)
+        case .dropEnum(let id): w.u8(25); w.varint(UInt64(id))
         }
     }
 
@@ -293,6 +300,10 @@ public enum CatalogEvent: Sendable, Hashable {
             return .setPrimaryKey(tid, cols)
         case 22: return .createSchema(try r.string())
         case 23: return .dropSchema(try r.string())
+        case 24:
+            guard case .enumeration(let e) = try SQLType.decode(&r) else { throw DecodeError("bad enum type", offset: r.position) }
+            return .createEnum(e)
+        case 25: return .dropEnum(try id())
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -217,6 +217,11 @@ public struct Catalog: Sendable {
     var sequencesByName: [String: UInt32] = [:]
     /// The schemas (namespaces) that exist; `public` from the start, as in PostgreSQL.
     public var schemas: Set<String> = ["public"]
+    public var enums: [UInt32: EnumType] = [:]
+
+    public func enumType(schema: String = "public", _ name: String) -> EnumType? {
+        enums.values.first { $0.schema == schema && $0.name == name }
+    }
 
     public init() {}
 
@@ -334,6 +339,10 @@ public struct Catalog: Sendable {
             sequencesByName[s.qualifiedName] = nil
         case .sequenceState:
             break
+        case .createEnum(let e):
+            enums[e.id] = e
+        case .dropEnum(let id):
+            enums[id] = nil
         case .createSchema(let name):
             schemas.insert(name)
         case .dropSchema(let name):

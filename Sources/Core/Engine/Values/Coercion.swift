@@ -52,6 +52,11 @@ public enum Coercion {
             return .interval(try Interval.parse(text))
         case .uuid:
             return .text(try UUIDText.parse(text))
+        case .enumeration(let e):
+            guard e.ordinal(text) != nil else {
+                throw SQLError(.invalidTextRepresentation, "invalid input value for enum \(e.name): \"\(text)\"")
+            }
+            return .text(text)
         case let .modified(base, typmod):
             if base == .interval { return .interval(try Interval.parse(text, typmod: typmod)) }
             return try applyTypmod(try fromText(text, to: base, dt), base, typmod)

@@ -23,6 +23,9 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     /// timestamptz(p), time(p), interval fields and precision. Expressions see the base type;
     /// casts and column assignments apply the modifier.
     case modified(SQLType, typmod: Int32)
+    /// A type made by CREATE TYPE ... AS ENUM: values are held as their labels and order by
+    /// their position in the list.
+    case enumeration(EnumType)
 
     /// The type without its modifier.
     public var base: SQLType {
@@ -54,6 +57,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .timestamptz: return "timestamp with time zone"
         case .interval: return "interval"
         case .uuid: return "uuid"
+        case .enumeration(let e): return e.schema == "public" ? e.name : e.schema + "." + e.name
         case .json: return "json"
         case .jsonb: return "jsonb"
         case .array(let e): return e.name + "[]"
@@ -88,6 +92,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .interval: return 1186
         case .numeric, .decimal: return 1700
         case .uuid: return 2950
+        case .enumeration(let e): return EnumType.oidBase + e.id
         case .jsonb: return 3802
         case .modified(let b, _): return b.oid
         case .array(let e):
@@ -152,6 +157,13 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .timestamptz: w.u8(15)
         case .interval: w.u8(16)
         case .uuid: w.u8(17)
+        case .enumeration(let e):
+            w.u8(24)
+            w.varint(UInt64(e.id))
+            w.string(e.schema)
+            w.string(e.name)
+            w.varint(UInt64(e.labels.count))
+            for l in e.labels { w.string(l) }
         case .json: w.u8(18)
         case .jsonb: w.u8(19)
         case .array(let e): w.u8(20); e.encode(into: &w)
@@ -180,6 +192,14 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case 15: return .timestamptz
         case 16: return .interval
         case 17: return .uuid
+        case 24:
+            let id = UInt32(truncatingIfNeeded: try r.varint())
+            let schema = try r.string()
+            let name = try r.string()
+            let n = try r.count(max: 100_000)
+            var labels: [String] = []
+            for _ in 0..<n { labels.append(try r.string()) }
+            return .enumeration(EnumType(id: id, schema: schema, name: name, labels: labels))
         case 18: return .json
         case 19: return .jsonb
         case 20: return .array(try decode(&r))
@@ -198,3 +218,26 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// An enum type's definition (CREATE TYPE name AS ENUM (labels)).
+public struct EnumType: Sendable, Hashable {
+    public var id: UInt32
+    public var schema: String
+    public var name: String
+    public var labels: [String]
+    /// Enum types' OIDs: this base plus the type's catalog id (above every built-in OID).
+    public static let oidBase: UInt32 = 100_000
+
+    public init(id: UInt32, schema: String = "public", name: String, labels: [String]) {
+        self.id = id
+        self.schema = schema
+        self.name = name
+        self.labels = labels
+    }
+
+    public var qualifiedName: String { schema + "." + name }
+
+    /// A label's position (its sort order), nil for a value not in the type.
+    public func ordinal(_ label: String) -> Int? { labels.firstIndex(of: label) }
+}
+

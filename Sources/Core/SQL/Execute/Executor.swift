@@ -357,7 +357,11 @@ final class SortNode: PlanNode {
         self.input = input
         self.keys = keys
         self.ctx = ctx
-        evals = try keys.map { try ExprCompiler.compile($0.expr, ctx) }
+        // Enums sort by their labels' positions.
+        evals = try keys.map { k in
+            if case .enumeration(let e) = k.expr.type { return try ExprCompiler.compile(.function(Binder.enumOrdinal(e), [k.expr], .int4), ctx) }
+            return try ExprCompiler.compile(k.expr, ctx)
+        }
     }
 
     var width: Int { input.width }

@@ -311,6 +311,7 @@ extension Binder {
 
     /// Makes a value comparable as SQL compares its type: char(n) compares without its padding.
     func comparable(_ e: BoundExpr) throws -> BoundExpr {
+        if case .enumeration(let en) = e.type { return .function(Binder.enumOrdinal(en), [e], .int4) }
         if case .bpchar = e.type {
             if case .constant(let v, let t) = e { return .constant(try Coercion.cast(v, from: t, to: .text, explicit: false, dateTime), .text) }
             return .cast(e, .text, explicit: false)
@@ -765,7 +766,13 @@ extension Binder {
     // MARK: Types
 
     func resolveType(_ t: TypeName) throws -> SQLType {
-        try TypeRules.resolve(t)
+        let catalog = catalogOverride ?? txn.catalog
+        return try TypeRules.resolve(t) { schema, name in
+            for s in schema.map({ [$0] }) ?? self.searchPath {
+                if let e = catalog.enumType(schema: s, name) { return .enumeration(e) }
+            }
+            return nil
+        }
     }
 }
 

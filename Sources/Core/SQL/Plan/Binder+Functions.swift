@@ -168,6 +168,8 @@ extension Binder {
             case .int2, .int4, .int8, .float4, .float8, .numeric, .text, .varchar, .bpchar, .date, .time,
                  .timestamp, .timestamptz, .interval, .array, .unknown:
                 break
+            case .enumeration:
+                throw SQLError.notSupported("\(name)() of enum values", position: sqlPosition(loc))
             default:
                 throw FunctionCatalog.noFunction(name, args, location: loc)
             }

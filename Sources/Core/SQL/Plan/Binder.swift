@@ -832,3 +832,16 @@ extension Binder {
         }
     }
 }
+
+extension Binder {
+    /// An enum value's position in its type's label list: enums compare and sort by it.
+    static func enumOrdinal(_ e: EnumType) -> ScalarFunction {
+        ScalarFunction("enum_ordinal", .unary { v in
+            guard case .text(let label) = v, let i = e.ordinal(label) else {
+                throw SQLError(.invalidTextRepresentation, "invalid input value for enum \(e.name): \"\(v.pgText ?? "")\"")
+            }
+            return .int(Int64(i))
+        })
+    }
+}
+

@@ -4,7 +4,8 @@ import DriftCore
 /// and the common type of a set of expressions (CASE, COALESCE, UNION, VALUES, IN).
 enum TypeRules {
     /// Maps a type name as written to a type.
-    static func resolve(_ t: TypeName) throws -> SQLType {
+    /// A type by name; `userTypes` finds types made by CREATE TYPE (schema if given, name).
+    static func resolve(_ t: TypeName, userTypes: ((String?, String) -> SQLType?)? = nil) throws -> SQLType {
         let name = (t.names.last ?? "").lowercased()
         let mods = t.modifiers.map { Int($0) }
         let base: SQLType
@@ -79,7 +80,11 @@ enum TypeRules {
              "regproc", "int2vector", "oidvector":
             throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(t.location))
         default:
-            throw SQLError(.undefinedObject, "type \"\(t.names.last ?? name)\" does not exist", position: sqlPosition(t.location))
+            let schema = t.names.count > 1 ? t.names[t.names.count - 2] : nil
+            guard let user = userTypes?(schema, t.names.last ?? name) else {
+                throw SQLError(.undefinedObject, "type \"\(t.names.last ?? name)\" does not exist", position: sqlPosition(t.location))
+            }
+            base = user
         }
         return t.arrayDimensions > 0 ? .array(base) : base
     }
@@ -97,7 +102,7 @@ enum TypeRules {
         case .json, .jsonb: return .json
         case .array: return .array
         case .unknown: return .unknown
-        case .uuid: return .other
+        case .uuid, .enumeration: return .other
         case .modified(let b, _): return category(b)
         }
     }

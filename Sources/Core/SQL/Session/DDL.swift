@@ -245,7 +245,7 @@ extension Session {
 
     func columnType(_ t: TypeName) throws -> SQLType {
         if isSerial(t) { return try TypeRules.resolve(t) }
-        let type = try TypeRules.resolve(t)
+        let type = try TypeRules.resolve(t, userTypes: userTypes)
         if case .array(.array) = type { throw SQLError.notSupported("multidimensional arrays") }
         return type
     }
@@ -418,6 +418,7 @@ extension Session {
         case .index: tag = "DROP INDEX"
         case .sequence: tag = "DROP SEQUENCE"
         case .schema: return try dropSchemas(s.names, ifExists: s.ifExists, cascade: s.cascade, in: t)
+        case .type: return try dropTypes(s.names, ifExists: s.ifExists, cascade: s.cascade, in: t)
         default: throw SQLError.notSupported("DROP \(s.kind.rawValue.replacingPrefix("OBJECT_", with: ""))")
         }
         var notices: [String] = []

@@ -127,4 +127,70 @@ extension Session {
         }
         return StatementResult(tag: "DROP SCHEMA", notices: notices)
     }
+
+    /// Types made by CREATE TYPE, by (schema, name) through the search path.
+    var userTypes: (String?, String) -> SQLType? {
+        { [self] schema, name in
+            let catalog = (block ?? implicitTransaction)?.catalog ?? engine.latestCatalog
+            for s in lookupSchemas(schema, in: catalog) {
+                if let e = catalog.enumType(schema: s, name) { return .enumeration(e) }
+            }
+            return nil
+        }
+    }
+
+    /// CREATE TYPE name AS ENUM (labels).
+    func createEnum(_ name: [String], _ labels: [String], in t: Transaction) throws -> StatementResult {
+        let typeName = name.last ?? ""
+        let schema = try creationSchema(name.count > 1 ? name[name.count - 2] : nil, in: t.catalog, location: 0)
+        try checkName(typeName, location: 0)
+        if t.catalog.enumType(schema: schema, typeName) != nil || (try? TypeRules.resolve(TypeName(names: [typeName], modifiers: [], arrayDimensions: 0))) != nil {
+            throw SQLError(.duplicateObject, "type \"\(typeName)\" already exists")
+        }
+        for l in labels where l.utf8.count > Limits.identifierBytesMax {
+            throw SQLError(.invalidParameterValue, "invalid enum label \"\(l)\"", detail: "Labels must be \(Limits.identifierBytesMax) bytes or less.")
+        }
+        if Set(labels).count != labels.count {
+            throw SQLError(.uniqueViolation, "enum labels must be unique")
+        }
+        let e = EnumType(id: t.allocateTableId(), schema: schema, name: typeName, labels: labels)
+        try t.applyDDL { _ in .createEnum(e) }
+        return StatementResult(tag: "CREATE TYPE")
+    }
+
+    /// DROP TYPE: refused while a column has it (2BP01), unless CASCADE drops those columns.
+    func dropTypes(_ names: [[String]], ifExists: Bool, cascade: Bool, in t: Transaction) throws -> StatementResult {
+        var notices: [String] = []
+        for parts in names {
+            let name = parts.last ?? ""
+            var found: EnumType?
+            for s in lookupSchemas(parts.count > 1 ? parts[parts.count - 2] : nil, in: t.catalog) {
+                if let e = t.catalog.enumType(schema: s, name) { found = e; break }
+            }
+            guard let e = found else {
+                if ifExists { notices.append("NOTICE: type \"\(name)\" does not exist, skipping"); continue }
+                throw SQLError(.undefinedObject, "type \"\(name)\" does not exist")
+            }
+            func uses(_ type: SQLType) -> Bool {
+                switch type {
+                case .enumeration(let x): return x.id == e.id
+                case .array(let x), .modified(let x, _): return uses(x)
+                default: return false
+                }
+            }
+            for table in t.catalog.tables.values.sorted(by: { $0.id < $1.id }) {
+                for p in table.visibleColumns where uses(table.columns[p].type) {
+                    guard cascade else {
+                        throw SQLError(SQLState("2BP01"), "cannot drop type \(e.name) because other objects depend on it",
+                                       detail: "column \(table.columns[p].name) of table \(table.name) depends on type \(e.name)",
+                                       hint: "Use DROP ... CASCADE to drop the dependent objects too.")
+                    }
+                    notices.append("NOTICE: drop cascades to column \(table.columns[p].name) of table \(table.name)")
+                    try dropColumn(p, of: try current(table.id, t), cascade: true, in: t)
+                }
+            }
+            try t.applyDDL { _ in .dropEnum(e.id) }
+        }
+        return StatementResult(tag: "DROP TYPE", notices: notices)
+    }
 }

@@ -268,7 +268,7 @@ public final class Session {
             return StatementResult(tag: "CHECKPOINT")
         case .createSequence(let c): return try withTransaction { try self.createSequence(c, in: $0) }
         case let .alterSequence(ref, options): return try withTransaction { try self.alterSequence(ref, options, in: $0) }
-        case .createEnum: throw SQLError.notSupported("enum types (CREATE TYPE ... AS ENUM)")
+        case let .createEnum(name, labels): return try withTransaction { try self.createEnum(name, labels, in: $0) }
         case let .createSchema(name, ifNotExists): return try withTransaction { try self.createSchema(name, ifNotExists: ifNotExists, in: $0) }
         case .alterTable(let a): return try withTransaction { try self.alterTable(a, in: $0, parameters: parameters) }
         case let .prepare(name, types, statement, _): return try prepareStatement(name: name, types: types, statement: statement, outer: p)
