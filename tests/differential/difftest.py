@@ -51,8 +51,6 @@ BUILT_FEATURES = {'numeric', 'avg', 'interval', 'time', 'sequence', 'datetime_fu
 KNOWN_BUGS = {
     'width_bucket_nan':
         "width_bucket() with a NaN operand crashes the process (SIGILL: Double value cannot be converted to Int64). SELECT width_bucket('NaN'::float8, 0, 5, 3); PostgreSQL: ERROR 2201G operand, lower bound, and upper bound cannot be NaN. Avoided: width_bucket's operand comes from integer values",
-    'bytea_concat':
-        "bytea || bytea fails: SELECT '\\x00'::bytea || '\\x01'::bytea; PostgreSQL: \\x0001; DriftDB: ERROR 42883 function bytea_concat(bytea, bytea) does not exist",
     'int4_min_literal':
         'the literal -2147483648 is typed bigint (PostgreSQL: integer): SELECT -2147483648 * 2; PostgreSQL: ERROR 22003 integer out of range; DriftDB: -4294967296 (bigint). Avoided: written (-2147483648)::int4',
     'unknown_literal_typmod':
@@ -67,10 +65,6 @@ KNOWN_BUGS = {
         'jsonb ordering across types differs: ORDER BY over {}, [1,2,3], true, 1, "s", null, [] DESC gives PostgreSQL {} [1,2,3] true 1 "s" null [] (object > array > boolean > number > string > null, empty top-level array lowest) but DriftDB {} true null [] [1,2,3] 1 "s". Avoided: jsonb is never ordered or compared with < >',
     'like_bpchar':
         "LIKE, ILIKE and SIMILAR TO on char(n) ignore the padding: SELECT 'abc'::char(5) LIKE '%c'; SELECT 'a  '::char(3) SIMILAR TO 'a'; PostgreSQL: f, f; DriftDB: t, t. Avoided: their operands are cast to text",
-    'nan_math':
-        "sqrt/ln/log/log10 of NaN fail: SELECT sqrt('NaN'::float8); PostgreSQL: NaN; DriftDB: ERROR 2201F cannot take square root of a negative number (ln: 2201E). Avoided: NaN is filtered out of their arguments",
-    'jsonb_scalar_index':
-        '-> / ->> with an integer on a scalar jsonb: SELECT \'1\'::jsonb -> 0, \'"a"\'::jsonb ->> 0; PostgreSQL: 1, a; DriftDB: NULL, NULL. Avoided: integer keys only on arrays/objects',
     'text_jsonb_concat':
         "text || jsonb fails: SELECT 'a'::text || '{}'::jsonb; PostgreSQL: a{} (text); DriftDB: ERROR 42883 function jsonb_concat(text, jsonb) does not exist (jsonb || text the same: PostgreSQL concatenates the text forms)",
     'operator_resolution_sqlstate':
@@ -85,8 +79,6 @@ KNOWN_BUGS = {
         "errors found while folding constants are raised before analysis errors later in the statement: SELECT 1 FROM (VALUES (1)) v(x) WHERE (- (-2147483648)::int4) = 1 AND 'a'::date = x; PostgreSQL: 22007 (the literal is coerced during analysis); DriftDB: 22003. Avoided: a statement with an injected analysis error has no risky expression; in the comparison a 22xxx from DriftDB is accepted for PostgreSQL's 42xxx",
     'analysis_order':
         "with two analysis errors in one statement DriftDB reports another one first (PostgreSQL analyses FROM/ON, then the select list, then WHERE, GROUP BY, HAVING): SELECT LEAST(ARRAY[1], ARRAY['a']) FROM t WHERE CAST('x' AS no_such_type) IS NULL; PostgreSQL: 42846 (or 42883 ...); DriftDB: 42704. Avoided in the comparison: for a statement with an injected error any two 42xxx codes are accepted",
-    'group_by_empty':
-        'GROUP BY () without aggregates returns every row: SELECT 1 FROM t GROUP BY (); PostgreSQL: one row; DriftDB: one row per row of t. Avoided: no GROUP BY ()',
     'null_short_circuit':
         "a strict operator skips its second operand when the first is NULL, hiding that operand's error: SELECT f / CAST(g AS float8) FROM t WHERE f IS NULL (g = 'x'); SELECT a + (SELECT x FROM (VALUES (1),(2)) v(x)) FROM t WHERE a IS NULL; PostgreSQL: ERROR 22P02 / 21000; DriftDB: NULL. Avoided in the comparison: a PostgreSQL error the generator knew the query might raise is accepted when DriftDB returns a result",
     'ambiguous_using':
@@ -144,7 +136,7 @@ KNOWN_BUGS = {
 }
 
 # Bugs this harness found that are fixed: the generator produces them again.
-FIXED_BUGS = {'jsonb_cast', 'case_const_fold', 'radians'}
+FIXED_BUGS = {'jsonb_cast', 'case_const_fold', 'radians', 'nan_math', 'bytea_concat', 'jsonb_scalar_index', 'group_by_empty'}
 
 # Floating point tolerance (deliberate, documented difference): sums, averages and
 # variances of float4/float8 values depend on the order in which rows are added, and that

@@ -1,5 +1,8 @@
 import DriftCore
 import DriftStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One aggregate's running state for one group.
 struct Accumulator {
@@ -369,7 +372,33 @@ func formatFloat4(_ d: Double) -> String {
     let f = Float(d)
     if f.isNaN { return "NaN" }
     if f.isInfinite { return f < 0 ? "-Infinity" : "Infinity" }
-    // The float's own shortest digits, laid out as PostgreSQL's float4out does.
-    let shortest = Double("\(f)") ?? d
+    // The float's own shortest digits, laid out as PostgreSQL's float4out does. A shortest
+    // decimal lying exactly halfway to the next float (6e10 for 60000002048) is one PostgreSQL
+    // never prints: it takes more digits until the decimal is strictly the float's own.
+    var shortest = Double("\(f)") ?? d
+    if isFloat4Tie(shortest, f) {
+        let digits = "\(f)".filter { $0.isNumber }.count
+        for p in max(2, digits + 1)...9 {
+            if let c = Double(significantDigits(Double(f), p)), Float(c) == f, !isFloat4Tie(c, f) {
+                shortest = c
+                break
+            }
+        }
+    }
     return formatFloat8(shortest, exponentLimit: 6)
+}
+
+/// Whether decimal `c` sits exactly halfway between float `f` and its neighbour.
+func isFloat4Tie(_ c: Double, _ f: Float) -> Bool {
+    let x = Double(f)
+    if c == x { return false }
+    let other = c > x ? Double(f.nextUp) : Double(f.nextDown)
+    return c == (x + other) / 2
+}
+
+/// `x` with `p` significant digits, in exponent form (C's `%.*e`).
+func significantDigits(_ x: Double, _ p: Int) -> String {
+    var buf = [CChar](repeating: 0, count: 64)
+    _ = withVaList([x]) { vsnprintf(&buf, 64, "%.\(p - 1)e", $0) }
+    return String(cString: buf)
 }

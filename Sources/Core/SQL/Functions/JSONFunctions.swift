@@ -22,9 +22,13 @@ enum JSONFunctions {
     static func json(_ j: JSONValue) -> Value { .json(j.canonicalText) }
 
     /// `->` by key or index.
-    static func field(_ j: JSONValue, _ key: Value) -> JSONValue? {
+    /// `-> key` / `-> index`; jsonb reads a scalar as a one-element array (`'1'::jsonb -> 0`
+    /// is 1, as in PostgreSQL), json does not.
+    static func field(_ j: JSONValue, _ key: Value, scalarAsArray: Bool = false) -> JSONValue? {
         switch (j, key) {
         case let (.object(pairs), .text(k)): return pairs.last { $0.0 == k }?.1
+        case (.number, .int(let i)), (.string, .int(let i)), (.bool, .int(let i)), (.null, .int(let i)):
+            return scalarAsArray && (i == 0 || i == -1) ? j : nil
         case let (.array(items), .int(i)):
             let idx = i < 0 ? Int64(items.count) + i : i
             return idx >= 0 && idx < Int64(items.count) ? items[Int(idx)] : nil
@@ -291,8 +295,9 @@ enum JSONOperators {
                 guard key.type.isText || key.type.isInteger else { throw b.noOperator(name, l, r, location: loc) }
                 let k = key.type.isInteger ? try b.coerce(key, to: .int4, context: .implicit, location: loc) : key
                 let asText = name == "->>"
+                let scalarAsArray = resultJSON == .jsonb
                 let f = ScalarFunction(asText ? "json_field_text" : "json_field", .binary { j, k in
-                    let v = JSONFunctions.field(try JSONFunctions.parse(j), k)
+                    let v = JSONFunctions.field(try JSONFunctions.parse(j), k, scalarAsArray: scalarAsArray)
                     return asText ? JSONFunctions.text(v) : (v.map(JSONFunctions.json) ?? .null)
                 })
                 return (f, [l, k], asText ? .text : resultJSON)

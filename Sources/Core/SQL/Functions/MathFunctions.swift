@@ -59,7 +59,7 @@ enum MathFunctions {
         for t in [SQLType.float8] {
             out.append(F.fn("sqrt", [t], t, .unary { v in
                 let d = try v.double()
-                guard d >= 0 else {
+                guard d >= 0 || d.isNaN else {
                     throw SQLError(SQLState("2201F"), t == .numeric ? "cannot take square root of a negative number"
                                    : "cannot take square root of a negative number")
                 }
@@ -68,6 +68,7 @@ enum MathFunctions {
             out.append(F.fn("exp", [t], t, .unary { v in try checked(Glibc.exp(try v.double()), try v.double()) }))
             out.append(F.fn("ln", [t], t, .unary { v in
                 let d = try v.double()
+                if d.isNaN { return .double(d) }
                 guard d != 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of zero") }
                 guard d > 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of a negative number") }
                 return .double(Glibc.log(d))
@@ -75,6 +76,7 @@ enum MathFunctions {
             for name in ["log", "log10"] {
                 out.append(F.fn(name, [t], t, .unary { v in
                     let d = try v.double()
+                    if d.isNaN { return .double(d) }
                     guard d != 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of zero") }
                     guard d > 0 else { throw SQLError(SQLState("2201E"), "cannot take logarithm of a negative number") }
                     return .double(Glibc.log10(d))

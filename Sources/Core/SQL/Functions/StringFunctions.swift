@@ -298,6 +298,10 @@ enum StringFunctions {
         out.append(F.fn("regexp_like", [.text, .text], .bool, .binary { s, p in .bool(try PatternRegex.matches(try s.text(), try p.text(), caseInsensitive: false)) }))
         out.append(F.fn("regexp_count", [.text, .text], .int4, .binary { s, p in .int(Int64(try PatternRegex.count(try s.text(), try p.text()))) }))
         out.append(F.fn("textcat", [.text, .text], .text, .binary { .text(try $0.text() + $1.text()) }))
+        out.append(F.fn("bytea_concat", [.bytea, .bytea], .bytea, .binary { a, b in
+            guard case .bytes(let x) = a, case .bytes(let y) = b else { throw SQLError.bug("bytea_concat of \(a), \(b)") }
+            return .bytes(x + y)
+        }))
         return out
     }()
 }

@@ -417,7 +417,7 @@ final class Binder {
         }
 
         // FROM and WHERE into a plan over the block's wide row.
-        let aggregating = !scope.aggregates.isEmpty || !groupKeys.isEmpty || having != nil
+        let aggregating = !scope.aggregates.isEmpty || !groupKeys.isEmpty || having != nil || !core.groupBy.isEmpty
         var lockSpecs: [RowLockSpec] = []
         if !locking.isEmpty {
             // PostgreSQL's words, naming the clause the row lock cannot go with.
