@@ -549,6 +549,8 @@ import DriftTestSupport
         #expect(try s.rows("SELECT '\\x00'::bytea || '\\x01'::bytea") == [["\\x0001"]])
         #expect(try s.rows("SELECT '1'::jsonb -> 0, '\"a\"'::jsonb ->> 0, '1'::jsonb -> 1, '1'::json -> 0") == [["1", "a", "NULL", "NULL"]])
         #expect(try s.rows("SELECT 1 FROM (VALUES (1), (2)) v(x) GROUP BY ()") == [["1"]])
+        #expect(try s.rows("SELECT pg_typeof(-2147483648), pg_typeof(-2147483649), -9223372036854775808") == [["integer", "bigint", "-9223372036854775808"]])
+        #expect(sqlError { _ = try s.execute("SELECT -2147483648 * 2") }?.code == .numericValueOutOfRange)
         #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
         #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
     }

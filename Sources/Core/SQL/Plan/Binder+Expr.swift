@@ -268,7 +268,7 @@ extension Binder {
             return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8)
         case .numeric(let n):
             // An integer too big for int4 but within int8 is an int8 constant (PostgreSQL's make_const).
-            if let i = Int64(n) { return .constant(.int(i), .int8) }
+            if let i = Int64(n) { return .constant(.int(i), i >= Int64(Int32.min) && i <= Int64(Int32.max) ? .int4 : .int8) }
             return .constant(.numeric(try Numeric.parse(n)), .numeric)
         case .string(let s): return .constant(.text(s), nil)
         case .bool(let b): return .constant(.bool(b), .bool)
@@ -376,6 +376,17 @@ extension Binder {
     func bindOperator(_ rawName: String, _ left: Expr?, _ right: Expr, _ scope: BlockScope, location: Int) throws -> BoundExpr {
         let name = rawName == "!=" ? "<>" : rawName
         guard let left else {
+            // A minus sign on a numeric literal is part of the literal, as PostgreSQL's grammar
+            // folds it: -2147483648 is an integer, -9223372036854775808 a bigint.
+            if name == "-", case .constant(let lit, let loc) = right {
+                switch lit {
+                case .integer(let i) where i != Int64.min:
+                    return try constant(.integer(-i), location: loc)
+                case .numeric(let n) where !n.hasPrefix("-"):
+                    return try constant(.numeric("-" + n), location: loc)
+                default: break
+                }
+            }
             let r = try bindExpr(right, scope)
             switch name {
             case "-":
