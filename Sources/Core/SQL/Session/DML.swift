@@ -99,6 +99,11 @@ extension Session {
         }
     }
 
+    /// The result columns of RETURNING (nil without it: the statement returns no rows).
+    func returningColumns(_ returning: [(BoundExpr, String)]) -> [ResultColumn]? {
+        returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+    }
+
     /// RETURNING items bound over a scope, `*` expanded.
     func bindReturning(_ items: [SelectTarget], _ b: Binder, _ scope: BlockScope, _ star: [(String, BoundExpr)]) throws -> [(BoundExpr, String)] {
         scope.aggregateBan = "RETURNING"
@@ -201,7 +206,7 @@ extension Session {
         let returning = try bindReturning(s.returning, b, scope, tableNode.star)
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
         let conflict = try s.onConflict.map { try OnConflictPlan($0, table: table, binder: b, scope: scope, ctx: ctx, session: self) }
-        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
+        try describeHook(b, columns: returningColumns(returning))
 
         var count = 0
         var out: [[Value]] = []
@@ -264,7 +269,7 @@ extension Session {
             }
         }
         try finishForeignKeys(in: t, parameters: parameters)
-        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        let columns = returningColumns(returning)
         return StatementResult(tag: "INSERT 0 \(count)", columns: columns, rows: out)
     }
 
@@ -306,7 +311,7 @@ extension Session {
         }
         let returning = try bindReturning(s.returning, b, scope, from.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
-        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
+        try describeHook(b, columns: returningColumns(returning))
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "UPDATE")
 
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
@@ -346,7 +351,7 @@ extension Session {
             if count % 1024 == 0 { try t.interrupt?.check() }
         }
         try finishForeignKeys(in: t, parameters: parameters)
-        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        let columns = returningColumns(returning)
         return StatementResult(tag: "UPDATE \(count)", columns: columns, rows: out)
     }
 
@@ -369,7 +374,7 @@ extension Session {
         let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
-        try describeHook(b, columns: returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) })
+        try describeHook(b, columns: returningColumns(returning))
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "DELETE")
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
@@ -397,7 +402,7 @@ extension Session {
             if count % 1024 == 0 { try t.interrupt?.check() }
         }
         try finishForeignKeys(in: t, parameters: parameters)
-        let columns = returning.isEmpty ? nil : returning.map { ResultColumn(name: $0.1, type: $0.0.type == .unknown ? .text : $0.0.type) }
+        let columns = returningColumns(returning)
         return StatementResult(tag: "DELETE \(count)", columns: columns, rows: out)
     }
 }
