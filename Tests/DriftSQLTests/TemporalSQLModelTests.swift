@@ -250,6 +250,8 @@ private struct Work {
     var tables: [String: MTable]
     var touched: [String: Set<Int64>] = [:]
     var ddl: [(table: String, kind: String)] = []
+    /// Tables truncated in the transaction, once per TRUNCATE.
+    var truncates: [String] = []
 
     mutating func touch(_ table: String, _ key: Int64) { touched[table, default: []].insert(key) }
 }
@@ -456,10 +458,12 @@ private final class TemporalHistoryModel {
         let before = current
         let seq = lastSeq + 1
         var evs = w.ddl.map { MEvent(seq: seq, table: $0.table, op: "ddl", key: nil, row: "{\"ddl\": \"\($0.kind)\"}") }
+        evs += w.truncates.map { MEvent(seq: seq, table: $0, op: "truncate", key: nil, row: "NULL") }
+        let truncated = Set(w.truncates)
         for name in w.touched.keys.sorted() {
             guard let t = w.tables[name] else { continue }
             for k in w.touched[name]!.sorted() {
-                switch (before[name]?.rows[k], t.rows[k]) {
+                switch (truncated.contains(name) ? nil : before[name]?.rows[k], t.rows[k]) {
                 case (.none, .none):
                     break
                 case (.none, .some(let after)):
@@ -474,7 +478,11 @@ private final class TemporalHistoryModel {
         guard !evs.isEmpty else { return }
         states.append(w.tables)
         events += evs
-        for ev in evs where ev.op != "ddl" {
+        for name in truncated {
+            for (_, i) in openVersion[name] ?? [:] { versions[name]![i].end = seq }
+            openVersion[name] = [:]
+        }
+        for ev in evs where ev.op != "ddl" && ev.op != "truncate" {
             let k = ev.key!
             if ev.op != "insert", let i = openVersion[ev.table]?[k] {
                 versions[ev.table]![i].end = seq
@@ -749,11 +757,13 @@ private final class TemporalHistoryModel {
         return ("DELETE FROM \(name)" + (condition.map { " WHERE \($0)" } ?? ""), .tag("DELETE \(count)"))
     }
 
-    /// TRUNCATE: the change log has one delete per row (no ddl event).
+    /// TRUNCATE: one truncate event per table in the change log (no per-row deletes); the
+    /// rows the transaction writes after it are inserts.
     func truncate(_ w: inout Work, _ names: [String]) -> (String, ModelExpect) {
         for name in names {
             var t = w.tables[name]!
-            for k in t.rows.keys { w.touch(name, k) }
+            w.truncates.append(name)
+            w.touched[name] = []
             t.rows = [:]
             w.tables[name] = t
         }
@@ -1086,7 +1096,7 @@ private final class TemporalHistoryModel {
         learnRowIds(rows)
         let model = events.filter { $0.seq > after && $0.seq <= upTo && (table == nil || $0.table == table) }.map { e -> [String] in
             let key: String
-            if e.op == "ddl" {
+            if e.op == "ddl" || e.op == "truncate" {
                 key = "NULL"
             } else if current[e.table]?.hasKey == false {
                 key = rowIdOf[e.key!].map { "{\"drift_row_id\": \($0)}" } ?? "{\"drift_row_id\": (model row \(e.key!), never seen)}"

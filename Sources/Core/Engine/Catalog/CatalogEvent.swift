@@ -38,6 +38,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// CREATE TYPE ... AS ENUM / DROP TYPE.
     case createEnum(EnumType)
     case dropEnum(UInt32)
+    /// TRUNCATE: every row of the table live at this seq is deleted by this one event (the
+    /// rows' history before it stays readable).
+    case truncateTable(UInt32)
 
     public var tableId: UInt32 {
         switch self {
@@ -46,7 +49,7 @@ public enum CatalogEvent: Sendable, Hashable {
              .renameColumn(let id, _, _), .renameTable(let id, _), .createIndex(let id, _), .dropIndex(let id, _),
              .setOption(let id, _, _), .setNotNull(let id, _, _), .dropView(let id), .addConstraint(let id, _),
              .dropConstraint(let id, _), .setDefault(let id, _, _), .dropSequence(let id), .sequenceState(let id, _, _),
-             .setPrimaryKey(let id, _):
+             .setPrimaryKey(let id, _), .truncateTable(let id):
             return id
         case .createView(let v): return v.id
         case .createSequence(let s), .alterSequence(let s): return s.id
@@ -155,6 +158,7 @@ public enum CatalogEvent: Sendable, Hashable {
         case .dropSchema(let name): w.u8(23); w.string(name)
         case .createEnum(let e): w.u8(24); SQLType.enumeration(e).encode(into: &w)
         case .dropEnum(let id): w.u8(25); w.varint(UInt64(id))
+        case .truncateTable(let id): w.u8(26); w.varint(UInt64(id))
         }
     }
 
@@ -304,6 +308,7 @@ public enum CatalogEvent: Sendable, Hashable {
             guard case .enumeration(let e) = try SQLType.decode(&r) else { throw DecodeError("bad enum type", offset: r.position) }
             return .createEnum(e)
         case 25: return .dropEnum(try id())
+        case 26: return .truncateTable(try id())
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }
@@ -363,6 +368,8 @@ public struct CatalogHistory: Sendable {
             try c.apply(e)
             events.append((seq, e))
         }
+        // A TRUNCATE leaves the catalog as it was: no new version for it.
+        if evs.allSatisfy({ if case .truncateTable = $0 { return true } else { return false } }) { return }
         if versions[versions.count - 1].seq == seq {
             versions[versions.count - 1].catalog = c
         } else {

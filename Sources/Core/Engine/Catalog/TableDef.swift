@@ -343,6 +343,8 @@ public struct Catalog: Sendable {
             enums[e.id] = e
         case .dropEnum(let id):
             enums[id] = nil
+        case .truncateTable(let id):
+            _ = try existing(id)
         case .createSchema(let name):
             schemas.insert(name)
         case .dropSchema(let name):

@@ -57,7 +57,7 @@ extension Engine {
                 }
                 try catalog.apply(e)
                 ddl.append(e)
-                try storeEffect(e, catalog: catalog)
+                try storeEffect(e, catalog: catalog, seq: r.seq, location: r.locations[i])
             case let .row(op, table, key, image):
                 guard let s = store(table) else {
                     throw SQLError.bug("commit names table \(table), which has no storage")

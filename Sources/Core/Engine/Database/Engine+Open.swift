@@ -120,7 +120,7 @@ extension Engine {
                         try catalog.apply(event)
                         ddl.append(event)
                     }
-                    if seq > tableSeqs[event.tableId, default: 0] { try storeEffect(event, catalog: catalog) }
+                    if seq > tableSeqs[event.tableId, default: 0] { try storeEffect(event, catalog: catalog, seq: seq, location: location) }
                 case .insert, .update, .delete:
                     let (table, key, image) = try RowEventCodec.decode(payload)
                     guard seq > tableSeqs[table, default: 0] else { continue }
@@ -161,9 +161,12 @@ extension Engine {
 
     /// What a DDL event does to the stores: creates a table's store and its indexes, builds
     /// a new index from the live rows, drops an index, refreshes missing-column values.
-    func storeEffect(_ event: CatalogEvent, catalog: Catalog) throws {
+    func storeEffect(_ event: CatalogEvent, catalog: Catalog, seq: UInt64, location: Location) throws {
         let id = event.tableId
         switch event {
+        case .truncateTable:
+            guard let s = store(id) else { throw SQLError.bug("TRUNCATE names table \(id), which has no storage") }
+            s.lock.withWriteLock { s.truncate(seq: seq, location: location) }
         case .createTable(let t):
             let s = TableStore(id: t.id)
             s.missing = t.missingValues

@@ -2,7 +2,7 @@ import DriftStorage
 
 /// One change of a committed transaction.
 public struct ChangeEvent: Sendable {
-    public enum Kind: String, Sendable { case insert, update, delete, ddl }
+    public enum Kind: String, Sendable { case insert, update, delete, truncate, ddl }
     public var kind: Kind
     /// The table as of the transaction (for a dropped table, its last definition).
     public var table: TableDef?
@@ -154,7 +154,9 @@ public final class ChangeReader: @unchecked Sendable {
         for (type, payload, _) in frames {
             if type == .ddl {
                 let e = try payload.withUnsafeBytes { try CatalogEvent.decode($0) }
-                events.append(ChangeEvent(kind: .ddl, table: engine.definition(of: e.tableId, at: seq),
+                let kind: ChangeEvent.Kind
+                if case .truncateTable = e { kind = .truncate } else { kind = .ddl }
+                events.append(ChangeEvent(kind: kind, table: engine.definition(of: e.tableId, at: seq),
                                           key: [], before: nil, after: nil, ddl: e))
                 continue
             }

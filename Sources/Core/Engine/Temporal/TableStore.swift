@@ -189,6 +189,28 @@ public final class TableStore: @unchecked Sendable {
         if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
     }
 
+    /// TRUNCATE: a delete version at `seq` for every live row, all pointing at the one
+    /// truncate frame. Index entries stay (they serve reads as of earlier seqs).
+    func truncate(seq: UInt64, location: Location) {
+        let version = Version(seq: seq, op: .delete, location: location)
+        for e in entries.indices where entries[e].imageLength >= 0 {
+            var entry = entries[e]
+            if entry.history < 0 {
+                entry.history = Int32(histories.count)
+                histories.append([entry.latest])
+            } else {
+                histories[Int(entry.history)].append(entry.latest)
+            }
+            imageGarbage += Int(entry.imageLength)
+            entry.latest = version
+            entry.imageLength = -1
+            entries[e] = entry
+            versionCount += 1
+        }
+        liveRows = 0
+        if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
+    }
+
     private func setImage(_ entry: inout KeyEntry, _ image: UnsafeRawBufferPointer?) {
         guard let image else {
             entry.imageLength = -1

@@ -109,9 +109,20 @@ extension Transaction {
 
     /// DDL and row writes merged by the order in which they first happened, with each
     /// key's final image: insert, update or delete relative to the committed state.
+    ///
+    /// A truncated table's writes are relative to the transaction's last TRUNCATE of it: the
+    /// truncate event deletes every row, so deletes are dropped and surviving rows (all
+    /// written after that truncate) are inserts placed after it.
     func pendingEvents() -> [CommitContext.Event] {
-        var ordered: [(Int, CommitContext.Event)] = ddl.map { ($0.order, .ddl($0.event)) }
+        var truncatedAt: [UInt32: Int] = [:]
+        for d in ddl { if case .truncateTable(let id) = d.event { truncatedAt[id] = d.order } }
+        var ordered: [(Int, Int, CommitContext.Event)] = ddl.map { ($0.order, 0, .ddl($0.event)) }
         for w in writes.writes {
+            if let at = truncatedAt[w.tableId] {
+                guard w.image != nil else { continue }
+                ordered.append((max(w.order, at), 1, .row(.insert, table: w.tableId, key: w.key, image: w.image)))
+                continue
+            }
             let op: RowOp
             if w.image == nil {
                 guard w.existedBefore else { continue }
@@ -119,9 +130,30 @@ extension Transaction {
             } else {
                 op = w.existedBefore ? .update : .insert
             }
-            ordered.append((w.order, .row(op, table: w.tableId, key: w.key, image: w.image)))
+            ordered.append((w.order, 0, .row(op, table: w.tableId, key: w.key, image: w.image)))
         }
-        return ordered.sorted { $0.0 < $1.0 }.map(\.1)
+        return ordered.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+    }
+
+    /// TRUNCATE: one logged event that deletes every row of `table` live when it commits
+    /// (history before it stays readable). Like any DDL it takes the table against all
+    /// writers until the transaction ends; the transaction's own later reads find the table
+    /// empty (each row it saw is marked deleted in its write set, which the commit folds
+    /// into the one event).
+    public func truncate(_ table: TableDef) throws {
+        try ensureWritable("TRUNCATE")
+        try applyDDL { catalog in
+            guard catalog.table(id: table.id) != nil else {
+                throw SQLError(.undefinedTable, "relation \"\(table.name)\" does not exist")
+            }
+            return .truncateTable(table.id)
+        }
+        var keys: [[UInt8]] = []
+        try scan(table) { row in
+            keys.append(Array(row.key))
+            return true
+        }
+        for k in keys { put(table, key: k, image: nil, existedBefore: true) }
     }
 
     // MARK: Savepoints

@@ -435,7 +435,7 @@ public final class Transaction: @unchecked Sendable {
         }
     }
 
-    private func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool) {
+    func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool) {
         var existed = existedBefore
         if let i = writes.find(table: table.id, key: key) { existed = writes.write(i).existedBefore }
         writes.put(table: table.id, key: key, image: image, existedBefore: existed, order: orderCounter, command: command)

@@ -23,6 +23,9 @@ final class Binder {
     var catalogOverride: Catalog?
     /// The seq drift_events starts reading after, from the WHERE of the block it is read in.
     var driftEventsFloor: Int64 = 0
+    /// DECLARE CURSOR: set to learn whether the query is a simply updatable scan of one table
+    /// (then its row keys are added as a last output column, for WHERE CURRENT OF).
+    var cursorCapture: CursorCapture?
     /// Ids of the tables and views the statement reads (view dependencies).
     var referenced = Set<UInt32>()
     /// Temporal clauses of the text being bound, by the byte offset of their table reference
@@ -51,6 +54,11 @@ final class Binder {
     }
 
     // MARK: Queries
+
+    /// What DECLARE CURSOR learns of its query: the table of a simply updatable scan.
+    final class CursorCapture {
+        var table: TableDef?
+    }
 
     func bindQuery(_ q: Query, parent: BlockScope?) throws -> BoundQuery {
         try enter()
@@ -339,6 +347,15 @@ final class Binder {
                 continue
             }
             targets.append((try bindExpr(t.expr, scope), t.alias ?? Self.columnName(t.expr), t.location))
+        }
+        // A cursor over one table, without grouping, DISTINCT or windows, carries its rows' keys.
+        if let cap = cursorCapture, cap.table == nil, depth == 2, parent == nil, core.from.count == 1,
+           scope.relations.count == 1, let access = scope.relations[0].access, case .transaction = access.mode,
+           core.groupBy.isEmpty, core.having == nil, !core.distinct, core.distinctOn == nil,
+           scope.aggregates.isEmpty, scope.windows.isEmpty {
+            access.needsKey = true
+            targets.append((.slot(scope.relations[0].offset + access.keySlot, .bytea), "?key?", -1))
+            cap.table = access.table
         }
 
         // GROUP BY

@@ -6,9 +6,10 @@ import DriftStorage
 ///
 /// Columns: drift_seq bigint (the commit's seq), committed_at timestamptz, txid bigint (a
 /// transaction is identified by its commit seq in the log, so txid equals drift_seq and
-/// groups a transaction's rows), table_name text, op text (insert, update, delete, ddl),
+/// groups a transaction's rows), table_name text, op text (insert, update, delete,
+/// truncate, ddl),
 /// key jsonb (the primary key, or `{"drift_row_id": n}` for a table without one), row jsonb
-/// (the row after an insert or update, the row removed by a delete, and for ddl the kind of
+/// (the row after an insert or update, the row removed by a delete, null for a truncate, and for ddl the kind of
 /// schema change as `{"ddl": "..."}`).
 enum DriftEvents {
     static let columns: [ResultColumn] = [
@@ -48,6 +49,8 @@ enum DriftEvents {
             case .ddl:
                 let name = e.ddl.map { String(describing: $0).prefix { $0 != "(" } } ?? ""
                 out.append([seq, at, seq, table, .text("ddl"), .null, .json("{\"ddl\": \(JSONText.quote(String(name)))}")])
+            case .truncate:
+                out.append([seq, at, seq, table, .text("truncate"), .null, .null])
             case .insert, .update, .delete:
                 guard let def = e.table else { continue }
                 let image = e.kind == .delete ? e.before : e.after

@@ -14,8 +14,14 @@ final class SQLCursor {
     var position = 0
     /// A WITH HOLD cursor whose transaction committed (a rollback drops the others).
     var committed = false
+    /// A simply updatable scan's table and each row's key (WHERE CURRENT OF).
+    let table: UInt32?
+    let keys: [[UInt8]]
 
-    init(name: String, columns: [ResultColumn], rows: [[Value]], hold: Bool, scroll: Bool) {
+    init(name: String, columns: [ResultColumn], rows: [[Value]], hold: Bool, scroll: Bool,
+         table: UInt32? = nil, keys: [[UInt8]] = []) {
+        self.table = table
+        self.keys = keys
         self.name = name
         self.columns = columns
         self.rows = rows
@@ -83,9 +89,47 @@ extension Session {
         }
         if cursors[name] != nil { throw SQLError(SQLState("42P03"), "cursor \"\(name)\" already exists") }
         b.beginStatement()
-        let result = try runQuery(query, in: b, parameters: currentParameters)
-        cursors[name] = SQLCursor(name: name, columns: result.columns ?? [], rows: result.rows, hold: hold, scroll: scroll)
+        let capture = Binder.CursorCapture()
+        let result = try runQuery(query, in: b, parameters: currentParameters, capture: query.with.isEmpty ? capture : nil)
+        var columns = result.columns ?? []
+        var rows = result.rows
+        var keys: [[UInt8]] = []
+        if capture.table != nil {
+            keys = rows.map { if case .bytes(let k)? = $0.last { return k } else { return [] } }
+            rows = rows.map { Array($0.dropLast()) }
+            columns.removeLast()
+        }
+        cursors[name] = SQLCursor(name: name, columns: columns, rows: rows, hold: hold, scroll: scroll,
+                                  table: capture.table?.id, keys: keys)
         return StatementResult(tag: "DECLARE CURSOR")
+    }
+
+    /// WHERE CURRENT OF: the key of the row the cursor is on, which must be a row of `table`.
+    func currentRowKey(_ name: String, _ table: TableDef) throws -> [UInt8] {
+        guard let c = cursors[name] else { throw SQLError(SQLState("34000"), "cursor \"\(name)\" does not exist") }
+        guard c.table == table.id, c.keys.count == c.rows.count else {
+            throw SQLError(SQLState("24000"), "cursor \"\(name)\" is not a simply updatable scan of table \"\(table.name)\"")
+        }
+        guard c.position >= 1 && c.position <= c.keys.count else {
+            throw SQLError(SQLState("24000"), "cursor \"\(name)\" is not positioned on a row")
+        }
+        return c.keys[c.position - 1]
+    }
+
+    /// WHERE CURRENT OF as a condition on the primary key (so the row is found by key, with
+    /// the key values as extra parameters), and the key every written row must have.
+    func currentOfCondition(_ name: String, _ table: TableDef, alias: String?, parameters: inout [Value]) throws -> (Expr?, [UInt8]) {
+        let key = try currentRowKey(name, table)
+        guard !table.hasRowId else { return (nil, key) }
+        let values = try KeyCodec.decode(key)
+        guard values.count == table.primaryKey.count else { throw SQLError.bug("cursor key does not match \(table.name)'s primary key") }
+        var conjuncts: [Expr] = []
+        for (p, v) in zip(table.primaryKey, values) {
+            parameters.append(v)
+            conjuncts.append(.op("=", left: .column([alias ?? table.name, table.columns[p].name], location: -1),
+                                 right: .parameter(parameters.count, location: -1), location: -1))
+        }
+        return (conjuncts.count == 1 ? conjuncts[0] : .and(conjuncts), key)
     }
 
     func fetchCursor(_ name: String, _ direction: FetchDirection, move: Bool) throws -> StatementResult {

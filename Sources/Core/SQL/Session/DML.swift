@@ -277,9 +277,14 @@ extension Session {
 
     func update(_ s: UpdateStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         referential = ReferentialQueue()
-        if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on UPDATE") }
         let table = try targetTable(s.table, in: t, verb: "update")
+        var parameters = parameters
+        var whereClause = s.whereClause
+        var cursorKey: [UInt8]?
+        if let name = s.currentOf {
+            (whereClause, cursorKey) = try currentOfCondition(name, table, alias: s.table.alias, parameters: &parameters)
+        }
         let b = binder(t, parameters: parameters)
         let ctx = execContext(t, parameters: parameters)
         let writer = try TableWriter(table, binder: b, ctx: ctx)
@@ -290,7 +295,7 @@ extension Session {
         let from = try b.bindFromList(s.from, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
-        let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        let whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         scope.aggregateBan = "UPDATE"
         scope.windowBan = "UPDATE"
         var sets: [(Int, BoundExpr?)] = []
@@ -326,7 +331,7 @@ extension Session {
         for i in 0..<rows.count {
             var wide = rows.row(i)
             guard case .bytes(let key) = wide[keySlot] else { continue }
-            guard !done.contains(key) else { continue }
+            guard !done.contains(key), cursorKey == nil || cursorKey == key else { continue }
             guard case .row(let found, let changed) = try t.lockRow(table, key: key, mode: mode), let current = found else { continue }
             if changed {
                 // READ COMMITTED: the newest version replaces the row, and WHERE is checked again.
@@ -359,9 +364,14 @@ extension Session {
 
     func delete(_ s: DeleteStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         referential = ReferentialQueue()
-        if s.currentOf != nil { throw SQLError.notSupported("WHERE CURRENT OF") }
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on DELETE") }
         let table = try targetTable(s.table, in: t, verb: "delete from")
+        var parameters = parameters
+        var whereClause = s.whereClause
+        var cursorKey: [UInt8]?
+        if let name = s.currentOf {
+            (whereClause, cursorKey) = try currentOfCondition(name, table, alias: s.table.alias, parameters: &parameters)
+        }
         let b = binder(t, parameters: parameters)
         let ctx = execContext(t, parameters: parameters)
         let scope = BlockScope(parent: nil)
@@ -371,7 +381,7 @@ extension Session {
         let using = try b.bindFromList(s.using, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
-        let whereExpr = try s.whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        let whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
@@ -384,7 +394,7 @@ extension Session {
         var out: [[Value]] = []
         for i in 0..<rows.count {
             var wide = rows.row(i)
-            guard case .bytes(let key) = wide[keySlot], !done.contains(key) else { continue }
+            guard case .bytes(let key) = wide[keySlot], !done.contains(key), cursorKey == nil || cursorKey == key else { continue }
             guard case .row(let found, let changed) = try t.lockRow(table, key: key, mode: .update), let current = found else { continue }
             if changed {
                 for (p, v) in current.enumerated() { wide[p] = v }

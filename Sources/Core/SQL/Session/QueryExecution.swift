@@ -18,8 +18,9 @@ extension Session {
         return 1 << 30
     }
 
-    func runQuery(_ q: Query, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+    func runQuery(_ q: Query, in t: Transaction, parameters: [Value], capture: Binder.CursorCapture? = nil) throws -> StatementResult {
         let b = binder(t, parameters: parameters)
+        b.cursorCapture = capture
         let bound = try b.bindQuery(q, parent: nil)
         try describeHook(b, columns: bound.columns)
         let ctx = execContext(t, parameters: parameters)

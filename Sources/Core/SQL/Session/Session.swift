@@ -20,6 +20,8 @@ public final class Session {
     var referential = ReferentialQueue()
     /// The transaction of the running statement outside a transaction block.
     var implicitTransaction: Transaction?
+    /// Work for after the running transaction commits; dropped when it rolls back.
+    var afterCommit: [() throws -> Void] = []
     /// Statements stored by PREPARE or `prepare(name:)`.
     var prepared: [String: PreparedStatement] = [:]
     /// Set while a statement is being described rather than run.
@@ -244,7 +246,8 @@ public final class Session {
             let text = try Session.viewQueryText(p.text)
             return try withTransaction { try self.createView(v, text: text, in: $0, parameters: parameters) }
         case .drop(let d): return try withTransaction { try self.drop(d, in: $0) }
-        case .truncate(let tables, _, let cascade): return try withTransaction { try self.truncate(tables, cascade: cascade, in: $0) }
+        case .truncate(let tables, let restart, let cascade):
+            return try withTransaction { try self.truncate(tables, restartIdentity: restart, cascade: cascade, in: $0) }
         case let .explain(inner, analyze, _, _):
             return try withTransaction { try self.explain(inner, analyze: analyze, in: $0, parameters: parameters) }
         case let .transaction(t, asOf): return try transactionControl(t, asOf: asOf)
@@ -333,8 +336,9 @@ public final class Session {
         throw SQLError.bug("CREATE VIEW without AS")
     }
 
-    /// TRUNCATE: every live row deleted in one logged transaction (history before it stays readable).
-    func truncate(_ tables: [TableRef], cascade: Bool, in t: Transaction) throws -> StatementResult {
+    /// TRUNCATE: one logged truncate event per table (history before it stays readable).
+    /// RESTART IDENTITY resets the sequences the tables' columns own once the transaction commits.
+    func truncate(_ tables: [TableRef], restartIdentity: Bool, cascade: Bool, in t: Transaction) throws -> StatementResult {
         var targets = try tables.map { try targetTable($0, in: t, verb: "truncate") }
         // A table referenced by a foreign key is truncated only with its referencing tables.
         var i = 0
@@ -352,13 +356,11 @@ public final class Session {
             i += 1
         }
         for table in targets {
-            try t.lockTable(table, .update)
-            var keys: [[UInt8]] = []
-            try t.scan(table) { row in
-                keys.append(Array(row.key))
-                return true
+            try t.truncate(table)
+            guard restartIdentity else { continue }
+            for seq in t.catalog.sequences.values where seq.ownedBy?.table == table.id {
+                afterCommit.append { [engine] in try engine.sequenceSet(seq, value: seq.start, called: false) }
             }
-            for k in keys { try t.delete(table, key: k) }
         }
         return StatementResult(tag: "TRUNCATE TABLE")
     }
@@ -382,8 +384,10 @@ public final class Session {
         do {
             let r = try body(t)
             try t.commit()
+            try runAfterCommit()
             return r
         } catch {
+            afterCommit = []
             t.rollback()
             throw error
         }
@@ -453,6 +457,7 @@ public final class Session {
                 throw error
             }
             endBlock(committed: true)
+            try runAfterCommit()
             return StatementResult(tag: "COMMIT")
         case .rollback:
             guard let b = block else {
@@ -505,7 +510,15 @@ public final class Session {
     }
 
     /// Closes the block: settings keep or undo its changes, SET LOCAL ends either way.
+    /// Runs what waits for the transaction's commit (TRUNCATE ... RESTART IDENTITY's resets).
+    func runAfterCommit() throws {
+        let work = afterCommit
+        afterCommit = []
+        for w in work { try w() }
+    }
+
     func endBlock(committed: Bool) {
+        if !committed { afterCommit = [] }
         if committed { settings.commitBlock() } else { settings.rollbackBlock() }
         endCursors(committed: committed)
         releaseTransactionAdvisoryLocks()

@@ -266,7 +266,9 @@ public final class LogWriter: @unchecked Sendable {
     /// Forces a sync of the active segment (used before a snapshot in non-fsync modes).
     public func syncNow() throws {
         let r = CommitRequestSync()
-        lock.withLock {
+        try lock.withLock {
+            // After close the writer thread is gone (or going): nothing would answer.
+            if closing { throw StorageError.closed }
             pendingSyncs.append(r)
             wake.signal()
             while r.error == nil && !r.done { done.wait(lock) }
