@@ -225,6 +225,21 @@ public struct Catalog: Sendable {
 
     public init() {}
 
+    /// This catalog with a session's temporary tables and sequences (schema `pg_temp`) added.
+    public func adding(temporary t: Catalog) -> Catalog {
+        var c = self
+        c.schemas.insert(TemporaryTables.schema)
+        for (id, d) in t.tables {
+            c.tables[id] = d
+            c.byName[d.qualifiedName] = id
+        }
+        for (id, s) in t.sequences {
+            c.sequences[id] = s
+            c.sequencesByName[s.qualifiedName] = id
+        }
+        return c
+    }
+
     public func table(schema: String = "public", _ name: String) -> TableDef? {
         byName[schema + "." + name].flatMap { tables[$0] }
     }

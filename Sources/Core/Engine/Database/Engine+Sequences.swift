@@ -33,7 +33,8 @@ extension Engine {
     /// Every sequence's state event, for snapshots.
     var sequenceStateEvents: [(UInt64, CatalogEvent)] {
         sequenceStateLock.withLock {
-            sequenceStates.sorted { $0.key < $1.key }.map { ($1.eventSeq, .sequenceState($0, last: $1.last, called: $1.called)) }
+            // (A temporary sequence's state, never logged, has event seq 0: it stays out.)
+            sequenceStates.filter { $0.value.eventSeq != 0 }.sorted { $0.key < $1.key }.map { ($1.eventSeq, .sequenceState($0, last: $1.last, called: $1.called)) }
         }
     }
 
@@ -41,7 +42,7 @@ extension Engine {
     /// gap a crash leaves (best effort: a failure here is a crash's outcome, values skipped).
     func logExactSequenceStates() {
         sequenceLock.withLock {
-            let pending = sequenceStateLock.withLock { sequenceStates.filter { $0.value.handedOut != nil && $0.value.handedOut != $0.value.last } }
+            let pending = sequenceStateLock.withLock { sequenceStates.filter { $0.value.eventSeq != 0 && $0.value.handedOut != nil && $0.value.handedOut != $0.value.last } }
             for (id, s) in pending.sorted(by: { $0.key < $1.key }) {
                 guard let h = s.handedOut, let seq = try? logSequenceState(id, last: h, called: true) else { continue }
                 sequenceStateLock.withLock { sequenceStates[id] = SequenceState(eventSeq: seq, last: h, called: true, handedOut: nil) }
@@ -50,7 +51,9 @@ extension Engine {
     }
 
     /// Logs a state event as its own transaction (durable before it returns).
-    private func logSequenceState(_ id: UInt32, last: Int64, called: Bool) throws -> UInt64 {
+    private func logSequenceState(_ id: UInt32, last: Int64, called: Bool, temporary: Bool = false) throws -> UInt64 {
+        // A session's temporary sequence lives in memory only (event seq 0: never logged).
+        if temporary { return 0 }
         if let f = writerFailure { throw SQLError(.ioError, StorageError.failed(reason: f).description) }
         let event = CatalogEvent.sequenceState(id, last: last, called: called)
         let request = CommitRequest(events: [LogEvent(type: .ddl, payload: event.encode())],
@@ -98,7 +101,7 @@ extension Engine {
                 let (e, overflow) = next.addingReportingOverflow(step)
                 if !overflow { end = e }
                 if def.increment > 0 { end = min(overflow ? def.maxValue : end, def.maxValue) } else { end = max(overflow ? def.minValue : end, def.minValue) }
-                s.eventSeq = try logSequenceState(def.id, last: end, called: true)
+                s.eventSeq = try logSequenceState(def.id, last: end, called: true, temporary: def.schema == TemporaryTables.schema)
                 s.last = end
                 s.called = true
             }
@@ -115,7 +118,7 @@ extension Engine {
                            "setval: value \(value) is out of bounds for sequence \"\(def.name)\" (\(def.minValue)..\(def.maxValue))")
         }
         try sequenceLock.withLock {
-            let seq = try logSequenceState(def.id, last: value, called: called)
+            let seq = try logSequenceState(def.id, last: value, called: called, temporary: def.schema == TemporaryTables.schema)
             sequenceStateLock.withLock { sequenceStates[def.id] = SequenceState(eventSeq: seq, last: value, called: called, handedOut: nil) }
         }
     }

@@ -24,6 +24,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     let stateLock = RWLock()
     var catalogHistory = CatalogHistory()
     var stores: [UInt32: TableStore] = [:]
+    /// Sessions' temporary tables (never logged, never in snapshots), by table id.
+    var temporaryStores: [UInt32: TableStore] = [:]
     /// `timestamps[i]` is the commit time (unix µs) of seq `i + 1`.
     var timestamps: [Int64] = []
     let visible = Atomic<UInt64>(0)
@@ -104,7 +106,7 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     }
 
     public func store(_ tableId: UInt32) -> TableStore? {
-        stateLock.withReadLock { stores[tableId] }
+        stateLock.withReadLock { stores[tableId] ?? temporaryStores[tableId] }
     }
 
     /// Commit time (unix µs) of `seq`, or nil when it is not committed.

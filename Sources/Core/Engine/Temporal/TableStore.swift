@@ -36,6 +36,9 @@ public final class TableStore: @unchecked Sendable {
     var indexDefs: [UInt32: IndexDef] = [:]
     /// Values of columns an image predates (from the newest table definition).
     var missing: [Value] = []
+    /// A session's temporary table: nothing is logged, so only the newest version of a key
+    /// is kept (older ones would have no log frame to read their image from).
+    var temporary = false
 
     // Statistics (under `lock`).
     var liveRows = 0
@@ -155,7 +158,9 @@ public final class TableStore: @unchecked Sendable {
         if let e = find(key, hash: h) {
             entryIndex = e
             var entry = entries[e]
-            if entry.history < 0 {
+            if temporary {
+                // No history: the newest version replaces the one before.
+            } else if entry.history < 0 {
                 entry.history = Int32(histories.count)
                 histories.append([entry.latest])
             } else {
@@ -195,7 +200,9 @@ public final class TableStore: @unchecked Sendable {
         let version = Version(seq: seq, op: .delete, location: location)
         for e in entries.indices where entries[e].imageLength >= 0 {
             var entry = entries[e]
-            if entry.history < 0 {
+            if temporary {
+                // No history (see `temporary`).
+            } else if entry.history < 0 {
                 entry.history = Int32(histories.count)
                 histories.append([entry.latest])
             } else {

@@ -30,8 +30,33 @@ extension Transaction {
         case .active:
             break
         }
-        let events = pendingEvents()
+        var events = pendingEvents()
+        var temporaryEvents: [CommitContext.Event] = []
+        if let temp = temporary {
+            // A session's temporary tables are applied in memory, never logged.
+            let committedTemp = temp.catalog
+            let ids = temporaryIds.union(committedTemp.tables.keys).union(committedTemp.sequences.keys)
+            if !ids.isEmpty {
+                var logged: [CommitContext.Event] = []
+                for e in events {
+                    switch e {
+                    case .ddl(let d) where ids.contains(d.tableId): temporaryEvents.append(e)
+                    case let .row(_, table, _, _) where ids.contains(table): temporaryEvents.append(e)
+                    default: logged.append(e)
+                    }
+                }
+                events = logged
+            }
+        }
         if events.isEmpty {
+            if !temporaryEvents.isEmpty {
+                do {
+                    try temporary?.apply(temporaryEvents, seq: engine.visibleSeq)
+                } catch {
+                    finish(committed: nil)
+                    throw error
+                }
+            }
             // A read-only SERIALIZABLE transaction is checked too, and its reads stay known
             // while transactions that overlap it run (the read-only anomaly needs them).
             if isolation == .serializable && historicalSeq == nil && snapshotTaken {
@@ -72,6 +97,7 @@ extension Transaction {
             throw error
         }
         finish(committed: request.seq)
+        if !temporaryEvents.isEmpty { try temporary?.apply(temporaryEvents, seq: request.seq) }
         return request.seq
     }
 
@@ -163,6 +189,7 @@ extension Transaction {
             throw SQLError(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
         }
         savepoints.append(Savepoint(name: name, undoMark: writes.undo.count, ddlCount: ddl.count, overlay: overlay,
+                                    temporaryOverlay: temporaryOverlay,
                                     acquiredCount: acquired.count, orderCounter: orderCounter))
         // SAVEPOINT, ROLLBACK TO and RELEASE are statements: later ones see what came before.
         command += 1
@@ -179,6 +206,8 @@ extension Transaction {
         writes.rollback(to: sp.undoMark)
         ddl.removeSubrange(sp.ddlCount...)
         overlay = sp.overlay
+        temporaryOverlay = sp.temporaryOverlay
+        catalogGeneration += 1
         let newLocks = acquired[sp.acquiredCount...].filter { $0.1 }.map(\.0)
         engine.locks.release(txn: id, newLocks)
         acquired.removeSubrange(sp.acquiredCount...)
@@ -210,8 +239,28 @@ extension Transaction {
         try ensureWritable("DDL")
         _ = try lock(.catalog, .update, wait: .block, describe: "the catalog")
         let current = overlay ?? engine.latestCatalog
+        let temp = temporaryCatalog
+        let seen = temp.map { current.adding(temporary: $0) } ?? current
+        guard let event = try make(seen) else { return nil }
+        if let temp, TemporaryTables.owns(event, in: temp) {
+            // A temporary object's change stays in the session: applied at commit, never logged.
+            if let t = temp.table(id: event.tableId) { try lockTable(t, .update) }
+            var next = temp
+            do {
+                try next.apply(event)
+            } catch let e as SQLError {
+                throw e
+            } catch {
+                throw SQLError.bug("invalid schema change: \(error)")
+            }
+            temporaryOverlay = next
+            catalogGeneration += 1
+            temporaryIds.insert(event.tableId)
+            ddl.append((orderCounter, event))
+            orderCounter += 1
+            return event
+        }
         overlay = current
-        guard let event = try make(current) else { return nil }
         if case .createTable = event {} else if let t = current.table(id: event.tableId) {
             try lockTable(t, .update)
         }
@@ -224,6 +273,7 @@ extension Transaction {
             throw SQLError.bug("invalid schema change: \(error)")
         }
         overlay = next
+        catalogGeneration += 1
         ddl.append((orderCounter, event))
         orderCounter += 1
         return event

@@ -36,6 +36,7 @@ public final class Transaction: @unchecked Sendable {
         var undoMark: Int
         var ddlCount: Int
         var overlay: Catalog?
+        var temporaryOverlay: Catalog?
         var acquiredCount: Int
         var orderCounter: Int
     }
@@ -58,6 +59,18 @@ public final class Transaction: @unchecked Sendable {
     var writes = WriteSet()
     var ddl: [(order: Int, event: CatalogEvent)] = []
     var overlay: Catalog?
+    /// The session's temporary tables (set by the session before the first statement).
+    public var temporary: TemporaryTables?
+    /// The temporary catalog with this transaction's own changes, once it made any.
+    var temporaryOverlay: Catalog?
+    /// Empty stores for the tables this transaction created (until its commit makes real ones).
+    var ownTableStores: [UInt32: TableStore] = [:]
+    /// Ids of the temporary tables and sequences this transaction created or changed.
+    var temporaryIds = Set<UInt32>()
+    /// The merged catalog last computed, and what it was computed from.
+    private var mergedCatalog: (base: UInt64, generation: Int, catalog: Catalog)?
+    /// Counts changes of `overlay` and `temporaryOverlay` (DDL, savepoint rollbacks).
+    var catalogGeneration = 0
     var orderCounter = 0
     /// The running statement's command id: a statement sees own writes of lower ones only.
     var command = 0
@@ -136,10 +149,24 @@ public final class Transaction: @unchecked Sendable {
 
     /// The catalog this transaction sees: its own DDL on top, else the catalog as of its reads.
     public var catalog: Catalog {
-        if let overlay { return overlay }
-        ensureSnapshot()
-        return engine.catalog(at: readSeq)
+        let base: Catalog
+        if let overlay {
+            base = overlay
+        } else {
+            ensureSnapshot()
+            base = engine.catalog(at: readSeq)
+        }
+        guard let temp = temporaryCatalog, !temp.tables.isEmpty || !temp.sequences.isEmpty else { return base }
+        // Merged once per change (own DDL, the read point), not on every lookup.
+        let baseKey = overlay == nil ? readSeq : UInt64.max
+        if let m = mergedCatalog, m.base == baseKey, m.generation == catalogGeneration { return m.catalog }
+        let merged = base.adding(temporary: temp)
+        mergedCatalog = (baseKey, catalogGeneration, merged)
+        return merged
     }
+
+    /// The temporary tables this transaction sees (its own changes included).
+    var temporaryCatalog: Catalog? { temporaryOverlay ?? temporary?.catalog }
 
     public func table(_ name: String, schema: String = "public") throws -> TableDef {
         guard let t = catalog.table(schema: schema, name) else {
@@ -154,10 +181,19 @@ public final class Transaction: @unchecked Sendable {
     }
 
     func store(_ table: TableDef) throws -> TableStore {
-        guard let s = engine.store(table.id) else {
+        if let s = engine.store(table.id) { return s }
+        // A table this transaction created has no committed rows yet: an empty store stands in.
+        if let s = ownTableStores[table.id] { return s }
+        guard ddl.contains(where: { if case .createTable(let t) = $0.event { return t.id == table.id } else { return false } }) else {
             throw SQLError(.internalError, "table \(table.name) has no storage")
         }
-        return s
+        let s = TableStore(id: table.id)
+        s.missing = table.missingValues
+        return try s.lock.withWriteLock {
+            for i in table.indexes { try s.addIndex(i, missing: s.missing) }
+            ownTableStores[table.id] = s
+            return s
+        }
     }
 
     // MARK: Reads

@@ -175,6 +175,10 @@ extension Binder {
         let schemas = ref.schema.map { [$0] } ?? session?.searchPath(in: catalog) ?? ["public"]
         for schema in schemas {
             if let t = catalog.table(schema: schema, ref.name) {
+                if t.schema == TemporaryTables.schema, case .history = mode {
+                    throw SQLError.notSupported("FOR SYSTEM_TIME on a temporary table (temporary tables keep no history)",
+                                                position: sqlPosition(ref.location))
+                }
                 return try addTable(t, ref: ref, mode: mode, scope: scope)
             }
             if let v = catalog.view(schema: schema, ref.name) {

@@ -18,8 +18,17 @@ extension Session {
     // MARK: CREATE TABLE
 
     func createTable(_ s: CreateTableStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
-        if s.temporary { throw SQLError.notSupported("temporary tables (CREATE TEMP TABLE)", position: sqlPosition(s.table.location)) }
-        let schema = try checkSchema(s.table.schema, location: s.table.location)
+        let schema: String
+        if s.temporary || s.table.schema == TemporaryTables.schema {
+            // Session-local: defined and stored in this session's memory, never logged.
+            if let given = s.table.schema, given != TemporaryTables.schema {
+                throw SQLError(SQLState("42P16"), "cannot create temporary relation in non-temporary schema",
+                               position: sqlPosition(s.table.location))
+            }
+            schema = TemporaryTables.schema
+        } else {
+            schema = try checkSchema(s.table.schema, location: s.table.location)
+        }
         try checkName(s.table.name, location: s.table.location)
         if t.catalog.relationExists(schema: schema, s.table.name) {
             if s.ifNotExists {

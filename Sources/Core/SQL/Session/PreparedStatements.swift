@@ -183,7 +183,7 @@ extension Session {
     /// Runs `body` in the block's transaction or a read-only one of its own.
     func withTransactionValue<T>(_ body: (Transaction) throws -> T) throws -> T {
         if let b = block { return try body(b) }
-        let t = engine.begin(isolation: .readCommitted, readOnly: true, asOf: nil)
+        let t = beginTransaction(isolation: .readCommitted, readOnly: true, asOf: nil)
         defer { t.rollback() }
         return try body(t)
     }
@@ -195,6 +195,7 @@ extension Session {
         }
         prepared.removeAll()
         cursors.removeAll()
+        temporaryTables.dropAll()
         try settings.resetAll()
         currentValues.removeAll()
         lastValueSequence = nil

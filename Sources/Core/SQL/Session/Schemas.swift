@@ -6,7 +6,8 @@ import DriftStorage
 /// `"$user"` is the session's user).
 extension Session {
     func searchPath(in catalog: Catalog) -> [String] {
-        var out: [String] = []
+        // The session's temporary schema comes first, as PostgreSQL searches pg_temp first for relations.
+        var out: [String] = catalog.schemas.contains(TemporaryTables.schema) ? [TemporaryTables.schema] : []
         for part in (settings["search_path"] ?? "public").split(separator: ",") {
             var name = part.trimming()
             if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
@@ -37,7 +38,7 @@ extension Session {
             }
             return s
         }
-        guard let first = searchPath(in: catalog).first else {
+        guard let first = searchPath(in: catalog).first(where: { $0 != TemporaryTables.schema }) else {
             throw SQLError(SQLState("3F000"), "no schema has been selected to create in", position: sqlPosition(location))
         }
         return first

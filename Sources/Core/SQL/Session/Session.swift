@@ -52,9 +52,21 @@ public final class Session {
     public init(engine: Engine) {
         self.engine = engine
         sessionId = engine.newSessionId()
+        temporaryTables = TemporaryTables(engine: engine)
+    }
+
+    /// This session's temporary tables (dropped with the session).
+    let temporaryTables: TemporaryTables
+
+    /// A transaction of this session: it sees the session's temporary tables.
+    func beginTransaction(isolation: IsolationLevel, readOnly: Bool, asOf: UInt64?) -> Transaction {
+        let t = engine.begin(isolation: isolation, readOnly: readOnly, asOf: asOf)
+        t.temporary = temporaryTables
+        return t
     }
 
     deinit {
+        temporaryTables.dropAll()
         engine.advisoryLocks.releaseAll(AdvisoryLocks.Holder(session: sessionId, transactional: false))
         engine.advisoryLocks.releaseAll(AdvisoryLocks.Holder(session: sessionId, transactional: true))
     }
@@ -373,7 +385,7 @@ public final class Session {
             return try body(b)
         }
         let asOf = try sessionAsOf().map { try resolveSessionTarget($0) }
-        let t = engine.begin(isolation: try isolationSetting(), readOnly: readOnly || defaultReadOnly, asOf: asOf)
+        let t = beginTransaction(isolation: try isolationSetting(), readOnly: readOnly || defaultReadOnly, asOf: asOf)
         try configure(t)
         t.beginStatement()
         implicitTransaction = t
@@ -433,7 +445,7 @@ public final class Session {
             if case .asOf(let target)? = asOf { seq = try resolveSessionTarget(target) } else if let s = try sessionAsOf() {
                 seq = try resolveSessionTarget(s)
             }
-            let b = engine.begin(isolation: try isolation ?? isolationSetting(), readOnly: readOnly ?? defaultReadOnly, asOf: seq)
+            let b = beginTransaction(isolation: try isolation ?? isolationSetting(), readOnly: readOnly ?? defaultReadOnly, asOf: seq)
             try configure(b)
             block = b
             blockAsOf = seq
@@ -501,7 +513,7 @@ public final class Session {
             guard !b.hasStarted else {
                 throw SQLError(.activeSQLTransaction, "SET TRANSACTION ISOLATION LEVEL must be called before any query")
             }
-            let replaced = engine.begin(isolation: isolation ?? b.isolation, readOnly: readOnly ?? b.readOnly, asOf: blockAsOf)
+            let replaced = beginTransaction(isolation: isolation ?? b.isolation, readOnly: readOnly ?? b.readOnly, asOf: blockAsOf)
             try configure(replaced)
             b.rollback()
             block = replaced
