@@ -70,8 +70,13 @@ import Testing
         _ = try s.execute("CREATE TEMP TABLE c AS SELECT a * 2 AS d FROM t")
         #expect(try s.rows("SELECT d FROM c") == [["10"]])
         #expect(sqlError { _ = try s.execute("CREATE TEMP TABLE public.bad (a int)") }?.code == SQLState("42P16"))
-        // DISCARD ALL drops them.
+        // DISCARD TEMP drops them and nothing else; DISCARD ALL drops them too.
+        _ = try s.execute("PREPARE p AS SELECT 1; DISCARD TEMP")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM c") }?.code == .undefinedTable)
+        #expect(try s.rows("EXECUTE p") == [["1"]])
+        _ = try s.execute("CREATE TEMP TABLE t (a int)")
         _ = try s.execute("DISCARD ALL")
+        #expect(sqlError { _ = try s.execute("EXECUTE p") } != nil)
         #expect(sqlError { _ = try s.execute("SELECT * FROM t") }?.code == .undefinedTable)
         #expect(e.visibleSeq == 0)
     }

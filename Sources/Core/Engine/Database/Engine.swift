@@ -26,6 +26,9 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     var stores: [UInt32: TableStore] = [:]
     /// Sessions' temporary tables (never logged, never in snapshots), by table id.
     var temporaryStores: [UInt32: TableStore] = [:]
+    /// Planner statistics by table (ANALYZE), in memory.
+    var tableStatistics: [UInt32: TableStatistics] = [:]
+    let statisticsLock = Lock()
     /// `timestamps[i]` is the commit time (unix µs) of seq `i + 1`.
     var timestamps: [Int64] = []
     let visible = Atomic<UInt64>(0)

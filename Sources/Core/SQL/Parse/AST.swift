@@ -449,7 +449,8 @@ public indirect enum Statement: Sendable {
     case vacuum(tables: [TableRef], analyze: Bool)
     case analyze([TableRef])
     case checkpoint
-    case discardAll
+    /// DISCARD ALL | PLANS | SEQUENCES | TEMP.
+    case discard(String)
     case lockTable([TableRef], mode: String, noWait: Bool)
     case driftQL(DriftQLStatement)
     case empty

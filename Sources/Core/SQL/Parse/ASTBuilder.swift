@@ -110,10 +110,11 @@ struct ASTBuilder {
                 return try rangeVar(r)
             }
             let optionNames = (body["options"]?.children ?? []).compactMap { $0["DefElem"]?["defname"]?.string }
-            if body["is_vacuumcmd"]?.bool == false { return .analyze(tables) }
+            // (The parse tree leaves out false flags: no is_vacuumcmd means ANALYZE.)
+            if body["is_vacuumcmd"]?.bool != true { return .analyze(tables) }
             return .vacuum(tables: tables, analyze: optionNames.contains("analyze"))
         case "CheckPointStmt": return .checkpoint
-        case "DiscardStmt": return .discardAll
+        case "DiscardStmt": return .discard(String((body["target"]?.string ?? "DISCARD_ALL").dropFirst(8)))
         case "LockStmt":
             let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
             return .lockTable(tables, mode: "\(body["mode"]?.int ?? 8)", noWait: body["nowait"]?.bool ?? false)

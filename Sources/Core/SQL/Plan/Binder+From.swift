@@ -230,6 +230,7 @@ extension Binder {
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
         if let s = engine.store(t.id) { access.tableRows = Double(max(s.stats.liveRows, 1)) }
+        access.statistics = engine.statistics(of: t.id)
         let offset = scope.width
         var columns: [ScopeRelation.Column] = []
         let visible = t.visibleColumns

@@ -255,11 +255,33 @@ struct JoinPlanner {
                             condition: residual.isEmpty ? nil : conjunction(residual), rightRanges: r.ranges, leftRanges: l.ranges)
         if right.lateral { spec.lateral = scope.outerRows }
         var rows: Double
-        if !kl.isEmpty { rows = max(l.rows, r.rows) } else { rows = l.rows * r.rows }
+        if !kl.isEmpty {
+            // PostgreSQL's estimate for equal keys: |l|·|r| / max(distinct keys of either side),
+            // where a side's distinct count is known (a one-column primary key, or ANALYZE).
+            var estimate: Double?
+            for (a, b) in zip(kl, kr) {
+                let da = distinctValues(a), db = distinctValues(b)
+                guard da != nil || db != nil else { continue }
+                estimate = (estimate ?? l.rows * r.rows) / max(da ?? 1, db ?? 1, 1)
+            }
+            rows = estimate ?? max(l.rows, r.rows)
+        } else {
+            rows = l.rows * r.rows
+        }
         if !residual.isEmpty && kl.isEmpty { rows *= selectivity(residual) }
         let plan = Plan(.join(spec), width: wide, rows: max(1, rows))
         return Unit(plan: plan, ranges: l.ranges + r.ranges, relations: l.relations.union(r.relations), rows: max(1, rows),
                     order: min(l.order, r.order))
+    }
+
+    /// The number of distinct values a base table's column holds, when known.
+    func distinctValues(_ e: BoundExpr) -> Double? {
+        guard case .slot(let s, _) = e, let r = scope.relations.first(where: { $0.range.contains(s) }), let access = r.access else {
+            return nil
+        }
+        let c = s - r.offset
+        if access.table.primaryKey == [c] { return access.tableRows }
+        return access.columnStatistics(c)?.distinct
     }
 
     /// An index (or primary-key) lookup into `right` for each row of a much smaller `left`, when
@@ -300,20 +322,57 @@ struct JoinPlanner {
 
     func selectivity(_ preds: [BoundExpr], access: TableAccess? = nil) -> Double {
         var s = 1.0
-        for p in preds {
-            switch p {
-            case .compare(.eq, .slot(let c, _), let v) where v.isRowIndependent:
-                if let access, access.table.primaryKey == [c] { s *= 1 / max(access.tableRows, 1) } else { s *= 0.05 }
-            case .compare(.eq, _, _): s *= 0.1
-            case .compare(.ne, _, _): s *= 0.9
-            case .compare: s *= 0.33
-            case .inList(_, let xs, false): s *= min(1, 0.05 * Double(xs.count))
-            case .isNull(_, false): s *= 0.05
-            case .like: s *= 0.2
-            default: s *= 0.5
-            }
-        }
+        for p in preds { s *= selectivity(of: p, access: access) }
         return s
+    }
+
+    /// One condition's share of rows: from ANALYZE's statistics for `column op constant`,
+    /// IS NULL and IN lists over the table's own columns, fixed guesses otherwise.
+    func selectivity(of p: BoundExpr, access: TableAccess?) -> Double {
+        func constant(_ e: BoundExpr) -> Value?? {
+            if case .constant(let v, _) = e { return .some(v) }
+            return e.isRowIndependent && !e.isVolatile ? .some(nil) : nil
+        }
+        switch p {
+        case .compare(let op, .slot(let c, _), let v) where v.isRowIndependent:
+            return compareSelectivity(op, column: c, value: constant(v) ?? nil, access: access)
+        case .compare(let op, let v, .slot(let c, _)) where v.isRowIndependent:
+            return compareSelectivity(op.flipped, column: c, value: constant(v) ?? nil, access: access)
+        case .compare(.eq, _, _): return 0.1
+        case .compare(.ne, _, _): return 0.9
+        case .compare: return 0.33
+        case .inList(.slot(let c, _), let xs, false):
+            if let st = access?.columnStatistics(c) {
+                return min(1, xs.reduce(0) { $0 + st.equalSelectivity(constant($1) ?? nil) })
+            }
+            return min(1, 0.05 * Double(xs.count))
+        case .inList(_, let xs, false): return min(1, 0.05 * Double(xs.count))
+        case .isNull(.slot(let c, _), let negated):
+            if let st = access?.columnStatistics(c) { return negated ? 1 - st.nullFraction : st.nullFraction }
+            return negated ? 0.95 : 0.05
+        case .isNull(_, false): return 0.05
+        case .like: return 0.2
+        default: return 0.5
+        }
+    }
+
+    func compareSelectivity(_ op: CompareOp, column c: Int, value: Value?, access: TableAccess?) -> Double {
+        let stats = access?.columnStatistics(c)
+        switch op {
+        case .eq:
+            if let access, access.table.primaryKey == [c] { return 1 / max(access.tableRows, 1) }
+            return stats?.equalSelectivity(value) ?? 0.05
+        case .ne:
+            guard let stats else { return 0.9 }
+            return max(0, 1 - stats.nullFraction - stats.equalSelectivity(value))
+        case .lt, .le, .gt, .ge:
+            guard let stats, let value, !value.isNull else { return 0.33 }
+            let below = stats.belowSelectivity(value, inclusive: op == .le || op == .gt)
+            let s = op == .lt || op == .le ? below : max(0, 1 - stats.nullFraction - below)
+            return min(max(s, 0.0001), 1)
+        default:
+            return 0.33
+        }
     }
 }
 

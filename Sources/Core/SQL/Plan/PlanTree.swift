@@ -67,6 +67,14 @@ final class TableAccess {
     var needsKey = false
     /// Rows per the table's statistics when planned.
     var tableRows: Double = 1000
+    /// What ANALYZE found, if it ran.
+    var statistics: TableStatistics?
+
+    /// A column's statistics, while they still describe it.
+    func columnStatistics(_ c: Int) -> ColumnStatistics? {
+        guard c < table.columns.count else { return nil }
+        return statistics?.column(c, type: table.columns[c].type)
+    }
 
     init(table: TableDef, alias: String, mode: ReadMode) {
         self.table = table

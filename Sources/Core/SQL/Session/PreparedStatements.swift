@@ -188,7 +188,29 @@ extension Session {
         return try body(t)
     }
 
-    /// DISCARD ALL: the session as new (prepared statements, cursors, settings).
+    /// DISCARD ALL: the session as new (prepared statements, cursors, settings, temporary
+    /// tables); DISCARD TEMP drops the temporary tables, SEQUENCES forgets currval/lastval,
+    /// PLANS has no cached plan of the session's own to drop.
+    func discard(_ what: String) throws -> StatementResult {
+        switch what {
+        case "TEMP":
+            guard block == nil else {
+                // Their drop would not roll back with the block.
+                throw SQLError.notSupported("DISCARD TEMP inside a transaction block")
+            }
+            temporaryTables.dropAll()
+            return StatementResult(tag: "DISCARD TEMP")
+        case "SEQUENCES":
+            currentValues.removeAll()
+            lastValueSequence = nil
+            return StatementResult(tag: "DISCARD SEQUENCES")
+        case "PLANS":
+            return StatementResult(tag: "DISCARD PLANS")
+        default:
+            return try discardAll()
+        }
+    }
+
     func discardAll() throws -> StatementResult {
         guard block == nil else {
             throw SQLError(.activeSQLTransaction, "DISCARD ALL cannot run inside a transaction block")

@@ -266,17 +266,16 @@ public final class Session {
         case let .set(name, value, local): return try set(name, value, local: local)
         case .show(let name): return try show(name)
         case .driftQL(let d): return try runDriftQL(d)
-        case .vacuum(let tables, _):
+        case .vacuum(let tables, let analyzeToo):
             guard block == nil else { throw SQLError(.activeSQLTransaction, "VACUUM cannot run inside a transaction block") }
             for t in tables where findTable(t.schema, t.name, in: engine.latestCatalog) == nil {
                 throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
             }
             _ = try engine.compact(table: nil)
+            if analyzeToo { try analyze(tables) }
             return StatementResult(tag: "VACUUM")
         case .analyze(let tables):
-            for t in tables where findTable(t.schema, t.name, in: engine.latestCatalog) == nil {
-                throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
-            }
+            try analyze(tables)
             return StatementResult(tag: "ANALYZE")
         case .checkpoint:
             _ = try engine.snapshot(table: nil)
@@ -297,7 +296,7 @@ public final class Session {
         case let .declareCursor(name, query, hold, scroll): return try declareCursor(name: name, query: query, hold: hold, scroll: scroll)
         case let .fetch(name, direction, move): return try fetchCursor(name, direction, move: move)
         case .closeCursor(let name): return try closeCursor(name)
-        case .discardAll: return try discardAll()
+        case .discard(let what): return try discard(what)
         case let .lockTable(tables, mode, noWait): return try lockTables(tables, mode: mode, noWait: noWait)
         case let .comment(kind, object, text): return try withTransaction { try self.comment(kind, object, text, in: $0) }
         }
@@ -375,6 +374,23 @@ public final class Session {
             }
         }
         return StatementResult(tag: "TRUNCATE TABLE")
+    }
+
+    /// ANALYZE: planner statistics for the named tables, or every table, from a sample of
+    /// each one's rows as this session sees them.
+    func analyze(_ refs: [TableRef]) throws {
+        _ = try withTransaction(readOnly: true) { t in
+            var tables: [TableDef] = []
+            for ref in refs {
+                guard let table = findTable(ref.schema, ref.name, in: t.catalog) else {
+                    throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist", position: sqlPosition(ref.location))
+                }
+                tables.append(table)
+            }
+            if refs.isEmpty { tables = t.catalog.tables.values.sorted { $0.id < $1.id } }
+            for table in tables { engine.setStatistics(try TableStatistics.gather(table, in: t), of: table.id) }
+            return StatementResult(tag: "ANALYZE")
+        }
     }
 
     /// Runs `body` in the open block, or in a transaction of its own that commits when it succeeds.
