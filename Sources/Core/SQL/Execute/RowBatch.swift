@@ -10,10 +10,10 @@ public final class RowBatch {
 
     public init(width: Int) {
         self.width = width
-        // Start with about 4K values (all 256 rows of a narrow batch; a few rows of a block's
-        // wide row, which grows on demand): a plan of many wide joins must not zero megabytes.
-        let rows = min(RowBatch.capacity, max(4, 4096 / max(width, 1)))
-        values = [Value](repeating: .null, count: max(width, 1) * rows)
+        // Start with room for a few rows and double on demand up to `capacity`: a point
+        // lookup or a one-row result must not fill and free kilobytes of values per query,
+        // and a plan of many wide joins must not zero megabytes.
+        values = [Value](repeating: .null, count: max(width, 1) * 4)
     }
 
     public var isFull: Bool { count >= RowBatch.capacity }
