@@ -345,6 +345,16 @@ public struct CatalogHistory: Sendable {
 
     public var latest: Catalog { versions[versions.count - 1].catalog }
 
+    /// The seq of the catalog version in force at `seq` (0 before any DDL).
+    public func versionSeq(at seq: UInt64) -> UInt64 {
+        var lo = 0, hi = versions.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if versions[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
+        }
+        return versions[max(lo - 1, 0)].seq
+    }
+
     public func at(_ seq: UInt64) -> Catalog {
         var lo = 0, hi = versions.count
         while lo < hi {

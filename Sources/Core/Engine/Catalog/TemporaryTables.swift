@@ -25,6 +25,10 @@ public final class TemporaryTables: @unchecked Sendable {
     /// The committed temporary tables and sequences.
     public var catalog: Catalog { lock.withLock { committed } }
 
+    /// Changes with every committed change to the temporary tables' definitions.
+    public var generation: Int { lock.withLock { changes } }
+    private var changes = 0
+
     public var isEmpty: Bool { lock.withLock { committed.tables.isEmpty && committed.sequences.isEmpty } }
 
     /// Whether a schema change concerns a temporary object of `temp` (or creates one).
@@ -62,6 +66,7 @@ public final class TemporaryTables: @unchecked Sendable {
                     }
                 }
             }
+            if events.contains(where: { if case .ddl = $0 { return true } else { return false } }) { changes += 1 }
             committed = catalog
         }
     }
@@ -105,6 +110,7 @@ public final class TemporaryTables: @unchecked Sendable {
             var c = Catalog()
             c.schemas = [Self.schema]
             committed = c
+            changes += 1
         }
     }
 }

@@ -28,6 +28,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     var temporaryStores: [UInt32: TableStore] = [:]
     /// Planner statistics by table (ANALYZE), in memory.
     var tableStatistics: [UInt32: TableStatistics] = [:]
+    /// Counts ANALYZE runs (cached plans made before one are planned again).
+    var statisticsChanges = 0
     let statisticsLock = Lock()
     /// `timestamps[i]` is the commit time (unix µs) of seq `i + 1`.
     var timestamps: [Int64] = []
@@ -100,6 +102,10 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     }
 
     public var latestCatalog: Catalog { stateLock.withReadLock { catalogHistory.latest } }
+
+    /// The seq of the schema version a reader at `seq` sees (a plan bound against it stays
+    /// valid while this does not change).
+    public func catalogVersionSeq(at seq: UInt64) -> UInt64 { stateLock.withReadLock { catalogHistory.versionSeq(at: seq) } }
 
     /// A table's definition as of `seq`, or its last one if it was dropped by then.
     public func definition(of tableId: UInt32, at seq: UInt64) -> TableDef? {

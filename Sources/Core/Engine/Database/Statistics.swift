@@ -147,7 +147,13 @@ extension Engine {
         statisticsLock.withLock { tableStatistics[tableId] }
     }
 
+    /// Changes with every ANALYZE.
+    public var statisticsGeneration: Int { statisticsLock.withLock { statisticsChanges } }
+
     public func setStatistics(_ s: TableStatistics, of tableId: UInt32) {
-        statisticsLock.withLock { tableStatistics[tableId] = s }
+        statisticsLock.withLock {
+            tableStatistics[tableId] = s
+            statisticsChanges += 1
+        }
     }
 }

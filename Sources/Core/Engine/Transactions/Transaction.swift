@@ -165,6 +165,9 @@ public final class Transaction: @unchecked Sendable {
         return merged
     }
 
+    /// Whether the transaction changed any schema (its catalog is its own, not a committed one).
+    public var hasSchemaChanges: Bool { !ddl.isEmpty }
+
     /// The temporary tables this transaction sees (its own changes included).
     var temporaryCatalog: Catalog? { temporaryOverlay ?? temporary?.catalog }
 

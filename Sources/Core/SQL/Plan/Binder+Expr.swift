@@ -27,6 +27,10 @@ extension Binder {
             let resultType = type.base == .numeric ? type : type.base
             do {
                 if v.isNull { return .constant(.null, resultType) }
+                switch type.base {
+                case .date, .time, .timestamp, .timestamptz, .interval: cacheable = false  // read in the session's zone and clock
+                default: break
+                }
                 return .constant(try Coercion.cast(v, from: .unknown, to: type, explicit: context == .explicit, dateTime), resultType)
             } catch var err as SQLError {
                 err.position = err.position ?? sqlPosition(location)

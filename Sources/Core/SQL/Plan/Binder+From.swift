@@ -186,6 +186,7 @@ extension Binder {
             }
             if let seq = catalog.sequence(schema: schema, ref.name) {
                 // A sequence reads as one row: last_value, log_cnt, is_called.
+                cacheable = false
                 let (last, called) = engine.sequenceCurrent(seq)
                 let row: [BoundExpr] = [.constant(.int(last), .int8), .constant(.int(0), .int8), .constant(.bool(called), .bool)]
                 let q = BoundQuery(plan: Plan(.values([row]), width: 3, rows: 1),
@@ -206,6 +207,7 @@ extension Binder {
 
     /// The system views: `drift_events`, the change log as rows.
     func systemRelation(_ ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode? {
+        cacheable = false
         guard ref.name == "drift_events" else { return nil }
         let upTo: UInt64?
         switch mode {
@@ -230,6 +232,8 @@ extension Binder {
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
         if let s = engine.store(t.id) { access.tableRows = Double(max(s.stats.liveRows, 1)) }
+        tableSizes[t.id] = access.tableRows
+        if case .transaction = mode {} else { cacheable = false }
         access.statistics = engine.statistics(of: t.id)
         let offset = scope.width
         var columns: [ScopeRelation.Column] = []

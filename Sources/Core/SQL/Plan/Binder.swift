@@ -26,6 +26,13 @@ final class Binder {
     /// DECLARE CURSOR: set to learn whether the query is a simply updatable scan of one table
     /// (then its row keys are added as a last output column, for WHERE CURRENT OF).
     var cursorCapture: CursorCapture?
+    /// Whether the plan may be cached and run again (see `PlanCache`): false once binding
+    /// read state a later run could find changed (a sequence's value, the past, a date or
+    /// time constant read in the session's time zone and clock, the system catalogs).
+    var cacheable = true
+    /// The live rows of each table when planned (a cached plan is planned again when they
+    /// change much).
+    var tableSizes: [UInt32: Double] = [:]
     /// Ids of the tables and views the statement reads (view dependencies).
     var referenced = Set<UInt32>()
     /// Temporal clauses of the text being bound, by the byte offset of their table reference

@@ -207,6 +207,11 @@ extension Session {
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
         let conflict = try s.onConflict.map { try OnConflictPlan($0, table: table, binder: b, scope: scope, ctx: ctx, session: self) }
         try describeHook(b, columns: returningColumns(returning))
+        switch source {
+        case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)))
+        case .query(let plan, _): try explainHook("Insert on \(table.name)", plan)
+        default: try explainHook("Insert on \(table.name)", Plan(.oneRow, width: 0, rows: 1))
+        }
 
         var count = 0
         var out: [[Value]] = []
@@ -317,6 +322,7 @@ extension Session {
         let returning = try bindReturning(s.returning, b, scope, from.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
+        try explainHook("Update on \(table.name)", plan)
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "UPDATE")
 
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
@@ -385,6 +391,7 @@ extension Session {
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
+        try explainHook("Delete on \(table.name)", plan)
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "DELETE")
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }

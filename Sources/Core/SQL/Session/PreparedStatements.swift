@@ -23,6 +23,12 @@ final class DescribeCapture {
     var columns: [ResultColumn]?
 }
 
+/// What EXPLAIN of a data-changing statement found (see `explainHook`).
+final class ExplainCapture {
+    var title = ""
+    var plan: Plan?
+}
+
 /// Thrown by a describe hook once the statement is bound: nothing runs, and the transaction
 /// it was bound in is rolled back.
 struct DescribeDone: Error {}
@@ -131,6 +137,15 @@ extension Session {
 
     /// Called by every statement that binds a query once it is bound: when describing, stops
     /// there with what the binder found.
+    /// EXPLAIN of INSERT/UPDATE/DELETE: once the statement is planned, its plan is taken
+    /// and nothing runs.
+    func explainHook(_ title: String, _ plan: Plan) throws {
+        guard let capture = explaining else { return }
+        capture.title = title
+        capture.plan = plan
+        throw DescribeDone()
+    }
+
     func describeHook(_ b: Binder, columns: [ResultColumn]?) throws {
         guard let capture = describing else { return }
         capture.parameterTypes = b.parameterTypes

@@ -31,9 +31,31 @@ extension Session {
     // MARK: EXPLAIN
 
     func explain(_ s: Statement, analyze: Bool, in t: Transaction, parameters: [Value]) throws -> StatementResult {
-        guard case .select(let q) = s else {
-            throw SQLError.notSupported("EXPLAIN of statements other than SELECT")
+        switch s {
+        case .insert, .update, .delete:
+            if analyze { throw SQLError.notSupported("EXPLAIN ANALYZE of INSERT, UPDATE or DELETE") }
+            let capture = ExplainCapture()
+            explaining = capture
+            defer { explaining = nil }
+            do {
+                switch s {
+                case .insert(let i): _ = try insert(i, in: t, parameters: parameters)
+                case .update(let u): _ = try update(u, in: t, parameters: parameters)
+                case .delete(let d): _ = try delete(d, in: t, parameters: parameters)
+                default: break
+                }
+                throw SQLError.bug("statement ran while being explained")
+            } catch is DescribeDone {}
+            guard let plan = capture.plan else { throw SQLError.bug("EXPLAIN found no plan") }
+            var lines = [capture.title]
+            ExplainText.render(plan, depth: 1, stats: nil, into: &lines)
+            return StatementResult(tag: "EXPLAIN", columns: [ResultColumn(name: "QUERY PLAN", type: .text)], rows: lines.map { [.text($0)] })
+        case .select:
+            break
+        default:
+            throw SQLError.notSupported("EXPLAIN of statements other than SELECT, INSERT, UPDATE and DELETE")
         }
+        guard case .select(let q) = s else { throw SQLError.bug("EXPLAIN of a non-query") }
         let b = binder(t, parameters: parameters)
         let bound = try b.bindQuery(q, parent: nil)
         var lines: [String] = []

@@ -20,6 +20,10 @@ public final class Session {
     var referential = ReferentialQueue()
     /// The transaction of the running statement outside a transaction block.
     var implicitTransaction: Transaction?
+    /// Set while EXPLAIN plans an INSERT, UPDATE or DELETE (see `explainHook`).
+    var explaining: ExplainCapture?
+    /// Plans of repeated simple SELECTs (see `PlanCache`).
+    let planCache = PlanCache()
     /// Work for after the running transaction commits; dropped when it rolls back.
     var afterCommit: [() throws -> Void] = []
     /// Statements stored by PREPARE or `prepare(name:)`.
@@ -124,6 +128,7 @@ public final class Session {
             if let drift = try DriftQLParser.parse(sql) {
                 return try runDriftQL(drift)
             }
+            if parameters.isEmpty, let cached = try runCached(sql) { return cached }
             var last = StatementResult(tag: "")
             for p in try Session.parse(sql, dt: DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros()))) {
                 last = try run(p, parameters: parameters)

@@ -60,6 +60,8 @@ struct SettingDefinition: Sendable {
         .init("bytea_output", .choice(["hex"]), "hex"),
         .init("max_identifier_length", .readOnly, "63"),
         .init("drift.as_of", .text, ""),
+        /// The simple-query plan cache (see `PlanCache`).
+        .init("drift.plan_cache", .bool, "on"),
     ]
 
     static let byName: [String: SettingDefinition] = {

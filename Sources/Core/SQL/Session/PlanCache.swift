@@ -1,0 +1,252 @@
+import DriftCore
+import DriftStorage
+
+/// The simple-query plan cache (DESIGN §2.4): a repeated `SELECT` that differs only in its
+/// literals skips parsing, binding and planning.
+///
+/// The key is the statement's token stream with some numeric literals replaced by typed
+/// placeholders (`?int4`, `?int8`, `?numeric`: `1/2` and `1.0/2` stay different). Only
+/// literals whose replacement by a parameter of the same type cannot change the answer are
+/// replaced: a literal compared with a column (`id = 5`, `a.price >= 9.5`) and the items of
+/// `column IN (1, 2, 3)`. Every other literal stays part of the key, so whatever PostgreSQL
+/// folds while planning (`1/0`, `CASE WHEN 1 = 1 ...`, `ORDER BY 2`, `LIMIT 10`) is still
+/// folded, exactly as it would be without the cache.
+///
+/// A cached plan is used again only while what it was bound against holds: the schema version
+/// the reader sees, the session's temporary tables, search_path and TimeZone, the planner
+/// statistics, and each table's size within a factor of two. Statements whose binding reads
+/// other state (sequences, the past, date/time constants, the system catalogs) are never cached.
+final class PlanCache {
+    struct Entry {
+        let bound: BoundQuery
+        let parameterTypes: [SQLType]
+        let catalogSeq: UInt64
+        let temporaryGeneration: Int
+        let statisticsGeneration: Int
+        let settings: String
+        let tableSizes: [UInt32: Double]
+    }
+
+    static let entriesMax = 512
+    private(set) var entries: [String: Entry] = [:]
+    /// Keys found not to be cacheable (their statements bind state-dependent values).
+    private var refused = Set<String>()
+    private(set) var hits = 0
+    private(set) var misses = 0
+
+    func entry(_ key: String) -> Entry? { entries[key] }
+    func isRefused(_ key: String) -> Bool { refused.contains(key) }
+
+    func store(_ key: String, _ e: Entry) {
+        if entries.count >= Self.entriesMax { entries.removeAll(keepingCapacity: true) }
+        entries[key] = e
+    }
+
+    func refuse(_ key: String) {
+        if refused.count >= Self.entriesMax * 4 { refused.removeAll(keepingCapacity: true) }
+        refused.insert(key)
+    }
+
+    func noteHit() { hits += 1 }
+    func noteMiss() { misses += 1 }
+
+    func removeAll() {
+        entries.removeAll()
+        refused.removeAll()
+    }
+}
+
+/// A statement's plan-cache key, its text with `$n` in place of the replaced literals, and
+/// those literals' values.
+struct NormalizedStatement {
+    var key: String
+    var parameterized: String
+    var literals: [(text: String, type: SQLType)]
+
+    /// Keywords that name no column (a literal compared with one of them stays a literal).
+    static let reserved: Set<String> = [
+        "select", "from", "where", "and", "or", "not", "null", "true", "false", "case", "when", "then", "else", "end",
+        "in", "is", "like", "ilike", "between", "on", "using", "join", "by", "having", "limit", "offset", "as", "distinct",
+        "all", "any", "some", "exists", "union", "intersect", "except", "order", "group", "array", "row", "values",
+    ]
+    /// Words whose statements are never cached: row locks and AS OF / FOR SYSTEM_TIME (`for`,
+    /// `of`, `system_time`), WITH queries, SELECT INTO, the change log, and sequence functions.
+    static let refusedWords: Set<String> = [
+        "for", "of", "system_time", "with", "into", "drift_events", "nextval", "currval", "setval", "lastval",
+    ]
+    static let comparisons: Set<String> = ["=", "<>", "!=", "<", "<=", ">", ">="]
+
+    /// nil when the statement is not a cacheable single SELECT.
+    static func make(_ sql: String) -> NormalizedStatement? {
+        guard let tokens = try? Lexer.tokenize(sql), let first = tokens.first, first.isKeyword("select") else { return nil }
+        var end = tokens.count
+        if tokens[end - 1].isPunct(";") { end -= 1 }
+        var key = ""
+        key.reserveCapacity(sql.utf8.count + 16)
+        var parameterized = ""
+        let bytes = Array(sql.utf8)
+        var copied = 0
+        var literals: [(String, SQLType)] = []
+        // For each open parenthesis: whether it opens `column IN (`.
+        var parens: [Bool] = []
+        func isColumn(_ i: Int) -> Bool {
+            guard i >= 0 else { return false }
+            let t = tokens[i]
+            return t.kind == .quotedIdentifier || (t.kind == .identifier && !reserved.contains(t.text))
+        }
+        for i in 0..<end {
+            let t = tokens[i]
+            switch t.kind {
+            case .parameter:
+                return nil
+            case .punct where t.text == ";":
+                return nil  // more than one statement
+            case .identifier where refusedWords.contains(t.text):
+                return nil
+            case .punct where t.text == "(":
+                parens.append(i >= 1 && tokens[i - 1].isKeyword("in") && (isColumn(i - 2) || (i >= 2 && tokens[i - 2].isPunct(")"))))
+            case .punct where t.text == ")":
+                if !parens.isEmpty { parens.removeLast() }
+            default:
+                break
+            }
+            if t.kind == .integer || t.kind == .decimal, let type = replaceable(tokens, i, end: end, inList: parens.last ?? false) {
+                literals.append((t.text, type))
+                key += "\u{1}?" + type.name
+                parameterized += String(decoding: bytes[copied..<t.start], as: UTF8.self) + "$\(literals.count)"
+                copied = t.end
+                continue
+            }
+            key += "\u{1}"
+            switch t.kind {
+            case .identifier: key += "i"
+            case .quotedIdentifier: key += "q"
+            case .string: key += "s"
+            case .integer: key += "n"
+            case .decimal: key += "d"
+            case .parameter: key += "p"
+            case .op: key += "o"
+            case .punct: key += "."
+            }
+            key += t.text
+        }
+        guard !literals.isEmpty else {
+            return NormalizedStatement(key: key, parameterized: sql, literals: [])
+        }
+        parameterized += String(decoding: bytes[copied...], as: UTF8.self)
+        return NormalizedStatement(key: key, parameterized: parameterized, literals: literals)
+    }
+
+    /// The type of the placeholder for literal `i`, or nil to keep it a literal.
+    static func replaceable(_ tokens: [Token], _ i: Int, end: Int, inList: Bool) -> SQLType? {
+        let next = i + 1 < end ? tokens[i + 1] : nil
+        // What follows must end the operand: no `::`, `.`, `[`, operator or function syntax.
+        if let n = next {
+            switch n.kind {
+            case .punct: guard n.text == ")" || n.text == "," else { return nil }
+            case .identifier: break  // a keyword (AND, ORDER, LIMIT, AS ...) or an alias
+            default: return nil
+            }
+        }
+        guard i >= 1 else { return nil }
+        let prev = tokens[i - 1]
+        if prev.kind == .op, comparisons.contains(prev.text) {
+            // `column <op> literal`, the column not itself an operand of something else.
+            guard i >= 2 else { return nil }
+            let c = tokens[i - 2]
+            guard c.kind == .quotedIdentifier || (c.kind == .identifier && !reserved.contains(c.text)) else { return nil }
+            if i >= 3, tokens[i - 3].kind == .op { return nil }
+        } else if inList, prev.isPunct("(") || prev.isPunct(",") {
+            guard next?.isPunct(",") == true || next?.isPunct(")") == true else { return nil }
+        } else {
+            return nil
+        }
+        let text = tokens[i].text
+        if tokens[i].kind == .decimal { return .numeric }
+        if Int32(text) != nil { return .int4 }
+        if Int64(text) != nil { return .int8 }
+        return .numeric
+    }
+
+    /// The literals' values, as the placeholders' types hold them.
+    func values() throws -> [Value] {
+        try literals.map { text, type in
+            switch type {
+            case .int4, .int8:
+                guard let n = Int64(text) else { throw SQLError.bug("plan cache literal \(text) is not an integer") }
+                return .int(n)
+            default:
+                return try Coercion.fromText(text, to: .numeric, DateTimeContext())
+            }
+        }
+    }
+}
+
+extension Session {
+    /// Runs a cacheable SELECT from the plan cache (binding and caching it on a miss); nil
+    /// when the statement is not for the cache (the caller runs it the ordinary way).
+    var planCacheEnabled: Bool { settings["drift.plan_cache"] == "on" }
+
+    func runCached(_ sql: String) throws -> StatementResult? {
+        guard planCacheEnabled, block?.state != .failed, blockAsOf == nil, (settings["drift.as_of"] ?? "").isEmpty,
+              describing == nil, let n = NormalizedStatement.make(sql), !planCache.isRefused(n.key) else { return nil }
+        let settingsKey = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
+        let values = try n.values()
+        var result: StatementResult?
+        _ = try withTransaction { t in
+            result = try runCached(n, values: values, settingsKey: settingsKey, in: t)
+            return StatementResult(tag: "")
+        }
+        return result
+    }
+
+    private func runCached(_ n: NormalizedStatement, values: [Value], settingsKey: String, in t: Transaction) throws -> StatementResult? {
+            guard !t.hasSchemaChanges else { return nil }
+            let catalogSeq = engine.catalogVersionSeq(at: t.readSeq)
+            let temporaryGeneration = temporaryTables.generation
+            let statisticsGeneration = engine.statisticsGeneration
+            if let e = planCache.entry(n.key), e.catalogSeq == catalogSeq, e.temporaryGeneration == temporaryGeneration,
+               e.statisticsGeneration == statisticsGeneration, e.settings == settingsKey, sizesHold(e.tableSizes) {
+                planCache.noteHit()
+                return try runBound(e.bound, in: t, parameters: values)
+            }
+            planCache.noteMiss()
+            // Bind the parameterized text; anything unexpected leaves the statement to the
+            // ordinary path (which then reports its own errors, positions included).
+            guard let parsed = try? Session.parse(n.parameterized), parsed.count == 1, parsed[0].temporal.isEmpty,
+                  case .select(let q) = parsed[0].statement, q.temporal == nil else {
+                planCache.refuse(n.key)
+                return nil
+            }
+            let saved = parameterTypes
+            parameterTypes = n.literals.map(\.type)
+            defer { parameterTypes = saved }
+            let b = binder(t, parameters: values)
+            guard let bound = try? b.bindQuery(q, parent: nil), b.cacheable,
+                  b.parameterTypes.count == n.literals.count,
+                  zip(b.parameterTypes, n.literals).allSatisfy({ $0.0 == $0.1.type }) else {
+                planCache.refuse(n.key)
+                return nil
+            }
+            planCache.store(n.key, PlanCache.Entry(bound: bound, parameterTypes: n.literals.map(\.type), catalogSeq: catalogSeq,
+                                                   temporaryGeneration: temporaryGeneration,
+                                                   statisticsGeneration: statisticsGeneration, settings: settingsKey,
+                                                   tableSizes: b.tableSizes))
+            return try runBound(bound, in: t, parameters: values)
+    }
+
+    func runBound(_ bound: BoundQuery, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        let ctx = execContext(t, parameters: parameters)
+        let rows = try Executor.collect(bound.plan, columns: bound.columns.count, ctx)
+        return StatementResult(tag: "SELECT \(rows.count)", columns: bound.columns, rows: rows)
+    }
+
+    /// Whether every table is still within a factor of two of its size when planned.
+    func sizesHold(_ sizes: [UInt32: Double]) -> Bool {
+        for (id, planned) in sizes {
+            let now = Double(max(engine.store(id)?.stats.liveRows ?? 0, 1))
+            if now > planned * 2 + 16 || now * 2 + 16 < planned { return false }
+        }
+        return true
+    }
+}
