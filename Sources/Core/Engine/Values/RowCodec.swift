@@ -89,6 +89,29 @@ public enum RowCodec {
         }
     }
 
+    /// Decodes only the columns `needed` marks (the others are set to NULL without being
+    /// materialized: no string is built for a text column the query never reads).
+    public static func decode(_ image: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Value>,
+                              missing: [Value], needed: [Bool], lastNeeded: Int) throws {
+        var r = ByteReader(image)
+        let stored = try r.count(max: 1 << 20)
+        let n = missing.count
+        var i = 0
+        while i <= lastNeeded && i < n {
+            if needed[i] {
+                out[i] = i < stored ? try decodeValue(&r) : missing[i]
+            } else {
+                if i < stored { try skipValue(&r) }
+                out[i] = .null
+            }
+            i += 1
+        }
+        while i < n {
+            out[i] = .null
+            i += 1
+        }
+    }
+
     /// Decodes an image into a new array of `missing.count` values.
     public static func decode(_ image: UnsafeRawBufferPointer, missing: [Value]) throws -> [Value] {
         try [Value](unsafeUninitializedCapacity: missing.count) { buf, count in

@@ -9,6 +9,9 @@ struct RowFiller {
     let pseudo: [Pseudo]
     let engine: Engine
     let needsKey: Bool
+    /// The columns to decode, when the query reads only some (nil: all).
+    let needed: [Bool]?
+    let lastNeeded: Int
 
     init(_ access: TableAccess, engine: Engine) {
         self.access = access
@@ -16,6 +19,15 @@ struct RowFiller {
         pseudo = Array(access.pseudo)
         self.engine = engine
         needsKey = access.needsKey
+        if access.readsAllColumns || access.usedColumns.count >= missing.count {
+            needed = nil
+            lastNeeded = missing.count - 1
+        } else {
+            var mask = [Bool](repeating: false, count: missing.count)
+            for c in access.usedColumns where c < mask.count { mask[c] = true }
+            needed = mask
+            lastNeeded = access.usedColumns.max() ?? -1
+        }
     }
 
     @inline(__always)
@@ -26,7 +38,11 @@ struct RowFiller {
     @inline(__always)
     func fill(_ out: UnsafeMutableBufferPointer<Value>, key: UnsafeRawBufferPointer, image: UnsafeRawBufferPointer,
               version: Version?, nextSeq: UInt64?) throws {
-        try RowCodec.decode(image, into: out, missing: missing)
+        if let needed {
+            try RowCodec.decode(image, into: out, missing: missing, needed: needed, lastNeeded: lastNeeded)
+        } else {
+            try RowCodec.decode(image, into: out, missing: missing)
+        }
         let base = missing.count
         for p in pseudo {
             let v: Value

@@ -226,8 +226,30 @@ extension Binder {
         case let .nullIf(a, b, loc):
             let x = try bindExpr(a, scope), y = try bindExpr(b, scope)
             let (cx, cy) = try comparedOperands(.eq, x, y, location: loc)
-            let resultType = x.isUntypedLiteral ? cx.type : x.type
-            return .nullIf(x.isUntypedLiteral ? cx : x, cy, resultType == .unknown ? .text : resultType)
+            // PostgreSQL returns the first operand of the implied `=`, promoted when that
+            // operator is not a cross-type one: an integer compared with numeric is numeric,
+            // integer or numeric compared with a float is double precision, varchar or char
+            // compared with text is text. Otherwise the first operand's own type.
+            var first = x.isUntypedLiteral ? cx : x
+            if !x.isUntypedLiteral && !y.isUntypedLiteral {
+                let a = x.type.base, b = y.type.base
+                let isFloat: (SQLType) -> Bool = { $0 == .float4 || $0 == .float8 }
+                func stringKind(_ t: SQLType) -> Int {
+                    switch t {
+                    case .text: return 1
+                    case .varchar: return 2
+                    case .bpchar: return 3
+                    default: return 0
+                    }
+                }
+                let (ka, kb) = (stringKind(a), stringKind(b))
+                var promoted: SQLType?
+                if a.isInteger && b == .numeric { promoted = .numeric }
+                if (a.isInteger || a == .numeric) && isFloat(b) { promoted = .float8 }
+                if ka > 1 && kb > 0 && ka != kb { promoted = .text }
+                if let p = promoted { first = try coerce(x, to: p, context: .implicit, location: loc) }
+            }
+            return .nullIf(first, cy, first.type == .unknown ? .text : first.type)
         case let .greatest(xs, loc), let .least(xs, loc):
             let bound = try xs.map { try bindExpr($0, scope) }
             var least = false

@@ -87,6 +87,7 @@ extension Binder {
                         throw SQLError(.undefinedColumn, "column \"\(name)\" specified in USING clause does not exist in right table", position: sqlPosition(location))
                     }
                     let (ca, cb) = try comparedOperands(.eq, a, b, location: location)
+                    scope.noteRead(a.slotSet.union(b.slotSet))
                     conds.append(.compare(.eq, ca, cb))
                     let mergedExpr: BoundExpr
                     switch type {

@@ -540,9 +540,12 @@ final class Binder {
             guard let r = scope.relation(named: q) else {
                 throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(location))
             }
+            scope.noteRead(r.columns.map(\.slot))
             return r.columns.map { ($0.name, .slot($0.slot, $0.type)) }
         }
-        return from.flatMap(\.star)
+        let all = from.flatMap(\.star)
+        for (_, e) in all { scope.noteRead(e.slotSet) }
+        return all
     }
 
     /// PostgreSQL's name for an unnamed select-list item (FigureColname).
@@ -711,6 +714,7 @@ final class Binder {
                     throw SQLError(.readOnlySQLTransaction, "cannot lock rows while reading the past (AS OF)")
                 }
                 access.needsKey = true
+                access.readsAllColumns = true
                 if let i = specs.firstIndex(where: { $0.access === access }) {
                     specs[i].mode = max(specs[i].mode, mode)
                 } else {

@@ -65,6 +65,11 @@ final class TableAccess {
     var pseudo = Set<Pseudo>()
     /// Whether the scan fills the row-key slot (UPDATE, DELETE, FOR UPDATE need it).
     var needsKey = false
+    /// The columns the query reads (by position): the scan decodes only these, the others
+    /// stay NULL in its rows. Filled as names resolve (see `BlockScope.noteRead`).
+    var usedColumns = Set<Int>()
+    /// Every column is decoded (writes, row locks: the whole row is the statement's).
+    var readsAllColumns = false
     /// Rows per the table's statistics when planned.
     var tableRows: Double = 1000
     /// What ANALYZE found, if it ran.

@@ -86,6 +86,15 @@ final class BlockScope {
         return relations.count - 1
     }
 
+    /// Records that the block reads these slots: a base table's scan must decode those columns.
+    func noteRead<S: Sequence>(_ slots: S) where S.Element == Int {
+        for slot in slots {
+            guard let i = relationIndex(ofSlot: slot), let access = relations[i].access else { continue }
+            let col = slot - relations[i].offset
+            if col >= 0 && col < access.table.columns.count { access.usedColumns.insert(col) }
+        }
+    }
+
     /// The relation whose slots include `slot`.
     func relationIndex(ofSlot slot: Int) -> Int? {
         relations.firstIndex { $0.range.contains(slot) }
@@ -158,7 +167,10 @@ final class BlockScope {
         switch parts.count {
         case 1:
             let name = parts[0]
-            if let m = merged[name] { return .found(m) }
+            if let m = merged[name] {
+                noteRead(m.slotSet)
+                return .found(m)
+            }
             var hits: [(Int, ScopeRelation.Column)] = []
             for (i, r) in relations.enumerated() where r.visible {
                 if let c = r.columns.first(where: { $0.name == name }) {
@@ -172,6 +184,7 @@ final class BlockScope {
             }
             guard let (i, c) = hits.first else { return .notFound }
             notePseudo(i, c.slot)
+            noteRead([c.slot])
             return .found(.slot(c.slot, c.type))
         case 2, 3:
             let qualifier = parts[parts.count - 2]
@@ -188,6 +201,7 @@ final class BlockScope {
             let r = relations[i]
             if let c = r.columns.first(where: { $0.name == name }) {
                 notePseudo(i, c.slot)
+                noteRead([c.slot])
                 return .found(.slot(c.slot, c.type))
             }
             if let (p, slot) = r.pseudo.first(where: { $0.0.name == name }) {

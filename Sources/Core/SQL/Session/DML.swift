@@ -297,6 +297,7 @@ extension Session {
         let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
         guard let access = scope.relations[0].access else { throw SQLError.bug("UPDATE target has no access") }
         access.needsKey = true
+        access.readsAllColumns = true
         let from = try b.bindFromList(s.from, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
@@ -384,6 +385,7 @@ extension Session {
         let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
         guard let access = scope.relations[0].access else { throw SQLError.bug("DELETE target has no access") }
         access.needsKey = true
+        access.readsAllColumns = true
         let using = try b.bindFromList(s.using, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
