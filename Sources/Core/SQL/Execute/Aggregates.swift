@@ -39,8 +39,43 @@ struct Accumulator {
         }
         let v = args.first ?? .null
         switch call.kind {
+        case .stringAgg:
+            guard !v.isNull else { return }
+            items.append(v)
+            delimiters.append(args.count > 1 ? args[1] : .null)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        case .arrayAgg, .jsonAgg, .jsonbAgg:
+            items.append(v)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        case .jsonObjectAgg, .jsonbObjectAgg:
+            guard !v.isNull else {
+                throw SQLError(SQLState("22004"), "field name must not be null")
+            }
+            items.append(v)
+            delimiters.append(args.count > 1 ? args[1] : .null)
+            if !call.orderBy.isEmpty { sortRows.append(order) }
+        default:
+            try addSimple(v)
+        }
+    }
+
+    /// Whether the aggregate reads only its first argument (no second argument, no ORDER BY
+    /// of its own): `addSimple` takes the value without an argument array.
+    var isSimple: Bool {
+        switch call.kind {
+        case .stringAgg, .arrayAgg, .jsonAgg, .jsonbAgg, .jsonObjectAgg, .jsonbObjectAgg: return false
+        default: return seen == nil
+        }
+    }
+
+    /// Adds one row's value for an aggregate of one argument (see `isSimple`).
+    @inline(__always)
+    mutating func addSimple(_ v: Value) throws {
+        switch call.kind {
         case .countStar:
-            break
+            count += 1
+        case .stringAgg, .arrayAgg, .jsonAgg, .jsonbAgg, .jsonObjectAgg, .jsonbObjectAgg:
+            throw SQLError.bug("\(call.kind) takes its arguments as a list")
         case .count:
             if !v.isNull { count += 1 }
         case .sum, .avg:
@@ -63,7 +98,22 @@ struct Accumulator {
             } else if case .interval(let iv) = v {
                 intervalSum = try intervalSum + iv
             } else {
-                sum += try v.double()
+                // PostgreSQL adds float4 sums in float4 and fails when a sum of finite
+                // values overflows (float4pl / float8pl), as it does for float8.
+                let d = try v.double()
+                if call.kind == .sum && call.argType == .float4 {
+                    let r = Float(sum) + Float(d)
+                    if r.isInfinite && Float(sum).isFinite && Float(d).isFinite {
+                        throw SQLError(.numericValueOutOfRange, "value out of range: overflow")
+                    }
+                    sum = Double(r)
+                } else {
+                    let r = sum + d
+                    if r.isInfinite && sum.isFinite && d.isFinite {
+                        throw SQLError(.numericValueOutOfRange, "value out of range: overflow")
+                    }
+                    sum = r
+                }
             }
         case .min, .max:
             guard !v.isNull else { return }
@@ -75,21 +125,6 @@ struct Accumulator {
         case .boolAnd, .boolOr:
             guard case .bool(let b) = v else { return }
             flag = call.kind == .boolAnd ? (flag ?? true) && b : (flag ?? false) || b
-        case .stringAgg:
-            guard !v.isNull else { return }
-            items.append(v)
-            delimiters.append(args.count > 1 ? args[1] : .null)
-            if !call.orderBy.isEmpty { sortRows.append(order) }
-        case .arrayAgg, .jsonAgg, .jsonbAgg:
-            items.append(v)
-            if !call.orderBy.isEmpty { sortRows.append(order) }
-        case .jsonObjectAgg, .jsonbObjectAgg:
-            guard !v.isNull else {
-                throw SQLError(SQLState("22004"), "field name must not be null")
-            }
-            items.append(v)
-            delimiters.append(args.count > 1 ? args[1] : .null)
-            if !call.orderBy.isEmpty { sortRows.append(order) }
         case .stddevSamp, .stddevPop, .varSamp, .varPop:
             guard !v.isNull else { return }
             count += 1
@@ -245,6 +280,7 @@ final class AggregateNode: PlanNode {
     }
 
     func aggregate() throws -> RowStore {
+        if spec.groupingSets == nil { return try aggregateGroups() }
         let sets: [[Int]] = spec.groupingSets ?? [Array(0..<keys.count)]
         var index: [RowKey: Int] = [:]
         var groupKeys: [[Value]] = []
@@ -315,6 +351,90 @@ final class AggregateNode: PlanNode {
                 for j in 0..<keys.count { bits = bits << 1 | (set.contains(j) ? 0 : 1) }
                 row.append(.int(bits))
             }
+            out.append(row)
+        }
+        return out
+    }
+
+    /// Plain GROUP BY (or none): one flat array of accumulators, `aggregates` per group; no
+    /// hashing without keys, and no argument array for one-argument aggregates.
+    func aggregateGroups() throws -> RowStore {
+        let fresh = spec.aggregates.map { Accumulator($0) }
+        let n = fresh.count
+        let simple = fresh.indices.map { a in fresh[a].isSimple && filters[a] == nil && orders[a].isEmpty && args[a].count <= 1 }
+        var index: [RowKey: Int] = [:]
+        let intKey = spec.keys.count == 1 && spec.keys[0].type.isInteger
+        var intIndex: [Int64: Int] = [:]
+        var nullGroup: Int?
+        var groupKeys: [[Value]] = []
+        var acc: [Accumulator] = []
+        if keys.isEmpty {
+            groupKeys.append([])
+            acc += fresh
+        }
+        var rowsSeen = 0
+        while let b = try input.next() {
+            rowsSeen += b.count
+            if rowsSeen % 8192 < b.count { try ctx.interrupt?.check() }
+            for i in 0..<b.count {
+                try b.withRow(i) { row in
+                    var g = 0
+                    if intKey {
+                        // One integer key: its groups by the value itself, no key array per row.
+                        let v = try keys[0](row)
+                        let found: Int?
+                        switch v {
+                        case .int(let x): found = intIndex[x]
+                        default: found = v.isNull ? nullGroup : nil
+                        }
+                        if let found {
+                            g = found
+                        } else {
+                            g = groupKeys.count
+                            if case .int(let x) = v { intIndex[x] = g } else if v.isNull { nullGroup = g } else {
+                                throw SQLError.bug("integer group key holds \(v)")
+                            }
+                            groupKeys.append([v])
+                            acc += fresh
+                            if g % 1024 == 1023 {
+                                try ctx.reserve(1024 * (1 + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
+                            }
+                        }
+                    } else if !keys.isEmpty {
+                        let k = try keys.map { try $0(row) }
+                        let rk = RowKey(k)
+                        if let existing = index[rk] {
+                            g = existing
+                        } else {
+                            g = groupKeys.count
+                            index[rk] = g
+                            groupKeys.append(k)
+                            acc += fresh
+                            if g % 1024 == 1023 {
+                                try ctx.reserve(1024 * (k.count + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
+                            }
+                        }
+                    }
+                    let base = g * n
+                    for a in 0..<n {
+                        if simple[a] {
+                            try acc[base + a].addSimple(args[a].isEmpty ? .null : try args[a][0](row))
+                            continue
+                        }
+                        if let f = filters[a] {
+                            guard case .bool(true) = try f(row) else { continue }
+                        }
+                        let vs = try args[a].map { try $0(row) }
+                        let os = try orders[a].map { try $0(row) }
+                        try acc[base + a].add(vs, order: os)
+                    }
+                }
+            }
+        }
+        var out = RowStore(width: width)
+        for g in groupKeys.indices {
+            var row = groupKeys[g]
+            for a in 0..<n { row.append(try acc[g * n + a].result()) }
             out.append(row)
         }
         return out

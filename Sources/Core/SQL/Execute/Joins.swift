@@ -67,6 +67,11 @@ final class HashJoinNode: PlanNode {
     var built = false
     var rightRows = RowStore(width: 0)
     var table: [RowKey: [Int32]] = [:]
+    /// One integer key on both sides: the right rows by key value, as first/last row of a
+    /// chain through `chain` (insertion order), without a key array per row.
+    let intKey: Bool
+    var intTable: [Int64: (first: Int32, last: Int32)] = [:]
+    var chain: [Int32] = []
     var matched: [Bool] = []
     // Probe state: the left batch being probed and where in it.
     var leftBatch: RowBatch?
@@ -81,6 +86,7 @@ final class HashJoinNode: PlanNode {
         self.right = right
         self.leftKeys = try leftKeys.map { try ExprCompiler.compile($0, ctx) }
         self.rightKeys = try rightKeys.map { try ExprCompiler.compile($0, ctx) }
+        intKey = leftKeys.count == 1 && rightKeys.count == 1 && leftKeys[0].type.isInteger && rightKeys[0].type.isInteger
         condition = try spec.condition.map { try ExprCompiler.compile($0, ctx) }
         self.ctx = ctx
         self.width = spec.concatenated ? left.width : width
@@ -91,6 +97,29 @@ final class HashJoinNode: PlanNode {
     func build() throws {
         rightRows = try materialize(right, ctx, what: "hash join")
         table = [:]
+        if intKey {
+            intTable = [:]
+            intTable.reserveCapacity(rightRows.count)
+            chain = [Int32](repeating: -1, count: rightRows.count)
+            for i in 0..<rightRows.count {
+                let v = try rightRows.withRow(i) { r in try rightKeys[0](r) }
+                guard case .int(let x) = v else {
+                    if v.isNull { continue }
+                    throw SQLError.bug("integer join key holds \(v)")
+                }
+                let row = Int32(i)
+                if let e = intTable[x] {
+                    chain[Int(e.last)] = row
+                    intTable[x] = (e.first, row)
+                } else {
+                    intTable[x] = (row, row)
+                }
+            }
+            try ctx.reserve(intTable.count * 48 + chain.count * 4, for: "hash join")
+            matched = [Bool](repeating: false, count: spec.kind == .right || spec.kind == .full ? rightRows.count : 0)
+            built = true
+            return
+        }
         table.reserveCapacity(rightRows.count)
         for i in 0..<rightRows.count {
             let key: RowKey? = try rightRows.withRow(i) { r in
@@ -136,26 +165,41 @@ final class HashJoinNode: PlanNode {
     /// Emits the matches of one left row (may overfill nothing: one left row yields few rows
     /// in the common case; a batch that fills up is returned and probing resumes after it).
     func probe(_ l: UnsafeBufferPointer<Value>) throws {
-        let vs = try leftKeys.map { try $0(l) }
         var any = false
-        if !vs.contains(where: \.isNull), let hits = table[RowKey(vs)] {
-            for j in hits {
-                let ok: Bool = try rightRows.withRow(Int(j)) { r in
-                    builder.combine(l, r)
-                    if let condition {
-                        guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
-                    }
-                    return true
+        /// One right row with the same key: returns false to stop (semi and anti joins need one).
+        func visit(_ j: Int32) throws -> Bool {
+            let ok: Bool = try rightRows.withRow(Int(j)) { r in
+                builder.combine(l, r)
+                if let condition {
+                    guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
                 }
-                guard ok else { continue }
-                any = true
-                switch spec.kind {
-                case .semi, .anti: break
-                default:
-                    if !matched.isEmpty { matched[Int(j)] = true }
-                    builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                return true
+            }
+            guard ok else { return true }
+            any = true
+            switch spec.kind {
+            case .semi, .anti: return false
+            default:
+                if !matched.isEmpty { matched[Int(j)] = true }
+                builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                return true
+            }
+        }
+        if intKey {
+            let v = try leftKeys[0](l)
+            if case .int(let x) = v {
+                var j = intTable[x]?.first ?? -1
+                while j >= 0 {
+                    guard try visit(j) else { break }
+                    j = chain[Int(j)]
                 }
-                if spec.kind == .semi || spec.kind == .anti { break }
+            } else if !v.isNull {
+                throw SQLError.bug("integer join key holds \(v)")
+            }
+        } else {
+            let vs = try leftKeys.map { try $0(l) }
+            if !vs.contains(where: \.isNull), let hits = table[RowKey(vs)] {
+                for j in hits { guard try visit(j) else { break } }
             }
         }
         switch spec.kind {

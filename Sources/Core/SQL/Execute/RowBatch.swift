@@ -5,7 +5,11 @@ import DriftCore
 public final class RowBatch {
     public let width: Int
     public private(set) var count = 0
-    public var values: [Value]
+    /// Row-major values, `allocated` of them, all initialized (NULL where no row is). Kept
+    /// by hand rather than in an array: the per-row appends and reads touch it without the
+    /// array's uniqueness and exclusivity checks.
+    private var storage: UnsafeMutablePointer<Value>
+    private var allocated: Int
     public static let capacity = 256
 
     public init(width: Int) {
@@ -13,7 +17,14 @@ public final class RowBatch {
         // Start with room for a few rows and double on demand up to `capacity`: a point
         // lookup or a one-row result must not fill and free kilobytes of values per query,
         // and a plan of many wide joins must not zero megabytes.
-        values = [Value](repeating: .null, count: max(width, 1) * 4)
+        allocated = max(width, 1) * 4
+        storage = .allocate(capacity: allocated)
+        storage.initialize(repeating: .null, count: allocated)
+    }
+
+    deinit {
+        storage.deinitialize(count: allocated)
+        storage.deallocate()
     }
 
     public var isFull: Bool { count >= RowBatch.capacity }
@@ -24,22 +35,25 @@ public final class RowBatch {
     /// input batch was larger (a join row with many matches) grows it rather than overrun it.
     @inline(__always)
     func ensureRoom() {
-        if (count + 1) * width > values.count { grow() }
+        if (count + 1) * width > allocated { grow() }
     }
 
     @inline(never)
     func grow() {
-        values.append(contentsOf: repeatElement(Value.null, count: max(values.count, max(width, 1) * 4)))
+        let more = max(allocated, max(width, 1) * 4)
+        let fresh = UnsafeMutablePointer<Value>.allocate(capacity: allocated + more)
+        fresh.moveInitialize(from: storage, count: allocated)
+        (fresh + allocated).initialize(repeating: .null, count: more)
+        storage.deallocate()
+        storage = fresh
+        allocated += more
     }
 
     /// Appends a row and returns a buffer for its values (valid until the next append).
     @inline(__always)
     public func appendRow(_ fill: (UnsafeMutableBufferPointer<Value>) throws -> Void) rethrows {
         ensureRoom()
-        let base = count * width
-        try values.withUnsafeMutableBufferPointer { buf in
-            try fill(UnsafeMutableBufferPointer(rebasing: buf[base..<(base + width)]))
-        }
+        try fill(UnsafeMutableBufferPointer(start: storage + count * width, count: width))
         count += 1
     }
 
@@ -47,11 +61,8 @@ public final class RowBatch {
     @inline(__always)
     public func append(_ row: UnsafeBufferPointer<Value>) {
         ensureRoom()
-        let base = count * width
-        let w = width
-        values.withUnsafeMutableBufferPointer { buf in
-            for k in 0..<w { buf[base + k] = row[k] }
-        }
+        let base = storage + count * width
+        for k in 0..<width { base[k] = row[k] }
         count += 1
     }
 
@@ -59,12 +70,9 @@ public final class RowBatch {
     @inline(__always)
     public func appendNulls(_ fill: (UnsafeMutableBufferPointer<Value>) throws -> Void) rethrows {
         ensureRoom()
-        let base = count * width
-        let w = width
-        try values.withUnsafeMutableBufferPointer { buf in
-            for k in 0..<w { buf[base + k] = .null }
-            try fill(UnsafeMutableBufferPointer(rebasing: buf[base..<(base + w)]))
-        }
+        let base = storage + count * width
+        for k in 0..<width { base[k] = .null }
+        try fill(UnsafeMutableBufferPointer(start: base, count: width))
         count += 1
     }
 
@@ -73,12 +81,10 @@ public final class RowBatch {
 
     @inline(__always)
     public func withRow<T>(_ i: Int, _ body: (UnsafeBufferPointer<Value>) throws -> T) rethrows -> T {
-        try values.withUnsafeBufferPointer { buf in
-            try body(UnsafeBufferPointer(rebasing: buf[(i * width)..<(i * width + width)]))
-        }
+        try body(UnsafeBufferPointer(start: storage + i * width, count: width))
     }
 
-    public func row(_ i: Int) -> [Value] { Array(values[(i * width)..<(i * width + width)]) }
+    public func row(_ i: Int) -> [Value] { Array(UnsafeBufferPointer(start: storage + i * width, count: width)) }
 }
 
 /// A pull-based physical operator.

@@ -1,0 +1,62 @@
+import DriftStorage
+import DriftTestSupport
+import Testing
+@testable import DriftCore
+@testable import DriftSQL
+
+/// The executor's fast paths (one integer group key, one integer join key, one-argument
+/// aggregates, scans that decode only the columns read) answer as the general paths do.
+@Suite struct ExecutorFastPathTests {
+    @Test func integerKeysJoinAndGroupLikeTheGeneralPath() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE l (id int PRIMARY KEY, k int, note text);
+            CREATE TABLE r (id int PRIMARY KEY, k bigint, tag text);
+            INSERT INTO l VALUES (1, 1, 'a'), (2, 2, 'b'), (3, NULL, 'c'), (4, 9, 'd'), (5, 1, 'e');
+            INSERT INTO r VALUES (10, 1, 'x'), (11, 1, 'y'), (12, 2, 'z'), (13, NULL, 'n'), (14, 7, 'w')
+            """)
+        // Duplicates in insertion order, NULL keys never match.
+        #expect(try s.rows("SELECT l.id, r.tag FROM l JOIN r ON l.k = r.k ORDER BY l.id, r.id")
+                == [["1", "x"], ["1", "y"], ["2", "z"], ["5", "x"], ["5", "y"]])
+        #expect(try s.rows("SELECT l.id, r.tag FROM l LEFT JOIN r ON l.k = r.k WHERE r.tag IS NULL ORDER BY l.id")
+                == [["3", "NULL"], ["4", "NULL"]])
+        #expect(try s.rows("SELECT r.tag FROM l RIGHT JOIN r ON l.k = r.k WHERE l.id IS NULL ORDER BY r.tag") == [["n"], ["w"]])
+        #expect(try s.rows("SELECT count(*) FROM l FULL JOIN r ON l.k = r.k") == [["9"]])
+        #expect(try s.rows("SELECT id FROM l WHERE k IN (SELECT k FROM r) ORDER BY id") == [["1"], ["2"], ["5"]])
+        #expect(try s.rows("SELECT id FROM l WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.k = l.k) ORDER BY id") == [["3"], ["4"]])
+        // Integer GROUP BY with a NULL group, one-argument aggregates, FILTER and DISTINCT.
+        #expect(try s.rows("SELECT k, count(*), count(note), sum(id), min(note), max(id) FROM l GROUP BY k ORDER BY k NULLS FIRST")
+                == [["NULL", "1", "1", "3", "c", "3"], ["1", "2", "2", "6", "a", "5"], ["2", "1", "1", "2", "b", "2"], ["9", "1", "1", "4", "d", "4"]])
+        #expect(try s.rows("SELECT count(*) FILTER (WHERE id > 2), count(DISTINCT k), string_agg(note, ',' ORDER BY id DESC) FROM l")
+                == [["3", "3", "e,d,c,b,a"]])
+        #expect(try s.rows("SELECT count(*), sum(k) FROM l WHERE false") == [["0", "NULL"]])
+        #expect(try s.rows("SELECT k, count(*) FROM l WHERE false GROUP BY k") == [])
+    }
+
+    @Test func sumsOverflowAsPostgreSQLs() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        // float4 sums add in float4 and fail on overflow; float8 sums likewise (22003).
+        let f4 = sqlError { _ = try s.execute("SELECT sum(x) FROM (VALUES (3.4e38::float4), (3.4e38::float4), (-3.4e38::float4)) v(x)") }
+        #expect(f4?.code == .numericValueOutOfRange)
+        #expect(f4?.message == "value out of range: overflow")
+        #expect(sqlError { _ = try s.execute("SELECT sum(x) FROM (VALUES (1e308::float8), (1e308::float8)) v(x)") }?.code == .numericValueOutOfRange)
+        #expect(try s.rows("SELECT sum(x) FROM (VALUES ('Infinity'::float8), (1::float8)) v(x)") == [["Infinity"]])
+        #expect(try s.rows("SELECT sum(x) FROM (VALUES (1.5::float4), (2.25::float4)) v(x)") == [["3.75"]])
+    }
+
+    @Test func scansDecodeWhatIsRead() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE w (id int PRIMARY KEY, a text, b int, c text); INSERT INTO w VALUES (1, 'x', 10, 'p'), (2, 'y', 20, 'q')")
+        _ = try s.execute("ALTER TABLE w ADD COLUMN d int DEFAULT 5")
+        #expect(try s.rows("SELECT b FROM w ORDER BY b") == [["10"], ["20"]])
+        #expect(try s.rows("SELECT c, d FROM w WHERE b > 15") == [["q", "5"]])
+        #expect(try s.rows("SELECT w.* FROM w WHERE id = 1") == [["1", "x", "10", "p", "5"]])
+        #expect(try s.rows("SELECT x.a FROM w x JOIN w y USING (id) WHERE y.c = 'p'") == [["x"]])
+        #expect(try s.rows("SELECT (SELECT max(c) FROM w i WHERE i.b < o.b) FROM w o ORDER BY id") == [["NULL"], ["p"]])
+        _ = try s.execute("UPDATE w SET b = b + 1 WHERE a = 'x'")
+        #expect(try s.rows("SELECT * FROM w ORDER BY id") == [["1", "x", "11", "p", "5"], ["2", "y", "20", "q", "5"]])
+    }
+}
