@@ -345,24 +345,20 @@ public struct CatalogHistory: Sendable {
 
     public var latest: Catalog { versions[versions.count - 1].catalog }
 
-    /// The seq of the catalog version in force at `seq` (0 before any DDL).
-    public func versionSeq(at seq: UInt64) -> UInt64 {
+    /// The position in `versions` of the version in force at `seq`.
+    private func versionIndex(at seq: UInt64) -> Int {
         var lo = 0, hi = versions.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if versions[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
         }
-        return versions[max(lo - 1, 0)].seq
+        return max(lo - 1, 0)
     }
 
-    public func at(_ seq: UInt64) -> Catalog {
-        var lo = 0, hi = versions.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if versions[mid].seq <= seq { lo = mid + 1 } else { hi = mid }
-        }
-        return versions[max(lo - 1, 0)].catalog
-    }
+    /// The seq of the catalog version in force at `seq` (0 before any DDL).
+    public func versionSeq(at seq: UInt64) -> UInt64 { versions[versionIndex(at: seq)].seq }
+
+    public func at(_ seq: UInt64) -> Catalog { versions[versionIndex(at: seq)].catalog }
 
     /// The newest definition of a table, dropped or not.
     public func lastDefinition(of id: UInt32) -> TableDef? {

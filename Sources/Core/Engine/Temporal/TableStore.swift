@@ -158,14 +158,7 @@ public final class TableStore: @unchecked Sendable {
         if let e = find(key, hash: h) {
             entryIndex = e
             var entry = entries[e]
-            if temporary {
-                // No history: the newest version replaces the one before.
-            } else if entry.history < 0 {
-                entry.history = Int32(histories.count)
-                histories.append([entry.latest])
-            } else {
-                histories[Int(entry.history)].append(entry.latest)
-            }
+            keepAsHistory(&entry)
             if entry.imageLength >= 0 {
                 imageGarbage += Int(entry.imageLength)
                 liveRows -= 1
@@ -194,20 +187,26 @@ public final class TableStore: @unchecked Sendable {
         if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
     }
 
+    /// Moves a key's newest version into its history before a newer one replaces it (a
+    /// temporary table keeps no history: the newest version simply replaces the one before).
+    @inline(__always)
+    private func keepAsHistory(_ entry: inout KeyEntry) {
+        if temporary { return }
+        if entry.history < 0 {
+            entry.history = Int32(histories.count)
+            histories.append([entry.latest])
+        } else {
+            histories[Int(entry.history)].append(entry.latest)
+        }
+    }
+
     /// TRUNCATE: a delete version at `seq` for every live row, all pointing at the one
     /// truncate frame. Index entries stay (they serve reads as of earlier seqs).
     func truncate(seq: UInt64, location: Location) {
         let version = Version(seq: seq, op: .delete, location: location)
         for e in entries.indices where entries[e].imageLength >= 0 {
             var entry = entries[e]
-            if temporary {
-                // No history (see `temporary`).
-            } else if entry.history < 0 {
-                entry.history = Int32(histories.count)
-                histories.append([entry.latest])
-            } else {
-                histories[Int(entry.history)].append(entry.latest)
-            }
+            keepAsHistory(&entry)
             imageGarbage += Int(entry.imageLength)
             entry.latest = version
             entry.imageLength = -1

@@ -245,26 +245,25 @@ extension Transaction {
         if let temp, TemporaryTables.owns(event, in: temp) {
             // A temporary object's change stays in the session: applied at commit, never logged.
             if let t = temp.table(id: event.tableId) { try lockTable(t, .update) }
-            var next = temp
-            do {
-                try next.apply(event)
-            } catch let e as SQLError {
-                throw e
-            } catch {
-                throw SQLError.bug("invalid schema change: \(error)")
-            }
-            temporaryOverlay = next
-            catalogGeneration += 1
+            temporaryOverlay = try Self.applying(event, to: temp)
             temporaryIds.insert(event.tableId)
-            ddl.append((orderCounter, event))
-            orderCounter += 1
-            return event
+        } else {
+            overlay = current
+            if case .createTable = event {} else if let t = current.table(id: event.tableId) {
+                try lockTable(t, .update)
+            }
+            overlay = try Self.applying(event, to: current)
         }
-        overlay = current
-        if case .createTable = event {} else if let t = current.table(id: event.tableId) {
-            try lockTable(t, .update)
-        }
-        var next = current
+        catalogGeneration += 1
+        ddl.append((orderCounter, event))
+        orderCounter += 1
+        return event
+    }
+
+    /// `catalog` with `event` applied; a change the catalog refuses is a bug of the caller
+    /// (SQL errors it raises itself pass through).
+    static func applying(_ event: CatalogEvent, to catalog: Catalog) throws -> Catalog {
+        var next = catalog
         do {
             try next.apply(event)
         } catch let e as SQLError {
@@ -272,11 +271,7 @@ extension Transaction {
         } catch {
             throw SQLError.bug("invalid schema change: \(error)")
         }
-        overlay = next
-        catalogGeneration += 1
-        ddl.append((orderCounter, event))
-        orderCounter += 1
-        return event
+        return next
     }
 
     public func allocateTableId() -> UInt32 { engine.allocateTableId() }
