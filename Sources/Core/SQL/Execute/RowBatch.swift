@@ -40,7 +40,8 @@ public final class RowBatch {
 
     @inline(never)
     func grow() {
-        let more = max(allocated, max(width, 1) * 4)
+        // Quadruple: a batch that fills to `capacity` grows three times, not six.
+        let more = max(allocated * 3, max(width, 1) * 4)
         let fresh = UnsafeMutablePointer<Value>.allocate(capacity: allocated + more)
         fresh.moveInitialize(from: storage, count: allocated)
         (fresh + allocated).initialize(repeating: .null, count: more)
