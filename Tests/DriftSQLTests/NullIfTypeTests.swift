@@ -22,3 +22,16 @@ import Testing
         #expect(r2 == [["double precision", "double precision", "real", "double precision", "numeric", "real", "numeric", "text", "text"]])
     }
 }
+
+/// A LATERAL item reads its block's row before grouping (differential test, seeds 18 and 22).
+@Suite struct LateralGroupingTests {
+    @Test func lateralReadsAreNotGroupingReads() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t1 (k int, c int); INSERT INTO t1 VALUES (1, 2), (3, 4)")
+        #expect(try s.rows("SELECT s.x, count(*) FROM t1 a1 JOIN LATERAL (SELECT a1.k AS x) s ON true GROUP BY s.x HAVING s.x IN (SELECT s.x FROM t1 a5) ORDER BY 1")
+                == [["1", "1"], ["3", "1"]])
+        // A select-list subquery reading an ungrouped column is still refused.
+        #expect(sqlError { _ = try s.execute("SELECT (SELECT a1.c) FROM t1 a1 GROUP BY a1.k") }?.code == .groupingError)
+    }
+}

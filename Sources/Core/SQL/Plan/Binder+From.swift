@@ -125,7 +125,11 @@ extension Binder {
         if !lateral { for i in scope.relations.indices { scope.relations[i].visible = false } }
         defer { for i in scope.relations.indices { scope.relations[i].visible = saved[i] } }
         let r = try body()
-        return (r, scope.slotsReadByChildren != readBefore)
+        let read = scope.slotsReadByChildren != readBefore
+        // A FROM item reads the block's row before any grouping: its reads are not those of
+        // a select-list or HAVING subquery (which must read grouped columns only).
+        scope.slotsReadByChildren = readBefore
+        return (r, read)
     }
 
     /// A subquery (or expanded view) as a relation of the block.
