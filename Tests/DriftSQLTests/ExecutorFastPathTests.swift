@@ -34,6 +34,19 @@ import Testing
         #expect(try s.rows("SELECT k, count(*) FROM l WHERE false GROUP BY k") == [])
     }
 
+    @Test func orderByLimitComputesTheSelectListAfterTheLimit() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE o (id int PRIMARY KEY, a int, b text); INSERT INTO o SELECT g, g % 7, 'b' || (100 - g) FROM generate_series(1, 50) g")
+        #expect(try s.rows("SELECT id, a * 10 AS x FROM o ORDER BY x DESC, id LIMIT 3") == [["6", "60"], ["13", "60"], ["20", "60"]])
+        #expect(try s.rows("SELECT id FROM o ORDER BY b LIMIT 2 OFFSET 1") == [["49"], ["48"]])
+        #expect(try s.rows("SELECT b FROM o ORDER BY a, id DESC LIMIT 2") == [["b51"], ["b58"]])
+        #expect(try s.rows("SELECT id, 10 / (a - 1) FROM o WHERE a > 1 ORDER BY id LIMIT 1") == [["2", "10"]])
+        // A select-list expression runs for every row before the sort, as in PostgreSQL: its
+        // error on a row the limit drops is still raised.
+        #expect(sqlError { _ = try s.execute("SELECT id, 10 / (a - 1) FROM o ORDER BY id DESC LIMIT 1") }?.code == .divisionByZero)
+    }
+
     @Test func sumsOverflowAsPostgreSQLs() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

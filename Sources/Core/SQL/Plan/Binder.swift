@@ -502,6 +502,27 @@ final class Binder {
             plan = Plan(.window(plan, scope.windows), width: base + scope.windows.count, rows: plan.rows)
         }
         try checkNoLeftoverReferences(outputExprs)
+        let plainColumns = outputExprs.allSatisfy { e in
+            switch e {
+            case .slot, .constant, .parameter: return true
+            default: return false
+            }
+        }
+        if !aggregating && scope.windows.isEmpty && distinctOnKeys == nil && !core.distinct && !sortKeys.isEmpty && limit != nil,
+           plainColumns {
+            // ORDER BY ... LIMIT selecting plain columns: sort the block's rows and copy the
+            // columns only for the rows the limit keeps. (An expression that can fail is
+            // computed for every row first, as PostgreSQL computes it below its sort.)
+            let wideKeys = sortKeys.map { k -> SortKey in
+                guard case .slot(let i, _) = k.expr, i < outputExprs.count else { return k }
+                return SortKey(expr: outputExprs[i], descending: k.descending, nullsFirst: k.nullsFirst)
+            }
+            plan = Plan(.sort(plan, wideKeys, limitHint: nil), width: plan.width, rows: plan.rows)
+            plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
+            plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
+            let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+            return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
+        }
         plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
 
         if let keys = distinctOnKeys {
