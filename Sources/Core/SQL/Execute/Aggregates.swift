@@ -280,19 +280,12 @@ final class AggregateNode: PlanNode {
     }
 
     func aggregate() throws -> RowStore {
-        if spec.groupingSets == nil { return try aggregateGroups() }
-        let sets: [[Int]] = spec.groupingSets ?? [Array(0..<keys.count)]
+        guard let sets = spec.groupingSets else { return try aggregateGroups() }
         var index: [RowKey: Int] = [:]
         var groupKeys: [[Value]] = []
         var groupSet: [Int] = []
         var states: [[Accumulator]] = []
         let fresh = spec.aggregates.map { Accumulator($0) }
-        if keys.isEmpty && spec.groupingSets == nil {
-            groupKeys.append([])
-            groupSet.append(0)
-            states.append(fresh)
-            index[RowKey([Value]())] = 0
-        }
         var rowsSeen = 0
         while let b = try input.next() {
             rowsSeen += b.count

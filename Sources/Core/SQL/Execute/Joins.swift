@@ -18,6 +18,16 @@ struct JoinRowBuilder {
         scratch = [Value](repeating: .null, count: spec.concatenated ? leftWidth + rightWidth : width)
     }
 
+    /// Builds the combined row of `l` and `r` in `scratch` and says whether it passes the join
+    /// condition (every row passes when there is none).
+    @inline(__always)
+    mutating func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>, passing condition: Eval?) throws -> Bool {
+        combine(l, r)
+        guard let condition else { return true }
+        guard case .bool(true) = try scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
+        return true
+    }
+
     /// Builds the combined row of `l` and `r` in `scratch`.
     @inline(__always)
     mutating func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>) {
@@ -168,13 +178,7 @@ final class HashJoinNode: PlanNode {
         var any = false
         /// One right row with the same key: returns false to stop (semi and anti joins need one).
         func visit(_ j: Int32) throws -> Bool {
-            let ok: Bool = try rightRows.withRow(Int(j)) { r in
-                builder.combine(l, r)
-                if let condition {
-                    guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
-                }
-                return true
-            }
+            let ok = try rightRows.withRow(Int(j)) { r in try builder.combine(l, r, passing: condition) }
             guard ok else { return true }
             any = true
             switch spec.kind {
@@ -296,13 +300,7 @@ final class NestedLoopJoinNode: PlanNode {
         }
         var any = false
         for j in 0..<rows.count {
-            let ok: Bool = try rows.withRow(j) { r in
-                builder.combine(l, r)
-                if let condition {
-                    guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
-                }
-                return true
-            }
+            let ok = try rows.withRow(j) { r in try builder.combine(l, r, passing: condition) }
             guard ok else { continue }
             any = true
             if spec.kind == .semi || spec.kind == .anti { break }
@@ -420,13 +418,7 @@ final class IndexLookupJoinNode: PlanNode {
                 // Place the table row into a wide row and join.
                 var wide = [Value](repeating: .null, count: builder.width)
                 for (k, v) in local.enumerated() { wide[offset + k] = v }
-                let ok: Bool = try wide.withUnsafeBufferPointer { r in
-                    builder.combine(l, r)
-                    if let condition {
-                        guard case .bool(true) = try builder.scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
-                    }
-                    return true
-                }
+                let ok = try wide.withUnsafeBufferPointer { r in try builder.combine(l, r, passing: condition) }
                 guard ok else { return true }
                 any = true
                 if spec.kind != .semi && spec.kind != .anti {

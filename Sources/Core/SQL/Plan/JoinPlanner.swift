@@ -370,8 +370,6 @@ struct JoinPlanner {
             let below = stats.belowSelectivity(value, inclusive: op == .le || op == .gt)
             let s = op == .lt || op == .le ? below : max(0, 1 - stats.nullFraction - below)
             return min(max(s, 0.0001), 1)
-        default:
-            return 0.33
         }
     }
 }
