@@ -75,6 +75,38 @@ extension TableStore {
         }
     }
 
+    /// Visits the rows live as of `seq` among the `limit` keys from position `cursor` on,
+    /// calling `body` with each row's buffers while the table's read lock is held: no copy is
+    /// made, so `body` must only decode (it must not read, lock or write any table, nor wait).
+    /// Returns the position to continue from, or nil when the table is exhausted.
+    public func visitLocked(at seq: UInt64, from cursor: Int, limit: Int, log: Log,
+                            _ body: (RowVersion) throws -> Void) throws -> Int? {
+        try lock.withReadLock {
+            let end = min(entries.count, cursor + limit)
+            try keyArena.withUnsafeBytes { arena in
+                try images.withUnsafeBytes { current in
+                    try entries.withUnsafeBufferPointer { es in
+                        for n in cursor..<end {
+                            let e = es[n]
+                            let key = keyBytes(e, arena)
+                            if e.latest.seq <= seq {
+                                // The newest version: its image is in memory (or it is a delete).
+                                guard e.imageLength >= 0 else { continue }
+                                let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
+                                try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
+                            } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
+                                try withImage(e, v, log: log) { img in
+                                    try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return end < entries.count ? end : nil
+        }
+    }
+
     /// Where a version scan resumes: a key position and a version of that key.
     public struct VersionCursor: Sendable, Equatable {
         public var entry: Int
@@ -197,6 +229,66 @@ extension TableStore {
         }
     }
 
+    /// Visits up to `limit` index hits of a range (as `indexScan` does) from where `state`
+    /// left off, calling `body` with each live row's buffers while the table's read lock is
+    /// held: no copy is made, so `body` must only decode. Returns false, visiting nothing,
+    /// when the store does not hold the index (dropped after `seq`: use `indexScan`).
+    public func indexVisitLocked(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
+                                 missing: [Value], state: inout IndexRangeState, limit: Int,
+                                 _ body: (RowVersion) throws -> Void) throws -> Bool {
+        if state.finished { return true }
+        return try lock.withReadLock {
+            guard let tree = indexes[def.id] else { return false }
+            var failure: (any Error)?
+            var visited = 0
+            var stopped = false
+            var scratch = state.scratch
+            state.scratch = []
+            let resume = state.resume
+            try keyArena.withUnsafeBytes { arena in
+                try images.withUnsafeBytes { current in
+                    tree.scan(from: resume ?? lower?.prefix, strict: resume != nil) { k, value in
+                        if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
+                        if let upper {
+                            let c = comparePrefix(k, upper.prefix)
+                            if c > 0 || (c == 0 && !upper.inclusive) { return false }
+                        }
+                        if visited >= limit {
+                            stopped = true
+                            return false
+                        }
+                        state.resume = k
+                        visited += 1
+                        let n = Int(value)
+                        let e = entries[n]
+                        do {
+                            let key = keyBytes(e, arena)
+                            if e.latest.seq <= seq {
+                                guard e.imageLength >= 0 else { return true }
+                                let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
+                                guard try indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return true }
+                                try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
+                            } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
+                                try withImage(e, v, log: log) { img in
+                                    guard try indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return }
+                                    try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+                                }
+                            }
+                        } catch {
+                            failure = error
+                            return false
+                        }
+                        return true
+                    }
+                }
+            }
+            state.scratch = scratch
+            if let failure { throw failure }
+            if !stopped { state.finished = true }
+            return true
+        }
+    }
+
     /// `indexScan` for an index this store does not hold: every row as of `seq` whose computed
     /// index key falls within the bounds, sorted by that key.
     private func indexScanWithoutTree(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
@@ -271,6 +363,20 @@ func comparePrefix(_ k: [UInt8], _ p: [UInt8]) -> Int {
             compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<min(a.count, b.count)]), b)
         }
     }
+}
+
+/// Where a range read of an index (`indexVisitLocked`) resumes.
+public struct IndexRangeState {
+    /// The last index key visited (the next visit starts after it).
+    var resume: [UInt8]?
+    /// Reused for the index key each hit is checked against.
+    var scratch: [UInt8] = []
+    /// Whether the range is exhausted.
+    public internal(set) var finished = false
+    /// Whether a hit was visited.
+    public var isStarted: Bool { resume != nil }
+
+    public init() {}
 }
 
 /// Rows copied out of a table under its lock, in one reusable buffer: reading a batch

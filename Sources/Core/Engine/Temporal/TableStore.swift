@@ -251,6 +251,18 @@ public final class TableStore: @unchecked Sendable {
         return out
     }
 
+    /// Whether a row's index key, built in `scratch`, equals `expected` (allocates nothing once
+    /// `scratch` has grown).
+    func indexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value],
+                  into scratch: inout [UInt8], equals expected: [UInt8]) throws -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        for c in def.columns {
+            KeyCodec.append(try RowCodec.decodeColumn(image, c, missing: c < missing.count ? missing[c] : .null), to: &scratch)
+        }
+        scratch.append(contentsOf: key)
+        return scratch == expected
+    }
+
     /// Adds an index and fills it from the rows that are live now: readers as of an
     /// earlier seq do not see the index, readers as of a later one find every version
     /// they can see (the live ones here, newer ones as they are applied).

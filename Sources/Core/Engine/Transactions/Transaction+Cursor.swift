@@ -31,9 +31,10 @@ public final class TableCursor {
         var delivered = 0
         while delivered < limit, let p = position {
             position = try store.scan(at: seq, from: p, limit: limit - delivered, log: txn.engine.log, into: &batch)
+            let ownWrites = own && txn.writes.hasWrites(to: table.id)
             for i in 0..<batch.count {
                 try batch.withRow(i) { row in
-                    if own, let w = txn.writes.find(table: table.id, key: row.key) {
+                    if ownWrites, let w = txn.writes.find(table: table.id, key: row.key) {
                         seenOwn.insert(w)
                         if case .own(let image) = txn.ownVisible(txn.writes.write(w)) {
                             guard let image else { return }
@@ -47,6 +48,40 @@ public final class TableCursor {
                 }
             }
         }
+        return try deliverOwnInserts(limit: limit, delivered: delivered, body)
+    }
+
+    /// Like `next`, for a reader that only decodes: `decode` runs under the table's read lock
+    /// on the table's own buffers (no copy), so it must not read, lock or write any table.
+    /// Visits the rows of up to `keys` key positions; returns how many rows it delivered and
+    /// whether the table is exhausted.
+    public func nextDecoding(keys: Int, _ decode: (ScannedRow) throws -> Void) throws -> (rows: Int, done: Bool) {
+        try txn.interrupt?.check()
+        var delivered = 0
+        if let p = position {
+            let writes = own && txn.writes.hasWrites(to: table.id) ? txn.writes : nil
+            position = try store.visitLocked(at: seq, from: p, limit: keys, log: txn.engine.log) { row in
+                if let writes, let w = writes.find(table: table.id, key: row.key) {
+                    seenOwn.insert(w)
+                    if case .own(let image) = txn.ownVisible(writes.write(w)) {
+                        guard let image else { return }
+                        try image.withUnsafeBytes { try decode(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
+                        delivered += 1
+                        return
+                    }
+                }
+                try decode(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+                delivered += 1
+            }
+            if position != nil { return (delivered, false) }
+        }
+        let before = delivered
+        delivered = try deliverOwnInserts(limit: keys, delivered: delivered, decode)
+        return (delivered, delivered == before)
+    }
+
+    private func deliverOwnInserts(limit: Int, delivered start: Int, _ body: (ScannedRow) throws -> Void) throws -> Int {
+        var delivered = start
         guard own, position == nil else { return delivered }
         // Keys only the transaction has: rows inserted by its earlier statements.
         let pending = ownIndices ?? txn.writes.indices(table: table.id).filter { !seenOwn.contains($0) }
@@ -115,6 +150,22 @@ extension Transaction {
             visited += 1
             if visited % 256 == 0 { try interrupt?.check() }
             return try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+        }
+    }
+
+    /// Up to `limit` hits of an index range from where `state` left off, each decoded by
+    /// `decode` under the table's read lock (see `TableStore.indexVisitLocked`); committed rows
+    /// only, as `indexScan`. Returns false when the table's store no longer holds the index
+    /// (dropped after `seq`): `indexScan` answers that case.
+    public func indexVisit(_ table: TableDef, index def: IndexDef, lower: IndexBound?, upper: IndexBound?,
+                           at seq: UInt64? = nil, state: inout IndexRangeState, limit: Int,
+                           _ decode: (ScannedRow) throws -> Void) throws -> Bool {
+        ensureSnapshot()
+        try interrupt?.check()
+        if seq == nil { noteTableRead(table) }
+        return try store(table).indexVisitLocked(def, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
+                                                 missing: table.missingValues, state: &state, limit: limit) { row in
+            try decode(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
         }
     }
 

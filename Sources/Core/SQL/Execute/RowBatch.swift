@@ -77,6 +77,23 @@ public final class RowBatch {
         count += 1
     }
 
+    /// Keeps only the rows `keep` accepts, in their order (rejected rows' values are moved
+    /// past `count`, not released).
+    @inline(__always)
+    public func filter(_ keep: (UnsafeBufferPointer<Value>) throws -> Bool) rethrows {
+        var kept = 0
+        for i in 0..<count {
+            let row = storage + i * width
+            guard try keep(UnsafeBufferPointer(start: row, count: width)) else { continue }
+            if kept != i {
+                let to = storage + kept * width
+                for k in 0..<width { swap(&to[k], &row[k]) }
+            }
+            kept += 1
+        }
+        count = kept
+    }
+
     /// Drops the last row (a filter that rejected it).
     public func removeLast() { count -= 1 }
 

@@ -58,6 +58,12 @@ struct RowFiller {
     }
 }
 
+/// One key range of an index read.
+struct IndexRange {
+    var lower: IndexBound?
+    var upper: IndexBound?
+}
+
 /// Reads a base table: a scan, primary-key lookups or an index range, as of the transaction's
 /// snapshot (its own earlier writes included), a past seq, or every version in a period;
 /// applies the conditions pushed into it.
@@ -75,6 +81,11 @@ final class TableScanNode: PlanNode {
     var pendingPosition = 0
     var started = false
     var done = false
+    var scanFinished = false
+    var indexDef: IndexDef?
+    var indexRanges: [IndexRange] = []
+    var rangeAt = 0
+    var rangeState = IndexRangeState()
 
     init(_ access: TableAccess, _ ctx: ExecContext) throws {
         self.access = access
@@ -124,8 +135,11 @@ final class TableScanNode: PlanNode {
             if seq == nil && ctx.txn.hasWrites(to: access.table) {
                 // Index trees hold committed rows only: with own writes pending, scan.
                 cursor = try ctx.txn.cursor(access.table, at: seq)
+            } else if !filler.pseudo.isEmpty {
+                pending = try indexRead(def, try indexRanges(def, eq, lower, upper))
             } else {
-                pending = try indexRead(def, eq, lower, upper)
+                indexDef = def
+                indexRanges = try indexRanges(def, eq, lower, upper)
             }
         }
     }
@@ -137,10 +151,27 @@ final class TableScanNode: PlanNode {
         if case .history(let lower, let upper, let inclusive) = access.mode {
             return try nextHistory(lower: lower, upper: upper, upperInclusive: inclusive)
         }
-        if let cursor {
+        if let cursor, filler.pseudo.isEmpty {
+            // Rows are decoded straight from the table's buffers under its read lock, then
+            // filtered once it is released (a filter may read this table again).
+            while batch.count == 0 && !scanFinished {
+                scanFinished = try cursor.nextDecoding(keys: RowBatch.capacity) { r in
+                    try batch.appendRow { out in try filler.fill(out, r) }
+                }.done
+                if !filters.isEmpty { try batch.filter { try passes($0) } }
+            }
+        } else if let cursor {
             while batch.count == 0 {
                 let n = try cursor.next(limit: RowBatch.capacity) { r in try take(r, into: batch) }
                 if n == 0 { break }
+            }
+        } else if let def = indexDef {
+            try nextFromIndex(def)
+            if batch.count == 0, let p = pending {
+                while pendingPosition < p.count && !batch.isFull {
+                    p.withRow(pendingPosition) { batch.append($0) }
+                    pendingPosition += 1
+                }
             }
         } else if let p = pending {
             while pendingPosition < p.count && !batch.isFull {
@@ -200,9 +231,11 @@ final class TableScanNode: PlanNode {
         return out
     }
 
-    func indexRead(_ def: IndexDef, _ eq: [[BoundExpr]], _ lower: RangeBound?, _ upper: RangeBound?) throws -> RowStore {
-        var out = RowStore(width: width)
-        var row = [Value](repeating: .null, count: width)
+    /// The key ranges of an index read: one per distinct equality prefix, each bounded by the
+    /// range column's bounds when there are any. A prefix or bound that can equal no stored
+    /// value (NULL, a fraction for an integer column) gives no range.
+    func indexRanges(_ def: IndexDef, _ eq: [[BoundExpr]], _ lower: RangeBound?, _ upper: RangeBound?) throws -> [IndexRange] {
+        var ranges: [IndexRange] = []
         let alternatives = eq.isEmpty ? [[]] : eq
         var seen = Set<[UInt8]>()
         let rangeColumn = alternatives[0].count < def.columns.count ? def.columns[alternatives[0].count] : nil
@@ -217,11 +250,10 @@ final class TableScanNode: PlanNode {
             var lo: IndexBound? = alt.isEmpty ? nil : IndexBound(prefix: prefix, inclusive: true)
             var hi: IndexBound? = alt.isEmpty ? nil : IndexBound(prefix: prefix, inclusive: true)
             if let rangeColumn {
+                // Without a lower bound the range starts at the prefix itself (NULLs sort last).
                 if let lower {
                     guard let v = try keyValue(try ExprCompiler.compile(lower.expr, ctx), column: rangeColumn) else { continue }
                     lo = IndexBound(prefix: prefix + KeyCodec.encode(v), inclusive: lower.inclusive)
-                } else if !alt.isEmpty {
-                    // Above NULL-free prefix only: NULLs sort last, so start at the prefix itself.
                 }
                 if let upper {
                     guard let v = try keyValue(try ExprCompiler.compile(upper.expr, ctx), column: rangeColumn) else { continue }
@@ -231,7 +263,18 @@ final class TableScanNode: PlanNode {
                     hi = IndexBound(prefix: prefix + [KeyCodec.tagNull], inclusive: false)
                 }
             }
-            try ctx.txn.indexScan(access.table, index: def.id, lower: lo, upper: hi, at: seq) { r in
+            ranges.append(IndexRange(lower: lo, upper: hi))
+        }
+        return ranges
+    }
+
+    /// Reads index ranges into a row store (rows with history pseudo-columns, whose filling
+    /// must not run under the table's lock, and an index the store no longer holds).
+    func indexRead(_ def: IndexDef, _ ranges: [IndexRange]) throws -> RowStore {
+        var out = RowStore(width: width)
+        var row = [Value](repeating: .null, count: width)
+        for r in ranges {
+            try ctx.txn.indexScan(access.table, index: def.id, lower: r.lower, upper: r.upper, at: seq) { r in
                 try row.withUnsafeMutableBufferPointer { try filler.fill($0, r) }
                 if try row.withUnsafeBufferPointer({ try passes($0) }) {
                     out.append(row)
@@ -241,6 +284,33 @@ final class TableScanNode: PlanNode {
             }
         }
         return out
+    }
+
+    /// Fills the batch from the index ranges, decoding under the table's read lock and
+    /// filtering after it.
+    func nextFromIndex(_ def: IndexDef) throws {
+        while batch.count == 0 && rangeAt < indexRanges.count {
+            let r = indexRanges[rangeAt]
+            let held = try ctx.txn.indexVisit(access.table, index: def, lower: r.lower, upper: r.upper, at: seq,
+                                              state: &rangeState, limit: RowBatch.capacity) { row in
+                try batch.appendRow { out in try filler.fill(out, row) }
+            }
+            if !held {
+                guard !rangeState.isStarted else {
+                    throw SQLError(.objectInUse, "index \(def.name) was dropped during the statement")
+                }
+                guard pending == nil else { break }
+                // The store no longer holds the index (dropped after the read's seq).
+                pending = try indexRead(def, Array(indexRanges[rangeAt...]))
+                rangeAt = indexRanges.count
+                break
+            }
+            if rangeState.finished {
+                rangeAt += 1
+                rangeState = IndexRangeState()
+            }
+            if !filters.isEmpty { try batch.filter { try passes($0) } }
+        }
     }
 
     func nextHistory(lower: Int64, upper: Int64, upperInclusive: Bool) throws -> RowBatch? {
@@ -280,6 +350,11 @@ final class TableScanNode: PlanNode {
         history = .start
         started = false
         done = false
+        scanFinished = false
+        indexDef = nil
+        indexRanges = []
+        rangeAt = 0
+        rangeState = IndexRangeState()
     }
 }
 
