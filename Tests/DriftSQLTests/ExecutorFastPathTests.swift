@@ -7,6 +7,39 @@ import Testing
 /// The executor's fast paths (one integer group key, one integer join key, one-argument
 /// aggregates, scans that decode only the columns read) answer as the general paths do.
 @Suite struct ExecutorFastPathTests {
+    /// The integer join table against a dictionary model: dense runs (kept by low bits),
+    /// keys clustered on a power of two (rebuilt scrambled), negative and extreme keys,
+    /// duplicates chained in insertion order, and missing keys inside a dense run.
+    @Test func integerKeyTableAgreesWithADictionary() {
+        let patterns: [[Int64]] = [
+            Array(0..<5000),
+            (0..<5000).map { $0 * 1024 },
+            (0..<3000).map { -$0 * 7 } + [Int64.min, Int64.max, 0, 0, 0],
+            (0..<4000).map { Int64($0 % 100) },
+            (0..<2000).map { Int64($0) * 65536 + Int64($0 % 3) },
+        ]
+        for keys in patterns {
+            let table = IntKeyTable(rows: keys.count)
+            var model: [Int64: [Int32]] = [:]
+            for (i, k) in keys.enumerated() {
+                table.insert(k, row: Int32(i))
+                model[k, default: []].append(Int32(i))
+            }
+            var probes = Set(keys)
+            for k in keys.prefix(500) { probes.insert(k + 1_000_003); probes.insert(k &+ (1 << 40)); probes.insert(k + 8192) }
+            for k in probes {
+                var rows: [Int32] = []
+                var j = table.first(k)
+                while j >= 0 {
+                    rows.append(j)
+                    j = table.next(j)
+                }
+                #expect(rows == (model[k] ?? []), "key \(k)")
+            }
+            #expect(table.keys == model.count)
+        }
+    }
+
     @Test func integerKeysJoinAndGroupLikeTheGeneralPath() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

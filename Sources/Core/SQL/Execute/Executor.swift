@@ -31,6 +31,14 @@ enum Executor {
         case let .recursiveUnion(binding, base, step, all):
             return try RecursiveUnionNode(binding, base: base, step: step, all: all, ctx)
         case let .place(input, offset):
+            if case .table(let access) = input.op {
+                // The scan fills its slots of the wide row itself.
+                let scan = try TableScanNode(access, ctx, offset: offset, width: plan.width)
+                guard ctx.instrumentation != nil else { return scan }
+                let counted = CountingNode(scan)
+                ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
+                return counted
+            }
             return PlaceNode(try instantiate(input, ctx), offset: offset, width: plan.width)
         case let .filter(input, predicate):
             return FilterNode(try instantiate(input, ctx), try ExprCompiler.compile(predicate, ctx))

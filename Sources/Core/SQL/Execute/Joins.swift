@@ -1,46 +1,180 @@
 import DriftCore
 import DriftStorage
 
-/// How a join's output row is put together from a left and a right row.
-struct JoinRowBuilder {
-    let spec: JoinSpec
+/// How a join's output row is put together from a left and a right row. A class: the
+/// per-row calls must not copy the join's description.
+final class JoinRowBuilder {
+    let concatenated: Bool
+    let rightRanges: [Range<Int>]
     let leftWidth: Int
     let rightWidth: Int
     let width: Int
     /// Scratch row the condition is evaluated on.
-    var scratch: [Value]
+    let scratchRow: UnsafeMutableBufferPointer<Value>
 
     init(_ spec: JoinSpec, leftWidth: Int, rightWidth: Int, width: Int) {
-        self.spec = spec
+        concatenated = spec.concatenated
+        rightRanges = spec.rightRanges
         self.leftWidth = leftWidth
         self.rightWidth = rightWidth
         self.width = width
-        scratch = [Value](repeating: .null, count: spec.concatenated ? leftWidth + rightWidth : width)
+        scratchRow = .allocate(capacity: spec.concatenated ? leftWidth + rightWidth : width)
+        scratchRow.initialize(repeating: .null)
     }
+
+    deinit {
+        scratchRow.baseAddress?.deinitialize(count: scratchRow.count)
+        scratchRow.deallocate()
+    }
+
+    /// The scratch row (valid until the next combine).
+    var scratch: UnsafeBufferPointer<Value> { UnsafeBufferPointer(scratchRow) }
 
     /// Builds the combined row of `l` and `r` in `scratch` and says whether it passes the join
     /// condition (every row passes when there is none).
     @inline(__always)
-    mutating func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>, passing condition: Eval?) throws -> Bool {
-        combine(l, r)
+    func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>, passing condition: Eval?) throws -> Bool {
+        combine(l, r, into: scratchRow)
         guard let condition else { return true }
-        guard case .bool(true) = try scratch.withUnsafeBufferPointer({ try condition($0) }) else { return false }
+        guard case .bool(true) = try condition(scratch) else { return false }
         return true
     }
 
-    /// Builds the combined row of `l` and `r` in `scratch`.
+    /// Builds the combined row of `l` and `r` in `s` (a row of the joined width).
     @inline(__always)
-    mutating func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>) {
+    func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>, into s: UnsafeMutableBufferPointer<Value>) {
         let lw = leftWidth, rw = rightWidth
-        scratch.withUnsafeMutableBufferPointer { s in
-            if spec.concatenated {
-                for k in 0..<lw { s[k] = l[k] }
-                for k in 0..<rw { s[lw + k] = r[k] }
-            } else {
-                for k in 0..<lw { s[k] = l[k] }
-                for range in spec.rightRanges { for k in range { s[k] = r[k] } }
-            }
+        if concatenated {
+            for k in 0..<lw { s[k] = l[k] }
+            for k in 0..<rw { s[lw + k] = r[k] }
+        } else {
+            for k in 0..<lw { s[k] = l[k] }
+            for range in rightRanges { for k in range { s[k] = r[k] } }
         }
+    }
+}
+
+/// The right rows of a hash join on one integer key: open addressing over one flat array of
+/// slots (no per-key allocation), each key's rows a chain through `chain` in insertion order.
+///
+/// Keys are placed by their low bits first: join keys are very often dense runs (serial
+/// primary keys), which then sit in consecutive slots, and a probe side that visits them in
+/// order walks memory in order instead of missing the cache on every row. Keys whose low bits
+/// cluster (multiples of a power of two) would make long probe runs that way, so a build
+/// that sees one rebuilds the table with a multiplicative hash. A lookup probes no further
+/// than the longest distance a key was placed from its home slot, so a missing key whose home
+/// falls inside a long run of dense keys costs a few probes, not the run.
+final class IntKeyTable {
+    struct Slot {
+        var key: Int64
+        var first: Int32
+        var last: Int32
+    }
+
+    private var slots: UnsafeMutablePointer<Slot>
+    private let capacity: Int
+    private let bits: UInt64
+    private var scrambled = false
+    private(set) var chain: [Int32]
+    private(set) var keys = 0
+    /// The farthest any key sits from its home slot.
+    private var maxDistance = 0
+    /// Longest probe run a build may make before the table switches to the scrambled hash.
+    static let longestRun = 32
+
+    init(rows: Int) {
+        var c = 16
+        var b: UInt64 = 4
+        while c < rows * 2 {
+            c *= 2
+            b += 1
+        }
+        capacity = c
+        bits = b
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: Slot(key: 0, first: -1, last: -1), count: c)
+        chain = [Int32](repeating: -1, count: rows)
+    }
+
+    deinit { slots.deallocate() }
+
+    var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride + chain.count * 4 }
+
+    @inline(__always)
+    private func home(_ x: Int64) -> Int {
+        let u = UInt64(bitPattern: x)
+        if scrambled { return Int(truncatingIfNeeded: (u &* 0x9E37_79B9_7F4A_7C15) >> (64 - bits)) }
+        return Int(truncatingIfNeeded: u) & (capacity - 1)
+    }
+
+    func insert(_ x: Int64, row: Int32) {
+        if !place(x, row: row) {
+            rehashScrambled()
+            _ = place(x, row: row)
+        }
+    }
+
+    /// Adds `row` under key `x`; false (adding nothing) when the probe run grew too long
+    /// under the unscrambled hash.
+    private func place(_ x: Int64, row: Int32) -> Bool {
+        let mask = capacity - 1
+        var i = home(x)
+        var run = 0
+        while true {
+            let s = slots[i]
+            if s.first < 0 {
+                if !scrambled && run > Self.longestRun { return false }
+                slots[i] = Slot(key: x, first: row, last: row)
+                keys += 1
+                maxDistance = max(maxDistance, run)
+                return true
+            }
+            if s.key == x {
+                chain[Int(s.last)] = row
+                slots[i].last = row
+                return true
+            }
+            i = (i + 1) & mask
+            run += 1
+        }
+    }
+
+    private func rehashScrambled() {
+        let old = slots
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(key: 0, first: -1, last: -1), count: capacity)
+        scrambled = true
+        maxDistance = 0
+        let mask = capacity - 1
+        for k in 0..<capacity where old[k].first >= 0 {
+            var i = home(old[k].key)
+            var run = 0
+            while slots[i].first >= 0 {
+                i = (i + 1) & mask
+                run += 1
+            }
+            slots[i] = old[k]
+            maxDistance = max(maxDistance, run)
+        }
+        old.deallocate()
+    }
+
+    /// The right row after `j` with the same key, or -1.
+    @inline(__always)
+    func next(_ j: Int32) -> Int32 { chain[Int(j)] }
+
+    /// The first right row with key `x`, or -1.
+    @inline(__always)
+    func first(_ x: Int64) -> Int32 {
+        let mask = capacity - 1
+        var i = home(x)
+        for _ in 0...maxDistance {
+            let s = slots[i]
+            if s.first < 0 { return -1 }
+            if s.key == x { return s.first }
+            i = (i + 1) & mask
+        }
+        return -1
     }
 }
 
@@ -72,7 +206,7 @@ final class HashJoinNode: PlanNode {
     let ctx: ExecContext
     let width: Int
     let batch: RowBatch
-    var builder: JoinRowBuilder
+    let builder: JoinRowBuilder
 
     var built = false
     var rightRows = RowStore(width: 0)
@@ -80,8 +214,7 @@ final class HashJoinNode: PlanNode {
     /// One integer key on both sides: the right rows by key value, as first/last row of a
     /// chain through `chain` (insertion order), without a key array per row.
     let intKey: Bool
-    var intTable: [Int64: (first: Int32, last: Int32)] = [:]
-    var chain: [Int32] = []
+    var intTable = IntKeyTable(rows: 0)
     var matched: [Bool] = []
     // Probe state: the left batch being probed and where in it.
     var leftBatch: RowBatch?
@@ -108,24 +241,16 @@ final class HashJoinNode: PlanNode {
         rightRows = try materialize(right, ctx, what: "hash join")
         table = [:]
         if intKey {
-            intTable = [:]
-            intTable.reserveCapacity(rightRows.count)
-            chain = [Int32](repeating: -1, count: rightRows.count)
+            intTable = IntKeyTable(rows: rightRows.count)
+            try ctx.reserve(intTable.memoryBytes, for: "hash join")
             for i in 0..<rightRows.count {
                 let v = try rightRows.withRow(i) { r in try rightKeys[0](r) }
                 guard case .int(let x) = v else {
                     if v.isNull { continue }
                     throw SQLError.bug("integer join key holds \(v)")
                 }
-                let row = Int32(i)
-                if let e = intTable[x] {
-                    chain[Int(e.last)] = row
-                    intTable[x] = (e.first, row)
-                } else {
-                    intTable[x] = (row, row)
-                }
+                intTable.insert(x, row: Int32(i))
             }
-            try ctx.reserve(intTable.count * 48 + chain.count * 4, for: "hash join")
             matched = [Bool](repeating: false, count: spec.kind == .right || spec.kind == .full ? rightRows.count : 0)
             built = true
             return
@@ -178,6 +303,13 @@ final class HashJoinNode: PlanNode {
         var any = false
         /// One right row with the same key: returns false to stop (semi and anti joins need one).
         func visit(_ j: Int32) throws -> Bool {
+            if condition == nil && spec.kind != .semi && spec.kind != .anti {
+                // No condition: every row with the key matches; build it in the batch itself.
+                any = true
+                if !matched.isEmpty { matched[Int(j)] = true }
+                rightRows.withRow(Int(j)) { r in batch.appendRow { out in builder.combine(l, r, into: out) } }
+                return true
+            }
             let ok = try rightRows.withRow(Int(j)) { r in try builder.combine(l, r, passing: condition) }
             guard ok else { return true }
             any = true
@@ -185,17 +317,17 @@ final class HashJoinNode: PlanNode {
             case .semi, .anti: return false
             default:
                 if !matched.isEmpty { matched[Int(j)] = true }
-                builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                batch.appendGrowing(builder.scratch)
                 return true
             }
         }
         if intKey {
             let v = try leftKeys[0](l)
             if case .int(let x) = v {
-                var j = intTable[x]?.first ?? -1
+                var j = intTable.first(x)
                 while j >= 0 {
                     guard try visit(j) else { break }
-                    j = chain[Int(j)]
+                    j = intTable.next(j)
                 }
             } else if !v.isNull {
                 throw SQLError.bug("integer join key holds \(v)")
@@ -235,7 +367,7 @@ final class NestedLoopJoinNode: PlanNode {
     let ctx: ExecContext
     let width: Int
     let batch: RowBatch
-    var builder: JoinRowBuilder
+    let builder: JoinRowBuilder
     var rightRows: RowStore?
     var matched: [Bool] = []
     var leftBatch: RowBatch?
@@ -305,7 +437,7 @@ final class NestedLoopJoinNode: PlanNode {
             any = true
             if spec.kind == .semi || spec.kind == .anti { break }
             if !matched.isEmpty { matched[j] = true }
-            builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+            batch.appendGrowing(builder.scratch)
         }
         switch spec.kind {
         case .semi: if any { batch.appendGrowing(l) }
@@ -341,7 +473,7 @@ final class IndexLookupJoinNode: PlanNode {
     let ctx: ExecContext
     let width: Int
     let batch: RowBatch
-    var builder: JoinRowBuilder
+    let builder: JoinRowBuilder
     var local: [Value]
     var leftBatch: RowBatch?
     var leftIndex = 0
@@ -422,7 +554,7 @@ final class IndexLookupJoinNode: PlanNode {
                 guard ok else { return true }
                 any = true
                 if spec.kind != .semi && spec.kind != .anti {
-                    builder.scratch.withUnsafeBufferPointer { batch.appendGrowing($0) }
+                    batch.appendGrowing(builder.scratch)
                 }
                 return spec.kind != .semi && spec.kind != .anti
             }

@@ -66,7 +66,9 @@ struct IndexRange {
 
 /// Reads a base table: a scan, primary-key lookups or an index range, as of the transaction's
 /// snapshot (its own earlier writes included), a past seq, or every version in a period;
-/// applies the conditions pushed into it.
+/// applies the conditions pushed into it. Placed in a block's wide row (`offset`), it fills
+/// its slots of that row directly (the other slots stay NULL) instead of a narrow row that a
+/// PlaceNode would copy.
 final class TableScanNode: PlanNode {
     let access: TableAccess
     let ctx: ExecContext
@@ -87,20 +89,24 @@ final class TableScanNode: PlanNode {
     var rangeAt = 0
     var rangeState = IndexRangeState()
 
-    init(_ access: TableAccess, _ ctx: ExecContext) throws {
+    let width: Int
+    let offset: Int
+
+    init(_ access: TableAccess, _ ctx: ExecContext, offset: Int = 0, width: Int? = nil) throws {
         self.access = access
         self.ctx = ctx
+        self.offset = offset
+        self.width = width ?? access.width
         filler = RowFiller(access, engine: ctx.engine)
         filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
-        batch = RowBatch(width: access.width)
+        batch = RowBatch(width: self.width)
         switch access.mode {
         case .asOf(let s): seq = s
         default: seq = nil
         }
     }
 
-    var width: Int { access.width }
-
+    /// Whether a table row passes the pushed-down conditions.
     @inline(__always)
     func passes(_ row: UnsafeBufferPointer<Value>) throws -> Bool {
         for f in filters {
@@ -109,11 +115,34 @@ final class TableScanNode: PlanNode {
         return true
     }
 
+    /// Whether an output row (placed at `offset`) passes the pushed-down conditions.
+    @inline(__always)
+    func outputPasses(_ row: UnsafeBufferPointer<Value>) throws -> Bool {
+        try passes(offset == 0 ? row : UnsafeBufferPointer(rebasing: row[offset..<(offset + access.width)]))
+    }
+
+    /// Fills the table's slots of an output row from a stored row.
+    @inline(__always)
+    func fill(_ out: UnsafeMutableBufferPointer<Value>, _ r: ScannedRow) throws {
+        try filler.fill(offset == 0 ? out : UnsafeMutableBufferPointer(rebasing: out[offset..<(offset + access.width)]), r)
+    }
+
+    /// Appends a table row (of the table's width) to the output batch.
+    @inline(__always)
+    func appendTableRow(_ r: UnsafeBufferPointer<Value>) {
+        if offset == 0 && width == access.width {
+            batch.append(r)
+        } else {
+            let o = offset
+            batch.appendNulls { out in for k in 0..<r.count { out[o + k] = r[k] } }
+        }
+    }
+
     /// Appends a stored row if it passes the filters.
     @inline(__always)
     func take(_ r: ScannedRow, into b: RowBatch) throws {
-        try b.appendRow { out in try filler.fill(out, r) }
-        let keep = try b.withRow(b.count - 1) { try passes($0) }
+        try b.appendRow { out in try fill(out, r) }
+        let keep = try b.withRow(b.count - 1) { try outputPasses($0) }
         if !keep { b.removeLast() }
     }
 
@@ -156,9 +185,9 @@ final class TableScanNode: PlanNode {
             // filtered once it is released (a filter may read this table again).
             while batch.count == 0 && !scanFinished {
                 scanFinished = try cursor.nextDecoding(keys: RowBatch.capacity) { r in
-                    try batch.appendRow { out in try filler.fill(out, r) }
+                    try batch.appendRow { out in try fill(out, r) }
                 }.done
-                if !filters.isEmpty { try batch.filter { try passes($0) } }
+                if !filters.isEmpty { try batch.filter { try outputPasses($0) } }
             }
         } else if let cursor {
             while batch.count == 0 {
@@ -169,13 +198,13 @@ final class TableScanNode: PlanNode {
             try nextFromIndex(def)
             if batch.count == 0, let p = pending {
                 while pendingPosition < p.count && !batch.isFull {
-                    p.withRow(pendingPosition) { batch.append($0) }
+                    p.withRow(pendingPosition) { appendTableRow($0) }
                     pendingPosition += 1
                 }
             }
         } else if let p = pending {
             while pendingPosition < p.count && !batch.isFull {
-                p.withRow(pendingPosition) { batch.append($0) }
+                p.withRow(pendingPosition) { appendTableRow($0) }
                 pendingPosition += 1
             }
         }
@@ -212,9 +241,9 @@ final class TableScanNode: PlanNode {
     }
 
     func lookups(_ alternatives: [[BoundExpr]]) throws -> RowStore {
-        var out = RowStore(width: width)
+        var out = RowStore(width: access.width)
         var seen = Set<[UInt8]>()
-        var row = [Value](repeating: .null, count: width)
+        var row = [Value](repeating: .null, count: access.width)
         for alt in alternatives {
             var key: [UInt8] = []
             var valid = true
@@ -271,14 +300,14 @@ final class TableScanNode: PlanNode {
     /// Reads index ranges into a row store (rows with history pseudo-columns, whose filling
     /// must not run under the table's lock, and an index the store no longer holds).
     func indexRead(_ def: IndexDef, _ ranges: [IndexRange]) throws -> RowStore {
-        var out = RowStore(width: width)
-        var row = [Value](repeating: .null, count: width)
+        var out = RowStore(width: access.width)
+        var row = [Value](repeating: .null, count: access.width)
         for r in ranges {
             try ctx.txn.indexScan(access.table, index: def.id, lower: r.lower, upper: r.upper, at: seq) { r in
                 try row.withUnsafeMutableBufferPointer { try filler.fill($0, r) }
                 if try row.withUnsafeBufferPointer({ try passes($0) }) {
                     out.append(row)
-                    if out.count % 4096 == 0 { try ctx.reserve(4096 * width * MemoryLayout<Value>.stride, for: "index scan") }
+                    if out.count % 4096 == 0 { try ctx.reserve(4096 * access.width * MemoryLayout<Value>.stride, for: "index scan") }
                 }
                 return true
             }
@@ -293,7 +322,7 @@ final class TableScanNode: PlanNode {
             let r = indexRanges[rangeAt]
             let held = try ctx.txn.indexVisit(access.table, index: def, lower: r.lower, upper: r.upper, at: seq,
                                               state: &rangeState, limit: RowBatch.capacity) { row in
-                try batch.appendRow { out in try filler.fill(out, row) }
+                try batch.appendRow { out in try fill(out, row) }
             }
             if !held {
                 guard !rangeState.isStarted else {
@@ -309,7 +338,7 @@ final class TableScanNode: PlanNode {
                 rangeAt += 1
                 rangeState = IndexRangeState()
             }
-            if !filters.isEmpty { try batch.filter { try passes($0) } }
+            if !filters.isEmpty { try batch.filter { try outputPasses($0) } }
         }
     }
 
@@ -330,9 +359,10 @@ final class TableScanNode: PlanNode {
                 let end = engine.systemTime(next)
                 guard end > lower, upperInclusive ? start <= upper : start < upper else { return true }
                 try batch.appendRow { out in
-                    try filler.fill(out, key: row.key, image: row.image, version: row.version, nextSeq: next)
+                    let o = offset == 0 ? out : UnsafeMutableBufferPointer(rebasing: out[offset..<(offset + access.width)])
+                    try filler.fill(o, key: row.key, image: row.image, version: row.version, nextSeq: next)
                 }
-                if try !batch.withRow(batch.count - 1, { try passes($0) }) { batch.removeLast() }
+                if try !batch.withRow(batch.count - 1, { try outputPasses($0) }) { batch.removeLast() }
                 return true
             }
         }
