@@ -136,6 +136,18 @@ struct ResultPrinter {
 /// Terminal columns a string takes: East Asian wide and fullwidth characters (CJK, most
 /// emoji) take two, combining marks, format characters and variation selectors none.
 func displayWidth(_ s: String) -> Int {
+    // ASCII (nearly every value printed): one column per character but NUL, without looking
+    // up each character's Unicode properties.
+    var ascii = 0
+    var isASCII = true
+    for b in s.utf8 {
+        if b >= 0x80 {
+            isASCII = false
+            break
+        }
+        if b != 0 { ascii += 1 }
+    }
+    if isASCII { return ascii }
     var w = 0
     for u in s.unicodeScalars {
         w += scalarWidth(u)

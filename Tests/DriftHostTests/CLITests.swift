@@ -121,6 +121,9 @@ import Testing
         #expect(out == " a  | b |     c     |  d   | e \n----+---+-----------+------+---\n x +| 1 | long line+| 日本 | é\n"
                 + " yy |   | z         |      | \n(1 row)\n\n")
         #expect(displayWidth("e\u{301}") == 1 && displayWidth("🎉") == 2 && displayWidth("ｱ") == 1 && displayWidth("ア") == 2)
+        // The ASCII fast path: NUL takes no column, control characters one, as in the general path.
+        #expect(displayWidth("") == 0 && displayWidth("abc") == 3 && displayWidth("a\u{0}b") == 2 && displayWidth("a\tb") == 3)
+        #expect(displayWidth("ab\u{AD}") == 2 && displayWidth("abé") == 3)
         let csv = ResultPrinter(format: .csv).csv([ResultColumn(name: "x", type: .text)], [[.text("a\r\nb")], [.text("")], [.null]])
         #expect(csv == "x\n\"a\r\nb\"\n\"\"\n\n")
         let json = ResultPrinter(format: .json).json([ResultColumn(name: "?column?", type: .int4), ResultColumn(name: "?column?", type: .int4),

@@ -40,6 +40,67 @@ import Testing
         }
     }
 
+    /// Index ranges read in several visits of the tree (more hits than one visit takes),
+    /// exclusive and inclusive bounds, IN alternatives, own writes, a past seq and an index
+    /// dropped since: each answers as the same condition evaluated on a full scan.
+    @Test func indexRangesAcrossVisitsAnswerAsAScan() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE r (id int PRIMARY KEY, v int, note text);
+            INSERT INTO r SELECT g, g % 50, 'n' || g FROM generate_series(1, 3000) g;
+            CREATE INDEX r_v_idx ON r (v)
+            """)
+        let past = try s.rows("SELECT max(drift_seq) FROM drift_events")[0][0]
+        _ = try s.execute("UPDATE r SET v = v + 1 WHERE id % 7 = 0; DELETE FROM r WHERE id % 11 = 0")
+        let conditions = ["v > 10", "v >= 10 AND v < 20", "v IN (3, 7, 49)", "v = 0", "v < 2",
+                          "id > 300 AND id <= 1700", "id >= 2990", "id BETWEEN 1 AND 600"]
+        for c in conditions {
+            // `+ 0` keeps the planner off the index.
+            let scanned = c.replacingOccurrences(of: "v ", with: "v + 0 ").replacingOccurrences(of: "id ", with: "id + 0 ")
+            for asOf in ["", " AS OF @seq:\(past)"] {
+                let q = "SELECT id, v, note FROM r\(asOf) WHERE "
+                #expect(try s.rows(q + c + " ORDER BY id") == s.rows(q + scanned + " ORDER BY id"), "\(c)\(asOf)")
+                #expect(try s.rows("SELECT count(*) FROM r\(asOf) WHERE " + c) == s.rows("SELECT count(*) FROM r\(asOf) WHERE " + scanned))
+            }
+        }
+        #expect(try s.rows("SELECT count(*) FROM r WHERE v > 10")[0][0] != "0")
+        // Own writes in an open transaction, then the index dropped: the past still answers.
+        _ = try s.execute("BEGIN; INSERT INTO r VALUES (5000, 12, 'x')")
+        #expect(try s.rows("SELECT count(*) FROM r WHERE v = 12") == s.rows("SELECT count(*) FROM r WHERE v + 0 = 12"))
+        _ = try s.execute("ROLLBACK; DROP INDEX r_v_idx")
+        #expect(try s.rows("SELECT id FROM r AS OF @seq:\(past) WHERE v > 40 ORDER BY id")
+                == s.rows("SELECT id FROM r AS OF @seq:\(past) WHERE v + 0 > 40 ORDER BY id"))
+    }
+
+    /// ORDER BY ... LIMIT over a table scan passes over rows the heap cannot take, judged on
+    /// the stored first key: every direction, NULL placement, ties, a second key, a column
+    /// added later and own writes give the first rows of the full sort.
+    @Test func topNSkipsRowsAsTheFullSortOrdersThem() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE o (id int PRIMARY KEY, k int, t text, v varchar(20));
+            INSERT INTO o SELECT g, CASE WHEN g % 13 = 0 THEN NULL ELSE (g * 7919) % 1000 END,
+                CASE WHEN g % 17 = 0 THEN NULL ELSE md5((g % 600)::text) END, 'v' || (g % 97)
+              FROM generate_series(1, 4000) g;
+            ALTER TABLE o ADD COLUMN late int DEFAULT 5;
+            INSERT INTO o VALUES (4001, -5, '', 'é', 1), (4002, 2000, 'zzz', '~', 9)
+            """)
+        let orders = ["k", "k DESC", "k NULLS FIRST", "k DESC NULLS LAST", "t", "t DESC", "t NULLS FIRST",
+                      "v", "v DESC", "k, id DESC", "t DESC, k", "late, id", "late DESC, id"]
+        for order in orders {
+            for limit in [1, 10, 250] {
+                let full = try s.rows("SELECT id, k, t, v FROM o ORDER BY \(order)")
+                #expect(try s.rows("SELECT id, k, t, v FROM o ORDER BY \(order) LIMIT \(limit)") == Array(full.prefix(limit)), "\(order) \(limit)")
+                #expect(try s.rows("SELECT * FROM o ORDER BY \(order) LIMIT \(limit) OFFSET 3").count == limit)
+            }
+        }
+        _ = try s.execute("BEGIN; UPDATE o SET k = -100 WHERE id = 3999; INSERT INTO o VALUES (5000, -200, 'a', 'a', 0)")
+        #expect(try s.rows("SELECT id FROM o ORDER BY k LIMIT 2") == [["5000"], ["3999"]])
+        _ = try s.execute("ROLLBACK")
+    }
+
     @Test func integerKeysJoinAndGroupLikeTheGeneralPath() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

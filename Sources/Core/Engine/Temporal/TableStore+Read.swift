@@ -247,7 +247,8 @@ extension TableStore {
             let resume = state.resume
             try keyArena.withUnsafeBytes { arena in
                 try images.withUnsafeBytes { current in
-                    tree.scan(from: resume ?? lower?.prefix, strict: resume != nil) { k, value in
+                    // A visit resumes at the key the previous one stopped before.
+                    tree.scan(from: resume ?? lower?.prefix, strict: false) { k, value in
                         if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
                         if let upper {
                             let c = comparePrefix(k, upper.prefix)
@@ -255,9 +256,9 @@ extension TableStore {
                         }
                         if visited >= limit {
                             stopped = true
+                            state.resume = k
                             return false
                         }
-                        state.resume = k
                         visited += 1
                         let n = Int(value)
                         let e = entries[n]
@@ -367,13 +368,13 @@ func comparePrefix(_ k: [UInt8], _ p: [UInt8]) -> Int {
 
 /// Where a range read of an index (`indexVisitLocked`) resumes.
 public struct IndexRangeState {
-    /// The last index key visited (the next visit starts after it).
+    /// The first index key not yet visited (the next visit starts at it).
     var resume: [UInt8]?
     /// Reused for the index key each hit is checked against.
     var scratch: [UInt8] = []
     /// Whether the range is exhausted.
     public internal(set) var finished = false
-    /// Whether a hit was visited.
+    /// Whether a visit stopped part-way (so rows were delivered).
     public var isStarted: Bool { resume != nil }
 
     public init() {}

@@ -41,11 +41,24 @@ public enum LockWait: Sendable, Equatable {
 /// A lockable thing: a row key of a table, or (an empty key) the table itself.
 /// Table 0 with an empty key is the catalog lock that serialises DDL.
 public struct LockTarget: Hashable, Sendable {
-    public var table: UInt32
-    public var key: [UInt8]
+    public let table: UInt32
+    public let key: [UInt8]
+    /// The key's hash, computed once: a bulk write hashes every target several times (lock,
+    /// release, SSI), and hashing the bytes through `Hasher` each time showed in profiles.
+    let keyHash: UInt64
+
     public init(table: UInt32, key: [UInt8]) {
         self.table = table
         self.key = key
+        keyHash = key.withUnsafeBytes { hashKey($0) }
+    }
+
+    public static func == (a: LockTarget, b: LockTarget) -> Bool {
+        a.keyHash == b.keyHash && a.table == b.table && a.key == b.key
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(keyHash ^ (UInt64(table) &* 0x9E37_79B9_7F4A_7C15))
     }
     static let catalog = LockTarget(table: 0, key: [])
     static func table(_ id: UInt32) -> LockTarget { LockTarget(table: id, key: []) }
@@ -59,9 +72,25 @@ final class LockManager: @unchecked Sendable {
         var mode: RowLockMode
     }
 
+    /// A target's holders: nearly always one, kept inline (no array per lock).
+    struct Holders {
+        var first: Holder
+        var more: [Holder] = []
+
+        init(_ first: Holder) { self.first = first }
+
+        init?(_ all: [Holder]) {
+            guard let f = all.first else { return nil }
+            first = f
+            more = Array(all.dropFirst())
+        }
+
+        var all: [Holder] { more.isEmpty ? [first] : [first] + more }
+    }
+
     let mutex = Lock()
     let released = Condition()
-    var holders: [LockTarget: [Holder]] = [:]
+    var holders: [LockTarget: Holders] = [:]
     /// Transactions each waiting transaction waits for.
     var waitsFor: [UInt64: [UInt64]] = [:]
     /// What each waiting transaction waits for, so a holder that joins later is added to its
@@ -91,7 +120,15 @@ final class LockManager: @unchecked Sendable {
                     throw error
                 }
             }
-            let list = holders[target] ?? []
+            guard let held = holders[target] else {
+                // Free: the common case of a bulk write, one hash lookup and one insert.
+                if !waitsFor.isEmpty { waitsFor[txn] = nil }
+                if !waitingOn.isEmpty { waitingOn[txn] = nil }
+                joined(txn, target, mode)
+                holders[target] = Holders(Holder(txn: txn, mode: mode))
+                return .acquired(wasNew: true)
+            }
+            var list = held.all
             let mine = list.firstIndex { $0.txn == txn }
             if let mine, list[mine].mode >= mode { return .alreadyHeld }
             let blockers = list.filter { $0.txn != txn && $0.mode.conflicts(with: mode) }.map(\.txn)
@@ -100,10 +137,12 @@ final class LockManager: @unchecked Sendable {
                 waitingOn[txn] = nil
                 joined(txn, target, mode)
                 if let mine {
-                    holders[target]?[mine].mode = mode
+                    list[mine].mode = mode
+                    holders[target] = Holders(list)
                     return .acquired(wasNew: false)
                 }
-                holders[target, default: []].append(Holder(txn: txn, mode: mode))
+                list.append(Holder(txn: txn, mode: mode))
+                holders[target] = Holders(list)
                 return .acquired(wasNew: true)
             }
             switch wait {
@@ -170,12 +209,14 @@ final class LockManager: @unchecked Sendable {
         guard !targets.isEmpty else { return }
         mutex.withLock {
             for t in targets {
-                guard var list = holders[t] else { continue }
+                guard let held = holders.removeValue(forKey: t) else { continue }
+                if held.more.isEmpty && held.first.txn == txn { continue }
+                var list = held.all
                 list.removeAll { $0.txn == txn }
-                holders[t] = list.isEmpty ? nil : list
+                holders[t] = Holders(list)
             }
-            waitsFor[txn] = nil
-            waitingOn[txn] = nil
+            if !waitsFor.isEmpty { waitsFor[txn] = nil }
+            if !waitingOn.isEmpty { waitingOn[txn] = nil }
             released.broadcast()
         }
     }
@@ -187,6 +228,6 @@ final class LockManager: @unchecked Sendable {
 
     /// Whether any other transaction holds a lock on `target` (for tests and diagnostics).
     func isLocked(_ target: LockTarget) -> Bool {
-        mutex.withLock { !(holders[target] ?? []).isEmpty }
+        mutex.withLock { holders[target] != nil }
     }
 }

@@ -130,6 +130,34 @@ public enum RowCodec {
         return try decodeValue(&r)
     }
 
+    /// A stored value read in place, without building a `Value`.
+    public enum RawValue {
+        case null
+        case int(Int64)
+        /// UTF-8 bytes, valid while the image is.
+        case text(UnsafeRawBufferPointer)
+        /// Any other type, or an image that does not decode (its full decode reports why).
+        case other
+    }
+
+    /// The value at column `index` read in place; nil when the image predates the column.
+    public static func rawColumn(_ image: UnsafeRawBufferPointer, _ index: Int) -> RawValue? {
+        var r = ByteReader(image)
+        do {
+            let stored = try r.count(max: 1 << 20)
+            guard index < stored else { return nil }
+            for _ in 0..<index { try skipValue(&r) }
+            switch try r.u8() {
+            case Tag.null: return .null
+            case Tag.int: return .int(try r.zigzag())
+            case Tag.text: return .text(try r.lengthPrefixed())
+            default: return .other
+            }
+        } catch {
+            return .other
+        }
+    }
+
     static func decodeValue(_ r: inout ByteReader) throws -> Value {
         let tag = try r.u8()
         switch tag {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DriftCore
 import DriftStorage
 
@@ -43,7 +46,12 @@ enum Executor {
         case let .filter(input, predicate):
             return FilterNode(try instantiate(input, ctx), try ExprCompiler.compile(predicate, ctx))
         case let .project(input, exprs):
-            return ProjectNode(try instantiate(input, ctx), try exprs.map { try ExprCompiler.compile($0, ctx) })
+            var slots: [Int]? = []
+            for e in exprs {
+                guard case .slot(let i, _) = e else { slots = nil; break }
+                slots?.append(i)
+            }
+            return ProjectNode(try instantiate(input, ctx), try exprs.map { try ExprCompiler.compile($0, ctx) }, slots: slots)
         case .join(let spec):
             return try JoinNodes.make(spec, width: plan.width, ctx)
         case .aggregate(let spec):
@@ -251,10 +259,16 @@ final class ProjectNode: PlanNode {
     let input: any PlanNode
     let exprs: [Eval]
     let batch: RowBatch
+    /// When every expression reads a slot: those slots (copied without calling an expression).
+    let slots: [Int]?
+    /// The slots are the input row itself: its batches pass through.
+    let identity: Bool
 
-    init(_ input: any PlanNode, _ exprs: [Eval]) {
+    init(_ input: any PlanNode, _ exprs: [Eval], slots: [Int]? = nil) {
         self.input = input
         self.exprs = exprs
+        self.slots = slots
+        identity = slots.map { $0 == Array(0..<input.width) } ?? false
         batch = RowBatch(width: exprs.count)
     }
 
@@ -262,7 +276,18 @@ final class ProjectNode: PlanNode {
 
     func next() throws -> RowBatch? {
         guard let b = try input.next() else { return nil }
+        if identity { return b }
         batch.reset()
+        if let slots {
+            for i in 0..<b.count {
+                b.withRow(i) { row in
+                    batch.appendRow { out in
+                        for k in 0..<slots.count { out[k] = row[slots[k]] }
+                    }
+                }
+            }
+            return batch
+        }
         let exprs = self.exprs
         for i in 0..<b.count {
             try b.withRow(i) { row in
@@ -354,6 +379,71 @@ func compareSortValues(_ x: Value, _ y: Value, descending: Bool, nullsFirst: Boo
     return descending ? -c : c
 }
 
+/// Lets a scan under ORDER BY ... LIMIT pass over rows that cannot enter the top-n heap,
+/// judged on the first sort key read in place from the stored row: no value is built for a
+/// row the heap would reject, which after the first few thousand rows is nearly every row.
+/// `bound` is the first key of the heap's worst row once the heap is full.
+final class TopNGate {
+    enum Bound {
+        case int(Int64)
+        case text([UInt8])
+    }
+
+    let column: Int
+    let descending: Bool
+    let nullsFirst: Bool
+    /// Only one sort key: a row equal to the bound cannot enter (it comes later in input
+    /// order, and ties keep input order).
+    let single: Bool
+    private(set) var bound: Bound?
+
+    init(column: Int, descending: Bool, nullsFirst: Bool, single: Bool) {
+        self.column = column
+        self.descending = descending
+        self.nullsFirst = nullsFirst
+        self.single = single
+    }
+
+    /// The heap's worst first key changed.
+    func tighten(_ key: Value) {
+        switch key {
+        case .int(let x): bound = .int(x)
+        case .text(let s): bound = .text(Array(s.utf8))
+        default: bound = nil
+        }
+    }
+
+    func reset() { bound = nil }
+
+    /// Whether a stored row may enter the heap (true whenever it cannot tell).
+    @inline(__always)
+    func admits(_ image: UnsafeRawBufferPointer) -> Bool {
+        guard let bound, let raw = RowCodec.rawColumn(image, column) else { return true }
+        let c: Int
+        switch (raw, bound) {
+        case (.int(let x), .int(let b)):
+            c = x < b ? -1 : (x > b ? 1 : 0)
+        case (.text(let x), .text(let b)):
+            // Text orders by its bytes (the C collation).
+            c = b.withUnsafeBytes { b in
+                let n = min(x.count, b.count)
+                if n > 0, let xa = x.baseAddress, let ba = b.baseAddress {
+                    let m = memcmp(xa, ba, n)
+                    if m != 0 { return m < 0 ? -1 : 1 }
+                }
+                return x.count < b.count ? -1 : (x.count > b.count ? 1 : 0)
+            }
+        case (.null, _):
+            // The bound is never NULL: a NULL comes before it exactly when NULLs sort first.
+            return nullsFirst
+        default:
+            return true
+        }
+        let before = descending ? c > 0 : c < 0
+        return before || (c == 0 && !single)
+    }
+}
+
 final class SortNode: PlanNode {
     let input: any PlanNode
     let keys: [SortKey]
@@ -436,6 +526,7 @@ final class SortNode: PlanNode {
         }
         var scratch = [Value](repeating: .null, count: k)
         var seq = 0
+        let gate = makeGate()
         while let b = try input.next() {
             for i in 0..<b.count {
                 try b.withRow(i) { r in
@@ -443,9 +534,11 @@ final class SortNode: PlanNode {
                     if heap.count < n {
                         heap.append(Entry(keys: scratch, row: Array(r), seq: seq))
                         siftUp(heap.count - 1)
+                        if heap.count == n { gate?.tighten(heap[0].keys[0]) }
                     } else if less(scratch, seq, heap[0].keys, heap[0].seq) {
                         heap[0] = Entry(keys: scratch, row: Array(r), seq: seq)
                         siftDown(0)
+                        gate?.tighten(heap[0].keys[0])
                     }
                 }
                 seq += 1
@@ -455,6 +548,22 @@ final class SortNode: PlanNode {
         heap.sort { less($0.keys, $0.seq, $1.keys, $1.seq) }
         for e in heap { e.row.withUnsafeBufferPointer { out.append($0) } }
         return out
+    }
+
+    /// A gate for the scan below, when it reads a base table with no conditions and the first
+    /// sort key is one of its integer or text columns (else nil).
+    func makeGate() -> TopNGate? {
+        guard let first = keys.first, case .slot(let c, _) = first.expr else { return nil }
+        var node: any PlanNode = input
+        if let counted = node as? CountingNode { node = counted.input }
+        guard let scan = node as? TableScanNode, scan.acceptsGate, c < scan.access.table.columns.count else { return nil }
+        switch scan.access.table.columns[c].type.base {
+        case .int2, .int4, .int8, .text, .varchar: break
+        default: return nil
+        }
+        let gate = TopNGate(column: c, descending: first.descending, nullsFirst: first.nullsFirst, single: keys.count == 1)
+        scan.gate = gate
+        return gate
     }
 
     func sortAll() throws -> RowStore {

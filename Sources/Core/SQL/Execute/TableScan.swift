@@ -88,6 +88,15 @@ final class TableScanNode: PlanNode {
     var indexRanges: [IndexRange] = []
     var rangeAt = 0
     var rangeState = IndexRangeState()
+    /// Set by a top-n sort right above: rows it rejects are passed over undecoded.
+    var gate: TopNGate?
+
+    /// Whether a top-n gate may judge this scan's rows: nothing between the stored row and
+    /// the sort (no condition that could fail on a passed-over row, no placement, no history).
+    var acceptsGate: Bool {
+        if case .history = access.mode { return false }
+        return offset == 0 && filters.isEmpty && filler.pseudo.isEmpty
+    }
 
     let width: Int
     let offset: Int
@@ -185,6 +194,7 @@ final class TableScanNode: PlanNode {
             // filtered once it is released (a filter may read this table again).
             while batch.count == 0 && !scanFinished {
                 scanFinished = try cursor.nextDecoding(keys: RowBatch.capacity) { r in
+                    if let gate, !gate.admits(r.image) { return }
                     try batch.appendRow { out in try fill(out, r) }
                 }.done
                 if !filters.isEmpty { try batch.filter { try outputPasses($0) } }
@@ -322,6 +332,7 @@ final class TableScanNode: PlanNode {
             let r = indexRanges[rangeAt]
             let held = try ctx.txn.indexVisit(access.table, index: def, lower: r.lower, upper: r.upper, at: seq,
                                               state: &rangeState, limit: RowBatch.capacity) { row in
+                if let gate, !gate.admits(row.image) { return }
                 try batch.appendRow { out in try fill(out, row) }
             }
             if !held {
