@@ -15,6 +15,14 @@ struct RowStore {
         values.append(contentsOf: row)
     }
 
+    /// Appends a row of NULLs and lets `fill` set its values.
+    mutating func appendRow(_ fill: (UnsafeMutableBufferPointer<Value>) throws -> Void) rethrows {
+        if width == 0 { zeroWidthRows += 1; return }
+        let start = values.count
+        values.append(contentsOf: repeatElement(.null, count: width))
+        try values.withUnsafeMutableBufferPointer { try fill(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + width)])) }
+    }
+
     mutating func append(_ row: [Value]) {
         if width == 0 { zeroWidthRows += 1; return }
         values.append(contentsOf: row)

@@ -40,6 +40,28 @@ final class JoinRowBuilder {
         return true
     }
 
+    /// The wide-row slots the right side fills, in order: a compact right row holds just
+    /// these values (a hash join's build side keeps no more).
+    var rightSlots: [Int] { rightRanges.flatMap { Array($0) } }
+
+    /// Builds the combined row of `l` and a compact right row `r` (its values in `slots`).
+    @inline(__always)
+    func combine(_ l: UnsafeBufferPointer<Value>, compact r: UnsafeBufferPointer<Value>, slots: UnsafeBufferPointer<Int>,
+                 into s: UnsafeMutableBufferPointer<Value>) {
+        for k in 0..<leftWidth { s[k] = l[k] }
+        for j in 0..<slots.count { s[slots[j]] = r[j] }
+    }
+
+    /// `combine(_:compact:slots:into:)` in the scratch row, tested against the join condition.
+    @inline(__always)
+    func combine(_ l: UnsafeBufferPointer<Value>, compact r: UnsafeBufferPointer<Value>, slots: UnsafeBufferPointer<Int>,
+                 passing condition: Eval?) throws -> Bool {
+        combine(l, compact: r, slots: slots, into: scratchRow)
+        guard let condition else { return true }
+        guard case .bool(true) = try condition(scratch) else { return false }
+        return true
+    }
+
     /// Builds the combined row of `l` and `r` in `s` (a row of the joined width).
     @inline(__always)
     func combine(_ l: UnsafeBufferPointer<Value>, _ r: UnsafeBufferPointer<Value>, into s: UnsafeMutableBufferPointer<Value>) {
@@ -209,7 +231,11 @@ final class HashJoinNode: PlanNode {
     let builder: JoinRowBuilder
 
     var built = false
+    /// The build side's rows: for a wide join only the slots the right side fills
+    /// (`rightSlots`), not the whole wide row, so the table stays small in the cache.
     var rightRows = RowStore(width: 0)
+    let compact: Bool
+    let rightSlots: UnsafeMutableBufferPointer<Int>
     var table: [RowKey: [Int32]] = [:]
     /// One integer key on both sides: the right rows by key value, as first/last row of a
     /// chain through `chain` (insertion order), without a key array per row.
@@ -235,32 +261,75 @@ final class HashJoinNode: PlanNode {
         self.width = spec.concatenated ? left.width : width
         batch = RowBatch(width: self.width)
         builder = JoinRowBuilder(spec, leftWidth: left.width, rightWidth: right.width, width: width)
+        compact = !spec.concatenated
+        let slots = compact ? builder.rightSlots : []
+        rightSlots = .allocate(capacity: slots.count)
+        _ = rightSlots.initialize(from: slots)
     }
 
+    deinit { rightSlots.deallocate() }
+
     func build() throws {
-        rightRows = try materialize(right, ctx, what: "hash join")
         table = [:]
+        // The right side is read once: its keys computed on the full row, the row kept compact.
+        var intKeys: [Int64?] = []
+        var keys: [RowKey?] = []
+        if compact {
+            rightRows = RowStore(width: rightSlots.count)
+            var accounted = 0
+            while let b = try right.next() {
+                for i in 0..<b.count {
+                    try b.withRow(i) { r in
+                        if intKey {
+                            let v = try rightKeys[0](r)
+                            switch v {
+                            case .int(let x): intKeys.append(x)
+                            case .null: intKeys.append(nil)
+                            default: throw SQLError.bug("integer join key holds \(v)")
+                            }
+                        } else {
+                            let vs = try rightKeys.map { try $0(r) }
+                            keys.append(vs.contains(where: \.isNull) ? nil : RowKey(vs))
+                        }
+                        rightRows.appendRow { out in for j in 0..<rightSlots.count { out[j] = r[rightSlots[j]] } }
+                    }
+                }
+                let bytes = rightRows.bytes + intKeys.count * 9 + keys.count * 16
+                if bytes - accounted > 1 << 20 {
+                    try ctx.reserve(bytes - accounted, for: "hash join")
+                    accounted = bytes
+                }
+            }
+        } else {
+            rightRows = try materialize(right, ctx, what: "hash join")
+            for i in 0..<rightRows.count {
+                try rightRows.withRow(i) { r in
+                    if intKey {
+                        let v = try rightKeys[0](r)
+                        switch v {
+                        case .int(let x): intKeys.append(x)
+                        case .null: intKeys.append(nil)
+                        default: throw SQLError.bug("integer join key holds \(v)")
+                        }
+                    } else {
+                        let vs = try rightKeys.map { try $0(r) }
+                        keys.append(vs.contains(where: \.isNull) ? nil : RowKey(vs))
+                    }
+                }
+            }
+        }
         if intKey {
             intTable = IntKeyTable(rows: rightRows.count)
             try ctx.reserve(intTable.memoryBytes, for: "hash join")
-            for i in 0..<rightRows.count {
-                let v = try rightRows.withRow(i) { r in try rightKeys[0](r) }
-                guard case .int(let x) = v else {
-                    if v.isNull { continue }
-                    throw SQLError.bug("integer join key holds \(v)")
-                }
-                intTable.insert(x, row: Int32(i))
+            for (i, x) in intKeys.enumerated() {
+                if let x { intTable.insert(x, row: Int32(i)) }
             }
             matched = [Bool](repeating: false, count: spec.kind == .right || spec.kind == .full ? rightRows.count : 0)
             built = true
             return
         }
         table.reserveCapacity(rightRows.count)
-        for i in 0..<rightRows.count {
-            let key: RowKey? = try rightRows.withRow(i) { r in
-                let vs = try rightKeys.map { try $0(r) }
-                return vs.contains(where: \.isNull) ? nil : RowKey(vs)
-            }
+        for (i, key) in keys.enumerated() {
             if let key { table[key, default: []].append(Int32(i)) }
         }
         try ctx.reserve(table.count * 64, for: "hash join")
@@ -291,7 +360,13 @@ final class HashJoinNode: PlanNode {
             while unmatchedIndex < rightRows.count && !batch.isFull {
                 let j = unmatchedIndex
                 unmatchedIndex += 1
-                if !matched[j] { rightRows.withRow(j) { r in batch.append(r) } }
+                guard !matched[j] else { continue }
+                if compact {
+                    let slots = rightSlots
+                    rightRows.withRow(j) { r in batch.appendNulls { out in for k in 0..<slots.count { out[slots[k]] = r[k] } } }
+                } else {
+                    rightRows.withRow(j) { r in batch.append(r) }
+                }
             }
         }
         return batch.count > 0 ? batch : nil
@@ -303,14 +378,27 @@ final class HashJoinNode: PlanNode {
         var any = false
         /// One right row with the same key: returns false to stop (semi and anti joins need one).
         func visit(_ j: Int32) throws -> Bool {
-            if condition == nil && spec.kind != .semi && spec.kind != .anti {
+            if condition == nil && (spec.kind == .semi || spec.kind == .anti) {
+                // A key match is the answer: no row to build.
+                any = true
+                return false
+            }
+            if condition == nil {
                 // No condition: every row with the key matches; build it in the batch itself.
                 any = true
                 if !matched.isEmpty { matched[Int(j)] = true }
-                rightRows.withRow(Int(j)) { r in batch.appendRow { out in builder.combine(l, r, into: out) } }
+                if compact {
+                    let slots = UnsafeBufferPointer(rightSlots)
+                    rightRows.withRow(Int(j)) { r in batch.appendRow { out in builder.combine(l, compact: r, slots: slots, into: out) } }
+                } else {
+                    rightRows.withRow(Int(j)) { r in batch.appendRow { out in builder.combine(l, r, into: out) } }
+                }
                 return true
             }
-            let ok = try rightRows.withRow(Int(j)) { r in try builder.combine(l, r, passing: condition) }
+            let ok = try rightRows.withRow(Int(j)) { r in
+                compact ? try builder.combine(l, compact: r, slots: UnsafeBufferPointer(rightSlots), passing: condition)
+                    : try builder.combine(l, r, passing: condition)
+            }
             guard ok else { return true }
             any = true
             switch spec.kind {
