@@ -90,7 +90,7 @@ final class LockManager: @unchecked Sendable {
 
     let mutex = Lock()
     let released = Condition()
-    var holders: [LockTarget: Holders] = [:]
+    let holders = LockTable<Holders>()
     /// Transactions each waiting transaction waits for.
     var waitsFor: [UInt64: [UInt64]] = [:]
     /// What each waiting transaction waits for, so a holder that joins later is added to its

@@ -28,18 +28,38 @@ struct WriteSet {
     }
 
     private(set) var writes: [Write] = []
-    /// Per table: key hash to write indices.
-    private var byHash: [UInt32: [UInt64: [Int]]] = [:]
+    /// Open addressing over every write: a slot holds a write's index (-1: empty), placed by
+    /// the hash of its table and key. No allocation per write; a bulk insert of a million
+    /// rows probes flat arrays instead of a dictionary of arrays per key.
+    private var slots: [Int32] = []
+    /// Each write's hash (same order as `writes`).
+    private var hashes: [UInt64] = []
+    /// How many writes each table has.
+    private var perTable: [UInt32: Int] = [:]
     private(set) var undo: [Undo] = []
 
     var isEmpty: Bool { writes.isEmpty }
 
-    func hasWrites(to table: UInt32) -> Bool { byHash[table] != nil }
+    func hasWrites(to table: UInt32) -> Bool { perTable[table] != nil }
+
+    @inline(__always)
+    private static func hash(_ table: UInt32, _ key: UnsafeRawBufferPointer) -> UInt64 {
+        hashKey(key) ^ (UInt64(table) &* 0x9E37_79B9_7F4A_7C15)
+    }
 
     func find(table: UInt32, key: UnsafeRawBufferPointer) -> Int? {
-        guard let t = byHash[table], let list = t[hashKey(key)] else { return nil }
-        for i in list where writes[i].key.withUnsafeBytes({ compareBytes($0, key) == 0 }) { return i }
-        return nil
+        guard !slots.isEmpty else { return nil }
+        let h = Self.hash(table, key)
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let w = Int(slots[i])
+            if w < 0 { return nil }
+            if hashes[w] == h && writes[w].tableId == table && writes[w].key.withUnsafeBytes({ compareBytes($0, key) == 0 }) {
+                return w
+            }
+            i = (i + 1) & mask
+        }
     }
 
     func find(table: UInt32, key: [UInt8]) -> Int? {
@@ -60,8 +80,22 @@ struct WriteSet {
         let i = writes.count
         writes.append(Write(tableId: table, key: key, image: image, existedBefore: existedBefore, order: order,
                             command: command, before: .committed))
-        byHash[table, default: [:]][key.withUnsafeBytes { hashKey($0) }, default: []].append(i)
+        hashes.append(key.withUnsafeBytes { Self.hash(table, $0) })
+        perTable[table, default: 0] += 1
+        if (writes.count + 1) * 2 > slots.count { rehash(capacity: max(16, slots.count * 2)) } else { place(i) }
         undo.append(.added(i))
+    }
+
+    private mutating func place(_ w: Int) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hashes[w]) & mask
+        while slots[i] >= 0 { i = (i + 1) & mask }
+        slots[i] = Int32(w)
+    }
+
+    private mutating func rehash(capacity: Int) {
+        slots = [Int32](repeating: -1, count: capacity)
+        for w in writes.indices { place(w) }
     }
 
     /// Undoes writes back to an earlier `undo.count`.
@@ -71,22 +105,28 @@ struct WriteSet {
             case .replaced(let i, let old):
                 writes[i] = old
             case .added:
-                // Undo entries are popped in reverse, so an added write is always the last one.
-                let w = writes.removeLast()
-                let h = w.key.withUnsafeBytes { hashKey($0) }
-                var table = byHash[w.tableId] ?? [:]
-                var list = table[h] ?? []
-                list.removeAll { $0 == writes.count }
-                table[h] = list.isEmpty ? nil : list
-                byHash[w.tableId] = table.isEmpty ? nil : table
+                // Undo entries are popped in reverse, so an added write is always the last one,
+                // and no write placed after it is left in the table: clearing its slot keeps
+                // every other write's probe run intact.
+                let w = writes.count - 1
+                let mask = slots.count - 1
+                var i = Int(truncatingIfNeeded: hashes[w]) & mask
+                while Int(slots[i]) != w { i = (i + 1) & mask }
+                slots[i] = -1
+                let table = writes[w].tableId
+                let left = (perTable[table] ?? 1) - 1
+                perTable[table] = left == 0 ? nil : left
+                writes.removeLast()
+                hashes.removeLast()
             }
         }
     }
 
-    /// Writes of one table, for scans that merge them with the store.
+    /// Writes of one table, in the order they were first made, for scans that merge them
+    /// with the store.
     func indices(table: UInt32) -> [Int] {
-        guard let t = byHash[table] else { return [] }
-        return t.values.flatMap { $0 }.sorted()
+        guard perTable[table] != nil else { return [] }
+        return writes.indices.filter { writes[$0].tableId == table }
     }
 }
 

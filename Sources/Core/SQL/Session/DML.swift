@@ -218,9 +218,13 @@ extension Session {
         let localWidth = writer.width
         // Defaults are evaluated only for the columns the statement does not give (nextval runs
         // once per row that needs it, as in PostgreSQL).
-        let targetSet = Set(targets)
+        var given = [Bool](repeating: false, count: table.columns.count)
+        for p in targets { given[p] = true }
+        let defaulted = table.columns.indices.filter { !given[$0] }
         func defaults() throws -> [Value] {
-            try table.columns.indices.map { targetSet.contains($0) ? .null : try writer.defaultValue($0) }
+            var row = [Value](repeating: .null, count: given.count)
+            for c in defaulted { row[c] = try writer.defaultValue(c) }
+            return row
         }
         func write(_ values: [Value]) throws {
             var full = try defaults()
@@ -268,8 +272,13 @@ extension Session {
             // Read everything first: the statement must not see its own inserts.
             let node = try Executor.instantiate(plan, ctx)
             let rows = try materialize(node, ctx, what: "INSERT ... SELECT")
+            guard width == targets.count else { throw SQLError.bug("INSERT ... SELECT rows of \(width) values for \(targets.count) columns") }
             for i in 0..<rows.count {
-                try write(rows.withRow(i) { Array($0[0..<width]) })
+                try rows.withRow(i) { r in
+                    var full = try defaults()
+                    for (k, p) in targets.enumerated() { full[p] = r[k] }
+                    try insertRow(full)
+                }
                 if i % 1024 == 1023 { try t.interrupt?.check() }
             }
         }

@@ -1,0 +1,51 @@
+import Testing
+@testable import DriftCore
+
+/// The lock manager's open-addressed table against a dictionary model: inserts, updates and
+/// removals in a seeded random order (removals shift probe runs back), growth and shrinking.
+@Suite struct LockTableTests {
+    @Test func agreesWithADictionaryThroughGrowthAndShrinking() {
+        var rng = SplitMix(seed: 20261130)
+        let table = LockTable<Int>()
+        var model: [LockTarget: Int] = [:]
+        func target(_ n: UInt64) -> LockTarget {
+            // Keys of several lengths and tables, so probe runs mix.
+            LockTarget(table: UInt32(n % 3), key: Array(repeating: UInt8(n % 251), count: Int(n % 5)) + withUnsafeBytes(of: n) { Array($0) })
+        }
+        for round in 0..<3 {
+            // Fill up (forcing growth), then remove most (forcing shrinking), with updates mixed in.
+            for _ in 0..<6000 {
+                let t = target(rng.next() % 5000)
+                let v = Int(rng.next() % 1000)
+                table[t] = v
+                model[t] = v
+            }
+            #expect(table.count == model.count)
+            for _ in 0..<(round == 2 ? 20000 : 4500) {
+                let t = target(rng.next() % 5000)
+                #expect(table.removeValue(forKey: t) == model.removeValue(forKey: t))
+            }
+            #expect(table.count == model.count)
+            for n in 0..<5000 as Range<UInt64> {
+                let t = target(n)
+                #expect(table[t] == model[t])
+            }
+        }
+        for t in Array(model.keys) { #expect(table.removeValue(forKey: t) == model.removeValue(forKey: t)) }
+        #expect(table.count == 0 && table.entries.isEmpty)
+        #expect(table.capacity == LockTable<Int>.minimumCapacity)
+    }
+}
+
+/// A small deterministic generator for seeded tests.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
