@@ -34,8 +34,16 @@ final class BTree {
     }
 
     static let fanout = 64
-    private(set) var root = Node(leaf: true)
+    private(set) var root: Node
     private(set) var count = 0
+    /// The last leaf: a key above every key in the tree (keys arriving in order, as serial
+    /// keys and bulk loads do) is appended to it without a descent from the root.
+    private var lastLeaf: Node
+
+    init() {
+        root = Node(leaf: true)
+        lastLeaf = root
+    }
 
     /// Index of the first key in `keys` that is >= `key` (or > when `strict`).
     static func lowerBound(_ keys: [[UInt8]], _ key: [UInt8], strict: Bool) -> Int {
@@ -53,6 +61,14 @@ final class BTree {
     /// Inserts `key`; returns false when it is already present.
     @discardableResult
     func insert(_ key: [UInt8], _ value: Int32) -> Bool {
+        let leaf = lastLeaf
+        if leaf.keys.count < Self.fanout, leaf.keys.last.map({ compareBytes($0, key) < 0 }) ?? (count == 0) {
+            leaf.keys.append(key)
+            leaf.values.append(value)
+            count += 1
+            return true
+        }
+        defer { while let n = lastLeaf.next { lastLeaf = n } }
         var inserted = false
         if let (sep, right) = insert(key, value, into: root, inserted: &inserted) {
             let newRoot = Node(leaf: false)

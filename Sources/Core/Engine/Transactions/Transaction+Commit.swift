@@ -142,6 +142,32 @@ extension Transaction {
     func pendingEvents() -> [CommitContext.Event] {
         var truncatedAt: [UInt32: Int] = [:]
         for d in ddl { if case .truncateTable(let id) = d.event { truncatedAt[id] = d.order } }
+        if truncatedAt.isEmpty {
+            // DDL and writes are each recorded in ascending order: merge them (a million-row
+            // transaction is not sorted again at commit).
+            var out: [CommitContext.Event] = []
+            out.reserveCapacity(ddl.count + writes.writes.count)
+            var d = 0
+            for w in writes.writes {
+                while d < ddl.count && ddl[d].order < w.order {
+                    out.append(.ddl(ddl[d].event))
+                    d += 1
+                }
+                let op: RowOp
+                if w.image == nil {
+                    guard w.existedBefore else { continue }
+                    op = .delete
+                } else {
+                    op = w.existedBefore ? .update : .insert
+                }
+                out.append(.row(op, table: w.tableId, key: w.key, image: w.image))
+            }
+            while d < ddl.count {
+                out.append(.ddl(ddl[d].event))
+                d += 1
+            }
+            return out
+        }
         var ordered: [(Int, Int, CommitContext.Event)] = ddl.map { ($0.order, 0, .ddl($0.event)) }
         for w in writes.writes {
             if let at = truncatedAt[w.tableId] {
