@@ -325,7 +325,8 @@ public final class Transaction: @unchecked Sendable {
         var existedBefore = false
         // Checking the key is free reads it (SSI: an insert conflicts with a reader of its absence).
         noteRead(table, key)
-        if let i = writes.find(table: table.id, key: key) {
+        let written = writes.find(table: table.id, key: key)
+        if let i = written {
             let w = writes.write(i)
             if w.image != nil { throw duplicateKey(table, values) }
             existedBefore = w.existedBefore
@@ -337,7 +338,15 @@ public final class Transaction: @unchecked Sendable {
             throw duplicateKey(table, values)
         }
         try checkUnique(table, values, key: key, old: nil)
-        put(table, key: key, image: RowCodec.encode(values), existedBefore: existedBefore)
+        if written == nil {
+            // Unwritten a moment ago (checking uniqueness writes nothing): no second search.
+            writes.putNew(table: table.id, key: key, image: RowCodec.encode(values), existedBefore: false,
+                          order: orderCounter, command: command)
+            orderCounter += 1
+            if isolation == .serializable { engine.ssi.onWrite(id, LockTarget(table: table.id, key: key)) }
+        } else {
+            put(table, key: key, image: RowCodec.encode(values), existedBefore: existedBefore)
+        }
         noteUnique(table, values, key: key)
         return key
     }

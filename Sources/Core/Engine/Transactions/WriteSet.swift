@@ -77,6 +77,11 @@ struct WriteSet {
             writes[i].command = command
             return
         }
+        putNew(table: table, key: key, image: image, existedBefore: existedBefore, order: order, command: command)
+    }
+
+    /// Records the first write to a key the caller has just found unwritten (no search).
+    mutating func putNew(table: UInt32, key: [UInt8], image: [UInt8]?, existedBefore: Bool, order: Int, command: Int) {
         let i = writes.count
         writes.append(Write(tableId: table, key: key, image: image, existedBefore: existedBefore, order: order,
                             command: command, before: .committed))
