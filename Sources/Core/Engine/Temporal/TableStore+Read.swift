@@ -233,8 +233,12 @@ extension TableStore {
     /// left off, calling `body` with each live row's buffers while the table's read lock is
     /// held: no copy is made, so `body` must only decode. Returns false, visiting nothing,
     /// when the store does not hold the index (dropped after `seq`: use `indexScan`).
+    ///
+    /// `verify` false skips checking each hit's version against the hit's index key: right
+    /// for the primary key's index only, whose key for a row never changes (a row's key is
+    /// its primary key; a new key is a new row, with its own entry).
     public func indexVisitLocked(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
-                                 missing: [Value], state: inout IndexRangeState, limit: Int,
+                                 missing: [Value], verify: Bool = true, state: inout IndexRangeState, limit: Int,
                                  _ body: (RowVersion) throws -> Void) throws -> Bool {
         if state.finished { return true }
         return try lock.withReadLock {
@@ -267,11 +271,11 @@ extension TableStore {
                             if e.latest.seq <= seq {
                                 guard e.imageLength >= 0 else { return true }
                                 let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
-                                guard try indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return true }
+                                guard try !verify || indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return true }
                                 try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
                             } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
                                 try withImage(e, v, log: log) { img in
-                                    guard try indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return }
+                                    guard try !verify || indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return }
                                     try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
                                 }
                             }

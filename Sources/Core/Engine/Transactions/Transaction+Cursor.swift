@@ -164,7 +164,8 @@ extension Transaction {
         try interrupt?.check()
         if seq == nil { noteTableRead(table) }
         return try store(table).indexVisitLocked(def, lower: lower, upper: upper, at: seq ?? readSeq, log: engine.log,
-                                                 missing: table.missingValues, state: &state, limit: limit) { row in
+                                                 missing: table.missingValues, verify: !table.isPrimaryKeyIndex(def),
+                                                 state: &state, limit: limit) { row in
             try decode(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
         }
     }

@@ -355,6 +355,20 @@ final class AggregateNode: PlanNode {
         let fresh = spec.aggregates.map { Accumulator($0) }
         let n = fresh.count
         let simple = fresh.indices.map { a in fresh[a].isSimple && filters[a] == nil && orders[a].isEmpty && args[a].count <= 1 }
+        // The commonest aggregates, decided once: count(*), and an argument that is a plain
+        // column read from the row without calling its expression; integer sums add in place.
+        enum Step { case countStar, sumInt, simple, general }
+        let steps: [Step] = spec.aggregates.indices.map { a in
+            guard simple[a] else { return .general }
+            let call = spec.aggregates[a]
+            if call.kind == .countStar { return .countStar }
+            if (call.kind == .sum || call.kind == .avg) && call.argType.isInteger { return .sumInt }
+            return .simple
+        }
+        let argSlots: [Int] = spec.aggregates.map { call in
+            if call.args.count == 1, case .slot(let i, _) = call.args[0] { return i }
+            return -1
+        }
         var index: [RowKey: Int] = [:]
         let intKey = spec.keys.count == 1 && spec.keys[0].type.isInteger
         var intIndex: [Int64: Int] = [:]
@@ -409,17 +423,31 @@ final class AggregateNode: PlanNode {
                         }
                     }
                     let base = g * n
-                    for a in 0..<n {
-                        if simple[a] {
-                            try acc[base + a].addSimple(args[a].isEmpty ? .null : try args[a][0](row))
-                            continue
+                    try acc.withUnsafeMutableBufferPointer { p in
+                        for a in 0..<n {
+                            switch steps[a] {
+                            case .countStar:
+                                p[base + a].count += 1
+                            case .sumInt, .simple:
+                                let v = argSlots[a] >= 0 ? row[argSlots[a]] : (args[a].isEmpty ? .null : try args[a][0](row))
+                                if steps[a] == .sumInt, case .int(let x) = v, !p[base + a].intOverflow {
+                                    let (r, o) = p[base + a].intSum.addingReportingOverflow(x)
+                                    if !o {
+                                        p[base + a].intSum = r
+                                        p[base + a].count += 1
+                                        continue
+                                    }
+                                }
+                                try p[base + a].addSimple(v)
+                            case .general:
+                                if let f = filters[a] {
+                                    guard case .bool(true) = try f(row) else { continue }
+                                }
+                                let vs = try args[a].map { try $0(row) }
+                                let os = try orders[a].map { try $0(row) }
+                                try p[base + a].add(vs, order: os)
+                            }
                         }
-                        if let f = filters[a] {
-                            guard case .bool(true) = try f(row) else { continue }
-                        }
-                        let vs = try args[a].map { try $0(row) }
-                        let os = try orders[a].map { try $0(row) }
-                        try acc[base + a].add(vs, order: os)
                     }
                 }
             }

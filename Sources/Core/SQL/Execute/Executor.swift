@@ -18,7 +18,7 @@ enum Executor {
     static func make(_ plan: Plan, _ ctx: ExecContext) throws -> any PlanNode {
         switch plan.op {
         case .table(let access):
-            return try TableScanNode(access, ctx)
+            return try TableScanNode(access, ctx, expectedRows: plan.rows)
         case .values(let rows):
             return try ValuesNode(rows, width: plan.width, ctx)
         case .oneRow:
@@ -36,7 +36,7 @@ enum Executor {
         case let .place(input, offset):
             if case .table(let access) = input.op {
                 // The scan fills its slots of the wide row itself.
-                let scan = try TableScanNode(access, ctx, offset: offset, width: plan.width)
+                let scan = try TableScanNode(access, ctx, offset: offset, width: plan.width, expectedRows: input.rows)
                 guard ctx.instrumentation != nil else { return scan }
                 let counted = CountingNode(scan)
                 ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
@@ -278,6 +278,7 @@ final class ProjectNode: PlanNode {
         guard let b = try input.next() else { return nil }
         if identity { return b }
         batch.reset()
+        batch.reserve(rows: b.count)
         if let slots {
             for i in 0..<b.count {
                 b.withRow(i) { row in

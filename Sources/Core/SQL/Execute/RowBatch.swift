@@ -12,12 +12,13 @@ public final class RowBatch {
     private var allocated: Int
     public static let capacity = 256
 
-    public init(width: Int) {
+    public init(width: Int, rows: Int = 4) {
         self.width = width
-        // Start with room for a few rows and double on demand up to `capacity`: a point
+        // Start with room for a few rows and grow on demand up to `capacity`: a point
         // lookup or a one-row result must not fill and free kilobytes of values per query,
-        // and a plan of many wide joins must not zero megabytes.
-        allocated = max(width, 1) * 4
+        // and a plan of many wide joins must not zero megabytes. A scan expected to fill its
+        // batches says so (`rows`) and skips the growing.
+        allocated = max(width, 1) * max(1, min(rows, RowBatch.capacity))
         storage = .allocate(capacity: allocated)
         storage.initialize(repeating: .null, count: allocated)
     }
@@ -36,6 +37,24 @@ public final class RowBatch {
     @inline(__always)
     func ensureRoom() {
         if (count + 1) * width > allocated { grow() }
+    }
+
+    /// Makes room for `rows` rows at once (an operator that copies its input batch by batch
+    /// sizes its own to the input's instead of growing it step by step).
+    @inline(__always)
+    public func reserve(rows: Int) {
+        let want = max(width, 1) * min(rows, RowBatch.capacity)
+        if want > allocated { grow(by: want - allocated) }
+    }
+
+    @inline(never)
+    func grow(by more: Int) {
+        let fresh = UnsafeMutablePointer<Value>.allocate(capacity: allocated + more)
+        fresh.moveInitialize(from: storage, count: allocated)
+        (fresh + allocated).initialize(repeating: .null, count: more)
+        storage.deallocate()
+        storage = fresh
+        allocated += more
     }
 
     @inline(never)

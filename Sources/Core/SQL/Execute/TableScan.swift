@@ -101,14 +101,20 @@ final class TableScanNode: PlanNode {
     let width: Int
     let offset: Int
 
-    init(_ access: TableAccess, _ ctx: ExecContext, offset: Int = 0, width: Int? = nil) throws {
+    init(_ access: TableAccess, _ ctx: ExecContext, offset: Int = 0, width: Int? = nil, expectedRows: Double = 4) throws {
         self.access = access
         self.ctx = ctx
         self.offset = offset
         self.width = width ?? access.width
         filler = RowFiller(access, engine: ctx.engine)
         filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
-        batch = RowBatch(width: self.width)
+        // A scan or index range likely fills whole batches (a key lookup finds few rows).
+        let expected: Int
+        switch access.path {
+        case .primaryKey(let alternatives): expected = alternatives.count
+        default: expected = Int(min(Double(RowBatch.capacity), max(4, expectedRows.isFinite ? expectedRows : 4)))
+        }
+        batch = RowBatch(width: self.width, rows: expected)
         switch access.mode {
         case .asOf(let s): seq = s
         default: seq = nil
