@@ -1,3 +1,4 @@
+import DriftTestSupport
 import Testing
 @testable import DriftCore
 
@@ -5,7 +6,7 @@ import Testing
 /// removals in a seeded random order (removals shift probe runs back), growth and shrinking.
 @Suite struct LockTableTests {
     @Test func agreesWithADictionaryThroughGrowthAndShrinking() {
-        var rng = SplitMix(seed: 20261130)
+        var rng = SeededRandom(seed: 20261130)
         let table = LockTable<Int>()
         var model: [LockTarget: Int] = [:]
         func target(_ n: UInt64) -> LockTarget {
@@ -14,11 +15,17 @@ import Testing
         }
         for round in 0..<3 {
             // Fill up (forcing growth), then remove most (forcing shrinking), with updates mixed in.
-            for _ in 0..<6000 {
+            for step in 0..<6000 {
                 let t = target(rng.next() % 5000)
                 let v = Int(rng.next() % 1000)
-                table[t] = v
-                model[t] = v
+                if step % 3 == 0 {
+                    // Insert only when absent, answering what is held.
+                    #expect(table.valueOrInsert(t, { v }) == model[t])
+                    if model[t] == nil { model[t] = v }
+                } else {
+                    table[t] = v
+                    model[t] = v
+                }
             }
             #expect(table.count == model.count)
             for _ in 0..<(round == 2 ? 20000 : 4500) {
@@ -34,18 +41,5 @@ import Testing
         for t in Array(model.keys) { #expect(table.removeValue(forKey: t) == model.removeValue(forKey: t)) }
         #expect(table.count == 0 && table.entries.isEmpty)
         #expect(table.capacity == LockTable<Int>.minimumCapacity)
-    }
-}
-
-/// A small deterministic generator for seeded tests.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

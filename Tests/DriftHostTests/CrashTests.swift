@@ -12,7 +12,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let seed = ProcessInfo.processInfo.environment["SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         print("CrashTests seed \(seed)")
-        var rng = SplitMix(seed)
+        var rng = SeededRandom(seed: seed)
         var acknowledged: [Int64: UInt64] = [:]
         var cycles = 0
         while cycles < 24 {
@@ -65,14 +65,3 @@ import Testing
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

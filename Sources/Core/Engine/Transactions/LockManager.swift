@@ -120,12 +120,11 @@ final class LockManager: @unchecked Sendable {
                     throw error
                 }
             }
-            guard let held = holders[target] else {
-                // Free: the common case of a bulk write, one hash lookup and one insert.
+            guard let held = holders.valueOrInsert(target, { Holders(Holder(txn: txn, mode: mode)) }) else {
+                // Free, and now held: the common case of a bulk write, one probe.
                 if !waitsFor.isEmpty { waitsFor[txn] = nil }
                 if !waitingOn.isEmpty { waitingOn[txn] = nil }
                 joined(txn, target, mode)
-                holders[target] = Holders(Holder(txn: txn, mode: mode))
                 return .acquired(wasNew: true)
             }
             var list = held.all

@@ -76,6 +76,25 @@ final class LockTable<Value> {
         }
     }
 
+    /// The value held for `t`; when there is none, `make()`'s value is stored and nil
+    /// returned. One probe for the common case of a lock nobody holds.
+    func valueOrInsert(_ t: LockTarget, _ make: () -> Value) -> Value? {
+        if (count + 1) * 4 > tags.count * 3 { resize(tags.count * 2) }
+        let tag = Self.tag(t)
+        let mask = tags.count - 1
+        var i = home(tag)
+        while true {
+            let x = tags[i]
+            if x == 0 { break }
+            if x == tag && slots[i].target.table == t.table && slots[i].target.key == t.key { return slots[i].value }
+            i = (i + 1) & mask
+        }
+        tags[i] = tag
+        (slots + i).initialize(to: Slot(target: t, value: make()))
+        count += 1
+        return nil
+    }
+
     @discardableResult
     func removeValue(forKey t: LockTarget) -> Value? {
         guard let found = find(t, tag: Self.tag(t)) else { return nil }

@@ -153,13 +153,7 @@ extension Transaction {
                     out.append(.ddl(ddl[d].event))
                     d += 1
                 }
-                let op: RowOp
-                if w.image == nil {
-                    guard w.existedBefore else { continue }
-                    op = .delete
-                } else {
-                    op = w.existedBefore ? .update : .insert
-                }
+                guard let op = Self.rowOp(w) else { continue }
                 out.append(.row(op, table: w.tableId, key: w.key, image: w.image))
             }
             while d < ddl.count {
@@ -175,16 +169,17 @@ extension Transaction {
                 ordered.append((max(w.order, at), 1, .row(.insert, table: w.tableId, key: w.key, image: w.image)))
                 continue
             }
-            let op: RowOp
-            if w.image == nil {
-                guard w.existedBefore else { continue }
-                op = .delete
-            } else {
-                op = w.existedBefore ? .update : .insert
-            }
+            guard let op = Self.rowOp(w) else { continue }
             ordered.append((w.order, 0, .row(op, table: w.tableId, key: w.key, image: w.image)))
         }
         return ordered.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+    }
+
+    /// The logged event of a write: insert, update or delete, or none (a row the transaction
+    /// inserted and deleted again).
+    static func rowOp(_ w: WriteSet.Write) -> RowOp? {
+        if w.image == nil { return w.existedBefore ? .delete : nil }
+        return w.existedBefore ? .update : .insert
     }
 
     /// TRUNCATE: one logged event that deletes every row of `table` live when it commits

@@ -34,17 +34,7 @@ public final class TableCursor {
             let ownWrites = own && txn.writes.hasWrites(to: table.id)
             for i in 0..<batch.count {
                 try batch.withRow(i) { row in
-                    if ownWrites, let w = txn.writes.find(table: table.id, key: row.key) {
-                        seenOwn.insert(w)
-                        if case .own(let image) = txn.ownVisible(txn.writes.write(w)) {
-                            guard let image else { return }
-                            try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
-                            delivered += 1
-                            return
-                        }
-                    }
-                    try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
-                    delivered += 1
+                    if try deliver(row, checkingOwn: ownWrites, body) { delivered += 1 }
                 }
             }
         }
@@ -59,25 +49,31 @@ public final class TableCursor {
         try txn.interrupt?.check()
         var delivered = 0
         if let p = position {
-            let writes = own && txn.writes.hasWrites(to: table.id) ? txn.writes : nil
+            let ownWrites = own && txn.writes.hasWrites(to: table.id)
             position = try store.visitLocked(at: seq, from: p, limit: keys, log: txn.engine.log) { row in
-                if let writes, let w = writes.find(table: table.id, key: row.key) {
-                    seenOwn.insert(w)
-                    if case .own(let image) = txn.ownVisible(writes.write(w)) {
-                        guard let image else { return }
-                        try image.withUnsafeBytes { try decode(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
-                        delivered += 1
-                        return
-                    }
-                }
-                try decode(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
-                delivered += 1
+                if try deliver(row, checkingOwn: ownWrites, decode) { delivered += 1 }
             }
             if position != nil { return (delivered, false) }
         }
         let before = delivered
         delivered = try deliverOwnInserts(limit: keys, delivered: delivered, decode)
         return (delivered, delivered == before)
+    }
+
+    /// Hands a stored row to `body`, or instead the image the transaction's earlier statements
+    /// left for its key (nothing when they deleted it). Returns whether a row was handed over.
+    @inline(__always)
+    private func deliver(_ row: RowVersion, checkingOwn: Bool, _ body: (ScannedRow) throws -> Void) throws -> Bool {
+        if checkingOwn, let w = txn.writes.find(table: table.id, key: row.key) {
+            seenOwn.insert(w)
+            if case .own(let image) = txn.ownVisible(txn.writes.write(w)) {
+                guard let image else { return false }
+                try image.withUnsafeBytes { try body(ScannedRow(key: row.key, image: $0, version: nil, entry: row.entry)) }
+                return true
+            }
+        }
+        try body(ScannedRow(key: row.key, image: row.image, version: row.version, entry: row.entry, nextSeq: row.nextSeq))
+        return true
     }
 
     private func deliverOwnInserts(limit: Int, delivered start: Int, _ body: (ScannedRow) throws -> Void) throws -> Int {

@@ -274,23 +274,26 @@ final class HashJoinNode: PlanNode {
         // The right side is read once: its keys computed on the full row, the row kept compact.
         var intKeys: [Int64?] = []
         var keys: [RowKey?] = []
+        func noteKey(_ r: UnsafeBufferPointer<Value>) throws {
+            if intKey {
+                let v = try rightKeys[0](r)
+                switch v {
+                case .int(let x): intKeys.append(x)
+                case .null: intKeys.append(nil)
+                default: throw SQLError.bug("integer join key holds \(v)")
+                }
+            } else {
+                let vs = try rightKeys.map { try $0(r) }
+                keys.append(vs.contains(where: \.isNull) ? nil : RowKey(vs))
+            }
+        }
         if compact {
             rightRows = RowStore(width: rightSlots.count)
             var accounted = 0
             while let b = try right.next() {
                 for i in 0..<b.count {
                     try b.withRow(i) { r in
-                        if intKey {
-                            let v = try rightKeys[0](r)
-                            switch v {
-                            case .int(let x): intKeys.append(x)
-                            case .null: intKeys.append(nil)
-                            default: throw SQLError.bug("integer join key holds \(v)")
-                            }
-                        } else {
-                            let vs = try rightKeys.map { try $0(r) }
-                            keys.append(vs.contains(where: \.isNull) ? nil : RowKey(vs))
-                        }
+                        try noteKey(r)
                         rightRows.appendRow { out in for j in 0..<rightSlots.count { out[j] = r[rightSlots[j]] } }
                     }
                 }
@@ -302,21 +305,7 @@ final class HashJoinNode: PlanNode {
             }
         } else {
             rightRows = try materialize(right, ctx, what: "hash join")
-            for i in 0..<rightRows.count {
-                try rightRows.withRow(i) { r in
-                    if intKey {
-                        let v = try rightKeys[0](r)
-                        switch v {
-                        case .int(let x): intKeys.append(x)
-                        case .null: intKeys.append(nil)
-                        default: throw SQLError.bug("integer join key holds \(v)")
-                        }
-                    } else {
-                        let vs = try rightKeys.map { try $0(r) }
-                        keys.append(vs.contains(where: \.isNull) ? nil : RowKey(vs))
-                    }
-                }
-            }
+            for i in 0..<rightRows.count { try rightRows.withRow(i) { try noteKey($0) } }
         }
         if intKey {
             intTable = IntKeyTable(rows: rightRows.count)

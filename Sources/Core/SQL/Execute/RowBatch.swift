@@ -60,13 +60,7 @@ public final class RowBatch {
     @inline(never)
     func grow() {
         // Quadruple: a batch that fills to `capacity` grows three times, not six.
-        let more = max(allocated * 3, max(width, 1) * 4)
-        let fresh = UnsafeMutablePointer<Value>.allocate(capacity: allocated + more)
-        fresh.moveInitialize(from: storage, count: allocated)
-        (fresh + allocated).initialize(repeating: .null, count: more)
-        storage.deallocate()
-        storage = fresh
-        allocated += more
+        grow(by: max(allocated * 3, max(width, 1) * 4))
     }
 
     /// Appends a row and returns a buffer for its values (valid until the next append).
