@@ -246,6 +246,15 @@ public enum KeyCodec {
         return out
     }
 
+    /// The integer a key (or key prefix) ends with, if its last value is an integer; for
+    /// estimates only (it does not check what comes before).
+    public static func integerBound(_ key: [UInt8]) -> Int64? {
+        guard key.count >= 9, key[key.count - 9] == tagInt else { return nil }
+        var v: UInt64 = 0
+        for b in key[(key.count - 8)...] { v = v << 8 | UInt64(b) }
+        return Int64(bitPattern: v ^ (1 << 63))
+    }
+
     public static func append(_ v: Value, to out: inout [UInt8]) {
         switch v {
         case .null: out.append(tagNull)

@@ -74,6 +74,9 @@ final class TableScanNode: PlanNode {
     let ctx: ExecContext
     let filler: RowFiller
     let filters: [Eval]
+    /// The filters rows read through the chosen index range still need (the others are the
+    /// range's own bounds, which it enforces exactly).
+    let indexFilters: [Eval]
     let batch: RowBatch
     let seq: UInt64?
     // State of the running read.
@@ -100,19 +103,27 @@ final class TableScanNode: PlanNode {
 
     let width: Int
     let offset: Int
+    /// The plan's row estimate (sizes the first batch).
+    let expectedRows: Int
 
     init(_ access: TableAccess, _ ctx: ExecContext, offset: Int = 0, width: Int? = nil, expectedRows: Double = 4) throws {
         self.access = access
         self.ctx = ctx
         self.offset = offset
         self.width = width ?? access.width
+        self.expectedRows = Int(min(Double(RowBatch.capacity), max(4, expectedRows.isFinite ? expectedRows : 4)))
         filler = RowFiller(access, engine: ctx.engine)
-        filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
+        let compiled = try access.filters.map { try ExprCompiler.compile($0, ctx) }
+        filters = compiled
+        indexFilters = compiled.indices.filter { !access.indexConditions.contains($0) }.map { compiled[$0] }
         // A scan or index range likely fills whole batches (a key lookup finds few rows).
         let expected: Int
         switch access.path {
         case .primaryKey(let alternatives): expected = alternatives.count
-        default: expected = Int(min(Double(RowBatch.capacity), max(4, expectedRows.isFinite ? expectedRows : 4)))
+        case .index:
+            // Sized once the range's bounds are known (`start`).
+            expected = 4
+        default: expected = self.expectedRows
         }
         batch = RowBatch(width: self.width, rows: expected)
         switch access.mode {
@@ -184,6 +195,7 @@ final class TableScanNode: PlanNode {
             } else {
                 indexDef = def
                 indexRanges = try indexRanges(def, eq, lower, upper)
+                batch.reserve(rows: expectedRows(indexRanges, def))
             }
         }
     }
@@ -313,6 +325,21 @@ final class TableScanNode: PlanNode {
         return ranges
     }
 
+    /// Rows an index read may give, for sizing its batch: the width of an integer key range
+    /// when the plan's estimate is all there is (without statistics it can be far too high).
+    func expectedRows(_ ranges: [IndexRange], _ def: IndexDef) -> Int {
+        var total = 0
+        for r in ranges {
+            guard let lo = r.lower, let hi = r.upper,
+                  let a = KeyCodec.integerBound(lo.prefix), let b = KeyCodec.integerBound(hi.prefix), b >= a,
+                  lo.prefix.count == hi.prefix.count else { return Int(expectedRows) }
+            let (width, overflow) = b.subtractingReportingOverflow(a)
+            if overflow || width >= Int64(RowBatch.capacity) { return RowBatch.capacity }
+            total += Int(width) + 1
+        }
+        return max(4, total)
+    }
+
     /// Reads index ranges into a row store (rows with history pseudo-columns, whose filling
     /// must not run under the table's lock, and an index the store no longer holds).
     func indexRead(_ def: IndexDef, _ ranges: [IndexRange]) throws -> RowStore {
@@ -355,7 +382,14 @@ final class TableScanNode: PlanNode {
                 rangeAt += 1
                 rangeState = IndexRangeState()
             }
-            if !filters.isEmpty { try batch.filter { try outputPasses($0) } }
+            if !indexFilters.isEmpty {
+                let o = offset, w = access.width, fs = indexFilters
+                try batch.filter { row in
+                    let r = o == 0 ? row : UnsafeBufferPointer(rebasing: row[o..<(o + w)])
+                    for f in fs { guard case .bool(true) = try f(r) else { return false } }
+                    return true
+                }
+            }
         }
     }
 

@@ -301,6 +301,7 @@ struct JoinPlanner {
         let pkKeys = pk.compactMap { columnKeys[$0] }
         if !pk.isEmpty, pkKeys.count == pk.count {
             access.path = .primaryKey([pk.map { .slot($0, access.table.columns[$0].type) }])
+            access.indexConditions = []
             return .indexLookup(keys: pkKeys)
         }
         for index in access.table.indexes {
@@ -313,6 +314,7 @@ struct JoinPlanner {
             }
             guard !prefix.isEmpty else { continue }
             access.path = .index(index, eq: [prefix.map { .slot($0, access.table.columns[$0].type) }], lower: nil, upper: nil)
+            access.indexConditions = []
             return .indexLookup(keys: keys)
         }
         return nil
@@ -390,20 +392,33 @@ enum AccessPaths {
     }
 
     /// `column op value` terms among the filters (value row-independent and not volatile).
-    static func terms(_ filters: [BoundExpr], _ table: TableDef) -> [(col: Int, op: CompareOp, value: BoundExpr)] {
-        var out: [(Int, CompareOp, BoundExpr)] = []
+    static func terms(_ filters: [BoundExpr], _ table: TableDef) -> [(col: Int, op: CompareOp, value: BoundExpr, filter: Int)] {
+        var out: [(Int, CompareOp, BoundExpr, Int)] = []
         func usable(_ v: BoundExpr, _ col: Int) -> Bool {
             v.isRowIndependent && !v.isVolatile && !v.hasSubquery && col < table.columns.count
                 && keyCompatible(v.type, table.columns[col].type)
         }
-        for f in filters {
+        for (i, f) in filters.enumerated() {
             switch f {
-            case let .compare(op, .slot(c, _), v) where usable(v, c): out.append((c, op, v))
-            case let .compare(op, v, .slot(c, _)) where usable(v, c): out.append((c, op.flipped, v))
+            case let .compare(op, .slot(c, _), v) where usable(v, c): out.append((c, op, v, i))
+            case let .compare(op, v, .slot(c, _)) where usable(v, c): out.append((c, op.flipped, v, i))
             default: break
             }
         }
         return out
+    }
+
+    /// Whether an index bound from `value` selects exactly the rows the condition does, so the
+    /// condition need not be evaluated again on the rows the index gives: integers against an
+    /// integer column, text against a text column (both compare as their key encodings do).
+    static func exactBound(_ value: BoundExpr, _ column: SQLType) -> Bool {
+        func plainText(_ t: SQLType) -> Bool {
+            switch t.base {
+            case .text, .varchar: return true
+            default: return false
+            }
+        }
+        return (value.type.base.isInteger && column.base.isInteger) || (plainText(value.type) && plainText(column))
     }
 
     /// `column IN (values)` among the filters.
@@ -442,34 +457,46 @@ enum AccessPaths {
                 return
             }
         }
-        var best: (score: Int, path: AccessPath)?
+        var best: (score: Int, path: AccessPath, exact: [Int])?
         for index in table.indexes {
             var alternatives: [[BoundExpr]] = [[]]
             var k = 0
+            // The conditions the index range enforces exactly (see `exactBound`).
+            var exact: [Int] = []
             for c in index.columns {
                 guard let vs = eq(c), alternatives.count * vs.count <= 1000 else { break }
                 alternatives = alternatives.flatMap { a in vs.map { a + [$0] } }
+                if let t = ts.first(where: { $0.col == c && $0.op == .eq }), exactBound(t.value, table.columns[c].type) {
+                    exact.append(t.filter)
+                }
                 k += 1
             }
             var lower: RangeBound?, upper: RangeBound?
+            var lowerFilter: Int?, upperFilter: Int?
             if k < index.columns.count {
                 let c = index.columns[k]
                 for t in ts where t.col == c {
                     switch t.op {
-                    case .gt: lower = RangeBound(expr: t.value, inclusive: false)
-                    case .ge: lower = RangeBound(expr: t.value, inclusive: true)
-                    case .lt: upper = RangeBound(expr: t.value, inclusive: false)
-                    case .le: upper = RangeBound(expr: t.value, inclusive: true)
+                    case .gt: lower = RangeBound(expr: t.value, inclusive: false); lowerFilter = t.filter
+                    case .ge: lower = RangeBound(expr: t.value, inclusive: true); lowerFilter = t.filter
+                    case .lt: upper = RangeBound(expr: t.value, inclusive: false); upperFilter = t.filter
+                    case .le: upper = RangeBound(expr: t.value, inclusive: true); upperFilter = t.filter
                     default: break
                     }
+                }
+                for f in [lowerFilter, upperFilter].compactMap({ $0 }) {
+                    if let t = ts.first(where: { $0.filter == f }), exactBound(t.value, table.columns[c].type) { exact.append(f) }
                 }
             }
             let score = k * 4 + (lower != nil ? 1 : 0) + (upper != nil ? 1 : 0) + (index.unique && k == index.columns.count ? 8 : 0)
             guard score > 0 else { continue }
             if score > (best?.score ?? 0) {
-                best = (score, .index(index, eq: k == 0 ? [] : alternatives, lower: lower, upper: upper))
+                best = (score, .index(index, eq: k == 0 ? [] : alternatives, lower: lower, upper: upper), exact)
             }
         }
-        if let best { access.path = best.path }
+        if let best {
+            access.path = best.path
+            access.indexConditions = Set(best.exact)
+        }
     }
 }

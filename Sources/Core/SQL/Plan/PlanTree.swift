@@ -62,6 +62,9 @@ final class TableAccess {
     /// Conjuncts over the relation's own slots, applied while scanning.
     var filters: [BoundExpr] = []
     var path: AccessPath = .scan
+    /// Positions in `filters` that the chosen index range enforces exactly: rows read through
+    /// the index skip them (a scan of the same table, and re-checks of locked rows, do not).
+    var indexConditions = Set<Int>()
     var pseudo = Set<Pseudo>()
     /// Whether the scan fills the row-key slot (UPDATE, DELETE, FOR UPDATE need it).
     var needsKey = false

@@ -87,7 +87,10 @@ enum ExplainText {
     static func name(_ p: Plan) -> (String, [String]) {
         switch p.op {
         case .table(let a):
-            var details = a.filters.isEmpty ? [] : ["Filter: \(describe(a.filters))"]
+            let indexed = a.filters.indices.filter { a.indexConditions.contains($0) }.map { a.filters[$0] }
+            let rest = a.filters.indices.filter { !a.indexConditions.contains($0) }.map { a.filters[$0] }
+            var details = indexed.isEmpty ? [] : ["Index Cond: \(describe(indexed))"]
+            if !rest.isEmpty { details.append("Filter: \(describe(rest))") }
             let on = a.alias == a.table.name ? a.table.name : "\(a.table.name) \(a.alias)"
             switch a.mode {
             case .asOf(let seq): details.insert("As Of: seq \(seq)", at: 0)
