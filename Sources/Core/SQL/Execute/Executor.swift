@@ -269,7 +269,8 @@ final class ProjectNode: PlanNode {
         self.exprs = exprs
         self.slots = slots
         identity = slots.map { $0 == Array(0..<input.width) } ?? false
-        batch = RowBatch(width: exprs.count)
+        // Sized to the input's first batch (`next`).
+        batch = RowBatch(width: exprs.count, rows: 0)
     }
 
     var width: Int { exprs.count }

@@ -18,7 +18,7 @@ public final class RowBatch {
         // lookup or a one-row result must not fill and free kilobytes of values per query,
         // and a plan of many wide joins must not zero megabytes. A scan expected to fill its
         // batches says so (`rows`) and skips the growing.
-        allocated = max(width, 1) * max(1, min(rows, RowBatch.capacity))
+        allocated = max(width, 1) * max(0, min(rows, RowBatch.capacity))
         storage = .allocate(capacity: allocated)
         storage.initialize(repeating: .null, count: allocated)
     }

@@ -122,7 +122,7 @@ final class TableScanNode: PlanNode {
         case .primaryKey(let alternatives): expected = alternatives.count
         case .index:
             // Sized once the range's bounds are known (`start`).
-            expected = 4
+            expected = 0
         default: expected = self.expectedRows
         }
         batch = RowBatch(width: self.width, rows: expected)
