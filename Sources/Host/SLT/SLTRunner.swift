@@ -172,7 +172,7 @@ struct SLTRunner {
     static func cFormat3(_ d: Double) -> String {
         var buf = [CChar](repeating: 0, count: 512)
         _ = withVaList([d]) { vsnprintf(&buf, buf.count, "%.3f", $0) }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Formats a result's values; sorts them as the record asks.

@@ -541,5 +541,5 @@ func isFloat4Tie(_ c: Double, _ f: Float) -> Bool {
 func significantDigits(_ x: Double, _ p: Int) -> String {
     var buf = [CChar](repeating: 0, count: 64)
     _ = withVaList([x]) { vsnprintf(&buf, 64, "%.\(p - 1)e", $0) }
-    return String(cString: buf)
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
