@@ -42,10 +42,14 @@ final class Child: @unchecked Sendable {
             process.standardInput = FileHandle.nullDevice
             try process.run()
         }
+        // Each handler reads and appends under the lock, so `drain` (which reads what is left
+        // under the same lock) can never append its part before a chunk a handler had read:
+        // that race once split an error line in two.
         out.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self, !d.isEmpty else { return }
+            guard let self else { return }
             self.lock.lock()
+            let d = h.availableData
+            guard !d.isEmpty else { self.lock.unlock(); return }
             self.partial.append(d)
             while let nl = self.partial.firstIndex(of: 10) {
                 self.lines.append(String(decoding: self.partial[self.partial.startIndex..<nl], as: UTF8.self))
@@ -54,11 +58,10 @@ final class Child: @unchecked Sendable {
             self.lock.unlock()
         }
         err.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self, !d.isEmpty else { return }
+            guard let self else { return }
             self.lock.lock()
-            self.errData.append(d)
-            self.lock.unlock()
+            defer { self.lock.unlock() }
+            self.errData.append(h.availableData)
         }
     }
 
@@ -95,9 +98,9 @@ final class Child: @unchecked Sendable {
     private func drain() {
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
+        lock.lock()
         let rest = out.fileHandleForReading.readDataToEndOfFile()
         let errRest = err.fileHandleForReading.readDataToEndOfFile()
-        lock.lock()
         partial.append(rest)
         while let nl = partial.firstIndex(of: 10) {
             lines.append(String(decoding: partial[partial.startIndex..<nl], as: UTF8.self))
