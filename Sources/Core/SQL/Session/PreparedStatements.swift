@@ -27,6 +27,9 @@ final class DescribeCapture {
 final class ExplainCapture {
     var title = ""
     var plan: Plan?
+    /// EXPLAIN ANALYZE: the statement runs, its execution contexts count rows and time.
+    var analyze = false
+    var contexts: [ExecContext] = []
 }
 
 /// Thrown by a describe hook once the statement is bound: nothing runs, and the transaction
@@ -141,9 +144,11 @@ extension Session {
     /// and nothing runs.
     func explainHook(_ title: String, _ plan: Plan) throws {
         guard let capture = explaining else { return }
-        capture.title = title
-        capture.plan = plan
-        throw DescribeDone()
+        if capture.plan == nil {
+            capture.title = title
+            capture.plan = plan
+        }
+        if !capture.analyze { throw DescribeDone() }
     }
 
     func describeHook(_ b: Binder, columns: [ResultColumn]?) throws {

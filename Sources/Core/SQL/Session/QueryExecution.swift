@@ -9,8 +9,13 @@ extension Session {
 
     func execContext(_ t: Transaction, parameters: [Value]) -> ExecContext {
         let now = PGTime.fromUnix(wallClockMicros())
-        return ExecContext(engine: engine, txn: t, session: self, parameters: parameters,
-                           transactionTime: blockStartTime ?? now, statementTime: now, memoryLimit: statementMemoryLimit)
+        let ctx = ExecContext(engine: engine, txn: t, session: self, parameters: parameters,
+                              transactionTime: blockStartTime ?? now, statementTime: now, memoryLimit: statementMemoryLimit)
+        if let capture = explaining, capture.analyze {
+            ctx.instrumentation = [:]
+            capture.contexts.append(ctx)
+        }
+        return ctx
     }
 
     var statementMemoryLimit: Int {
@@ -33,10 +38,31 @@ extension Session {
     func explain(_ s: Statement, analyze: Bool, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         switch s {
         case .insert, .update, .delete:
-            if analyze { throw SQLError.notSupported("EXPLAIN ANALYZE of INSERT, UPDATE or DELETE") }
             let capture = ExplainCapture()
             explaining = capture
             defer { explaining = nil }
+            if analyze {
+                // As in PostgreSQL, EXPLAIN ANALYZE runs the statement: its changes stand.
+                capture.analyze = true
+                let started = monotonicNanos()
+                switch s {
+                case .insert(let i): _ = try insert(i, in: t, parameters: parameters)
+                case .update(let u): _ = try update(u, in: t, parameters: parameters)
+                case .delete(let d): _ = try delete(d, in: t, parameters: parameters)
+                default: break
+                }
+                let ms = Double(monotonicNanos() - started) / 1e6
+                guard let plan = capture.plan else { throw SQLError.bug("EXPLAIN ANALYZE found no plan") }
+                var stats: [ObjectIdentifier: [CountingNode]] = [:]
+                for ctx in capture.contexts {
+                    for (k, v) in ctx.instrumentation ?? [:] { stats[k, default: []] += v }
+                }
+                var lines = ["\(capture.title)  (actual time=\(format3(ms)) rows=0 loops=1)"]
+                // A VALUES list or DEFAULT VALUES is not run as a plan: shown without counts.
+                ExplainText.render(plan, depth: 1, stats: stats[ObjectIdentifier(plan)] == nil ? nil : stats, into: &lines)
+                lines.append("Execution Time: \(format3(ms)) ms")
+                return StatementResult(tag: "EXPLAIN", columns: [ResultColumn(name: "QUERY PLAN", type: .text)], rows: lines.map { [.text($0)] })
+            }
             do {
                 switch s {
                 case .insert(let i): _ = try insert(i, in: t, parameters: parameters)
