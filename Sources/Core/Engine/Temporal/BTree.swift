@@ -1,8 +1,9 @@
 import DriftStorage
 
-/// Byte-wise comparison of two keys (memcmp order; a prefix sorts first).
+/// Byte-wise comparison of two keys (memcmp order; a prefix sorts first): negative, zero or
+/// positive. Text compares this way too (the C collation).
 @inlinable
-func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+public func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let n = min(a.count, b.count)
     if n > 0 {
         let c = memoryCompare(a.baseAddress, b.baseAddress, n)

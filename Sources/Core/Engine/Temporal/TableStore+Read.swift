@@ -75,6 +75,24 @@ extension TableStore {
         }
     }
 
+    /// Calls `body` with the version of entry `n` live as of `seq`, if any (none when it is
+    /// a delete): the newest version's image from memory (`current`, the image arena), an older
+    /// one's from the log. Under the read lock.
+    @inline(__always)
+    private func withLiveVersion(_ n: Int, _ e: KeyEntry, at seq: UInt64, arena: UnsafeRawBufferPointer,
+                                 current: UnsafeRawBufferPointer, log: Log, _ body: (RowVersion) throws -> Void) throws {
+        let key = keyBytes(e, arena)
+        if e.latest.seq <= seq {
+            guard e.imageLength >= 0 else { return }
+            let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
+            try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
+        } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
+            try withImage(e, v, log: log) { img in
+                try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
+            }
+        }
+    }
+
     /// Visits the rows live as of `seq` among the `limit` keys from position `cursor` on,
     /// calling `body` with each row's buffers while the table's read lock is held: no copy is
     /// made, so `body` must only decode (it must not read, lock or write any table, nor wait).
@@ -87,18 +105,7 @@ extension TableStore {
                 try images.withUnsafeBytes { current in
                     try entries.withUnsafeBufferPointer { es in
                         for n in cursor..<end {
-                            let e = es[n]
-                            let key = keyBytes(e, arena)
-                            if e.latest.seq <= seq {
-                                // The newest version: its image is in memory (or it is a delete).
-                                guard e.imageLength >= 0 else { continue }
-                                let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
-                                try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
-                            } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
-                                try withImage(e, v, log: log) { img in
-                                    try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
-                                }
-                            }
+                            try withLiveVersion(n, es[n], at: seq, arena: arena, current: current, log: log, body)
                         }
                     }
                 }
@@ -249,8 +256,8 @@ extension TableStore {
             var scratch = state.scratch
             state.scratch = []
             let resume = state.resume
-            try keyArena.withUnsafeBytes { arena in
-                try images.withUnsafeBytes { current in
+            keyArena.withUnsafeBytes { arena in
+                images.withUnsafeBytes { current in
                     // A visit resumes at the key the previous one stopped before.
                     tree.scan(from: resume ?? lower?.prefix, strict: false) { k, value in
                         if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
@@ -265,19 +272,10 @@ extension TableStore {
                         }
                         visited += 1
                         let n = Int(value)
-                        let e = entries[n]
                         do {
-                            let key = keyBytes(e, arena)
-                            if e.latest.seq <= seq {
-                                guard e.imageLength >= 0 else { return true }
-                                let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
-                                guard try !verify || indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return true }
-                                try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
-                            } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {
-                                try withImage(e, v, log: log) { img in
-                                    guard try !verify || indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return }
-                                    try body(RowVersion(entry: n, key: key, image: img, version: v, nextSeq: next))
-                                }
+                            try withLiveVersion(n, entries[n], at: seq, arena: arena, current: current, log: log) { row in
+                                guard try !verify || indexKey(def, image: row.image, key: row.key, missing: missing, into: &scratch, equals: k) else { return }
+                                try body(row)
                             }
                         } catch {
                             failure = error

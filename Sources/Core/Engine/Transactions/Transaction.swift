@@ -338,15 +338,8 @@ public final class Transaction: @unchecked Sendable {
             throw duplicateKey(table, values)
         }
         try checkUnique(table, values, key: key, old: nil)
-        if written == nil {
-            // Unwritten a moment ago (checking uniqueness writes nothing): no second search.
-            writes.putNew(table: table.id, key: key, image: RowCodec.encode(values), existedBefore: false,
-                          order: orderCounter, command: command)
-            orderCounter += 1
-            if isolation == .serializable { engine.ssi.onWrite(id, LockTarget(table: table.id, key: key)) }
-        } else {
-            put(table, key: key, image: RowCodec.encode(values), existedBefore: existedBefore)
-        }
+        // Unwritten a moment ago (checking uniqueness writes nothing): no second search.
+        put(table, key: key, image: RowCodec.encode(values), existedBefore: existedBefore, unwritten: written == nil)
         noteUnique(table, values, key: key)
         return key
     }
@@ -483,10 +476,16 @@ public final class Transaction: @unchecked Sendable {
         }
     }
 
-    func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool) {
-        var existed = existedBefore
-        if let i = writes.find(table: table.id, key: key) { existed = writes.write(i).existedBefore }
-        writes.put(table: table.id, key: key, image: image, existedBefore: existed, order: orderCounter, command: command)
+    /// Records a write; `unwritten` when the caller has just found the key absent from the
+    /// write set (it is not searched again).
+    func put(_ table: TableDef, key: [UInt8], image: [UInt8]?, existedBefore: Bool, unwritten: Bool = false) {
+        if unwritten {
+            writes.putNew(table: table.id, key: key, image: image, existedBefore: existedBefore, order: orderCounter, command: command)
+        } else {
+            var existed = existedBefore
+            if let i = writes.find(table: table.id, key: key) { existed = writes.write(i).existedBefore }
+            writes.put(table: table.id, key: key, image: image, existedBefore: existed, order: orderCounter, command: command)
+        }
         orderCounter += 1
         if isolation == .serializable { engine.ssi.onWrite(id, LockTarget(table: table.id, key: key)) }
     }

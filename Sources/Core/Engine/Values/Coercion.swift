@@ -80,8 +80,6 @@ public enum Coercion {
             return .bytes(Array(text.utf8))
         case .array(let element):
             return .array(try parseArray(text, element, dt))
-        default:
-            throw SQLError(.featureNotSupported, "type \(type.name) is not supported")
         }
     }
 
@@ -357,7 +355,7 @@ public enum Coercion {
         if d.isInfinite { return d < 0 ? .negativeInfinity : .infinity }
         var buf = [CChar](repeating: 0, count: 64)
         _ = withVaList([d]) { vsnprintf(&buf, buf.count, from == .float4 ? "%.6g" : "%.15g", $0) }
-        return try Numeric.parse(String(cString: buf))
+        return try Numeric.parse(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// The column type a DriftQL value gives a new column: text, bigint, double precision,

@@ -286,47 +286,40 @@ final class AggregateNode: PlanNode {
         var groupSet: [Int] = []
         var states: [[Accumulator]] = []
         let fresh = spec.aggregates.map { Accumulator($0) }
-        var rowsSeen = 0
-        while let b = try input.next() {
-            rowsSeen += b.count
-            if rowsSeen % 8192 < b.count { try ctx.interrupt?.check() }
-            for i in 0..<b.count {
-                try b.withRow(i) { row in
-                    let keyValues = try keys.map { try $0(row) }
-                    for (si, set) in sets.enumerated() {
-                        var k = keyValues
-                        if spec.groupingSets != nil {
-                            for j in k.indices where !set.contains(j) { k[j] = .null }
-                            k.append(.int(Int64(si)))
-                        }
-                        let rk = RowKey(k)
-                        let g: Int
-                        if let existing = index[rk] {
-                            g = existing
-                        } else {
-                            g = states.count
-                            index[rk] = g
-                            groupKeys.append(spec.groupingSets != nil ? Array(k.dropLast()) : k)
-                            groupSet.append(si)
-                            states.append(fresh)
-                            if g % 1024 == 1023 {
-                                try ctx.reserve(1024 * (k.count + fresh.count * 4) * MemoryLayout<Value>.stride, for: "aggregate")
-                            }
-                        }
-                        for a in states[g].indices {
-                            if let f = filters[a] {
-                                guard case .bool(true) = try f(row) else { continue }
-                            }
-                            let vs = try args[a].map { try $0(row) }
-                            let os = try orders[a].map { try $0(row) }
-                            try states[g][a].add(vs, order: os)
-                        }
+        try forEachInputRow { row in
+            let keyValues = try keys.map { try $0(row) }
+            for (si, set) in sets.enumerated() {
+                // The set's own columns, the others NULL, then which set (so equal keys of
+                // different sets stay apart).
+                var k = keyValues
+                for j in k.indices where !set.contains(j) { k[j] = .null }
+                k.append(.int(Int64(si)))
+                let rk = RowKey(k)
+                let g: Int
+                if let existing = index[rk] {
+                    g = existing
+                } else {
+                    g = states.count
+                    index[rk] = g
+                    groupKeys.append(Array(k.dropLast()))
+                    groupSet.append(si)
+                    states.append(fresh)
+                    if g % 1024 == 1023 {
+                        try ctx.reserve(1024 * (k.count + fresh.count * 4) * MemoryLayout<Value>.stride, for: "aggregate")
                     }
+                }
+                for a in states[g].indices {
+                    if let f = filters[a] {
+                        guard case .bool(true) = try f(row) else { continue }
+                    }
+                    let vs = try args[a].map { try $0(row) }
+                    let os = try orders[a].map { try $0(row) }
+                    try states[g][a].add(vs, order: os)
                 }
             }
         }
         // Grouping sets with no rows still give the empty set's row (grand total).
-        if spec.groupingSets != nil && states.isEmpty {
+        if states.isEmpty {
             for (si, set) in sets.enumerated() where set.isEmpty {
                 groupKeys.append([Value](repeating: .null, count: keys.count))
                 groupSet.append(si)
@@ -337,16 +330,25 @@ final class AggregateNode: PlanNode {
         for g in states.indices {
             var row = groupKeys[g]
             for a in states[g] { row.append(try a.result()) }
-            if spec.groupingSets != nil {
-                // GROUPING() bits: 1 for each key the set does not group by.
-                let set = sets[groupSet[g]]
-                var bits: Int64 = 0
-                for j in 0..<keys.count { bits = bits << 1 | (set.contains(j) ? 0 : 1) }
-                row.append(.int(bits))
-            }
+            // GROUPING() bits: 1 for each key the set does not group by.
+            let set = sets[groupSet[g]]
+            var bits: Int64 = 0
+            for j in 0..<keys.count { bits = bits << 1 | (set.contains(j) ? 0 : 1) }
+            row.append(.int(bits))
             out.append(row)
         }
         return out
+    }
+
+    /// Calls `body` with every input row, checking for cancellation every 8,192 rows.
+    @inline(__always)
+    func forEachInputRow(_ body: (UnsafeBufferPointer<Value>) throws -> Void) throws {
+        var rowsSeen = 0
+        while let b = try input.next() {
+            rowsSeen += b.count
+            if rowsSeen % 8192 < b.count { try ctx.interrupt?.check() }
+            for i in 0..<b.count { try b.withRow(i, body) }
+        }
     }
 
     /// Plain GROUP BY (or none): one flat array of accumulators, `aggregates` per group; no
@@ -379,75 +381,68 @@ final class AggregateNode: PlanNode {
             groupKeys.append([])
             acc += fresh
         }
-        var rowsSeen = 0
-        while let b = try input.next() {
-            rowsSeen += b.count
-            if rowsSeen % 8192 < b.count { try ctx.interrupt?.check() }
-            for i in 0..<b.count {
-                try b.withRow(i) { row in
-                    var g = 0
-                    if intKey {
-                        // One integer key: its groups by the value itself, no key array per row.
-                        let v = try keys[0](row)
-                        let found: Int?
-                        switch v {
-                        case .int(let x): found = intIndex[x]
-                        default: found = v.isNull ? nullGroup : nil
-                        }
-                        if let found {
-                            g = found
-                        } else {
-                            g = groupKeys.count
-                            if case .int(let x) = v { intIndex[x] = g } else if v.isNull { nullGroup = g } else {
-                                throw SQLError.bug("integer group key holds \(v)")
-                            }
-                            groupKeys.append([v])
-                            acc += fresh
-                            if g % 1024 == 1023 {
-                                try ctx.reserve(1024 * (1 + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
-                            }
-                        }
-                    } else if !keys.isEmpty {
-                        let k = try keys.map { try $0(row) }
-                        let rk = RowKey(k)
-                        if let existing = index[rk] {
-                            g = existing
-                        } else {
-                            g = groupKeys.count
-                            index[rk] = g
-                            groupKeys.append(k)
-                            acc += fresh
-                            if g % 1024 == 1023 {
-                                try ctx.reserve(1024 * (k.count + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
-                            }
-                        }
+        try forEachInputRow { row in
+            var g = 0
+            if intKey {
+                // One integer key: its groups by the value itself, no key array per row.
+                let v = try keys[0](row)
+                let found: Int?
+                switch v {
+                case .int(let x): found = intIndex[x]
+                default: found = v.isNull ? nullGroup : nil
+                }
+                if let found {
+                    g = found
+                } else {
+                    g = groupKeys.count
+                    if case .int(let x) = v { intIndex[x] = g } else if v.isNull { nullGroup = g } else {
+                        throw SQLError.bug("integer group key holds \(v)")
                     }
-                    let base = g * n
-                    try acc.withUnsafeMutableBufferPointer { p in
-                        for a in 0..<n {
-                            switch steps[a] {
-                            case .countStar:
+                    groupKeys.append([v])
+                    acc += fresh
+                    if g % 1024 == 1023 {
+                        try ctx.reserve(1024 * (1 + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
+                    }
+                }
+            } else if !keys.isEmpty {
+                let k = try keys.map { try $0(row) }
+                let rk = RowKey(k)
+                if let existing = index[rk] {
+                    g = existing
+                } else {
+                    g = groupKeys.count
+                    index[rk] = g
+                    groupKeys.append(k)
+                    acc += fresh
+                    if g % 1024 == 1023 {
+                        try ctx.reserve(1024 * (k.count + n * 4) * MemoryLayout<Value>.stride, for: "aggregate")
+                    }
+                }
+            }
+            let base = g * n
+            try acc.withUnsafeMutableBufferPointer { p in
+                for a in 0..<n {
+                    switch steps[a] {
+                    case .countStar:
+                        p[base + a].count += 1
+                    case .sumInt, .simple:
+                        let v = argSlots[a] >= 0 ? row[argSlots[a]] : (args[a].isEmpty ? .null : try args[a][0](row))
+                        if steps[a] == .sumInt, case .int(let x) = v, !p[base + a].intOverflow {
+                            let (r, o) = p[base + a].intSum.addingReportingOverflow(x)
+                            if !o {
+                                p[base + a].intSum = r
                                 p[base + a].count += 1
-                            case .sumInt, .simple:
-                                let v = argSlots[a] >= 0 ? row[argSlots[a]] : (args[a].isEmpty ? .null : try args[a][0](row))
-                                if steps[a] == .sumInt, case .int(let x) = v, !p[base + a].intOverflow {
-                                    let (r, o) = p[base + a].intSum.addingReportingOverflow(x)
-                                    if !o {
-                                        p[base + a].intSum = r
-                                        p[base + a].count += 1
-                                        continue
-                                    }
-                                }
-                                try p[base + a].addSimple(v)
-                            case .general:
-                                if let f = filters[a] {
-                                    guard case .bool(true) = try f(row) else { continue }
-                                }
-                                let vs = try args[a].map { try $0(row) }
-                                let os = try orders[a].map { try $0(row) }
-                                try p[base + a].add(vs, order: os)
+                                continue
                             }
                         }
+                        try p[base + a].addSimple(v)
+                    case .general:
+                        if let f = filters[a] {
+                            guard case .bool(true) = try f(row) else { continue }
+                        }
+                        let vs = try args[a].map { try $0(row) }
+                        let os = try orders[a].map { try $0(row) }
+                        try p[base + a].add(vs, order: os)
                     }
                 }
             }

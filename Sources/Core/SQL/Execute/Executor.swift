@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DriftCore
 import DriftStorage
 
@@ -415,8 +412,6 @@ final class TopNGate {
         }
     }
 
-    func reset() { bound = nil }
-
     /// Whether a stored row may enter the heap (true whenever it cannot tell).
     @inline(__always)
     func admits(_ image: UnsafeRawBufferPointer) -> Bool {
@@ -427,14 +422,7 @@ final class TopNGate {
             c = x < b ? -1 : (x > b ? 1 : 0)
         case (.text(let x), .text(let b)):
             // Text orders by its bytes (the C collation).
-            c = b.withUnsafeBytes { b in
-                let n = min(x.count, b.count)
-                if n > 0, let xa = x.baseAddress, let ba = b.baseAddress {
-                    let m = memcmp(xa, ba, n)
-                    if m != 0 { return m < 0 ? -1 : 1 }
-                }
-                return x.count < b.count ? -1 : (x.count > b.count ? 1 : 0)
-            }
+            c = b.withUnsafeBytes { compareBytes(x, $0) }
         case (.null, _):
             // The bound is never NULL: a NULL comes before it exactly when NULLs sort first.
             return nullsFirst

@@ -132,10 +132,10 @@ final class TableScanNode: PlanNode {
         }
     }
 
-    /// Whether a table row passes the pushed-down conditions.
+    /// Whether a table row passes the pushed-down conditions (`conditions`: all of them).
     @inline(__always)
-    func passes(_ row: UnsafeBufferPointer<Value>) throws -> Bool {
-        for f in filters {
+    func passes(_ row: UnsafeBufferPointer<Value>, _ conditions: [Eval]? = nil) throws -> Bool {
+        for f in conditions ?? filters {
             guard case .bool(true) = try f(row) else { return false }
         }
         return true
@@ -143,8 +143,8 @@ final class TableScanNode: PlanNode {
 
     /// Whether an output row (placed at `offset`) passes the pushed-down conditions.
     @inline(__always)
-    func outputPasses(_ row: UnsafeBufferPointer<Value>) throws -> Bool {
-        try passes(offset == 0 ? row : UnsafeBufferPointer(rebasing: row[offset..<(offset + access.width)]))
+    func outputPasses(_ row: UnsafeBufferPointer<Value>, _ conditions: [Eval]? = nil) throws -> Bool {
+        try passes(offset == 0 ? row : UnsafeBufferPointer(rebasing: row[offset..<(offset + access.width)]), conditions)
     }
 
     /// Fills the table's slots of an output row from a stored row.
@@ -195,7 +195,7 @@ final class TableScanNode: PlanNode {
             } else {
                 indexDef = def
                 indexRanges = try indexRanges(def, eq, lower, upper)
-                batch.reserve(rows: expectedRows(indexRanges, def))
+                batch.reserve(rows: expectedRows(indexRanges))
             }
         }
     }
@@ -327,12 +327,12 @@ final class TableScanNode: PlanNode {
 
     /// Rows an index read may give, for sizing its batch: the width of an integer key range
     /// when the plan's estimate is all there is (without statistics it can be far too high).
-    func expectedRows(_ ranges: [IndexRange], _ def: IndexDef) -> Int {
+    func expectedRows(_ ranges: [IndexRange]) -> Int {
         var total = 0
         for r in ranges {
             guard let lo = r.lower, let hi = r.upper,
                   let a = KeyCodec.integerBound(lo.prefix), let b = KeyCodec.integerBound(hi.prefix), b >= a,
-                  lo.prefix.count == hi.prefix.count else { return Int(expectedRows) }
+                  lo.prefix.count == hi.prefix.count else { return expectedRows }
             let (width, overflow) = b.subtractingReportingOverflow(a)
             if overflow || width >= Int64(RowBatch.capacity) { return RowBatch.capacity }
             total += Int(width) + 1
@@ -382,14 +382,7 @@ final class TableScanNode: PlanNode {
                 rangeAt += 1
                 rangeState = IndexRangeState()
             }
-            if !indexFilters.isEmpty {
-                let o = offset, w = access.width, fs = indexFilters
-                try batch.filter { row in
-                    let r = o == 0 ? row : UnsafeBufferPointer(rebasing: row[o..<(o + w)])
-                    for f in fs { guard case .bool(true) = try f(r) else { return false } }
-                    return true
-                }
-            }
+            if !indexFilters.isEmpty { try batch.filter { try outputPasses($0, indexFilters) } }
         }
     }
 
