@@ -4,6 +4,20 @@ import Testing
 @testable import DriftCore
 
 @Suite struct EngineBasicsTests {
+    /// A row write's log event, kept in parts for the writer, is the row event payload that
+    /// recovery decodes.
+    @Test func rowLogEventsCarryTheRowEventPayload() throws {
+        for (table, keyCount, image) in [(UInt32(1), 9, [UInt8]?([1, 2, 3])), (300, 0, nil), (UInt32.max, 200, [UInt8](repeating: 7, count: 70_000))] {
+            let key = (0..<keyCount).map { UInt8(truncatingIfNeeded: $0) }
+            let event = RowEventCodec.logEvent(.update, tableId: table, key: key, image: image)
+            #expect(event.payload == RowEventCodec.encode(tableId: table, key: key, image: image))
+            try event.payload.withUnsafeBytes { p in
+                let (t, k, i) = try RowEventCodec.decode(p)
+                #expect(t == table && Array(k) == key && Array(i) == (image ?? []))
+            }
+        }
+    }
+
     @Test func insertUpdateDeleteAndTimeTravel() throws {
         let (e, _) = try memoryEngine()
         defer { e.close() }

@@ -42,4 +42,62 @@ import Testing
         #expect(table.count == 0 && table.entries.isEmpty)
         #expect(table.capacity == LockTable<Int>.minimumCapacity)
     }
+
+    @Test func updateAllKeepsChangesAndDropsTheRest() {
+        var rng = SeededRandom(seed: 7)
+        let table = LockTable<Int>()
+        var model: [LockTarget: Int] = [:]
+        for _ in 0..<20000 {
+            let n = rng.next() % 50000
+            let t = LockTarget(table: UInt32(n % 2), key: withUnsafeBytes(of: n.bigEndian) { Array($0) })
+            let v = Int(rng.next() % 100)
+            table[t] = v
+            model[t] = v
+        }
+        // Drop the even values, add one to the odd ones.
+        table.updateAll { v in
+            guard v % 2 == 1 else { return false }
+            v += 1
+            return true
+        }
+        model = model.filter { $0.value % 2 == 1 }.mapValues { $0 + 1 }
+        #expect(table.count == model.count)
+        #expect(table.capacity < 4 * max(model.count, 64))
+        for (t, v) in model { #expect(table[t] == v) }
+        #expect(Dictionary(uniqueKeysWithValues: table.entries.map { ($0.0, $0.1) }) == model)
+        table.updateAll { _ in false }
+        #expect(table.count == 0 && table.capacity == LockTable<Int>.minimumCapacity)
+    }
+
+    /// A transaction ending with many locks releases them in one pass: another holder of a
+    /// shared lock keeps it, and the released rows can be taken at once.
+    @Test func releasingManyLocksKeepsOtherHolders() throws {
+        let locks = LockManager()
+        func target(_ n: Int) -> LockTarget { LockTarget(table: 1, key: withUnsafeBytes(of: n.bigEndian) { Array($0) }) }
+        var mine: [LockTarget] = []
+        for n in 0..<10000 {
+            let mode: RowLockMode = n % 10 == 0 ? .keyShare : .update
+            _ = try locks.acquire(txn: 1, target(n), mode: mode, wait: .noWait, timeoutNanos: nil, describe: "row")
+            mine.append(target(n))
+        }
+        for n in stride(from: 0, to: 10000, by: 10) {
+            _ = try locks.acquire(txn: 2, target(n), mode: .keyShare, wait: .noWait, timeoutNanos: nil, describe: "row")
+        }
+        _ = try locks.acquire(txn: 3, target(20000), mode: .update, wait: .noWait, timeoutNanos: nil, describe: "row")
+        locks.release(txn: 1, mine, all: true)
+        #expect(locks.holders.count == 1001)
+        for n in stride(from: 0, to: 10000, by: 10) {
+            #expect(locks.holders[target(n)]?.all.map(\.txn) == [2])
+            #expect(throws: SQLError.self) {
+                _ = try locks.acquire(txn: 4, target(n), mode: .update, wait: .noWait, timeoutNanos: nil, describe: "row")
+            }
+        }
+        #expect(try locks.acquire(txn: 4, target(1), mode: .update, wait: .noWait, timeoutNanos: nil, describe: "row")
+            .isAcquired)
+        #expect(locks.holders[target(20000)]?.all.map(\.txn) == [3])
+    }
+}
+
+extension LockManager.Outcome {
+    var isAcquired: Bool { if case .acquired = self { return true } else { return false } }
 }

@@ -40,6 +40,37 @@ import Testing
         }
     }
 
+    /// INSERT ... SELECT inserts a query's rows as they come unless the query reads the
+    /// target (then it reads to the end first); neither sees the statement's own rows. A
+    /// savepoint rolled back inside a bulk insert restores the write set, and the locks of a
+    /// large transaction are all released at its end (another session takes them at once).
+    @Test func insertSelectStreamsOrReadsFirstAndReleasesItsLocks() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("""
+            CREATE TABLE src (id int);
+            INSERT INTO src SELECT g % 5000 + 1 FROM generate_series(0, 9999) g;
+            CREATE TABLE bag (id int);
+            CREATE TABLE keyed (id int PRIMARY KEY)
+            """)
+        #expect(try s.rows("INSERT INTO bag SELECT id FROM src; SELECT count(*) FROM bag") == [["10000"]])
+        // Reads its own target: 2,000 rows in, no loop over the rows it adds.
+        #expect(try s.rows("INSERT INTO bag SELECT id FROM bag WHERE id <= 1000; SELECT count(*) FROM bag") == [["12000"]])
+        // A subquery on the target sees the table as the statement began: every duplicate passes.
+        #expect(throws: SQLError.self) { try s.execute("INSERT INTO keyed SELECT id FROM src WHERE id NOT IN (SELECT id FROM keyed)") }
+        #expect(try s.rows("SELECT count(*) FROM keyed") == [["0"]])
+        _ = try s.execute("BEGIN; INSERT INTO keyed SELECT DISTINCT id FROM src; SAVEPOINT a")
+        #expect(throws: SQLError.self) { try s.execute("INSERT INTO keyed SELECT id + 10000 FROM src WHERE id % 2 = 0") }
+        _ = try s.execute("ROLLBACK TO a; INSERT INTO keyed VALUES (20000)")
+        #expect(try s.rows("SELECT count(*), min(id), max(id) FROM keyed") == [["5001", "1", "20000"]])
+        _ = try s.execute("COMMIT")
+        let other = Session(engine: e)
+        #expect(try other.rows("SET lock_timeout = 50; BEGIN; DELETE FROM keyed WHERE id <= 4000; SELECT count(*) FROM keyed")
+                == [["1001"]])
+        _ = try other.execute("ROLLBACK")
+        #expect(try s.rows("SELECT count(*), sum(id) FROM keyed") == [["5001", "\(5000 * 5001 / 2 + 20000)"]])
+    }
+
     /// Index ranges read in several visits of the tree (more hits than one visit takes),
     /// exclusive and inclusive bounds, IN alternatives, own writes, a past seq and an index
     /// dropped since: each answers as the same condition evaluated on a full scan.

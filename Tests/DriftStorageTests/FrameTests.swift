@@ -49,6 +49,36 @@ import Testing
         }
     }
 
+    /// The log writer encodes frames from a payload's parts (two varints, a body, a tail) in
+    /// place: byte for byte the frame of the assembled payload, across varint widths.
+    @Test func framesFromPartsEqualFramesFromPayloads() {
+        for (a, b, bodyCount, tailCount) in [(0, 0, 0, 0), (1, 9, 9, 60), (127, 128, 128, 0), (16_384, 300, 300, 5000),
+                                              (UInt64(UInt32.max), 2, 2, 1)] as [(UInt64, UInt64, Int, Int)] {
+            let body = (0..<bodyCount).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let tail = (0..<tailCount).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+            let event = LogEvent(type: .insert, varints: a, b, body: body, tail: tail)
+            var assembled = ByteWriter()
+            assembled.varint(a)
+            assembled.varint(b)
+            assembled.append(body)
+            assembled.append(tail)
+            #expect(event.payload == assembled.bytes && event.payloadCount == assembled.count)
+            #expect(event.leadingVarints.map { [$0.0, $0.1] } == [a, b])
+            for seq: UInt64 in [1, 300, 1 << 40] {
+                var expected = ByteWriter()
+                assembled.bytes.withUnsafeBytes {
+                    Frame.encode(into: &expected, seq: seq, timestamp: -5, type: .insert, commit: seq == 300, payload: $0)
+                }
+                let size = Frame.encodedSize(seq: seq, payloadLength: event.payloadCount)
+                var out = [UInt8](repeating: 0xAA, count: size + 3)
+                let n = out.withUnsafeMutableBytes { Frame.encode(at: $0.baseAddress!, seq: seq, timestamp: -5, commit: seq == 300, event: event) }
+                #expect(n == size && Array(out[0..<n]) == expected.bytes && out[n...].allSatisfy { $0 == 0xAA })
+            }
+        }
+        let plain = LogEvent(type: .ddl, payload: [9, 8, 7])
+        #expect(plain.payload == [9, 8, 7] && plain.payloadCount == 3 && plain.leadingVarints == nil)
+    }
+
     @Test func checksumMismatchAndIncompleteFrames() {
         var w = ByteWriter()
         [UInt8](repeating: 7, count: 40).withUnsafeBytes {

@@ -43,32 +43,68 @@ extension Engine {
         var catalog = latestCatalog
         var ddl: [CatalogEvent] = []
         var bytes = 0
-        guard ctx.events.count == r.events.count, r.locations.count == r.events.count else {
-            throw SQLError.bug("commit \(r.seq) has \(ctx.events.count) events, \(r.events.count) frames, \(r.locations.count) locations")
+        let events = r.events
+        guard r.locations.count == events.count, ctx.ddl.allSatisfy({ $0.index < events.count }) else {
+            throw SQLError.bug("commit \(r.seq) has \(events.count) frames, \(r.locations.count) locations, schema changes at \(ctx.ddl.map(\.index))")
         }
-        for (i, event) in ctx.events.enumerated() {
-            let frameBytes = Frame.encodedSize(seq: r.seq, payloadLength: r.events[i].payload.count)
-            bytes += frameBytes
-            switch event {
-            case .ddl(let e):
+        // A large commit's new rows are counted per table first, so each table's arrays grow
+        // once rather than by doubling as the rows arrive.
+        if events.count >= TableStore.reserveThreshold {
+            var rows: [UInt32: (count: Int, bytes: Int)] = [:]
+            for e in events where e.type == .insert {
+                guard let (table, _) = e.leadingVarints else { continue }
+                rows[UInt32(truncatingIfNeeded: table), default: (0, 0)].count += 1
+                rows[UInt32(truncatingIfNeeded: table)]!.bytes += e.body.count + e.tail.count
+            }
+            for (table, n) in rows where n.count >= TableStore.reserveThreshold {
+                guard let s = store(table) else { continue }
+                s.lock.withWriteLock { s.reserve(keys: n.count, bytes: n.bytes) }
+            }
+        }
+        var nextDDL = 0
+        var i = 0
+        while i < events.count {
+            bytes += Frame.encodedSize(seq: r.seq, payloadLength: events[i].payloadCount)
+            if nextDDL < ctx.ddl.count && ctx.ddl[nextDDL].index == i {
+                let e = ctx.ddl[nextDDL].event
+                nextDDL += 1
+                i += 1
                 if case let .sequenceState(id, last, called) = e {
                     noteSequenceState(id, last: last, called: called, seq: r.seq)
                     continue
                 }
                 try catalog.apply(e)
                 ddl.append(e)
-                try storeEffect(e, catalog: catalog, seq: r.seq, location: r.locations[i])
-            case let .row(op, table, key, image):
-                guard let s = store(table) else {
-                    throw SQLError.bug("commit names table \(table), which has no storage")
-                }
-                try key.withUnsafeBytes { k in
-                    try (image ?? []).withUnsafeBytes { img in
-                        try s.lock.withWriteLock {
+                try storeEffect(e, catalog: catalog, seq: r.seq, location: r.locations[i - 1])
+                continue
+            }
+            guard let (tableId, _) = events[i].leadingVarints, let op = RowOp(frameType: events[i].type) else {
+                throw SQLError.bug("event \(i) of commit \(r.seq) is neither a schema change nor a row write")
+            }
+            let table = UInt32(truncatingIfNeeded: tableId)
+            guard let s = store(table) else {
+                throw SQLError.bug("commit names table \(table), which has no storage")
+            }
+            // A run of one table's rows under one hold of its lock (readers of the table get
+            // their turn between runs of a few thousand), up to the next schema change.
+            let runEnd = min(events.count, i + 4096, nextDDL < ctx.ddl.count ? ctx.ddl[nextDDL].index : events.count)
+            let runStart = i
+            try s.lock.withWriteLock {
+                var op = op
+                while true {
+                    let e = events[i]
+                    let frameBytes = Frame.encodedSize(seq: r.seq, payloadLength: e.payloadCount)
+                    if i > runStart { bytes += frameBytes }
+                    try e.body.withUnsafeBytes { k in
+                        try e.tail.withUnsafeBytes { img in
                             try s.apply(op: op, key: k, image: img, seq: r.seq, location: r.locations[i],
                                         frameBytes: frameBytes, missing: s.missing)
                         }
                     }
+                    i += 1
+                    guard i < runEnd, let (t, _) = events[i].leadingVarints, UInt32(truncatingIfNeeded: t) == table,
+                          let next = RowOp(frameType: events[i].type) else { break }
+                    op = next
                 }
             }
         }
@@ -79,6 +115,6 @@ extension Engine {
         noteIds(ddl)
         // Before the seq becomes visible: a snapshot that sees it finds the transaction committed.
         if let id = ctx.serializableTxn { ssi.committed(id, seq: r.seq) }
-        return (ctx.events.count, bytes)
+        return (events.count, bytes)
     }
 }

@@ -57,7 +57,7 @@ extension Engine {
         if let f = writerFailure { throw SQLError(.ioError, StorageError.failed(reason: f).description) }
         let event = CatalogEvent.sequenceState(id, last: last, called: called)
         let request = CommitRequest(events: [LogEvent(type: .ddl, payload: event.encode())],
-                                    context: CommitContext(events: [.ddl(event)], serializableTxn: nil))
+                                    context: CommitContext(ddl: [(0, event)], serializableTxn: nil))
         do {
             try logWriter().commit(request)
         } catch let e as StorageError {

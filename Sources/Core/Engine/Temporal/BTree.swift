@@ -89,7 +89,9 @@ final class BTree {
             node.values.insert(value, at: i)
             inserted = true
             guard node.keys.count > Self.fanout else { return nil }
-            let mid = node.keys.count / 2
+            // A key appended past the end of the last leaf (ascending keys) starts a new leaf
+            // and leaves this one full; any other split halves the leaf.
+            let mid = i == node.keys.count - 1 && node.next == nil ? i : node.keys.count / 2
             let right = Node(leaf: true)
             right.keys = Array(node.keys[mid...])
             right.values = Array(node.values[mid...])

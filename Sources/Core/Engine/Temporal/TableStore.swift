@@ -32,8 +32,10 @@ public final class TableStore: @unchecked Sendable {
     var histories: [[Version]] = []
     var images: [UInt8] = []
     var imageGarbage = 0
-    var indexes: [UInt32: BTree] = [:]
-    var indexDefs: [UInt32: IndexDef] = [:]
+    var indexes: [UInt32: BTree] = [:] { didSet { listIndexes() } }
+    var indexDefs: [UInt32: IndexDef] = [:] { didSet { listIndexes() } }
+    /// Each index with its definition, for the per-row work of applying writes.
+    private(set) var indexList: [(IndexDef, BTree)] = []
     /// Values of columns an image predates (from the newest table definition).
     var missing: [Value] = []
     /// A session's temporary table: nothing is logged, so only the newest version of a key
@@ -50,6 +52,10 @@ public final class TableStore: @unchecked Sendable {
     init(id: UInt32) {
         self.id = id
         slots = [Int32](repeating: -1, count: 16)
+    }
+
+    private func listIndexes() {
+        indexList = indexes.keys.sorted().compactMap { id in indexDefs[id].flatMap { d in indexes[id].map { (d, $0) } } }
     }
 
     // MARK: Primary-key hash table
@@ -85,12 +91,14 @@ public final class TableStore: @unchecked Sendable {
         slots[i] = Int32(entryIndex)
     }
 
-    private func grow() {
-        var fresh = [Int32](repeating: -1, count: slots.count * 2)
+    private func grow() { rehash(capacity: slots.count * 2) }
+
+    private func rehash(capacity: Int) {
+        var fresh = [Int32](repeating: -1, count: capacity)
         let mask = fresh.count - 1
+        // Each entry keeps its hash's low 32 bits, all a table of Int32 entry indexes can use.
         for (n, e) in entries.enumerated() {
-            let h = keyArena.withUnsafeBytes { hashKey(UnsafeRawBufferPointer(rebasing: $0[e.keyOffset..<(e.keyOffset + Int(e.keyLength))])) }
-            var i = Int(truncatingIfNeeded: h) & mask
+            var i = Int(e.hash) & mask
             while fresh[i] >= 0 { i = (i + 1) & mask }
             fresh[i] = Int32(n)
         }
@@ -178,13 +186,29 @@ public final class TableStore: @unchecked Sendable {
         versionCount += 1
         if op != .delete {
             liveRows += 1
-            for (indexId, tree) in indexes {
-                guard let def = indexDefs[indexId] else { throw SQLError.bug("index \(indexId) has no definition") }
-                let k = try indexKey(def, image: image, key: key, missing: missing)
-                tree.insert(k, Int32(entryIndex))
+            for (def, tree) in indexList {
+                tree.insert(try indexKey(def, image: image, key: key, missing: missing), Int32(entryIndex))
             }
         }
         if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
+    }
+
+    /// Commits with at least this many new rows for a table reserve room for them first.
+    static let reserveThreshold = 1024
+
+    /// Makes room for `keys` new keys with `bytes` of key and image bytes, so a large commit
+    /// grows each array once (at least doubling, so a run of large commits stays linear).
+    func reserve(keys: Int, bytes: Int) {
+        func grow<T>(_ a: inout [T], by n: Int) {
+            let needed = a.count + n
+            if needed > a.capacity { a.reserveCapacity(max(needed, a.capacity * 2)) }
+        }
+        grow(&entries, by: keys)
+        grow(&keyArena, by: bytes / 4)
+        grow(&images, by: bytes)
+        var capacity = slots.count
+        while (entries.count + keys) * 4 > capacity * 3 { capacity *= 2 }
+        if capacity > slots.count { rehash(capacity: capacity) }
     }
 
     /// Moves a key's newest version into its history before a newer one replaces it (a

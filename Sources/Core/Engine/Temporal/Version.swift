@@ -21,6 +21,16 @@ public enum RowOp: UInt8, Sendable {
         }
     }
 
+    /// The row op of a row frame's type; nil for a schema change.
+    init?(frameType: FrameType) {
+        switch frameType {
+        case .insert: self = .insert
+        case .update: self = .update
+        case .delete: self = .delete
+        case .ddl: return nil
+        }
+    }
+
     var frameType: FrameType {
         switch self {
         case .insert: return .insert
@@ -60,6 +70,12 @@ public enum RowEventCodec {
         w.lengthPrefixed(key)
         if let image { w.append(image) }
         return w.bytes
+    }
+
+    /// The log event of a row write: the same payload as `encode`, kept in parts (the log
+    /// writer encodes the frame from the key and image directly).
+    static func logEvent(_ type: FrameType, tableId: UInt32, key: [UInt8], image: [UInt8]?) -> LogEvent {
+        LogEvent(type: type, varints: UInt64(tableId), UInt64(key.count), body: key, tail: image ?? [])
     }
 
     /// Splits a payload into table id, key and image (empty for a delete).

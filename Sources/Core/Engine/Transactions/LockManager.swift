@@ -204,20 +204,43 @@ final class LockManager: @unchecked Sendable {
         return visit(start) ? path + [start] : nil
     }
 
-    func release(txn: UInt64, _ targets: [LockTarget]) {
+    /// Releases `txn`'s locks on `targets`. `all` says these are every lock `txn` holds (the
+    /// transaction ends): when they are many, one pass over the table drops them.
+    func release(txn: UInt64, _ targets: [LockTarget], all: Bool = false) {
         guard !targets.isEmpty else { return }
         mutex.withLock {
-            for t in targets {
-                guard let held = holders.removeValue(forKey: t) else { continue }
-                if held.more.isEmpty && held.first.txn == txn { continue }
-                var list = held.all
-                list.removeAll { $0.txn == txn }
-                holders[t] = Holders(list)
+            if all && targets.count >= 4096 && targets.count * 2 >= holders.count {
+                holders.updateAll { held in
+                    if held.first.txn == txn {
+                        guard let next = held.more.first else { return false }
+                        held.first = next
+                        held.more.removeFirst()
+                    }
+                    held.more.removeAll { $0.txn == txn }
+                    return true
+                }
+            } else {
+                releaseEach(txn: txn, targets)
             }
             if !waitsFor.isEmpty { waitsFor[txn] = nil }
             if !waitingOn.isEmpty { waitingOn[txn] = nil }
             released.broadcast()
         }
+    }
+
+    private func releaseEach(txn: UInt64, _ targets: [LockTarget]) {
+        for t in targets {
+            guard let held = holders.removeValue(forKey: t) else { continue }
+            if held.more.isEmpty && held.first.txn == txn { continue }
+            var list = held.all
+            list.removeAll { $0.txn == txn }
+            holders[t] = Holders(list)
+        }
+    }
+
+    /// Makes room for `n` more locks (a statement about to write that many rows).
+    func reserve(_ n: Int) {
+        mutex.withLock { holders.reserve(holders.count + n) }
     }
 
     /// Wakes every waiter (a cancelled statement stops waiting).

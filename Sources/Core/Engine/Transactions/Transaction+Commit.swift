@@ -1,18 +1,45 @@
 import DriftStorage
 
-/// What the applier needs of a committed transaction, in log order.
+/// What the applier needs of a committed transaction besides its log events: the schema
+/// changes (by event index; every other event is a row write, read from its log event).
 final class CommitContext: @unchecked Sendable {
+    /// A transaction's change before it is logged (temporary tables apply these directly).
     enum Event {
         case ddl(CatalogEvent)
         case row(RowOp, table: UInt32, key: [UInt8], image: [UInt8]?)
     }
-    let events: [Event]
+    /// Schema changes with the index of their log event, ascending.
+    let ddl: [(index: Int, event: CatalogEvent)]
     /// The SERIALIZABLE transaction committing, which the applier marks committed before its
     /// seq becomes visible.
     let serializableTxn: UInt64?
-    init(events: [Event], serializableTxn: UInt64?) {
-        self.events = events
+    init(ddl: [(index: Int, event: CatalogEvent)], serializableTxn: UInt64?) {
+        self.ddl = ddl
         self.serializableTxn = serializableTxn
+    }
+}
+
+/// A transaction's logged events: what the log writer encodes, and the schema changes among
+/// them for the applier.
+struct PendingLog {
+    var events: [LogEvent] = []
+    var ddl: [(index: Int, event: CatalogEvent)] = []
+
+    mutating func append(_ e: CommitContext.Event) {
+        switch e {
+        case .ddl(let d): appendDDL(d)
+        case let .row(op, table, key, image): appendRow(op, table: table, key: key, image: image)
+        }
+    }
+
+    mutating func appendDDL(_ d: CatalogEvent) {
+        ddl.append((events.count, d))
+        events.append(LogEvent(type: .ddl, payload: d.encode()))
+    }
+
+    @inline(__always)
+    mutating func appendRow(_ op: RowOp, table: UInt32, key: [UInt8], image: [UInt8]?) {
+        events.append(RowEventCodec.logEvent(op.frameType, tableId: table, key: key, image: image))
     }
 }
 
@@ -30,24 +57,26 @@ extension Transaction {
         case .active:
             break
         }
-        var events = pendingEvents()
+        var pending = PendingLog()
         var temporaryEvents: [CommitContext.Event] = []
+        var ids: Set<UInt32> = []
         if let temp = temporary {
             // A session's temporary tables are applied in memory, never logged.
             let committedTemp = temp.catalog
-            let ids = temporaryIds.union(committedTemp.tables.keys).union(committedTemp.sequences.keys)
-            if !ids.isEmpty {
-                var logged: [CommitContext.Event] = []
-                for e in events {
-                    switch e {
-                    case .ddl(let d) where ids.contains(d.tableId): temporaryEvents.append(e)
-                    case let .row(_, table, _, _) where ids.contains(table): temporaryEvents.append(e)
-                    default: logged.append(e)
-                    }
+            ids = temporaryIds.union(committedTemp.tables.keys).union(committedTemp.sequences.keys)
+        }
+        if ids.isEmpty && !ddl.contains(where: { if case .truncateTable = $0.event { return true } else { return false } }) {
+            pending = pendingLog()
+        } else {
+            for e in pendingEvents() {
+                switch e {
+                case .ddl(let d) where ids.contains(d.tableId): temporaryEvents.append(e)
+                case let .row(_, table, _, _) where ids.contains(table): temporaryEvents.append(e)
+                default: pending.append(e)
                 }
-                events = logged
             }
         }
+        let events = pending.events
         if events.isEmpty {
             if !temporaryEvents.isEmpty {
                 do {
@@ -79,16 +108,8 @@ extension Transaction {
                 throw error
             }
         }
-        let logEvents = events.map { e -> LogEvent in
-            switch e {
-            case .ddl(let d):
-                return LogEvent(type: .ddl, payload: d.encode())
-            case let .row(op, table, key, image):
-                return LogEvent(type: op.frameType, payload: RowEventCodec.encode(tableId: table, key: key, image: image))
-            }
-        }
-        let request = CommitRequest(events: logEvents,
-                                    context: CommitContext(events: events, serializableTxn: isolation == .serializable ? id : nil))
+        let request = CommitRequest(events: events,
+                                    context: CommitContext(ddl: pending.ddl, serializableTxn: isolation == .serializable ? id : nil))
         do {
             try engine.logWriter().commit(request)
         } catch {
@@ -111,7 +132,7 @@ extension Transaction {
         // A committed writer was marked committed by the applier; a read-only commit by its
         // check. Anything else ends here (a no-op for those).
         if isolation == .serializable && seq == nil { engine.ssi.aborted(id) }
-        engine.locks.release(txn: id, acquired.map(\.0))
+        engine.locks.release(txn: id, acquired.map(\.0), all: true)
         acquired = []
         tableLocks = [:]
         state = .finished
@@ -120,12 +141,12 @@ extension Transaction {
     /// Refuses, before anything is written, a transaction the log could not hold: a frame
     /// whose body passes the frame limit (a row too large, 54000), as `Frame.parse` would
     /// treat it as damage.
-    func checkFrameLimits(_ events: [CommitContext.Event]) throws {
+    func checkFrameLimits(_ events: [LogEvent]) throws {
         for e in events {
-            guard case let .row(_, table, key, image) = e else { continue }
-            let body = Frame.bodyBytesMin + 10 + key.count + (image?.count ?? 0) + 10
+            guard let (table, _) = e.leadingVarints else { continue }
+            let body = Frame.bodyBytesMin + 10 + e.payloadCount
             guard body <= Limits.frameBytesMax else {
-                let name = engine.definition(of: table, at: engine.visibleSeq)?.name ?? "\(table)"
+                let name = engine.definition(of: UInt32(truncatingIfNeeded: table), at: engine.visibleSeq)?.name ?? "\(table)"
                 finish(committed: nil)
                 throw SQLError(.programLimitExceeded, "row is too big: size \(body), maximum size \(Limits.frameBytesMax)",
                                detail: "A row of relation \"\(name)\" does not fit one log frame.")
@@ -133,35 +154,37 @@ extension Transaction {
         }
     }
 
+    /// The log events of `pendingEvents()` when no table was truncated and none is
+    /// temporary, built straight from the write set (no event list in between).
+    func pendingLog() -> PendingLog {
+        var out = PendingLog()
+        out.events.reserveCapacity(ddl.count + writes.writes.count)
+        var d = 0
+        for w in writes.writes {
+            while d < ddl.count && ddl[d].order < w.order {
+                out.appendDDL(ddl[d].event)
+                d += 1
+            }
+            guard let op = Self.rowOp(w) else { continue }
+            out.appendRow(op, table: w.tableId, key: w.key, image: w.image)
+        }
+        while d < ddl.count {
+            out.appendDDL(ddl[d].event)
+            d += 1
+        }
+        return out
+    }
+
     /// DDL and row writes merged by the order in which they first happened, with each
     /// key's final image: insert, update or delete relative to the committed state.
     ///
-    /// A truncated table's writes are relative to the transaction's last TRUNCATE of it: the
+    /// (The general form, for commits with a TRUNCATE or temporary tables; `pendingLog` is
+    /// the common case.) A truncated table's writes are relative to the transaction's last TRUNCATE of it: the
     /// truncate event deletes every row, so deletes are dropped and surviving rows (all
     /// written after that truncate) are inserts placed after it.
     func pendingEvents() -> [CommitContext.Event] {
         var truncatedAt: [UInt32: Int] = [:]
         for d in ddl { if case .truncateTable(let id) = d.event { truncatedAt[id] = d.order } }
-        if truncatedAt.isEmpty {
-            // DDL and writes are each recorded in ascending order: merge them (a million-row
-            // transaction is not sorted again at commit).
-            var out: [CommitContext.Event] = []
-            out.reserveCapacity(ddl.count + writes.writes.count)
-            var d = 0
-            for w in writes.writes {
-                while d < ddl.count && ddl[d].order < w.order {
-                    out.append(.ddl(ddl[d].event))
-                    d += 1
-                }
-                guard let op = Self.rowOp(w) else { continue }
-                out.append(.row(op, table: w.tableId, key: w.key, image: w.image))
-            }
-            while d < ddl.count {
-                out.append(.ddl(ddl[d].event))
-                d += 1
-            }
-            return out
-        }
         var ordered: [(Int, Int, CommitContext.Event)] = ddl.map { ($0.order, 0, .ddl($0.event)) }
         for w in writes.writes {
             if let at = truncatedAt[w.tableId] {
@@ -209,7 +232,7 @@ extension Transaction {
         guard state == .active else {
             throw SQLError(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
         }
-        savepoints.append(Savepoint(name: name, undoMark: writes.undo.count, ddlCount: ddl.count, overlay: overlay,
+        savepoints.append(Savepoint(name: name, undoMark: writes.mark, ddlCount: ddl.count, overlay: overlay,
                                     temporaryOverlay: temporaryOverlay,
                                     acquiredCount: acquired.count, orderCounter: orderCounter))
         // SAVEPOINT, ROLLBACK TO and RELEASE are statements: later ones see what came before.

@@ -33,7 +33,7 @@ public final class Transaction: @unchecked Sendable {
 
     struct Savepoint {
         var name: String
-        var undoMark: Int
+        var undoMark: WriteSet.Mark
         var ddlCount: Int
         var overlay: Catalog?
         var temporaryOverlay: Catalog?
@@ -474,6 +474,16 @@ public final class Transaction: @unchecked Sendable {
             for v in vals { KeyCodec.append(v, to: &prefix) }
             ownUnique[index.id, default: [:]][prefix, default: []].insert(key)
         }
+    }
+
+    /// A hint that the current statement expects to write about `rows` rows (an INSERT ...
+    /// SELECT's estimate): the write set makes room for them at once. At most 4M rows are
+    /// reserved, whatever the estimate.
+    public func expectWrites(_ rows: Double) {
+        guard rows >= 1024, rows.isFinite else { return }
+        let n = Int(min(rows, Double(1 << 22)))
+        writes.reserve(n)
+        engine.locks.reserve(n)
     }
 
     /// Records a write; `unwritten` when the caller has just found the key absent from the

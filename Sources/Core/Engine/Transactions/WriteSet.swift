@@ -22,9 +22,12 @@ struct WriteSet {
         case own([UInt8]?)
     }
 
-    enum Undo {
-        case added(Int)
-        case replaced(Int, Write)
+    /// A point to roll back to: how many writes there were, and how many replacements of
+    /// earlier writes had been made. New writes need no undo entry (they are the tail of
+    /// `writes`), so a bulk insert keeps no undo log.
+    struct Mark {
+        var writes: Int
+        var replaced: Int
     }
 
     private(set) var writes: [Write] = []
@@ -36,7 +39,10 @@ struct WriteSet {
     private var hashes: [UInt64] = []
     /// How many writes each table has.
     private var perTable: [UInt32: Int] = [:]
-    private(set) var undo: [Undo] = []
+    /// Each replaced write's index and earlier value, oldest first.
+    private var replaced: [(Int, Write)] = []
+
+    var mark: Mark { Mark(writes: writes.count, replaced: replaced.count) }
 
     var isEmpty: Bool { writes.isEmpty }
 
@@ -71,7 +77,7 @@ struct WriteSet {
     /// Records a write, replacing an earlier one to the same key.
     mutating func put(table: UInt32, key: [UInt8], image: [UInt8]?, existedBefore: Bool, order: Int, command: Int) {
         if let i = find(table: table, key: key) {
-            undo.append(.replaced(i, writes[i]))
+            replaced.append((i, writes[i]))
             if writes[i].command < command { writes[i].before = .own(writes[i].image) }
             writes[i].image = image
             writes[i].command = command
@@ -88,7 +94,19 @@ struct WriteSet {
         hashes.append(key.withUnsafeBytes { Self.hash(table, $0) })
         perTable[table, default: 0] += 1
         if (writes.count + 1) * 2 > slots.count { rehash(capacity: max(16, slots.count * 2)) } else { place(i) }
-        undo.append(.added(i))
+    }
+
+    /// Makes room for `n` more writes (a statement that expects to write that many rows), so
+    /// the arrays grow once instead of by doubling.
+    mutating func reserve(_ n: Int) {
+        let needed = writes.count + n
+        if needed > writes.capacity {
+            writes.reserveCapacity(needed)
+            hashes.reserveCapacity(needed)
+        }
+        var capacity = max(16, slots.count)
+        while (needed + 1) * 2 > capacity { capacity *= 2 }
+        if capacity > slots.count { rehash(capacity: capacity) }
     }
 
     private mutating func place(_ w: Int) {
@@ -103,27 +121,25 @@ struct WriteSet {
         for w in writes.indices { place(w) }
     }
 
-    /// Undoes writes back to an earlier `undo.count`.
-    mutating func rollback(to mark: Int) {
-        while undo.count > mark {
-            switch undo.removeLast() {
-            case .replaced(let i, let old):
-                writes[i] = old
-            case .added:
-                // Undo entries are popped in reverse, so an added write is always the last one,
-                // and no write placed after it is left in the table: clearing its slot keeps
-                // every other write's probe run intact.
-                let w = writes.count - 1
-                let mask = slots.count - 1
-                var i = Int(truncatingIfNeeded: hashes[w]) & mask
-                while Int(slots[i]) != w { i = (i + 1) & mask }
-                slots[i] = -1
-                let table = writes[w].tableId
-                let left = (perTable[table] ?? 1) - 1
-                perTable[table] = left == 0 ? nil : left
-                writes.removeLast()
-                hashes.removeLast()
-            }
+    /// Undoes writes back to `mark`: replacements are restored newest first, then the writes
+    /// added since are removed from the end (no write placed after one of them is left in
+    /// the table, so clearing its slot keeps every other write's probe run intact).
+    mutating func rollback(to mark: Mark) {
+        while replaced.count > mark.replaced {
+            let (i, old) = replaced.removeLast()
+            writes[i] = old
+        }
+        while writes.count > mark.writes {
+            let w = writes.count - 1
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: hashes[w]) & mask
+            while Int(slots[i]) != w { i = (i + 1) & mask }
+            slots[i] = -1
+            let table = writes[w].tableId
+            let left = (perTable[table] ?? 1) - 1
+            perTable[table] = left == 0 ? nil : left
+            writes.removeLast()
+            hashes.removeLast()
         }
     }
 

@@ -8,10 +8,13 @@ final class TableWriter {
     let width: Int
     let checks: [(name: String, eval: Eval)]
     let defaults: [Int: Eval]
+    /// The NOT NULL columns' positions.
+    let notNull: [Int]
     var scratch: [Value]
 
     init(_ table: TableDef, binder: Binder, ctx: ExecContext) throws {
         self.table = table
+        notNull = table.visibleColumns.filter { table.columns[$0].notNull }
         let access = TableAccess(table: table, alias: table.name, mode: .transaction)
         width = access.width
         scratch = [Value](repeating: .null, count: access.width)
@@ -51,7 +54,7 @@ final class TableWriter {
 
     /// NOT NULL and CHECK, with PostgreSQL's messages.
     func validate(_ values: [Value]) throws {
-        for p in table.visibleColumns where table.columns[p].notNull && values[p].isNull {
+        for p in notNull where values[p].isNull {
             throw SQLError(.notNullViolation, "null value in column \"\(table.columns[p].name)\" of relation \"\(table.name)\" violates not-null constraint",
                            detail: failingRow(values))
         }
@@ -159,7 +162,7 @@ extension Session {
         }
 
         // The rows to insert: VALUES cells (DEFAULT allowed), or a query's rows.
-        enum Source { case values([[BoundExpr?]]), query(Plan, Int), defaults }
+        enum Source { case values([[BoundExpr?]]), query(Plan, Int, readsTarget: Bool), defaults }
         var source: Source = .defaults
         if let q = s.source {
             if case let .values(rows, location) = q.body, q.with.isEmpty, q.orderBy.isEmpty, q.limit == nil, q.offset == nil {
@@ -196,7 +199,8 @@ extension Session {
                 let exprs = try bound.columns.enumerated().map { i, c in
                     try assign(.slot(i, c.type), to: table.columns[targets[i]], b, location: nil)
                 }
-                source = .query(Plan(.project(bound.plan, exprs), width: exprs.count, rows: bound.plan.rows), exprs.count)
+                source = .query(Plan(.project(bound.plan, exprs), width: exprs.count, rows: bound.plan.rows), exprs.count,
+                                readsTarget: b.referenced.contains(table.id))
             }
         }
 
@@ -209,7 +213,7 @@ extension Session {
         try describeHook(b, columns: returningColumns(returning))
         switch source {
         case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)))
-        case .query(let plan, _): try explainHook("Insert on \(table.name)", plan)
+        case .query(let plan, _, _): try explainHook("Insert on \(table.name)", plan)
         default: try explainHook("Insert on \(table.name)", Plan(.oneRow, width: 0, rows: 1))
         }
 
@@ -268,11 +272,27 @@ extension Session {
                 }
                 try insertRow(full)
             }
-        case let .query(plan, width):
-            // Read everything first: the statement must not see its own inserts.
-            let node = try Executor.instantiate(plan, ctx)
-            let rows = try materialize(node, ctx, what: "INSERT ... SELECT")
+        case let .query(plan, width, readsTarget):
             guard width == targets.count else { throw SQLError.bug("INSERT ... SELECT rows of \(width) values for \(targets.count) columns") }
+            let node = try Executor.instantiate(plan, ctx)
+            t.expectWrites(plan.rows)
+            if !readsTarget {
+                // The query does not read the table: its rows are inserted as they come.
+                while let batch = try node.next() {
+                    for i in 0..<batch.count {
+                        try batch.withRow(i) { r in
+                            var full = try defaults()
+                            for (k, p) in targets.enumerated() { full[p] = r[k] }
+                            try insertRow(full)
+                        }
+                    }
+                    try t.interrupt?.check()
+                }
+                break
+            }
+            // A query reading the table is read to the end first (the statement does not see
+            // its own inserts, and its scans do not run over a table they are growing).
+            let rows = try materialize(node, ctx, what: "INSERT ... SELECT")
             for i in 0..<rows.count {
                 try rows.withRow(i) { r in
                     var full = try defaults()

@@ -36,13 +36,40 @@ public struct Frame: Sendable {
     /// Appends one encoded frame.
     public static func encode(into w: inout ByteWriter, seq: UInt64, timestamp: Int64, type: FrameType,
                               commit: Bool, payload: UnsafeRawBufferPointer) {
+        encode(into: &w, seq: seq, timestamp: timestamp, type: type, commit: commit) { $0.append(payload) }
+    }
+
+    /// Encodes the frame of `event` at `p`, which has room for `encodedSize`; returns its size.
+    static func encode(at p: UnsafeMutableRawPointer, seq: UInt64, timestamp: Int64, commit: Bool,
+                       event e: LogEvent) -> Int {
+        var c = RawCursor(p + headerBytes)
+        c.varint(seq)
+        c.u64(UInt64(bitPattern: timestamp))
+        c.u8(e.type.rawValue | (commit ? FrameType.commitFlag : 0))
+        if e.varintCount > 0 {
+            c.varint(e.varints.0)
+            c.varint(e.varints.1)
+        }
+        c.copy(e.body)
+        c.copy(e.tail)
+        let bodyLength = c.p - (p + headerBytes)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + headerBytes, count: bodyLength))
+        p.storeBytes(of: UInt32(bodyLength).littleEndian, toByteOffset: 0, as: UInt32.self)
+        p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        return headerBytes + bodyLength
+    }
+
+    /// Encodes a frame whose payload `writePayload` appends.
+    @inline(__always)
+    static func encode(into w: inout ByteWriter, seq: UInt64, timestamp: Int64, type: FrameType,
+                       commit: Bool, writePayload: (inout ByteWriter) -> Void) {
         let start = w.count
         w.u32(0)
         w.u32(0)
         w.varint(seq)
         w.i64(timestamp)
         w.u8(type.rawValue | (commit ? FrameType.commitFlag : 0))
-        w.append(payload)
+        writePayload(&w)
         let bodyLength = w.count - start - headerBytes
         let crc = w.bytes.withUnsafeBytes {
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerBytes)...]))
@@ -106,5 +133,39 @@ extension Frame {
     @inlinable
     public func payload(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[payloadOffset..<(payloadOffset + payloadLength)])
+    }
+}
+
+/// Writes bytes at a pointer the caller has sized (the log writer's frame encoder).
+struct RawCursor {
+    var p: UnsafeMutableRawPointer
+
+    init(_ p: UnsafeMutableRawPointer) { self.p = p }
+
+    @inline(__always) mutating func u8(_ v: UInt8) {
+        p.storeBytes(of: v, as: UInt8.self)
+        p += 1
+    }
+
+    @inline(__always) mutating func u64(_ v: UInt64) {
+        p.storeBytes(of: v.littleEndian, toByteOffset: 0, as: UInt64.self)
+        p += 8
+    }
+
+    @inline(__always) mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            u8(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        u8(UInt8(v))
+    }
+
+    @inline(__always) mutating func copy(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { b in
+            guard let base = b.baseAddress, b.count > 0 else { return }
+            p.copyMemory(from: base, byteCount: b.count)
+            p += b.count
+        }
     }
 }

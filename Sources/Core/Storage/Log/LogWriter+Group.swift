@@ -37,7 +37,7 @@ extension LogWriter {
                     }
                     continue
                 }
-                encode(r)
+                encode(r, size: size)
                 chunk.append(r)
                 ends.append(buffer.count)
                 i += 1
@@ -106,20 +106,29 @@ extension LogWriter {
         finish(outcomes)
     }
 
-    private func encode(_ r: CommitRequest) {
+    /// Encodes `r`'s frames (`size` bytes in all) at the end of the buffer.
+    private func encode(_ r: CommitRequest, size: Int) {
         let seq = nextSeq
         var ts = clock.nowMicros()
         if ts <= lastTimestamp { ts = lastTimestamp + 1 }
         r.seq = seq
         r.timestamp = ts
         r.locations.removeAll(keepingCapacity: true)
+        r.locations.reserveCapacity(r.events.count)
+        let start = buffer.count
+        buffer.appendZeros(size)
         let last = r.events.count - 1
-        for (k, e) in r.events.enumerated() {
-            r.locations.append(Location(segment: active.number, offset: active.end + buffer.count))
-            e.payload.withUnsafeBytes {
-                Frame.encode(into: &buffer, seq: seq, timestamp: ts, type: e.type, commit: k == last, payload: $0)
+        let offset = active.end + start
+        let written = buffer.bytes.withUnsafeMutableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            var at = start
+            for (k, e) in r.events.enumerated() {
+                r.locations.append(Location(segment: active.number, offset: offset + at - start))
+                at += Frame.encode(at: base + at, seq: seq, timestamp: ts, commit: k == last, event: e)
             }
+            return at - start
         }
+        precondition(written == size, "frames of seq \(seq) took \(written) bytes, \(size) expected")
         nextSeq = seq + 1
         lastTimestamp = ts
     }

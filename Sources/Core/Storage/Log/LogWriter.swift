@@ -25,10 +25,62 @@ public struct SystemClock: WallClock {
 
 public struct LogEvent: Sendable {
     public var type: FrameType
-    public var payload: [UInt8]
+    /// The payload is `varints` (each as a varint, none when empty), then `body`, then `tail`:
+    /// the writer encodes a row event's frame straight from its key and image, with no
+    /// assembled payload per row.
+    let varints: (UInt64, UInt64)
+    let varintCount: UInt8
+    public let body: [UInt8]
+    public let tail: [UInt8]
+    /// The payload's length (computed once: the writer and the applier both need it).
+    public let payloadCount: Int
+
     public init(type: FrameType, payload: [UInt8]) {
         self.type = type
-        self.payload = payload
+        varints = (0, 0)
+        varintCount = 0
+        body = payload
+        tail = []
+        payloadCount = payload.count
+    }
+
+    /// A payload of `a` and `b` as varints, then `body` and `tail`.
+    public init(type: FrameType, varints a: UInt64, _ b: UInt64, body: [UInt8], tail: [UInt8]) {
+        self.type = type
+        varints = (a, b)
+        varintCount = 2
+        self.body = body
+        self.tail = tail
+        payloadCount = Self.varintSize(a) + Self.varintSize(b) + body.count + tail.count
+    }
+
+    /// The two varints a payload made with `init(type:varints:_:body:tail:)` starts with.
+    public var leadingVarints: (UInt64, UInt64)? { varintCount == 2 ? varints : nil }
+
+    /// The payload's bytes, appended to `w`.
+    @inline(__always)
+    func write(to w: inout ByteWriter) {
+        if varintCount > 0 {
+            w.varint(varints.0)
+            w.varint(varints.1)
+        }
+        w.append(body)
+        w.append(tail)
+    }
+
+    /// The payload as one array (tests and diagnostics).
+    public var payload: [UInt8] {
+        var w = ByteWriter(capacity: payloadCount)
+        write(to: &w)
+        return w.bytes
+    }
+
+    @inline(__always)
+    static func varintSize(_ v: UInt64) -> Int {
+        var n = 1
+        var v = v
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
     }
 }
 
@@ -55,7 +107,7 @@ public final class CommitRequest: @unchecked Sendable {
     }
 
     func encodedSize(seq: UInt64) -> Int {
-        events.reduce(0) { $0 + Frame.encodedSize(seq: seq, payloadLength: $1.payload.count) }
+        events.reduce(0) { $0 + Frame.encodedSize(seq: seq, payloadLength: $1.payloadCount) }
     }
 }
 

@@ -22,6 +22,14 @@ public struct ByteWriter: Sendable {
 
     public var count: Int { bytes.count }
 
+    /// Appends `n` zero bytes (room that the caller then fills in place).
+    public mutating func appendZeros(_ n: Int) {
+        guard n > 0 else { return }
+        let start = bytes.count
+        if start + n > bytes.capacity { bytes.reserveCapacity(max(start + n, bytes.capacity * 2)) }
+        bytes.append(contentsOf: repeatElement(0, count: n))
+    }
+
     @inlinable public mutating func u8(_ v: UInt8) { bytes.append(v) }
 
     @inlinable public mutating func u32(_ v: UInt32) {
