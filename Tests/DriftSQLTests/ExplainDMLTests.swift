@@ -6,6 +6,23 @@ import Testing
 
 /// EXPLAIN of INSERT, UPDATE and DELETE shows the plan that finds their rows and changes nothing.
 @Suite struct ExplainDMLTests {
+    /// EXPLAIN ANALYZE frees its plan: the counting wrappers it keeps per node (which hold the
+    /// nodes, which hold the statement's context) must not outlive the statement. Other tests
+    /// run alongside, so the bound is loose; a leak holds one context per run at least.
+    @Test func explainAnalyzeFreesItsPlan() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 300) g")
+        let before = ExecContext.live.load(ordering: .relaxed)
+        for i in 0..<100 {
+            _ = try s.execute("EXPLAIN ANALYZE SELECT * FROM t WHERE id BETWEEN 10 AND 60")
+            _ = try s.execute("EXPLAIN ANALYZE SELECT v, count(*) FROM t GROUP BY v ORDER BY 2 LIMIT 3")
+            _ = try s.execute("EXPLAIN ANALYZE UPDATE t SET v = v || 'x' WHERE id = \(i + 1)")
+            _ = try s.execute("EXPLAIN ANALYZE INSERT INTO t SELECT id + 1000 * \(i + 1), v FROM t WHERE id <= 2")
+        }
+        #expect(ExecContext.live.load(ordering: .relaxed) - before < 100)
+    }
+
     @Test func plansWithoutRunning() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

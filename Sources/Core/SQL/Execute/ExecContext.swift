@@ -1,3 +1,4 @@
+import Synchronization
 import DriftCore
 import DriftStorage
 
@@ -77,7 +78,14 @@ final class ExecContext {
         self.statementTime = statementTime
         self.memoryLimit = memoryLimit
         dt = DateTimeContext(timeZone: session?.timeZone ?? .utc, now: transactionTime)
+        Self.live.add(1, ordering: .relaxed)
     }
+
+    deinit { Self.live.subtract(1, ordering: .relaxed) }
+
+    /// Statement contexts alive now: each is freed with its statement's plan (a context the
+    /// plan's nodes still referenced after the statement would hold its batches forever).
+    static let live = Atomic<Int>(0)
 
     var interrupt: StatementInterrupt? { txn.interrupt }
 

@@ -260,12 +260,17 @@ final class ProjectNode: PlanNode {
     let slots: [Int]?
     /// The slots are the input row itself: its batches pass through.
     let identity: Bool
+    /// The slots are distinct and the input is a table scan, which refills every slot it
+    /// owns for each batch: values are moved out of its batch (no copy to retain and release).
+    let movesSlots: Bool
 
     init(_ input: any PlanNode, _ exprs: [Eval], slots: [Int]? = nil) {
         self.input = input
         self.exprs = exprs
         self.slots = slots
         identity = slots.map { $0 == Array(0..<input.width) } ?? false
+        let scan = input is TableScanNode || (input as? CountingNode)?.input is TableScanNode
+        movesSlots = scan && slots.map { Set($0).count == $0.count } ?? false
         // Sized to the input's first batch (`next`).
         batch = RowBatch(width: exprs.count, rows: 0)
     }
@@ -277,6 +282,12 @@ final class ProjectNode: PlanNode {
         if identity { return b }
         batch.reset()
         batch.reserve(rows: b.count)
+        if let slots, movesSlots {
+            for i in 0..<b.count {
+                batch.appendRow { out in b.swapValues(row: i, slots: slots, with: out) }
+            }
+            return batch
+        }
         if let slots {
             for i in 0..<b.count {
                 b.withRow(i) { row in

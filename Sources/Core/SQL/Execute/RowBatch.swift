@@ -5,11 +5,15 @@ import DriftCore
 public final class RowBatch {
     public let width: Int
     public private(set) var count = 0
-    /// Row-major values, `allocated` of them, all initialized (NULL where no row is). Kept
-    /// by hand rather than in an array: the per-row appends and reads touch it without the
-    /// array's uniqueness and exclusivity checks.
+    /// Row-major values, room for `allocated` of them. Kept by hand rather than in an array:
+    /// the per-row appends and reads touch it without the array's uniqueness and exclusivity
+    /// checks.
     private var storage: UnsafeMutablePointer<Value>
     private var allocated: Int
+    /// Rows whose values are initialized (NULL until written); the memory after them is raw.
+    /// A row is initialized when an append first reaches it, so a batch sized for many rows
+    /// costs nothing, to set up or to free, for the rows it never holds.
+    private var initializedRows = 0
     public static let capacity = 256
 
     public init(width: Int, rows: Int = 4) {
@@ -20,11 +24,10 @@ public final class RowBatch {
         // batches says so (`rows`) and skips the growing.
         allocated = max(width, 1) * max(0, min(rows, RowBatch.capacity))
         storage = .allocate(capacity: allocated)
-        storage.initialize(repeating: .null, count: allocated)
     }
 
     deinit {
-        storage.deinitialize(count: allocated)
+        storage.deinitialize(count: initializedRows * width)
         storage.deallocate()
     }
 
@@ -37,6 +40,10 @@ public final class RowBatch {
     @inline(__always)
     func ensureRoom() {
         if (count + 1) * width > allocated { grow() }
+        if count == initializedRows {
+            (storage + count * width).initialize(repeating: .null, count: width)
+            initializedRows += 1
+        }
     }
 
     /// Makes room for `rows` rows at once (an operator that copies its input batch by batch
@@ -50,8 +57,7 @@ public final class RowBatch {
     @inline(never)
     func grow(by more: Int) {
         let fresh = UnsafeMutablePointer<Value>.allocate(capacity: allocated + more)
-        fresh.moveInitialize(from: storage, count: allocated)
-        (fresh + allocated).initialize(repeating: .null, count: more)
+        fresh.moveInitialize(from: storage, count: initializedRows * width)
         storage.deallocate()
         storage = fresh
         allocated += more
@@ -105,6 +111,14 @@ public final class RowBatch {
             kept += 1
         }
         count = kept
+    }
+
+    /// Exchanges the values at `slots` of row `i` with `out`'s (a projection that takes its
+    /// input's values, leaving it what `out` held, moves them without a copy).
+    @inline(__always)
+    func swapValues(row i: Int, slots: [Int], with out: UnsafeMutableBufferPointer<Value>) {
+        let base = storage + i * width
+        for k in 0..<slots.count { swap(&out[k], &base[slots[k]]) }
     }
 
     /// Drops the last row (a filter that rejected it).

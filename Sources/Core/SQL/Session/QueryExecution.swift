@@ -40,7 +40,11 @@ extension Session {
         case .insert, .update, .delete:
             let capture = ExplainCapture()
             explaining = capture
-            defer { explaining = nil }
+            defer {
+                explaining = nil
+                // The counting wrappers hold the nodes, which hold their context: drop them.
+                for ctx in capture.contexts { ctx.instrumentation = nil }
+            }
             if analyze {
                 // As in PostgreSQL, EXPLAIN ANALYZE runs the statement: its changes stand.
                 capture.analyze = true
@@ -88,6 +92,8 @@ extension Session {
         if analyze {
             let ctx = execContext(t, parameters: parameters)
             ctx.instrumentation = [:]
+            // The counting wrappers hold the nodes, which hold this context: drop them.
+            defer { ctx.instrumentation = nil }
             let started = monotonicNanos()
             let root = try Executor.instantiate(bound.plan, ctx)
             while try root.next() != nil {}
