@@ -69,6 +69,14 @@ import Testing
                 == [["1001"]])
         _ = try other.execute("ROLLBACK")
         #expect(try s.rows("SELECT count(*), sum(id) FROM keyed") == [["5001", "\(5000 * 5001 / 2 + 20000)"]])
+        // Rows built in one reused row: defaults run once per row, and rows kept for the
+        // statement's foreign-key checks keep their own values.
+        _ = try s.execute("CREATE TABLE ser (id serial PRIMARY KEY, v int, d text DEFAULT 'x')")
+        #expect(try s.rows("INSERT INTO ser (v) SELECT id FROM src WHERE id <= 3; SELECT min(id), max(id), count(DISTINCT id), min(d), max(d) FROM ser")
+                == [["1", "6", "6", "x", "x"]])
+        _ = try s.execute("CREATE TABLE child (k int REFERENCES keyed (id))")
+        let fk = sqlError { _ = try s.execute("INSERT INTO child SELECT DISTINCT id + 4999 FROM src WHERE id <= 2") }
+        #expect(fk?.code == .foreignKeyViolation && fk?.detail == "Key (k)=(5001) is not present in table \"keyed\".", "\(String(describing: fk))")
     }
 
     /// Index ranges read in several visits of the tree (more hits than one visit takes),

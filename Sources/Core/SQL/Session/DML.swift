@@ -277,11 +277,13 @@ extension Session {
             let node = try Executor.instantiate(plan, ctx)
             t.expectWrites(plan.rows)
             if !readsTarget {
-                // The query does not read the table: its rows are inserted as they come.
+                // The query does not read the table: its rows are inserted as they come, each
+                // built in one reused row (a copy is made only if a row is kept).
+                var full = [Value](repeating: .null, count: given.count)
                 while let batch = try node.next() {
                     for i in 0..<batch.count {
                         try batch.withRow(i) { r in
-                            var full = try defaults()
+                            for c in defaulted { full[c] = try writer.defaultValue(c) }
                             for (k, p) in targets.enumerated() { full[p] = r[k] }
                             try insertRow(full)
                         }
