@@ -553,5 +553,12 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT -2147483648 * 2") }?.code == .numericValueOutOfRange)
         #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
         #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
+        // Of equal values, max and min keep the later one and LEAST/GREATEST the first (their
+        // text differs: numeric scale, interval units).
+        #expect(try s.rows("SELECT max(x), min(x) FROM (VALUES (1.50 - 1.50), (0::numeric), (2.0 - 2)) v(x)") == [["0.0", "0.0"]])
+        #expect(try s.rows("SELECT max(x), min(x) FROM (VALUES (interval '1 day'), (interval '24 hours')) v(x)") == [["24:00:00", "24:00:00"]])
+        #expect(try s.rows("SELECT LEAST(0.00, 0, 0.0), GREATEST(0.0, 0.00)") == [["0.00", "0.0"]])
+        #expect(try s.rows("SELECT max(x) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM (VALUES (1, 0.00), (2, 0::numeric), (3, 0.0)) v(n, x)")
+                == [["0.00"], ["0"], ["0.0"]])
     }
 }

@@ -117,9 +117,11 @@ struct Accumulator {
             }
         case .min, .max:
             guard !v.isNull else { return }
+            // Of equal values the later one wins, as PostgreSQL's larger/smaller functions
+            // answer (numeric 0.00 and 0, interval '1 day' and '24 hours' print differently).
             if value.isNull {
                 value = v
-            } else if let c = compareValues(v, value), call.kind == .min ? c < 0 : c > 0 {
+            } else if let c = compareValues(v, value), call.kind == .min ? c <= 0 : c >= 0 {
                 value = v
             }
         case .boolAnd, .boolOr:
