@@ -84,7 +84,7 @@ import Testing
             _ = try locks.acquire(txn: 2, target(n), mode: .keyShare, wait: .noWait, timeoutNanos: nil, describe: "row")
         }
         _ = try locks.acquire(txn: 3, target(20000), mode: .update, wait: .noWait, timeoutNanos: nil, describe: "row")
-        locks.release(txn: 1, mine, all: true)
+        locks.releaseAll(txn: 1, mine, more: 0)
         #expect(locks.holders.count == 1001)
         for n in stride(from: 0, to: 10000, by: 10) {
             #expect(locks.holders[target(n)]?.all.map(\.txn) == [2])

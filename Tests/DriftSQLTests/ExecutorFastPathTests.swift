@@ -59,12 +59,17 @@ import Testing
         // A subquery on the target sees the table as the statement began: every duplicate passes.
         #expect(throws: SQLError.self) { try s.execute("INSERT INTO keyed SELECT id FROM src WHERE id NOT IN (SELECT id FROM keyed)") }
         #expect(try s.rows("SELECT count(*) FROM keyed") == [["0"]])
+        // Past 4,096 locks a transaction stops listing them until a savepoint opens; the
+        // locks taken after the savepoint are listed and released by ROLLBACK TO.
+        let other = Session(engine: e)
         _ = try s.execute("BEGIN; INSERT INTO keyed SELECT DISTINCT id FROM src; SAVEPOINT a")
         #expect(throws: SQLError.self) { try s.execute("INSERT INTO keyed SELECT id + 10000 FROM src WHERE id % 2 = 0") }
         _ = try s.execute("ROLLBACK TO a; INSERT INTO keyed VALUES (20000)")
+        #expect(try other.rows("SET lock_timeout = 50; BEGIN; INSERT INTO keyed VALUES (10002); SELECT 1") == [["1"]])
+        _ = try other.execute("ROLLBACK")
+        #expect(sqlError { _ = try other.execute("INSERT INTO keyed VALUES (4999)") }?.code == .lockNotAvailable)
         #expect(try s.rows("SELECT count(*), min(id), max(id) FROM keyed") == [["5001", "1", "20000"]])
         _ = try s.execute("COMMIT")
-        let other = Session(engine: e)
         #expect(try other.rows("SET lock_timeout = 50; BEGIN; DELETE FROM keyed WHERE id <= 4000; SELECT count(*) FROM keyed")
                 == [["1001"]])
         _ = try other.execute("ROLLBACK")

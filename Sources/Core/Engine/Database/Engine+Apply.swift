@@ -54,7 +54,7 @@ extension Engine {
             for e in events where e.type == .insert {
                 guard let (table, _) = e.leadingVarints else { continue }
                 rows[UInt32(truncatingIfNeeded: table), default: (0, 0)].count += 1
-                rows[UInt32(truncatingIfNeeded: table)]!.bytes += e.body.count + e.tail.count
+                rows[UInt32(truncatingIfNeeded: table), default: (0, 0)].bytes += e.body.count + e.tail.count
             }
             for (table, n) in rows where n.count >= TableStore.reserveThreshold {
                 guard let s = store(table) else { continue }

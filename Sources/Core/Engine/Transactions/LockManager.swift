@@ -204,24 +204,42 @@ final class LockManager: @unchecked Sendable {
         return visit(start) ? path + [start] : nil
     }
 
-    /// Releases `txn`'s locks on `targets`. `all` says these are every lock `txn` holds (the
-    /// transaction ends): when they are many, one pass over the table drops them.
-    func release(txn: UInt64, _ targets: [LockTarget], all: Bool = false) {
-        guard !targets.isEmpty else { return }
+    /// How many locks a transaction holds before its end releases them in one pass over the
+    /// table (and it stops listing further ones while no savepoint is open).
+    static let bulkRelease = 4096
+
+    /// Releases every lock `txn` holds at its end: `targets` and `more` unlisted ones. Many
+    /// are dropped in one pass over the table, a few one by one.
+    func releaseAll(txn: UInt64, _ targets: [LockTarget], more: Int) {
+        let held = targets.count + more
+        guard held > 0 else { return }
         mutex.withLock {
-            if all && targets.count >= 4096 && targets.count * 2 >= holders.count {
-                holders.updateAll { held in
-                    if held.first.txn == txn {
-                        guard let next = held.more.first else { return false }
-                        held.first = next
-                        held.more.removeFirst()
+            if more > 0 || (held >= Self.bulkRelease && held * 2 >= holders.count) {
+                // O(table size): a transaction that stopped listing its locks has no other way
+                // to find them, and with many locks this beats a probe per lock.
+                holders.updateAll { h in
+                    if h.first.txn == txn {
+                        guard let next = h.more.first else { return false }
+                        h.first = next
+                        h.more.removeFirst()
                     }
-                    held.more.removeAll { $0.txn == txn }
+                    h.more.removeAll { $0.txn == txn }
                     return true
                 }
             } else {
                 releaseEach(txn: txn, targets)
             }
+            if !waitsFor.isEmpty { waitsFor[txn] = nil }
+            if !waitingOn.isEmpty { waitingOn[txn] = nil }
+            released.broadcast()
+        }
+    }
+
+    /// Releases `txn`'s locks on `targets` (ROLLBACK TO a savepoint).
+    func release(txn: UInt64, _ targets: [LockTarget]) {
+        guard !targets.isEmpty else { return }
+        mutex.withLock {
+            releaseEach(txn: txn, targets)
             if !waitsFor.isEmpty { waitsFor[txn] = nil }
             if !waitingOn.isEmpty { waitingOn[txn] = nil }
             released.broadcast()

@@ -132,8 +132,9 @@ extension Transaction {
         // A committed writer was marked committed by the applier; a read-only commit by its
         // check. Anything else ends here (a no-op for those).
         if isolation == .serializable && seq == nil { engine.ssi.aborted(id) }
-        engine.locks.release(txn: id, acquired.map(\.0), all: true)
+        engine.locks.releaseAll(txn: id, acquired.map(\.0), more: uncountedLocks)
         acquired = []
+        uncountedLocks = 0
         tableLocks = [:]
         state = .finished
     }

@@ -75,8 +75,12 @@ public final class Transaction: @unchecked Sendable {
     /// The running statement's command id: a statement sees own writes of lower ones only.
     var command = 0
     var snapshotTaken = false
-    /// Locks taken, in order, with whether each was new (released on ROLLBACK TO).
+    /// Locks taken, in order, with whether each was new (released on ROLLBACK TO). Once a
+    /// transaction holds many locks and no savepoint is open, further ones are only counted
+    /// (`uncountedLocks`): nothing but the transaction's end would release them, and that
+    /// drops all of its locks in one pass without a list.
     var acquired: [(LockTarget, Bool)] = []
+    var uncountedLocks = 0
     var tableLocks: [UInt32: RowLockMode] = [:]
     var savepoints: [Savepoint] = []
     /// Per unique index: value prefix to the keys of own rows written with it (entries may be
@@ -259,7 +263,11 @@ public final class Transaction: @unchecked Sendable {
         case .skipped: return false
         case .alreadyHeld: return true
         case .acquired(let wasNew):
-            acquired.append((target, wasNew))
+            if savepoints.isEmpty && acquired.count >= LockManager.bulkRelease {
+                uncountedLocks += 1
+            } else {
+                acquired.append((target, wasNew))
+            }
             return true
         }
     }
