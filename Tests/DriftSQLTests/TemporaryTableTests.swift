@@ -80,6 +80,41 @@ import Testing
         #expect(sqlError { _ = try s.execute("SELECT * FROM t") }?.code == .undefinedTable)
         #expect(e.visibleSeq == 0)
     }
+
+    /// ON COMMIT DROP and DELETE ROWS act at each commit as in PostgreSQL (each answer checked
+    /// on PostgreSQL 15); ON COMMIT on a permanent table is 42P16.
+    @Test func onCommitActions() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TEMP TABLE x (a int) ON COMMIT DROP")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM x") }?.code == .undefinedTable)
+        _ = try s.execute("BEGIN; CREATE TEMP TABLE x (a serial, b int) ON COMMIT DROP; INSERT INTO x (b) VALUES (1)")
+        #expect(try s.rows("SELECT count(*) FROM x") == [["1"]])
+        _ = try s.execute("COMMIT")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM x") }?.code == .undefinedTable)
+        #expect(sqlError { _ = try s.execute("SELECT nextval('x_a_seq')") }?.code == .undefinedTable)
+        #expect(try s.rows("CREATE TEMP TABLE d (a int) ON COMMIT DELETE ROWS; INSERT INTO d VALUES (1), (2); SELECT count(*) FROM d")
+                == [["0"]])
+        _ = try s.execute("BEGIN; INSERT INTO d VALUES (3)")
+        #expect(try s.rows("SELECT count(*) FROM d") == [["1"]])
+        #expect(try s.rows("COMMIT; SELECT count(*) FROM d") == [["0"]])
+        #expect(try s.rows("BEGIN READ ONLY; SELECT count(*) FROM d; COMMIT; SELECT count(*) FROM d") == [["0"]])
+        #expect(try s.execute("CREATE TEMP TABLE c ON COMMIT DELETE ROWS AS SELECT 1 AS a").last?.tag == "SELECT 1")
+        #expect(try s.rows("SELECT count(*) FROM c") == [["0"]])
+        #expect(try s.rows("CREATE TEMP TABLE p (a int) ON COMMIT PRESERVE ROWS; INSERT INTO p VALUES (1); SELECT count(*) FROM p")
+                == [["1"]])
+        for clause in ["DELETE ROWS", "PRESERVE ROWS", "DROP"] {
+            let err = sqlError { _ = try s.execute("CREATE TABLE perm (a int) ON COMMIT \(clause)") }
+            #expect(err?.code == SQLState("42P16") && err?.message == "ON COMMIT can only be used on temporary tables")
+        }
+        // A creation rolled back is forgotten; rows a savepoint rolled back stay gone.
+        _ = try s.execute("BEGIN; CREATE TEMP TABLE r (a int) ON COMMIT DROP; ROLLBACK")
+        _ = try s.execute("BEGIN; CREATE TEMP TABLE r (a int) ON COMMIT DROP; INSERT INTO r VALUES (5); SAVEPOINT s; INSERT INTO d VALUES (9); ROLLBACK TO s")
+        #expect(try s.rows("SELECT count(*) FROM d") == [["0"]])
+        _ = try s.execute("COMMIT")
+        #expect(sqlError { _ = try s.execute("SELECT count(*) FROM r") }?.code == .undefinedTable)
+        #expect(e.visibleSeq == 0)
+    }
 }
 
 @Suite struct SameTransactionTableTests {

@@ -349,6 +349,15 @@ public struct CreateTableStatement: Sendable {
     /// `CREATE TABLE t AS query`.
     public var asQuery: Query?
     public var withNoData = false
+    /// A temporary table's ON COMMIT clause (nil: none given).
+    public var onCommit: OnCommitAction?
+}
+
+/// What a temporary table's rows or the table itself become when a transaction commits.
+public enum OnCommitAction: Sendable {
+    case preserveRows
+    case deleteRows
+    case drop
 }
 
 public struct IndexColumn: Sendable {

@@ -97,9 +97,7 @@ extension ASTBuilder {
         if n["inhRelations"] != nil { throw Self.unsupported("table inheritance (INHERITS)") }
         if n["partspec"] != nil { throw Self.unsupported("partitioned tables") }
         if n["partbound"] != nil { throw Self.unsupported("table partitions") }
-        if let oc = string(n, "oncommit"), oc != "ONCOMMIT_NOOP" {
-            throw Self.unsupported("ON COMMIT \(oc == "ONCOMMIT_DROP" ? "DROP" : "DELETE ROWS")")
-        }
+        s.onCommit = try onCommit(string(n, "oncommit"))
         for e in n["tableElts"]?.children ?? [] {
             if let c = e["ColumnDef"] {
                 s.columns.append(try columnDef(c))
@@ -124,7 +122,18 @@ extension ASTBuilder {
         let cols = names(into["colNames"])
         s.columns = cols.map { ColumnDefinition(name: $0, type: TypeName(names: [], modifiers: [], arrayDimensions: 0), constraints: [], location: -1) }
         s.options = try relationOptions(into["options"])
+        s.onCommit = try onCommit(string(into, "onCommit"))
         return s
+    }
+
+    func onCommit(_ action: String?) throws -> OnCommitAction? {
+        switch action {
+        case nil, "ONCOMMIT_NOOP": return nil
+        case "ONCOMMIT_PRESERVE_ROWS": return .preserveRows
+        case "ONCOMMIT_DELETE_ROWS": return .deleteRows
+        case "ONCOMMIT_DROP": return .drop
+        case let other?: throw Self.unsupported("ON COMMIT \(other)")
+        }
     }
 
     func relationOptions(_ n: TreeRef?) throws -> [(String, String?)] {

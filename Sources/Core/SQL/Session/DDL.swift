@@ -18,6 +18,41 @@ extension Session {
     // MARK: CREATE TABLE
 
     func createTable(_ s: CreateTableStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+        let temporary = s.temporary || s.table.schema == TemporaryTables.schema
+        if s.onCommit != nil && !temporary {
+            throw SQLError(SQLState("42P16"), "ON COMMIT can only be used on temporary tables")
+        }
+        let result = try createTableBody(s, in: t, parameters: parameters)
+        if let action = s.onCommit, action != .preserveRows,
+           let table = t.catalog.table(schema: TemporaryTables.schema, s.table.name) {
+            onCommitActions[table.id] = action
+        }
+        return result
+    }
+
+    /// Runs each temporary table's ON COMMIT action in `t`, just before it commits: DELETE
+    /// ROWS empties a table the transaction wrote to, DROP drops the table (with what depends
+    /// on it). A table dropped or never committed meanwhile is forgotten.
+    func runOnCommitActions(_ t: Transaction) throws {
+        guard !onCommitActions.isEmpty, t.state == .active else { return }
+        t.beginStatement()
+        for (id, action) in onCommitActions.sorted(by: { $0.key < $1.key }) {
+            guard let table = t.catalog.table(id: id), table.schema == TemporaryTables.schema else {
+                onCommitActions[id] = nil
+                continue
+            }
+            switch action {
+            case .deleteRows:
+                if t.hasWrites(to: table) { try t.truncate(table) }
+            case .drop:
+                _ = try drop(DropStatement(kind: .table, names: [[TemporaryTables.schema, table.name]], ifExists: true, cascade: true), in: t)
+            case .preserveRows:
+                break
+            }
+        }
+    }
+
+    func createTableBody(_ s: CreateTableStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         let schema: String
         if s.temporary || s.table.schema == TemporaryTables.schema {
             // Session-local: defined and stored in this session's memory, never logged.

@@ -26,6 +26,8 @@ public final class Session {
     let planCache = PlanCache()
     /// Work for after the running transaction commits; dropped when it rolls back.
     var afterCommit: [() throws -> Void] = []
+    /// Temporary tables created ON COMMIT DELETE ROWS or ON COMMIT DROP, by table id.
+    var onCommitActions: [UInt32: OnCommitAction] = [:]
     /// Statements stored by PREPARE or `prepare(name:)`.
     var prepared: [String: PreparedStatement] = [:]
     /// Set while a statement is being described rather than run.
@@ -416,6 +418,7 @@ public final class Session {
         }
         do {
             let r = try body(t)
+            try runOnCommitActions(t)
             try t.commit()
             try runAfterCommit()
             return r
@@ -484,9 +487,11 @@ public final class Session {
                 return StatementResult(tag: "ROLLBACK")
             }
             do {
+                try runOnCommitActions(b)
                 try b.commit()
             } catch {
                 endBlock(committed: false)
+                b.rollback()
                 throw error
             }
             endBlock(committed: true)
