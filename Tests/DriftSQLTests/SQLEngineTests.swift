@@ -553,6 +553,25 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT -2147483648 * 2") }?.code == .numericValueOutOfRange)
         #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
         #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
+        // EXPLAIN of a plan whose row estimate passes Int64 prints it (it trapped).
+        _ = try s.execute("CREATE TABLE wide (a int); INSERT INTO wide SELECT g FROM generate_series(1, 2000) g")
+        let plan = try s.rows("EXPLAIN SELECT * FROM wide a, wide b, wide c, wide d, wide e, wide f").map { $0[0] }
+        #expect(plan.first?.contains("rows=64000000000000000000") == true, "\(plan)")
+        // width_bucket: NaN and infinite bounds are errors, not a crash; a range wider than
+        // the largest double still lands in a bucket (PostgreSQL 16's answer; 15 overflows).
+        for (sql, message) in [("SELECT width_bucket('NaN'::float8, 0, 5, 3)", "operand, lower bound, and upper bound cannot be NaN"),
+                               ("SELECT width_bucket(1, 0, 'inf'::float8, 3)", "lower and upper bounds must be finite"),
+                               ("SELECT width_bucket(1, 0, 5, 0)", "count must be greater than zero"),
+                               ("SELECT width_bucket(1, 1, 1, 3)", "lower bound cannot equal upper bound")] {
+            let err = sqlError { _ = try s.execute(sql) }
+            #expect(err?.code == SQLState("2201G") && err?.message == message, "\(sql)")
+        }
+        #expect(sqlError { _ = try s.execute("SELECT width_bucket(10, 0, 5, 2147483647)") }?.code == .numericValueOutOfRange)
+        #expect(try s.rows("SELECT width_bucket('inf'::float8, 0, 5, 3), width_bucket('-inf'::float8, 0, 5, 3), width_bucket(4.9999999999999999::float8, 0, 5, 3)")
+                == [["4", "0", "4"]])
+        #expect(try s.rows("SELECT width_bucket(5, 5, 0, 3), width_bucket(0, 5, 0, 3), width_bucket(2.5, 5, 0, 4), width_bucket(-1e308::float8, 1.5e308, -1e308, 3)")
+                == [["1", "4", "3", "4"]])
+        #expect(try s.rows("SELECT width_bucket(1e308::float8, -1e308, 1.5e308, 3)") == [["3"]])
         // Of equal values, max and min keep the later one and LEAST/GREATEST the first (their
         // text differs: numeric scale, interval units).
         #expect(try s.rows("SELECT max(x), min(x) FROM (VALUES (1.50 - 1.50), (0::numeric), (2.0 - 2)) v(x)") == [["0.0", "0.0"]])

@@ -49,8 +49,6 @@ BUILT_FEATURES = {'numeric', 'avg', 'interval', 'time', 'sequence', 'datetime_fu
 # that CI is green; `--allow NAME` (or `--allow all`) makes the generator produce it again.
 # Each entry: a minimal repro with PostgreSQL's and DriftDB's answers (see README.md).
 KNOWN_BUGS = {
-    'width_bucket_nan':
-        "width_bucket() with a NaN operand crashes the process (SIGILL: Double value cannot be converted to Int64). SELECT width_bucket('NaN'::float8, 0, 5, 3); PostgreSQL: ERROR 2201G operand, lower bound, and upper bound cannot be NaN. Avoided: width_bucket's operand comes from integer values",
     'unknown_literal_typmod':
         "an untyped literal meeting a char(n)/varchar(n) value is coerced with that length: CREATE TABLE tc(c char(1)); SELECT * FROM tc WHERE c = 'ABC'; or SELECT coalesce('xyz', v) with v varchar(1); PostgreSQL: no error; DriftDB: ERROR 22001 value too long for type character(1). Avoided: string literals are written 'x'::text",
     'polymorphic_unknown_literal':
@@ -134,7 +132,7 @@ KNOWN_BUGS = {
 }
 
 # Bugs this harness found that are fixed: the generator produces them again.
-FIXED_BUGS = {'jsonb_cast', 'case_const_fold', 'radians', 'nan_math', 'bytea_concat', 'jsonb_scalar_index', 'group_by_empty', 'int4_min_literal'}
+FIXED_BUGS = {'width_bucket_nan', 'jsonb_cast', 'case_const_fold', 'radians', 'nan_math', 'bytea_concat', 'jsonb_scalar_index', 'group_by_empty', 'int4_min_literal'}
 
 # Floating point tolerance (deliberate, documented difference): sums, averages and
 # variances of float4/float8 values depend on the order in which rows are added, and that

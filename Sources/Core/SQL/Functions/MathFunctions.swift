@@ -171,19 +171,40 @@ enum MathFunctions {
         out.append(F.fn("cot", [.float8], .float8, .unary { .double(1 / Glibc.tan(try $0.double())) }))
         out.append(F.fn("atan2", [.float8, .float8], .float8, .binary { .double(Glibc.atan2(try $0.double(), try $1.double())) }))
         out.append(F.fn("width_bucket", [.float8, .float8, .float8, .int4], .int4, .nary { a in
-            let x = try a[0].double(), lo = try a[1].double(), hi = try a[2].double(), n = try a[3].int()
-            guard n > 0 else { throw SQLError(SQLState("2201G"), "count must be greater than zero") }
-            guard lo != hi else { throw SQLError(SQLState("2201G"), "lower bound cannot equal upper bound") }
-            if lo < hi {
-                if x < lo { return .int(0) }
-                if x >= hi { return .int(n + 1) }
-                return .int(Int64(Double(n) * (x - lo) / (hi - lo)) + 1)
-            }
-            if x > lo { return .int(0) }
-            if x <= hi { return .int(n + 1) }
-            return .int(Int64(Double(n) * (lo - x) / (lo - hi)) + 1)
+            try .int(Int64(widthBucket(try a[0].double(), try a[1].double(), try a[2].double(), count: try a[3].int())))
         }))
         return out
     }()
 }
 
+/// width_bucket(operand, low, high, count) over float8, with PostgreSQL's errors (2201G) for a
+/// non-positive count, NaN and infinite bounds. A range wider than the largest double is
+/// measured in halves, and a quotient that rounds up to 1 stays in the last bucket, so no
+/// operand can step outside 0...count+1 (PostgreSQL 15 answers -2147483648 for
+/// width_bucket(1e308, -1e308, 1.5e308, 3); 16 and later answer 3, as here).
+func widthBucket(_ x: Double, _ lo: Double, _ hi: Double, count n: Int64) throws -> Int32 {
+    guard n > 0 else { throw SQLError(SQLState("2201G"), "count must be greater than zero") }
+    guard !x.isNaN, !lo.isNaN, !hi.isNaN else {
+        throw SQLError(SQLState("2201G"), "operand, lower bound, and upper bound cannot be NaN")
+    }
+    guard lo.isFinite, hi.isFinite else { throw SQLError(SQLState("2201G"), "lower and upper bounds must be finite") }
+    guard lo != hi else { throw SQLError(SQLState("2201G"), "lower bound cannot equal upper bound") }
+    guard let count = Int32(exactly: n) else { throw SQLError(.numericValueOutOfRange, "integer out of range") }
+    let below = lo < hi ? x < lo : x > lo
+    let above = lo < hi ? x >= hi : x <= hi
+    if below { return 0 }
+    if above {
+        guard count < Int32.max else { throw SQLError(.numericValueOutOfRange, "integer out of range") }
+        return count + 1
+    }
+    // x lies between the bounds: the fraction is in [0, 1].
+    let (from, to) = lo < hi ? (lo, hi) : (hi, lo)
+    let fraction: Double
+    if (to - from).isFinite {
+        fraction = lo < hi ? (x - lo) / (hi - lo) : (lo - x) / (lo - hi)
+    } else {
+        fraction = lo < hi ? (x / 2 - lo / 2) / (hi / 2 - lo / 2) : (lo / 2 - x / 2) / (lo / 2 - hi / 2)
+    }
+    let bucket = min(Double(count) * fraction, Double(count - 1))
+    return Int32(max(0, bucket.rounded(.towardZero))) + 1
+}

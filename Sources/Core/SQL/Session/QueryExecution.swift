@@ -1,5 +1,8 @@
 import DriftCore
 import DriftStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Session {
     /// A binder for one statement in `t`.
@@ -107,6 +110,18 @@ extension Session {
     }
 }
 
+/// A plan's row estimate as PostgreSQL's EXPLAIN prints it: rounded, at least 1, at most
+/// 1e100 (its clamp), every digit written out ("%.0f": a cross join of big tables passes Int64).
+func formatRows(_ rows: Double) -> String {
+    let r = rows.isNaN ? 1 : min(max(1, rows.rounded()), 1e100)
+    if r < 9e18 { return String(Int64(r)) }
+    var buffer = [CChar](repeating: 0, count: 128)
+    let n = buffer.withUnsafeMutableBufferPointer { bp in
+        withVaList([r]) { va in vsnprintf(bp.baseAddress, bp.count, "%.0f", va) }
+    }
+    return String(decoding: buffer.prefix(Int(max(0, n))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 func format3(_ d: Double) -> String {
     let scaled = (d * 1000).rounded()
     let whole = Int64(scaled) / 1000, frac = abs(Int64(scaled) % 1000)
@@ -206,7 +221,7 @@ enum ExplainText {
         }
         let (title, details) = name(p)
         let pad = depth == 0 ? "" : String(repeating: " ", count: depth * 6 - 6) + "  ->  "
-        var line = "\(pad)\(title)  (rows=\(Int64(max(1, p.rows.rounded()))))"
+        var line = "\(pad)\(title)  (rows=\(formatRows(p.rows)))"
         if let stats {
             let counters = stats[ObjectIdentifier(p)] ?? []
             if counters.isEmpty {
