@@ -553,6 +553,24 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT -2147483648 * 2") }?.code == .numericValueOutOfRange)
         #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
         #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
+        // Inputs that crashed the process, each answered as PostgreSQL 15 answers it.
+        #expect(try s.rows("SELECT sum(x) OVER (ROWS BETWEEN CURRENT ROW AND 9223372036854775807 FOLLOWING) FROM generate_series(1, 3) x")
+                == [["6"], ["5"], ["3"]])
+        #expect(try s.rows("SELECT sum(x) OVER (ROWS BETWEEN 9223372036854775807 PRECEDING AND 9223372036854775807 FOLLOWING) FROM generate_series(1, 3) x")
+                == [["6"], ["6"], ["6"]])
+        #expect(try s.rows("SELECT sum(x) OVER (ORDER BY x GROUPS BETWEEN CURRENT ROW AND 9223372036854775807 FOLLOWING) FROM generate_series(1, 3) x")
+                == [["6"], ["5"], ["3"]])
+        for w in ["%-9223372036854775808s", "%9223372036854775807s", "%-9223372036854775807s", "%1$-9223372036854775808s", "%2147483648s"] {
+            #expect(sqlError { _ = try s.execute("SELECT format('\(w)', 'x')") }?.code == .numericValueOutOfRange, "\(w)")
+        }
+        #expect(try s.rows("SELECT format('%-3s|%3s|%1$s', 'x', 'y')") == [["x  |  y|x"]])
+        #expect(sqlError { _ = try s.execute("SELECT format('%2147483647s', 'x')") }?.code == .programLimitExceeded)
+        #expect(try s.rows("CREATE SEQUENCE big_step INCREMENT 1000000000000000000; SELECT nextval('big_step'), nextval('big_step')")
+                == [["1", "1000000000000000001"]])
+        #expect(try s.rows("SELECT nextval('big_step')") == [["2000000000000000001"]])
+        #expect(sqlError { _ = try s.execute("SELECT 'abc' ~ repeat('[', 3000)") }?.code == .invalidRegularExpression)
+        #expect(sqlError { _ = try s.execute("SELECT 'abc' SIMILAR TO repeat('[', 50000)") }?.code == .invalidRegularExpression)
+        #expect(try s.rows("SELECT length(lpad('x', 20000000)), length(rpad('ab', 3, 'xyz'))") == [["20000000", "3"]])
         // EXPLAIN of a plan whose row estimate passes Int64 prints it (it trapped).
         _ = try s.execute("CREATE TABLE wide (a int); INSERT INTO wide SELECT g FROM generate_series(1, 2000) g")
         let plan = try s.rows("EXPLAIN SELECT * FROM wide a, wide b, wide c, wide d, wide e, wide f").map { $0[0] }

@@ -97,8 +97,10 @@ extension Engine {
             }
             if !within {
                 var end = next
-                let step = def.increment * (Self.sequenceReservation - 1)
-                let (e, overflow) = next.addingReportingOverflow(step)
+                // A large increment reserves up to the sequence's bound (the step overflows).
+                let (step, stepOverflow) = def.increment.multipliedReportingOverflow(by: Self.sequenceReservation - 1)
+                var (e, overflow) = next.addingReportingOverflow(step)
+                overflow = overflow || stepOverflow
                 if !overflow { end = e }
                 if def.increment > 0 { end = min(overflow ? def.maxValue : end, def.maxValue) } else { end = max(overflow ? def.minValue : end, def.minValue) }
                 s.eventSeq = try logSequenceState(def.id, last: end, called: true, temporary: def.schema == TemporaryTables.schema)

@@ -259,11 +259,11 @@ final class WindowNode: PlanNode {
                 switch f.unit {
                 case .rows:
                     guard case .int(let n) = v else { return k }
-                    let p = k + sign * Int(clamping: n)
+                    let p = saturatingAdd(k, sign * Int(clamping: n))
                     return isStart ? max(p, sign < 0 ? 0 : p) : p
                 case .groups:
                     guard case .int(let n) = v else { return k }
-                    let target = gn[k] + sign * Int(clamping: n)
+                    let target = saturatingAdd(gn[k], sign * Int(clamping: n))
                     if isStart {
                         return (0..<m).first { gn[$0] >= target } ?? m
                     }
@@ -309,4 +309,12 @@ extension WindowCall {
         if case .lag = kind { return true }
         return false
     }
+}
+
+/// `a + b`, held at the ends of Int instead of overflowing (a frame offset may be as large
+/// as a bigint: `ROWS BETWEEN CURRENT ROW AND 9223372036854775807 FOLLOWING`).
+@inline(__always)
+func saturatingAdd(_ a: Int, _ b: Int) -> Int {
+    let (r, o) = a.addingReportingOverflow(b)
+    return o ? (b > 0 ? Int.max : Int.min) : r
 }

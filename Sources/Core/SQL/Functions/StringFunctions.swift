@@ -22,9 +22,12 @@ enum StringFunctions {
         return String(String.UnicodeScalarView(xs))
     }
 
-    static func pad(_ s: String, _ n: Int64, _ fill: String, left: Bool) -> String {
+    static func pad(_ s: String, _ n: Int64, _ fill: String, left: Bool) throws -> String {
         let xs = scalars(s)
-        let target = Int(max(0, min(n, 10_000_000)))
+        // At most four UTF-8 bytes a character: past what a row can hold, refused (it was
+        // cut at ten million characters without a word).
+        guard n <= Int64(Limits.frameBytesMax / 4) else { throw SQLError(.programLimitExceeded, "requested length too large") }
+        let target = Int(max(0, n))
         if xs.count >= target { return string(xs.prefix(target)) }
         let f = scalars(fill)
         guard !f.isEmpty else { return s }
@@ -174,9 +177,23 @@ enum StringFunctions {
                 piece = quoteIdent(s)
             default: piece = display(v).map(quoteLiteral) ?? "NULL"
             }
-            if let w = Int(widthText) {
-                let n = piece.unicodeScalars.count
-                if abs(w) > n { piece = w < 0 ? piece + String(repeating: " ", count: -w - n) : String(repeating: " ", count: w - n) + piece }
+            if !widthText.isEmpty {
+                // A width is an int4 (PostgreSQL: 22003 past it), a leading '-' left-justifies.
+                if widthText.contains("*") { throw SQLError.notSupported("format() widths taken from an argument (%*s)") }
+                let leftJustify = widthText.hasPrefix("-")
+                let digits = leftJustify ? String(widthText.dropFirst()) : widthText
+                guard let magnitude = Int32(digits), magnitude >= 0 else {
+                    if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
+                        throw SQLError(.numericValueOutOfRange, "number is out of range")
+                    }
+                    throw SQLError(.invalidParameterValue, "unrecognized format() type specifier \"\(widthText)\"")
+                }
+                let w = Int(magnitude), n = piece.unicodeScalars.count
+                if w > n {
+                    guard w <= Limits.frameBytesMax / 4 else { throw SQLError(.programLimitExceeded, "requested length too large") }
+                    let padding = String(repeating: " ", count: w - n)
+                    piece = leftJustify ? piece + padding : padding + piece
+                }
             }
             out += piece
         }
@@ -254,10 +271,10 @@ enum StringFunctions {
             out.append(F.fn(name, [.text], .text, .unary { .text(trim(try $0.text(), " ", leading: l, trailing: t)) }))
             out.append(F.fn(name, [.text, .text], .text, .binary { .text(trim(try $0.text(), try $1.text(), leading: l, trailing: t)) }))
         }
-        out.append(F.fn("lpad", [.text, .int4], .text, .binary { .text(pad(try $0.text(), try $1.int(), " ", left: true)) }))
-        out.append(F.fn("lpad", [.text, .int4, .text], .text, .ternary { .text(pad(try $0.text(), try $1.int(), try $2.text(), left: true)) }))
-        out.append(F.fn("rpad", [.text, .int4], .text, .binary { .text(pad(try $0.text(), try $1.int(), " ", left: false)) }))
-        out.append(F.fn("rpad", [.text, .int4, .text], .text, .ternary { .text(pad(try $0.text(), try $1.int(), try $2.text(), left: false)) }))
+        out.append(F.fn("lpad", [.text, .int4], .text, .binary { .text(try pad(try $0.text(), try $1.int(), " ", left: true)) }))
+        out.append(F.fn("lpad", [.text, .int4, .text], .text, .ternary { .text(try pad(try $0.text(), try $1.int(), try $2.text(), left: true)) }))
+        out.append(F.fn("rpad", [.text, .int4], .text, .binary { .text(try pad(try $0.text(), try $1.int(), " ", left: false)) }))
+        out.append(F.fn("rpad", [.text, .int4, .text], .text, .ternary { .text(try pad(try $0.text(), try $1.int(), try $2.text(), left: false)) }))
         out.append(F.fn("concat", params: [], variadic: .any, result: .type(.text), strict: false, .nary { args in
             .text(args.compactMap(display).joined())
         }))
@@ -309,7 +326,25 @@ enum StringFunctions {
 /// POSIX-style regular expressions as PostgreSQL's `~`, `~*`, `SIMILAR TO` and regexp_* use
 /// them, through the standard library's regex engine.
 enum PatternRegex {
+    /// How deeply bracket expressions may nest: the regex parser recurses once per level and
+    /// a pattern of thousands of '[' overflowed the stack.
+    static let bracketDepthMax = 100
+
     static func compile(_ pattern: String, caseInsensitive: Bool) throws -> Regex<AnyRegexOutput> {
+        var depth = 0, escaped = false
+        for c in pattern.utf8 {
+            if escaped { escaped = false; continue }
+            switch c {
+            case UInt8(ascii: "\\"): escaped = true
+            case UInt8(ascii: "["):
+                depth += 1
+                if depth > bracketDepthMax {
+                    throw SQLError(.invalidRegularExpression, "invalid regular expression: brackets [] nested too deeply")
+                }
+            case UInt8(ascii: "]"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
         do {
             let r = try Regex(pattern)
             return caseInsensitive ? r.ignoresCase() : r
