@@ -560,6 +560,12 @@ import DriftTestSupport
                 == [["6"], ["6"], ["6"]])
         #expect(try s.rows("SELECT sum(x) OVER (ORDER BY x GROUPS BETWEEN CURRENT ROW AND 9223372036854775807 FOLLOWING) FROM generate_series(1, 3) x")
                 == [["6"], ["5"], ["3"]])
+        #expect(try s.rows("SELECT count(*) OVER (ORDER BY x RANGE BETWEEN CURRENT ROW AND 2147483647 FOLLOWING) FROM (VALUES (2147483647), (0)) v(x)")
+                == [["2"], ["1"]])
+        #expect(try s.rows("SELECT count(*) OVER (ORDER BY x DESC RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM (VALUES (9223372036854775807::int8), (1::int8)) v(x)")
+                == [["1"], ["1"]])
+        #expect(try s.rows("SELECT count(*) OVER (ORDER BY x RANGE BETWEEN 2147483647 PRECEDING AND 1 PRECEDING) FROM (VALUES (-2147483647), (-2147483648), (NULL)) v(x) ORDER BY x NULLS LAST")
+                == [["0"], ["1"], ["1"]])
         for w in ["%-9223372036854775808s", "%9223372036854775807s", "%-9223372036854775807s", "%1$-9223372036854775808s", "%2147483648s"] {
             #expect(sqlError { _ = try s.execute("SELECT format('\(w)', 'x')") }?.code == .numericValueOutOfRange, "\(w)")
         }

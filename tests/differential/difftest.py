@@ -92,7 +92,7 @@ KNOWN_BUGS = {
     'setop_null':
         "an untyped NULL in a set operation is typed text: SELECT true UNION SELECT NULL; SELECT 1 INTERSECT SELECT (NULL); PostgreSQL: t, NULL / no row (the NULL takes the other branch's type); DriftDB: ERROR 42804 UNION types boolean and text cannot be matched. Avoided: NULLs are typed",
     'range_offset_overflow':
-        'RANGE offset frames overflow near the ends of bigint: SELECT count(*) OVER (ORDER BY x DESC RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM (VALUES (9223372036854775807::int8)) v(x); PostgreSQL: 1; DriftDB: ERROR 22003 bigint out of range (int4 the same near 2147483647). Avoided: RANGE offsets only over float8',
+        "RANGE offset frames near the ends of bigint/int4 (fixed in DriftDB; still avoided here: with it allowed the generator's stream shifts and seeds 7, 8 and 9 surface three other differences still to be reduced: a float8 printed with fewer digits, numeric 0.00 vs 0.0 from a CASE in a subtraction, a row count): SELECT count(*) OVER (ORDER BY x DESC RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM (VALUES (9223372036854775807::int8)) v(x); PostgreSQL: 1. Avoided: RANGE offsets only over float8",
     'to_hex_int2':
         "SELECT to_hex(5::int2); PostgreSQL: ERROR 42725 function to_hex(smallint) is not unique; DriftDB: 5. Avoided: to_hex's argument is cast to int4/int8",
     'to_jsonb_timestamptz':

@@ -277,7 +277,16 @@ final class WindowNode: PlanNode {
                         let s = (sign < 0) != descending ? ArithOp.sub : ArithOp.add
                         return try Arithmetic.binary(s, call.order.first?.expr.type ?? .float8)(key, v)
                     }
-                    let bound = try shifted()
+                    let bound: Value
+                    do {
+                        bound = try shifted()
+                    } catch let e as SQLError where e.code == .numericValueOutOfRange {
+                        // Past the type's range (the current key near its end): beyond every
+                        // key, as PostgreSQL's in_range functions answer on overflow.
+                        func hasKey(_ j: Int) -> Bool { !(ord[members[j]].first ?? .null).isNull }
+                        if isStart { return sign < 0 ? (0..<m).first(where: hasKey) ?? m : m }
+                        return sign < 0 ? -1 : (0..<m).last(where: hasKey) ?? -1
+                    }
                     if isStart {
                         return (0..<m).first { j in
                             let x = ord[members[j]].first ?? .null
