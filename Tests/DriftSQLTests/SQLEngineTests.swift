@@ -553,6 +553,13 @@ import DriftTestSupport
         #expect(sqlError { _ = try s.execute("SELECT -2147483648 * 2") }?.code == .numericValueOutOfRange)
         #expect(try s.rows("SELECT 6e10::float4, 3e10::float4, 0.1::float4") == [["6.0000002e+10", "3.0000001e+10", "0.1"]])
         #expect(try s.rows("SELECT 0.1::float4 = 0.1::numeric, '{\"a\": 1.5e3}'::jsonb") == [["f", "{\"a\": 1500}"]])
+        // An IN subquery whose JOIN condition names the outer query is not turned into a
+        // semi join (the condition was evaluated on the subquery's side alone, as NULL).
+        _ = try s.execute("CREATE TABLE so (id int, flag bool); INSERT INTO so VALUES (1, true), (2, false), (3, true); CREATE TABLE si (k int); INSERT INTO si VALUES (1), (2)")
+        #expect(try s.rows("SELECT count(*) FROM so a1 WHERE a1.flag = SOME (SELECT a1.flag FROM si a2 JOIN so a4 ON a1.flag)") == [["2"]])
+        #expect(try s.rows("SELECT count(*) FROM so a1 WHERE a1.id IN (SELECT a4.id FROM si a2 JOIN so a4 ON a1.flag AND a4.id = a2.k)") == [["1"]])
+        #expect(try s.rows("SELECT count(*) FROM so a1 WHERE a1.id IN (SELECT y FROM (SELECT a1.id AS y) d)") == [["3"]])
+        #expect(try s.rows("SELECT count(*) FROM so a1 WHERE a1.id IN (SELECT a4.id FROM si a2 JOIN so a4 ON a4.id = a2.k)") == [["2"]])
         // Inputs that crashed the process, each answered as PostgreSQL 15 answers it.
         #expect(try s.rows("SELECT sum(x) OVER (ROWS BETWEEN CURRENT ROW AND 9223372036854775807 FOLLOWING) FROM generate_series(1, 3) x")
                 == [["6"], ["5"], ["3"]])

@@ -853,6 +853,11 @@ extension Binder {
         }
         for t in sub.targets { scan(t.expr) }
         guard !aggregate else { return nil }
+        // The subquery's FROM becomes the join's right side, where the outer query's columns
+        // are out of scope: only plain tables whose join conditions name the subquery's own
+        // tables move (a derived table, a function or an ON clause may reference the outer
+        // query, and bound there such a reference read NULL).
+        guard fromIsSelfContained(sub.from) else { return nil }
         var right = sub.from[0]
         for item in sub.from.dropFirst() {
             right = .join(.inner, right, item, on: nil, using: [], natural: false, alias: nil, location: 0)
@@ -872,6 +877,32 @@ extension Binder {
 }
 
 extension Binder {
+    /// Whether `items` are plain tables, joined on conditions whose every column is qualified
+    /// with one of those tables' names (nothing in them can name an outer query's column).
+    static func fromIsSelfContained(_ items: [FromItem]) -> Bool {
+        var names = Set<String>()
+        var conditions: [Expr] = []
+        func collect(_ item: FromItem) -> Bool {
+            switch item {
+            case .table(let t):
+                names.insert(t.alias ?? t.name)
+                return true
+            case let .join(_, l, r, on, _, _, _, _):
+                if let on { conditions.append(on) }
+                return collect(l) && collect(r)
+            case .subquery, .function:
+                return false
+            }
+        }
+        guard items.allSatisfy(collect) else { return false }
+        func inner(_ e: Expr) -> Bool {
+            if case .column(let parts, _) = e { return parts.count >= 2 && names.contains(parts[parts.count - 2]) }
+            if case .subquery = e { return false }
+            return e.children.allSatisfy(inner)
+        }
+        return conditions.allSatisfy(inner)
+    }
+
     static func lockingName(_ s: LockStrength) -> String {
         switch s {
         case .update: return "FOR UPDATE"
