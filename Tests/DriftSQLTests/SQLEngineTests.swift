@@ -577,6 +577,10 @@ import DriftTestSupport
             #expect(sqlError { _ = try s.execute("SELECT format('\(w)', 'x')") }?.code == .numericValueOutOfRange, "\(w)")
         }
         #expect(try s.rows("SELECT format('%-3s|%3s|%1$s', 'x', 'y')") == [["x  |  y|x"]])
+        #expect(try s.rows("SELECT format('%*s|', 5, 'x'), format('%-*s|', 5, 'x'), format('%*s|', -5, 'x'), format('%1$*2$s|', 'x', 4), format('%*s|%s', 3, 'x', 'y'), format('%*s', NULL, 'x')")
+                == [["    x|", "x    |", "x    |", "   x|", "  x|y", "x"]])
+        #expect(sqlError { _ = try s.execute("SELECT format('%*2$s|', 'x', 3)") }?.message == "too few arguments for format()")
+        #expect(sqlError { _ = try s.execute("SELECT format('%*s', 'a', 'x')") }?.code == .invalidTextRepresentation)
         #expect(sqlError { _ = try s.execute("SELECT format('%2147483647s', 'x')") }?.code == .programLimitExceeded)
         #expect(try s.rows("CREATE SEQUENCE big_step INCREMENT 1000000000000000000; SELECT nextval('big_step'), nextval('big_step')")
                 == [["1", "1000000000000000001"]])

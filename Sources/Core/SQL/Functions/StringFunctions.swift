@@ -145,7 +145,7 @@ enum StringFunctions {
         return Deparser.literal(s)
     }
 
-    /// format(): %s, %I, %L, %%, with optional position (`%2$s`) and width (`%-10s`).
+    /// format(): %s, %I, %L, %%, with optional position (`%2$s`) and width (`%-10s`, `%*s`).
     static func format(_ args: [Value]) throws -> Value {
         guard case .text(let f) = args[0] else { return .null }
         let rest = Array(args.dropFirst())
@@ -160,11 +160,49 @@ enum StringFunctions {
             while let d = chars.first, d != "s" && d != "I" && d != "L" { spec.unicodeScalars.append(d); chars.removeFirst() }
             guard let kind = chars.popFirst() else { throw SQLError(.invalidParameterValue, "unterminated format() type specifier") }
             var index = next
-            var widthText = spec
-            if let dollar = spec.firstIndex(of: "$") {
-                guard let n = Int(spec[..<dollar]), n >= 1 else { throw SQLError(.invalidParameterValue, "format specifies argument 0, but arguments are numbered from 1") }
-                index = n - 1
-                widthText = String(spec[spec.index(after: dollar)...])
+            var explicitIndex = false
+            var widthSpec = Substring(spec)
+            // A position first: digits and '$' (`%2$s`).
+            if let dollar = widthSpec.firstIndex(of: "$"), !widthSpec[..<dollar].isEmpty,
+               widthSpec[..<dollar].allSatisfy({ $0.isASCII && $0.isNumber }) {
+                guard let n = Int32(widthSpec[..<dollar]) else { throw SQLError(.numericValueOutOfRange, "number is out of range") }
+                guard n >= 1 else { throw SQLError(.invalidParameterValue, "format specifies argument 0, but arguments are numbered from 1") }
+                index = Int(n) - 1
+                explicitIndex = true
+                widthSpec = widthSpec[widthSpec.index(after: dollar)...]
+            }
+            // Then the width: a '-' flag (left-justify), digits or '*' (the next argument's
+            // value, or argument n's with `*n$`; a negative one left-justifies, NULL none).
+            var leftJustify = false
+            if widthSpec.first == "-" {
+                leftJustify = true
+                widthSpec = widthSpec.dropFirst()
+            }
+            var width = 0
+            if widthSpec.first == "*" {
+                widthSpec = widthSpec.dropFirst()
+                var widthIndex = next
+                if !widthSpec.isEmpty {
+                    guard widthSpec.last == "$", let n = Int32(widthSpec.dropLast()), n >= 1 else {
+                        throw SQLError(.invalidParameterValue, "unrecognized format() type specifier \"\(spec)\"")
+                    }
+                    widthIndex = Int(n) - 1
+                }
+                guard widthIndex < rest.count else { throw SQLError(.invalidParameterValue, "too few arguments for format()") }
+                if !explicitIndex { index = widthIndex + 1 }
+                if case .int(let w) = try Coercion.cast(rest[widthIndex], to: .int4, explicit: true) {
+                    if w < 0 { leftJustify = true }
+                    width = Int(w.magnitude)
+                }
+            } else if !widthSpec.isEmpty {
+                // An int4 (PostgreSQL: 22003 past it).
+                guard let magnitude = Int32(widthSpec), magnitude >= 0 else {
+                    if widthSpec.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                        throw SQLError(.numericValueOutOfRange, "number is out of range")
+                    }
+                    throw SQLError(.invalidParameterValue, "unrecognized format() type specifier \"\(spec)\"")
+                }
+                width = Int(magnitude)
             }
             guard index < rest.count else { throw SQLError(.invalidParameterValue, "too few arguments for format()") }
             next = index + 1
@@ -177,23 +215,11 @@ enum StringFunctions {
                 piece = quoteIdent(s)
             default: piece = display(v).map(quoteLiteral) ?? "NULL"
             }
-            if !widthText.isEmpty {
-                // A width is an int4 (PostgreSQL: 22003 past it), a leading '-' left-justifies.
-                if widthText.contains("*") { throw SQLError.notSupported("format() widths taken from an argument (%*s)") }
-                let leftJustify = widthText.hasPrefix("-")
-                let digits = leftJustify ? String(widthText.dropFirst()) : widthText
-                guard let magnitude = Int32(digits), magnitude >= 0 else {
-                    if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
-                        throw SQLError(.numericValueOutOfRange, "number is out of range")
-                    }
-                    throw SQLError(.invalidParameterValue, "unrecognized format() type specifier \"\(widthText)\"")
-                }
-                let w = Int(magnitude), n = piece.unicodeScalars.count
-                if w > n {
-                    guard w <= Limits.frameBytesMax / 4 else { throw SQLError(.programLimitExceeded, "requested length too large") }
-                    let padding = String(repeating: " ", count: w - n)
-                    piece = leftJustify ? piece + padding : padding + piece
-                }
+            let n = piece.unicodeScalars.count
+            if width > n {
+                guard width <= Limits.frameBytesMax / 4 else { throw SQLError(.programLimitExceeded, "requested length too large") }
+                let padding = String(repeating: " ", count: width - n)
+                piece = leftJustify ? piece + padding : padding + piece
             }
             out += piece
         }
