@@ -229,9 +229,7 @@ final class LockManager: @unchecked Sendable {
             } else {
                 releaseEach(txn: txn, targets)
             }
-            if !waitsFor.isEmpty { waitsFor[txn] = nil }
-            if !waitingOn.isEmpty { waitingOn[txn] = nil }
-            released.broadcast()
+            noteReleased(txn)
         }
     }
 
@@ -240,12 +238,11 @@ final class LockManager: @unchecked Sendable {
         guard !targets.isEmpty else { return }
         mutex.withLock {
             releaseEach(txn: txn, targets)
-            if !waitsFor.isEmpty { waitsFor[txn] = nil }
-            if !waitingOn.isEmpty { waitingOn[txn] = nil }
-            released.broadcast()
+            noteReleased(txn)
         }
     }
 
+    /// Drops `txn` as a holder of each of `targets`. Under `mutex`.
     private func releaseEach(txn: UInt64, _ targets: [LockTarget]) {
         for t in targets {
             guard let held = holders.removeValue(forKey: t) else { continue }
@@ -254,6 +251,13 @@ final class LockManager: @unchecked Sendable {
             list.removeAll { $0.txn == txn }
             holders[t] = Holders(list)
         }
+    }
+
+    /// `txn` waits for nothing now that it released locks; the waiters look again. Under `mutex`.
+    private func noteReleased(_ txn: UInt64) {
+        if !waitsFor.isEmpty { waitsFor[txn] = nil }
+        if !waitingOn.isEmpty { waitingOn[txn] = nil }
+        released.broadcast()
     }
 
     /// Makes room for `n` more locks (a statement about to write that many rows).

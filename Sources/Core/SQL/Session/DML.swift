@@ -276,18 +276,17 @@ extension Session {
             guard width == targets.count else { throw SQLError.bug("INSERT ... SELECT rows of \(width) values for \(targets.count) columns") }
             let node = try Executor.instantiate(plan, ctx)
             t.expectWrites(plan.rows)
+            // Each row is built in one reused array (a copy is made only if a row is kept).
+            var full = [Value](repeating: .null, count: given.count)
+            func insertQueryRow(_ r: UnsafeBufferPointer<Value>) throws {
+                for c in defaulted { full[c] = try writer.defaultValue(c) }
+                for (k, p) in targets.enumerated() { full[p] = r[k] }
+                try insertRow(full)
+            }
             if !readsTarget {
-                // The query does not read the table: its rows are inserted as they come, each
-                // built in one reused row (a copy is made only if a row is kept).
-                var full = [Value](repeating: .null, count: given.count)
+                // The query does not read the table: its rows are inserted as they come.
                 while let batch = try node.next() {
-                    for i in 0..<batch.count {
-                        try batch.withRow(i) { r in
-                            for c in defaulted { full[c] = try writer.defaultValue(c) }
-                            for (k, p) in targets.enumerated() { full[p] = r[k] }
-                            try insertRow(full)
-                        }
-                    }
+                    for i in 0..<batch.count { try batch.withRow(i, insertQueryRow) }
                     try t.interrupt?.check()
                 }
                 break
@@ -296,11 +295,7 @@ extension Session {
             // its own inserts, and its scans do not run over a table they are growing).
             let rows = try materialize(node, ctx, what: "INSERT ... SELECT")
             for i in 0..<rows.count {
-                try rows.withRow(i) { r in
-                    var full = try defaults()
-                    for (k, p) in targets.enumerated() { full[p] = r[k] }
-                    try insertRow(full)
-                }
+                try rows.withRow(i, insertQueryRow)
                 if i % 1024 == 1023 { try t.interrupt?.check() }
             }
         }

@@ -36,46 +36,42 @@ public struct Frame: Sendable {
     /// Appends one encoded frame.
     public static func encode(into w: inout ByteWriter, seq: UInt64, timestamp: Int64, type: FrameType,
                               commit: Bool, payload: UnsafeRawBufferPointer) {
-        encode(into: &w, seq: seq, timestamp: timestamp, type: type, commit: commit) { $0.append(payload) }
+        let start = w.count
+        w.appendZeros(encodedSize(seq: seq, payloadLength: payload.count))
+        w.bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            _ = encode(at: base + start, seq: seq, timestamp: timestamp, type: type, commit: commit) { $0.copy(payload) }
+        }
     }
 
     /// Encodes the frame of `event` at `p`, which has room for `encodedSize`; returns its size.
     static func encode(at p: UnsafeMutableRawPointer, seq: UInt64, timestamp: Int64, commit: Bool,
                        event e: LogEvent) -> Int {
+        encode(at: p, seq: seq, timestamp: timestamp, type: e.type, commit: commit) { c in
+            if e.varintCount > 0 {
+                c.varint(e.varints.0)
+                c.varint(e.varints.1)
+            }
+            c.copy(e.body)
+            c.copy(e.tail)
+        }
+    }
+
+    /// The one frame encoder: header, then the body (seq, timestamp, type and what
+    /// `writePayload` writes), its length and checksum patched in; returns the frame's size.
+    @inline(__always)
+    static func encode(at p: UnsafeMutableRawPointer, seq: UInt64, timestamp: Int64, type: FrameType, commit: Bool,
+                       writePayload: (inout RawCursor) -> Void) -> Int {
         var c = RawCursor(p + headerBytes)
         c.varint(seq)
         c.u64(UInt64(bitPattern: timestamp))
-        c.u8(e.type.rawValue | (commit ? FrameType.commitFlag : 0))
-        if e.varintCount > 0 {
-            c.varint(e.varints.0)
-            c.varint(e.varints.1)
-        }
-        c.copy(e.body)
-        c.copy(e.tail)
+        c.u8(type.rawValue | (commit ? FrameType.commitFlag : 0))
+        writePayload(&c)
         let bodyLength = c.p - (p + headerBytes)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + headerBytes, count: bodyLength))
         p.storeBytes(of: UInt32(bodyLength).littleEndian, toByteOffset: 0, as: UInt32.self)
         p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
         return headerBytes + bodyLength
-    }
-
-    /// Encodes a frame whose payload `writePayload` appends.
-    @inline(__always)
-    static func encode(into w: inout ByteWriter, seq: UInt64, timestamp: Int64, type: FrameType,
-                       commit: Bool, writePayload: (inout ByteWriter) -> Void) {
-        let start = w.count
-        w.u32(0)
-        w.u32(0)
-        w.varint(seq)
-        w.i64(timestamp)
-        w.u8(type.rawValue | (commit ? FrameType.commitFlag : 0))
-        writePayload(&w)
-        let bodyLength = w.count - start - headerBytes
-        let crc = w.bytes.withUnsafeBytes {
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerBytes)...]))
-        }
-        w.patchU32(UInt32(bodyLength), at: start)
-        w.patchU32(crc, at: start + 4)
     }
 
     /// The encoded size of a frame with this payload.
@@ -162,10 +158,12 @@ struct RawCursor {
     }
 
     @inline(__always) mutating func copy(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { b in
-            guard let base = b.baseAddress, b.count > 0 else { return }
-            p.copyMemory(from: base, byteCount: b.count)
-            p += b.count
-        }
+        bytes.withUnsafeBytes { copy($0) }
+    }
+
+    @inline(__always) mutating func copy(_ b: UnsafeRawBufferPointer) {
+        guard let base = b.baseAddress, b.count > 0 else { return }
+        p.copyMemory(from: base, byteCount: b.count)
+        p += b.count
     }
 }
