@@ -28,13 +28,14 @@ let package = Package(
         // System-library shims.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
 
         // Core, split by layer so the compiler enforces the layering:
         // Storage knows bytes and files; Engine knows rows, tables and transactions;
         // SQL knows statements. None of them imports NIO or a plugin.
         .target(
             name: "DriftStorage",
-            dependencies: ["CZstd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZstd", "CSystem", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(

@@ -1,5 +1,5 @@
 // The child process of the crash test: commits transactions in a loop on the data
-// directory given as its argument and prints `ack <seq> <n>` for each acknowledged one,
+// directory given as its first argument and prints `ack <seq> <n>` for each acknowledged one,
 // until it is killed. Each transaction writes row n into two tables and moves a
 // running total, so a partial transaction is visible as a mismatch.
 import DriftCore
@@ -11,13 +11,16 @@ import Glibc
 
 let args = CommandLine.arguments
 guard args.count >= 2 else {
-    print("usage: DriftCrashWriter DATA_DIR")
+    print("usage: DriftCrashWriter DATA_DIR [overlap]")
     exit(2)
 }
 var config = EngineConfig()
 config.segmentBytesMax = 64 << 10
 config.snapshotEveryEvents = 300
 config.snapshotEveryBytes = 0
+// "overlap": every commit is applied while a helper thread writes and syncs it (the path of
+// large commits), so kills land in that window too.
+if args.count >= 3 && args[2] == "overlap" { config.applyDuringSyncEventsMin = 3 }
 let engine = try Engine.open(at: args[1], config: config, create: true)
 
 func column(_ name: String, _ type: SQLType) -> ColumnDef { ColumnDef(name: name, type: type, notNull: name == "id") }

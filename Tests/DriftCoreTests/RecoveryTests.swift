@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DriftStorage
 import DriftTestSupport
+import Synchronization
 import Testing
 @testable import DriftCore
 
@@ -288,6 +289,103 @@ import Testing
         defer { e2.close() }
         #expect(try contents(e2, "t") == [1: "a"])
         #expect(try put(e2, "t", 4, "d") == e2.visibleSeq)
+    }
+
+    /// Inserts rows `ids` with value `v` in one transaction; returns its seq.
+    private func putMany(_ e: Engine, _ name: String, _ ids: Range<Int64>, _ v: String) throws -> UInt64? {
+        try e.transaction { t in
+            let def = try t.table(name)
+            for id in ids { try t.insert(def, [.int(id), .text(v)]) }
+        }.1
+    }
+
+    private func appliedKeys(_ e: Engine, _ name: String) -> Int {
+        guard let s = e.store(table(e, name).id) else { return -1 }
+        return s.lock.withReadLock { s.entries.count }
+    }
+
+    @Test func largeCommitAppliedDuringItsSyncStaysInvisibleUntilDurable() throws {
+        let mem = MemoryFileSystem()
+        let fault = FaultInjectingFileSystem(wrapping: mem)
+        var config = testConfig()
+        config.applyDuringSyncEventsMin = 3
+        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        defer { e.close() }
+        try createTable(e, "t")
+        let before = try put(e, "t", 1, "a")
+        fault.holdSyncs()
+        let committed = Mutex<Result<UInt64?, any Error>?>(nil)
+        let writer = try OSThread {
+            let r = Result { try self.putMany(e, "t", 10..<20, "b") }
+            committed.withLock { $0 = r }
+        }
+        // The rows reach the store while the fsync is held; no reader sees them.
+        let deadline = monotonicNanos() + 10_000_000_000
+        while appliedKeys(e, "t") < 11 && monotonicNanos() < deadline { usleep(1000) }
+        #expect(appliedKeys(e, "t") == 11)
+        #expect(fault.heldSyncs == 1)
+        #expect(e.visibleSeq == before)
+        #expect(try contents(e, "t") == [1: "a"])
+        #expect(try get(e, "t", 15) == nil)
+        #expect(committed.withLock { $0 } == nil)
+        fault.releaseSyncs()
+        writer.join()
+        let seq = try #require(try committed.withLock { $0 }?.get())
+        #expect(seq == before + 1 && e.visibleSeq == seq)
+        #expect(try contents(e, "t")?.count == 11)
+        #expect(try get(e, "t", 15) == "b")
+    }
+
+    @Test func failedSyncOfALargeCommitAppliedDuringItLeavesNoTrace() throws {
+        let mem = MemoryFileSystem()
+        let fault = FaultInjectingFileSystem(wrapping: mem)
+        var config = testConfig()
+        config.applyDuringSyncEventsMin = 3
+        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        try createTable(e, "t")
+        let before = try put(e, "t", 1, "a")
+        fault.failNextSyncs(1)
+        #expect(throws: SQLError.self) { _ = try putMany(e, "t", 10..<20, "b") }
+        #expect(appliedKeys(e, "t") == 11)
+        #expect(e.writerFailure != nil)
+        #expect(e.visibleSeq == before)
+        #expect(try contents(e, "t") == [1: "a"])
+        #expect(try get(e, "t", 15) == nil)
+        fault.failNextSyncs(0)
+        #expect(throws: SQLError.self) { _ = try put(e, "t", 2, "c") }
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: config, fs: mem.crashed(), logger: TestLog.logger)
+        defer { e2.close() }
+        #expect(try contents(e2, "t") == [1: "a"])
+        #expect(try putMany(e2, "t", 10..<20, "d") == before + 1)
+        #expect(try contents(e2, "t")?.count == 11)
+    }
+
+    @Test func fullDiskFailsOnlyThatLargeCommit() throws {
+        let mem = MemoryFileSystem()
+        let fault = FaultInjectingFileSystem(wrapping: mem)
+        var config = testConfig()
+        config.applyDuringSyncEventsMin = 3
+        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        try createTable(e, "t")
+        let s1 = try put(e, "t", 1, "a")
+        fault.setFreeSpace(100)
+        do {
+            _ = try putMany(e, "t", 10..<20, String(repeating: "x", count: 20))
+            Issue.record("commit succeeded on a full disk")
+        } catch let err as SQLError {
+            #expect(err.code == .diskFull)
+        }
+        // Refused before anything was applied or written; the writer goes on.
+        #expect(appliedKeys(e, "t") == 1)
+        #expect(e.visibleSeq == s1 && e.writerFailure == nil)
+        fault.setFreeSpace(nil)
+        #expect(try putMany(e, "t", 10..<20, "b") == s1 + 1)
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: config, fs: mem.crashed(), logger: TestLog.logger)
+        defer { e2.close() }
+        #expect(try contents(e2, "t")?.count == 11)
+        #expect(try get(e2, "t", 12) == "b")
     }
 
     @Test func fullDiskFailsOnlyThatCommit() throws {

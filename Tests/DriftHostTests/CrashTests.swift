@@ -16,7 +16,8 @@ import Testing
         var acknowledged: [Int64: UInt64] = [:]
         var cycles = 0
         while cycles < 24 {
-            let child = try Child("DriftCrashWriter", [dir])
+            // Every other writer applies each commit while its frames are written and synced.
+            let child = try Child("DriftCrashWriter", cycles % 2 == 0 ? [dir] : [dir, "overlap"])
             #expect(child.waitFor(30) { $0.hasPrefix("ready") }, "writer did not start: \(child.errorOutput)")
             let pause = 20 + Int(rng.next() % 250)
             Thread.sleep(forTimeInterval: Double(pause) / 1000)

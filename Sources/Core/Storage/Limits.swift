@@ -24,6 +24,9 @@ public enum Limits {
     }()
     /// Commits taken by the log writer in one group.
     public static let groupCommitRequestsMax = 4096
+    /// Events in a group from which its fsync overlaps its apply (a thread per such group is
+    /// cheap beside applying this many rows).
+    public static let applyDuringSyncEventsMin = 16_384
 
     // Engine and SQL bounds (PostgreSQL's where it has one).
 

@@ -10,7 +10,12 @@ extension Engine {
     /// state, as after a failed fsync) and takes no more snapshots; a restart rebuilds memory
     /// from the log, where the commit is durable. Readers never see the part that was applied,
     /// because every read is bounded by the visible seq.
-    public func apply(_ committed: [CommitRequest]) -> CommitApplication {
+    ///
+    /// With `publish` false (a large commit applied while its fsync runs) the stores change
+    /// but the visible seq does not: `publish(through:)` makes the commits visible once they
+    /// are durable. If the fsync fails they never are, and the writer refuses writes until a
+    /// restart rebuilds memory from the log.
+    public func apply(_ committed: [CommitRequest], publish: Bool) -> CommitApplication {
         var events = 0
         var bytes = 0
         var applied = 0
@@ -26,16 +31,36 @@ extension Engine {
             } catch {
                 failure = "applying seq \(r.seq) failed: \(error)"
                 applyFailure.withLock { if $0 == nil { $0 = failure } }
+                applyFailed.store(true, ordering: .releasing)
                 logger.critical("apply failed; writes refused until restart, which rebuilds memory from the log",
                                 metadata: ["seq": "\(r.seq)", "error": "\(error)"])
                 break
             }
             applied += 1
-            visible.store(r.seq, ordering: .releasing)
+            if publish { visible.store(r.seq, ordering: .releasing) }
         }
-        feed.published(upTo: visibleSeq)
-        if failure == nil { snapshots.note(events: events, bytes: bytes) }
+        if publish {
+            feed.published(upTo: visibleSeq)
+            if failure == nil { snapshots.note(events: events, bytes: bytes) }
+        } else {
+            unpublished.withLock {
+                $0.events += events
+                $0.bytes += bytes
+            }
+        }
         return CommitApplication(applied: applied, failure: failure)
+    }
+
+    /// Makes visible, once durable, the commits through `seq` that `apply(_:publish:)` applied
+    /// with `publish` false.
+    public func publish(through seq: UInt64) {
+        visible.store(seq, ordering: .releasing)
+        feed.published(upTo: seq)
+        let (events, bytes) = unpublished.withLock { u in
+            defer { u = (0, 0) }
+            return (u.events, u.bytes)
+        }
+        if applyFailure.withLock({ $0 }) == nil { snapshots.note(events: events, bytes: bytes) }
     }
 
     /// Applies one commit; returns its event count and frame bytes.

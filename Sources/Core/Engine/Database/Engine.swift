@@ -57,6 +57,11 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     public internal(set) var recovery = RecoveryInfo()
     /// Set when applying a durable commit failed (a bug): writes are refused.
     let applyFailure = Mutex<String?>(nil)
+    /// Set once `applyFailure` is (checked per written row without the mutex).
+    let applyFailed = Atomic<Bool>(false)
+    /// Events and frame bytes applied but not yet visible (a large commit whose fsync runs),
+    /// counted toward the next snapshot when they are published.
+    let unpublished = Mutex<(events: Int, bytes: Int)>((0, 0))
 
     /// The release.
     public static let productVersion = "0.4.0"
@@ -139,7 +144,7 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     /// Why the engine refuses writes, if it does.
     public var writerFailure: String? {
         if let f = writer?.failure { return f }
-        return applyFailure.withLock { $0 }
+        return applyFailed.load(ordering: .acquiring) ? applyFailure.withLock { $0 } : nil
     }
 
     func allocateTableId() -> UInt32 {

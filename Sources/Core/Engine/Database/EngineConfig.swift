@@ -4,6 +4,8 @@ import DriftStorage
 public struct EngineConfig: Sendable {
     public var durability: Durability = .fsync
     public var segmentBytesMax: Int = Limits.segmentBytesDefault
+    /// Commits of at least this many row writes are applied while their fsync runs.
+    public var applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin
     /// Take a snapshot after this many row events since the last one (0: never automatically).
     public var snapshotEveryEvents: Int = 100_000
     /// Take a snapshot after this many log bytes since the last one (0: never automatically).

@@ -109,7 +109,8 @@ extension Transaction {
             }
         }
         let request = CommitRequest(events: events,
-                                    context: CommitContext(ddl: pending.ddl, serializableTxn: isolation == .serializable ? id : nil))
+                                    context: CommitContext(ddl: pending.ddl, serializableTxn: isolation == .serializable ? id : nil),
+                                    appliesBeforeSync: pending.ddl.isEmpty)
         do {
             try engine.logWriter().commit(request)
         } catch {

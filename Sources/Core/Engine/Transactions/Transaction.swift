@@ -328,7 +328,8 @@ public final class Transaction: @unchecked Sendable {
             throw SQLError.bug("row width \(values.count) for \(table.columns.count) columns of \(table.name)")
         }
         try lockTable(table, .keyShare)
-        let key = table.hasRowId ? KeyCodec.encode(.int(try store(table).allocateRowId())) : try primaryKey(table, values)
+        let store = try store(table)
+        let key = table.hasRowId ? KeyCodec.encode(.int(try store.allocateRowId())) : try primaryKey(table, values)
         _ = try lock(LockTarget(table: table.id, key: key), .update, wait: .block, describe: "row in relation \"\(table.name)\"")
         var existedBefore = false
         // Checking the key is free reads it (SSI: an insert conflicts with a reader of its absence).
@@ -338,7 +339,7 @@ public final class Transaction: @unchecked Sendable {
             let w = writes.write(i)
             if w.image != nil { throw duplicateKey(table, values) }
             existedBefore = w.existedBefore
-        } else if let latest = try key.withUnsafeBytes({ try store(table).latestVersion(key: $0) }), !latest.isDelete {
+        } else if let latest = key.withUnsafeBytes({ store.latestVersion(key: $0) }), !latest.isDelete {
             if isolation == .serializable && latest.seq > readSeq {
                 throw SQLError(.serializationFailure, "could not serialize access due to concurrent insert",
                                hint: "The transaction might succeed if retried.")

@@ -91,6 +91,18 @@ final class FaultFile: FileHandle, @unchecked Sendable {
     var path: String { inner.path }
     func size() throws -> UInt64 { try inner.size() }
 
+    /// Refuses when the growth does not fit the free space left (without taking it: the
+    /// write that follows does).
+    func reserve(at offset: UInt64, length: Int) throws -> Bool {
+        let current = try inner.size()
+        let end = offset + UInt64(length)
+        let growth = end > current ? end - current : 0
+        if let free = fs.lock.withLock({ fs.freeBytes }), growth > free {
+            throw StorageError.noSpace(path: path, written: 0)
+        }
+        return try inner.reserve(at: offset, length: length)
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         let current = try inner.size()
         let end = offset + UInt64(bytes.count)

@@ -24,6 +24,10 @@ public protocol FileHandle: AnyObject, Sendable {
     /// Writes all of `bytes` at `offset`, or throws. A full device throws `.noSpace`
     /// with the number of bytes that did reach the file.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
+    /// Reserves the device's blocks for `length` bytes at `offset` without changing the
+    /// file's size, so that a write there cannot find the device full. A full device throws
+    /// `.noSpace` (nothing written); false: this file system cannot reserve.
+    func reserve(at offset: UInt64, length: Int) throws -> Bool
     /// Reads up to `buffer.count` bytes at `offset`; returns the count read (short at end of file).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
     func truncate(to size: UInt64) throws

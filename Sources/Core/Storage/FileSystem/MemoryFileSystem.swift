@@ -230,6 +230,9 @@ final class MemoryFileHandle: FileHandle, @unchecked Sendable {
 
     func size() throws -> UInt64 { fs.lock.withLock { UInt64(file.size) } }
 
+    /// Memory is never full (a `FaultInjectingFileSystem` around it can be).
+    func reserve(at offset: UInt64, length: Int) throws -> Bool { true }
+
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         fs.lock.withLock {
             let end = Int(offset) + bytes.count

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CSystem
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -129,6 +130,22 @@ final class PosixFile: FileHandle, @unchecked Sendable {
             }
             done += n
         }
+    }
+
+    func reserve(at offset: UInt64, length: Int) throws -> Bool {
+        #if canImport(Glibc)
+        while true {
+            switch drift_reserve_blocks(fd, Int64(offset), Int64(length)) {
+            case 0: return true
+            case EINTR: continue
+            case ENOSPC, EDQUOT: throw StorageError.noSpace(path: path, written: 0)
+            case EOPNOTSUPP, ENOSYS, EINVAL: return false
+            case let e: throw StorageError.io(operation: "fallocate", path: path, errno: e)
+            }
+        }
+        #else
+        return false
+        #endif
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {

@@ -2,6 +2,11 @@ extension LogWriter {
     /// Writes one group: frames for as many requests as fit the active segment go out in
     /// one write, then one sync; a full segment rotates between requests (a transaction
     /// never spans segments). Durable requests are applied in seq order, then acknowledged.
+    ///
+    /// The last chunk of a large group of row writes (`applyDuringSyncEventsMin` events, no
+    /// schema change) is applied while a helper thread encodes, writes and syncs it: its
+    /// blocks are reserved first, so the write cannot find the device full, and its commits
+    /// become visible only once durable (`CommitApplier.publish(through:)`).
     func process(_ batch: [CommitRequest]) {
         groupCount += 1
         var outcomes: [(CommitRequest, Result<Void, StorageError>)] = []
@@ -10,6 +15,7 @@ extension LogWriter {
             return
         }
         var succeeded: [CommitRequest] = []
+        var deferred: DeferredChunk?
         var i = 0
         func failRest(from index: Int, _ error: StorageError) {
             for r in batch[index...] { outcomes.append((r, .failure(error))) }
@@ -37,50 +43,41 @@ extension LogWriter {
                     }
                     continue
                 }
-                encode(r, size: size)
+                assign(r, size: size)
                 chunk.append(r)
                 ends.append(buffer.count)
                 i += 1
             }
             guard !chunk.isEmpty else { break }
             let start = active.end
-            var kept = chunk.count
-            var chunkError: StorageError?
-            do {
-                try buffer.bytes.withUnsafeBytes { try active.file.write($0, at: UInt64(start)) }
-            } catch let StorageError.noSpace(path, written) {
-                kept = ends.firstIndex { $0 > written } ?? chunk.count
-                chunkError = .noSpace(path: path, written: written)
+            if i == batch.count && config.durability == .fsync && applier != nil
+                && chunk.allSatisfy(\.appliesBeforeSync)
+                && chunk.reduce(0, { $0 + $1.events.count }) >= config.applyDuringSyncEventsMin {
                 do {
-                    try active.file.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
-                } catch {
-                    enterFailed("could not cut back a short write: \(error)")
-                    kept = 0
-                    chunkError = .failed(reason: "\(error)")
-                }
-            } catch {
-                enterFailed("write failed: \(error)")
-                try? active.file.truncate(to: UInt64(start))
-                kept = 0
-                chunkError = error as? StorageError ?? .failed(reason: "\(error)")
-            }
-            if kept > 0 {
-                dirty = true
-                if config.durability == .fsync {
-                    do {
-                        try syncActive()
-                    } catch {
-                        // The failed state is entered; cut the unsynced frames so a restart does not
-                        // resurrect commits whose callers were told they failed.
-                        try? active.file.truncate(to: UInt64(start))
-                        kept = 0
-                        chunkError = error as? StorageError ?? .failed(reason: "\(error)")
+                    if try active.file.reserve(at: UInt64(start), length: buffer.count) {
+                        deferred = DeferredChunk(start: start, first: succeeded.count, seqBefore: seqBefore,
+                                                 timestampBefore: timestampBefore, bytes: buffer.count)
+                        active.end = start + buffer.count
+                        bytesWritten += UInt64(buffer.count)
+                        dirty = true
+                        succeeded.append(contentsOf: chunk)
+                        break
                     }
+                    // This file system cannot reserve: write and sync here, as for any chunk.
+                } catch {
+                    // A full device fails the chunk, as a short write would (nothing was written).
+                    let e = error as? StorageError ?? .failed(reason: "\(error)")
+                    if case .noSpace = e {} else { enterFailed("could not reserve log space: \(e)") }
+                    nextSeq = seqBefore
+                    lastTimestamp = timestampBefore
+                    failRest(from: i - chunk.count, e)
+                    break
                 }
             }
-            let keptBytes = kept == 0 ? 0 : ends[kept - 1]
-            active.end = start + keptBytes
-            bytesWritten += UInt64(keptBytes)
+            fill(chunk, ends: ends)
+            let chunkError = writeChunk(start: start, ends: ends, sync: config.durability == .fsync)
+            let kept = ends.firstIndex { $0 > active.end - start } ?? chunk.count
+            bytesWritten += UInt64(active.end - start)
             succeeded.append(contentsOf: chunk[0..<kept])
             if let e = chunkError {
                 nextSeq = kept == 0 ? seqBefore : chunk[kept - 1].seq + 1
@@ -89,8 +86,10 @@ extension LogWriter {
                 failRest(from: i, e)
             }
         }
-        if !succeeded.isEmpty {
-            let result = applier?.apply(succeeded) ?? CommitApplication(applied: succeeded.count, failure: nil)
+        if let d = deferred {
+            applyDuringSync(succeeded, d, &outcomes)
+        } else if !succeeded.isEmpty {
+            let result = applier?.apply(succeeded, publish: true) ?? CommitApplication(applied: succeeded.count, failure: nil)
             let applied = min(max(result.applied, 0), succeeded.count)
             if applied > 0 {
                 let last = succeeded[applied - 1].seq
@@ -106,8 +105,129 @@ extension LogWriter {
         finish(outcomes)
     }
 
-    /// Encodes `r`'s frames (`size` bytes in all) at the end of the buffer.
-    private func encode(_ r: CommitRequest, size: Int) {
+    /// Writes the buffer's frames at `start` and, with `sync`, syncs them; sets `active.end`
+    /// past the whole frames that reached the file. Returns the error that stopped it: a full
+    /// device keeps the commits written before it; anything else keeps none and fails the
+    /// writer.
+    private func writeChunk(start: Int, ends: [Int], sync: Bool) -> StorageError? {
+        var kept = ends.count
+        var chunkError: StorageError?
+        do {
+            try buffer.bytes.withUnsafeBytes { try active.file.write($0, at: UInt64(start)) }
+        } catch let StorageError.noSpace(path, written) {
+            kept = ends.firstIndex { $0 > written } ?? ends.count
+            chunkError = .noSpace(path: path, written: written)
+            do {
+                try active.file.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
+            } catch {
+                enterFailed("could not cut back a short write: \(error)")
+                kept = 0
+                chunkError = .failed(reason: "\(error)")
+            }
+        } catch {
+            enterFailed("write failed: \(error)")
+            try? active.file.truncate(to: UInt64(start))
+            kept = 0
+            chunkError = error as? StorageError ?? .failed(reason: "\(error)")
+        }
+        if kept > 0 {
+            dirty = true
+            if sync {
+                do {
+                    try syncActive()
+                } catch {
+                    // The failed state is entered; cut the unsynced frames so a restart does not
+                    // resurrect commits whose callers were told they failed.
+                    try? active.file.truncate(to: UInt64(start))
+                    kept = 0
+                    chunkError = error as? StorageError ?? .failed(reason: "\(error)")
+                }
+            }
+        }
+        active.end = start + (kept == 0 ? 0 : ends[kept - 1])
+        return chunkError
+    }
+
+    /// The last chunk of a group, applied while a helper thread makes it durable.
+    struct DeferredChunk {
+        /// Where its frames start in the active segment.
+        var start: Int
+        /// Its first commit's index among the group's written commits.
+        var first: Int
+        var seqBefore: UInt64
+        var timestampBefore: Int64
+        var bytes: Int
+    }
+
+    final class SyncOutcome: @unchecked Sendable {
+        var error: StorageError?
+        var nanos: UInt64 = 0
+    }
+
+    /// Applies `succeeded` while a helper thread encodes, writes and syncs the deferred
+    /// chunk `d` (the commits before it are durable), then makes visible what is durable and
+    /// applied. A failed write or sync fails the chunk's commits and the writer (as any failed
+    /// fsync does), cutting their frames; their rows, applied but never visible, go with the
+    /// restart that the failed state requires.
+    private func applyDuringSync(_ succeeded: [CommitRequest], _ d: DeferredChunk,
+                                 _ outcomes: inout [(CommitRequest, Result<Void, StorageError>)]) {
+        let outcome = SyncOutcome()
+        let chunk = Array(succeeded[d.first...])
+        let body: @Sendable () -> Void = { [self] in
+            do {
+                fill(chunk, ends: nil)
+                try buffer.bytes.withUnsafeBytes { try active.file.write($0, at: UInt64(d.start)) }
+                let started = monotonicNanos()
+                try active.file.sync()
+                outcome.nanos = monotonicNanos() - started
+            } catch {
+                outcome.error = error as? StorageError ?? .failed(reason: "\(error)")
+            }
+        }
+        let helper = try? OSThread(name: "drift-log-sync", body)
+        // No thread to spare: make the chunk durable first, and apply what is durable.
+        if helper == nil { body() }
+        let toApply = helper == nil && outcome.error != nil ? Array(succeeded[..<d.first]) : succeeded
+        let result = toApply.isEmpty
+            ? CommitApplication(applied: 0, failure: nil)
+            : applier?.apply(toApply, publish: false) ?? CommitApplication(applied: toApply.count, failure: nil)
+        helper?.join()
+        if outcome.error == nil { lock.withLock { lastSyncDurationNanos = outcome.nanos } }
+        var applied = min(max(result.applied, 0), toApply.count)
+        var durable = succeeded.count
+        if let e = outcome.error {
+            enterFailed("\(e)")
+            try? active.file.truncate(to: UInt64(d.start))
+            active.end = d.start
+            bytesWritten -= UInt64(d.bytes)
+            nextSeq = d.seqBefore
+            lastTimestamp = d.timestampBefore
+            durable = d.first
+            applied = min(applied, durable)
+        } else {
+            syncCount += 1
+            dirty = false
+            lastSyncNanos = monotonicNanos()
+        }
+        if applied > 0 {
+            let last = succeeded[applied - 1].seq
+            applier?.publish(through: last)
+            lock.withLock { nextSeqCommitted = last }
+        }
+        outcomes.append(contentsOf: succeeded[..<applied].map { ($0, .success(())) })
+        if let reason = result.failure {
+            enterFailed(reason)
+            let e = StorageError.failed(reason: "\(reason); the commit is durable in the log and becomes visible after a restart")
+            outcomes.append(contentsOf: succeeded[applied..<durable].map { ($0, .failure(e)) })
+        }
+        if let e = outcome.error {
+            outcomes.append(contentsOf: succeeded[durable...].map { ($0, .failure(e)) })
+        }
+    }
+
+    /// Gives `r` its seq, timestamp and frame locations, and room for its frames (`size`
+    /// bytes in all) at the end of the buffer; `fill` encodes them there.
+    private func assign(_ r: CommitRequest, size: Int) {
         let seq = nextSeq
         var ts = clock.nowMicros()
         if ts <= lastTimestamp { ts = lastTimestamp + 1 }
@@ -115,22 +235,31 @@ extension LogWriter {
         r.timestamp = ts
         r.locations.removeAll(keepingCapacity: true)
         r.locations.reserveCapacity(r.events.count)
-        let start = buffer.count
-        buffer.appendZeros(size)
-        let last = r.events.count - 1
-        let offset = active.end + start
-        let written = buffer.bytes.withUnsafeMutableBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            var at = start
-            for (k, e) in r.events.enumerated() {
-                r.locations.append(Location(segment: active.number, offset: offset + at - start))
-                at += Frame.encode(at: base + at, seq: seq, timestamp: ts, commit: k == last, event: e)
-            }
-            return at - start
+        var at = active.end + buffer.count
+        for e in r.events {
+            r.locations.append(Location(segment: active.number, offset: at))
+            at += Frame.encodedSize(seq: seq, payloadLength: e.payloadCount)
         }
-        precondition(written == size, "frames of seq \(seq) took \(written) bytes, \(size) expected")
+        buffer.appendZeros(size)
         nextSeq = seq + 1
         lastTimestamp = ts
+    }
+
+    /// Encodes the frames of `chunk`, assigned one after another from the buffer's start
+    /// (`ends`: where each request's frames end, checked when given).
+    private func fill(_ chunk: [CommitRequest], ends: [Int]?) {
+        buffer.bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var at = 0
+            for (n, r) in chunk.enumerated() {
+                let last = r.events.count - 1
+                for (k, e) in r.events.enumerated() {
+                    at += Frame.encode(at: base + at, seq: r.seq, timestamp: r.timestamp, commit: k == last, event: e)
+                }
+                if let ends { precondition(at == ends[n], "frames of seq \(r.seq) end at \(at), \(ends[n]) expected") }
+            }
+            precondition(at == raw.count, "frames take \(at) bytes of a \(raw.count)-byte chunk")
+        }
     }
 
     private func finish(_ outcomes: [(CommitRequest, Result<Void, StorageError>)]) {

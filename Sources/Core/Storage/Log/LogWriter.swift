@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import Synchronization
 
 /// How commits reach the disk.
 public enum Durability: Sendable, Equatable {
@@ -99,11 +100,16 @@ public final class CommitRequest: @unchecked Sendable {
     let completed = Condition()
     /// The committing thread, to estimate how many committers are active.
     let source = UInt(pthread_self())
+    /// Whether the applier may apply this commit while its fsync runs (it changes no schema,
+    /// so nothing but its rows, which no reader sees before the visible seq passes it, is in
+    /// place before it is durable).
+    public let appliesBeforeSync: Bool
 
-    public init(events: [LogEvent], context: AnyObject?) {
+    public init(events: [LogEvent], context: AnyObject?, appliesBeforeSync: Bool = false) {
         precondition(!events.isEmpty, "a commit request carries at least one event")
         self.events = events
         self.context = context
+        self.appliesBeforeSync = appliesBeforeSync
     }
 
     func encodedSize(seq: UInt64) -> Int {
@@ -113,8 +119,11 @@ public final class CommitRequest: @unchecked Sendable {
 
 /// Receives durable commits on the writer thread, in seq order, before they are acknowledged.
 public protocol CommitApplier: AnyObject, Sendable {
-    /// Applies the commits in order, stopping at the first that fails.
-    func apply(_ committed: [CommitRequest]) -> CommitApplication
+    /// Applies the commits in order, stopping at the first that fails, and with `publish`
+    /// makes them visible. Without it they stay invisible until `publish(through:)`.
+    func apply(_ committed: [CommitRequest], publish: Bool) -> CommitApplication
+    /// Makes visible the commits applied without `publish`, through `seq`, once durable.
+    func publish(through seq: UInt64)
 }
 
 /// How many of a group's durable commits the applier made visible; a failure stops the
@@ -131,9 +140,14 @@ public struct CommitApplication: Sendable {
 public struct LogWriterConfig: Sendable {
     public var durability: Durability
     public var segmentBytesMax: Int
-    public init(durability: Durability = .fsync, segmentBytesMax: Int = Limits.segmentBytesDefault) {
+    /// A group of at least this many events (all `appliesBeforeSync`) is applied while its
+    /// fsync runs on a helper thread, rather than after it.
+    public var applyDuringSyncEventsMin: Int
+    public init(durability: Durability = .fsync, segmentBytesMax: Int = Limits.segmentBytesDefault,
+                applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin) {
         self.durability = durability
         self.segmentBytesMax = max(segmentBytesMax, Limits.segmentBytesMin)
+        self.applyDuringSyncEventsMin = max(applyDuringSyncEventsMin, 1)
     }
 }
 
@@ -154,6 +168,8 @@ public final class LogWriter: @unchecked Sendable {
     var closing = false
     var stopped = false
     var failedReason: String?
+    /// Set once `failedReason` is: writers check it per row without taking the lock.
+    let hasFailed = Atomic<Bool>(false)
     var thread: OSThread?
 
     /// The segment commits are appended to.
@@ -271,10 +287,11 @@ public final class LogWriter: @unchecked Sendable {
 
     func enterFailed(_ reason: String) {
         lock.withLock { if failedReason == nil { failedReason = reason } }
+        hasFailed.store(true, ordering: .releasing)
         logger.critical("storage failed; writes refused until restart", metadata: ["reason": "\(reason)"])
     }
 
-    public var failure: String? { lock.withLock { failedReason } }
+    public var failure: String? { hasFailed.load(ordering: .acquiring) ? lock.withLock { failedReason } : nil }
 
     /// The highest seq the writer has made durable and applied.
     public var lastSeq: UInt64 { lock.withLock { nextSeqCommitted } }
