@@ -23,19 +23,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // System-library shims.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
-        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        .systemLibrary(name: "CDriftSystem", path: "Sources/CDriftSystem"),
 
         // Core, split by layer so the compiler enforces the layering:
         // Storage knows bytes and files; Engine knows rows, tables and transactions;
         // SQL knows statements. None of them imports NIO or a plugin.
         .target(
             name: "DriftStorage",
-            dependencies: ["CZstd", "CSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZstd", "CDriftSystem", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(
@@ -49,17 +50,37 @@ let package = Package(
             path: "Sources/Core/SQL",
             swiftSettings: swiftSettings),
 
-        // Plugins: each imports Core only.
-        .target(name: "DriftPGWire", dependencies: ["DriftSQL"], path: "Sources/Plugins/PGWire", swiftSettings: swiftSettings),
-        .target(name: "DriftAuth", dependencies: ["DriftSQL"], path: "Sources/Plugins/Auth", swiftSettings: swiftSettings),
-        .target(name: "DriftMetrics", dependencies: ["DriftCore"], path: "Sources/Plugins/Metrics", swiftSettings: swiftSettings),
-        .target(name: "DriftCDC", dependencies: ["DriftCore"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
+        // What plugins build on: the plugin protocol, its context and the extension points
+        // (authentication, change feed) through which plugins meet without importing each other.
+        .target(
+            name: "DriftPluginAPI",
+            dependencies: [
+                "DriftCore", "DriftSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Core/PluginAPI",
+            swiftSettings: swiftSettings),
+
+        // Plugins: each imports Core's plugin API (and what it speaks), never another plugin.
+        .target(
+            name: "DriftPGWire",
+            dependencies: [
+                "DriftPluginAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Plugins/PGWire",
+            swiftSettings: swiftSettings),
+        .target(name: "DriftAuth", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/Auth", swiftSettings: swiftSettings),
+        .target(name: "DriftMetrics", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/Metrics", swiftSettings: swiftSettings),
+        .target(name: "DriftCDC", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
 
         // The host process and CLI.
         .executableTarget(
             name: "DriftHost",
             dependencies: [
-                "DriftCore", "DriftSQL", "DriftPGWire", "DriftAuth", "DriftMetrics", "DriftCDC",
+                "DriftCore", "DriftSQL", "DriftPluginAPI", "DriftPGWire", "DriftAuth", "DriftMetrics", "DriftCDC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -97,6 +118,14 @@ let package = Package(
         .testTarget(
             name: "DriftSQLTests",
             dependencies: ["DriftSQL", "DriftCore", "DriftTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftPGWireTests",
+            dependencies: [
+                "DriftPGWire", "DriftPluginAPI", "DriftTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftHostTests",

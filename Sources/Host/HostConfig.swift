@@ -1,4 +1,5 @@
 import DriftCore
+import DriftPluginAPI
 import DriftStorage
 import Logging
 import Yams
@@ -6,25 +7,18 @@ import Yams
 /// The host's configuration (`plugins.yaml`).
 struct HostConfig {
     var dataPath = "./data"
+    var database = "driftdb"
     var engine = EngineConfig()
     var logLevel: Logger.Level = .info
+    /// How long a graceful stop lets running statements finish before cancelling them.
+    var shutdownTimeoutMillis = 10_000
     var plugins: [PluginConfig] = []
 
     struct PluginConfig {
         var kind: String
         var line: Int
-        var settings: Node?
-    }
-}
-
-/// A configuration error, naming file, line and key.
-struct ConfigError: Error, CustomStringConvertible {
-    var file: String
-    var line: Int?
-    var key: String
-    var message: String
-    var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? ""): \(key): \(message)"
+        /// The plugin's settings (every key of its list item but `kind`).
+        var section: ConfigSection
     }
 }
 
@@ -39,6 +33,9 @@ extension HostConfig {
 
 # Where the database lives; a missing directory is initialised on start.
 data_path: ./data
+
+# The database name clients connect to (another name is refused with 3D000).
+database: driftdb
 
 storage:
   # fsync: a commit is acknowledged after fdatasync (the default).
@@ -62,10 +59,19 @@ storage:
 # trace | debug | info | notice | warning | error | critical
 log_level: info
 
-# Plugins to run, by kind, each with its own settings. The PostgreSQL
-# frontend (pgwire), auth, metrics and cdc plugins arrive in later releases;
-# naming a kind this build does not have is an error, never ignored.
-plugins: []
+# On SIGTERM or SIGINT: stop accepting connections, let running statements
+# finish for up to this long (then cancel them), roll back open transactions,
+# sync and exit 0.
+shutdown_timeout_ms: 10000
+
+# Plugins to run, by kind, each with its own settings; one kind may run more
+# than once. Naming a kind this build does not have is an error, never ignored.
+plugins:
+  # The PostgreSQL wire protocol: psql -h 127.0.0.1 -p 5433 -U driftdb driftdb
+  - kind: pgwire
+    listen: 127.0.0.1:5433
+    # unix_socket_dir: /tmp       # also .s.PGSQL.5433 there, as libpq expects
+    # max_connections: 100
 
 """#
 
@@ -96,6 +102,16 @@ plugins: []
             case "data_path":
                 guard let s = v.string, !s.isEmpty else { throw err("expected a path") }
                 config.dataPath = s
+            case "database":
+                guard let s = v.string, !s.isEmpty, s.utf8.count <= Limits.identifierBytesMax else {
+                    throw err("expected a database name of 1 to \(Limits.identifierBytesMax) bytes")
+                }
+                config.database = s
+            case "shutdown_timeout_ms":
+                guard let s = v.string, let ms = Int(s), ms >= 0, ms <= Limits.timeoutMillisMax else {
+                    throw err("expected an integer from 0 to \(Limits.timeoutMillisMax)")
+                }
+                config.shutdownTimeoutMillis = ms
             case "log_level":
                 guard let s = v.string, let level = Logger.Level(rawValue: s) else {
                     throw err("expected one of trace, debug, info, notice, warning, error, critical")
@@ -105,17 +121,32 @@ plugins: []
                 try parseStorage(v, into: &config.engine, file: file)
             case "plugins":
                 guard let seq = v.sequence else { throw err("expected a list of plugins") }
-                for item in seq {
+                for (i, item) in seq.enumerated() {
                     guard let m = item.mapping, let kind = m["kind"]?.string else {
-                        throw err("each plugin needs a `kind`", item, "plugins[]")
+                        throw err("each plugin needs a `kind`", item, "plugins[\(i)]")
                     }
-                    config.plugins.append(PluginConfig(kind: kind, line: item.mark?.line ?? 0, settings: item))
+                    let entries = m.compactMap { k, v -> ConfigEntry? in
+                        guard let key = k.string, key != "kind" else { return nil }
+                        return ConfigEntry(key: key, line: k.mark?.line ?? 0, value: configValue(v))
+                    }
+                    let section = ConfigSection(file: file, path: "plugins[\(i)]", line: item.mark?.line ?? 0, entries: entries)
+                    config.plugins.append(PluginConfig(kind: kind, line: m["kind"]?.mark?.line ?? item.mark?.line ?? 0, section: section))
                 }
             default:
                 throw err("unknown setting")
             }
         }
         return config
+    }
+
+    /// A YAML node as the parser-neutral tree plugins read.
+    static func configValue(_ n: Node) -> ConfigValue {
+        let line = n.mark?.line ?? 0
+        if let m = n.mapping {
+            return .mapping(m.map { k, v in ConfigEntry(key: k.string ?? "?", line: k.mark?.line ?? line, value: configValue(v)) }, line: line)
+        }
+        if let s = n.sequence { return .sequence(s.map(configValue), line: line) }
+        return .scalar(n.string ?? "", line: line)
     }
 
     /// The lines where `key` is written as a mapping key at one indentation within one block

@@ -1,4 +1,5 @@
 import DriftCore
+import DriftPluginAPI
 import DriftSQL
 import DriftStorage
 import DriftTestSupport
@@ -192,7 +193,9 @@ import Testing
         let file = try String(contentsOf: repo.appendingPathComponent("plugins.yaml"), encoding: .utf8)
         #expect(file == HostConfig.embeddedDefault)
         let config = try HostConfig.parse(file, file: "plugins.yaml")
-        #expect(config.dataPath == "./data" && config.engine.durability == .fsync && config.plugins.isEmpty)
+        #expect(config.dataPath == "./data" && config.engine.durability == .fsync && config.database == "driftdb")
+        #expect(config.plugins.map(\.kind) == ["pgwire"])
+        #expect(try PluginRegistry.validate(config, source: "plugins.yaml").count == 1)
     }
 
     @Test func configErrorsNameFileLineAndKey() throws {
@@ -202,12 +205,25 @@ import Testing
         } catch let e as ConfigError {
             #expect(e.description.hasPrefix("p.yaml:3: storage.durability:"))
         }
-        do {
-            try PluginRegistry.validate(try HostConfig.parse("plugins:\n  - kind: pgwire\n", file: "p.yaml"), source: "p.yaml")
-            Issue.record("a plugin kind this build lacks was accepted")
-        } catch let e as ConfigError {
-            #expect(e.description.hasPrefix("p.yaml:2: plugins[].kind"), "\(e)")
+        func refused(_ yaml: String) -> String {
+            do {
+                _ = try PluginRegistry.validate(try HostConfig.parse(yaml, file: "p.yaml"), source: "p.yaml")
+                Issue.record("accepted: \(yaml)")
+                return ""
+            } catch {
+                return "\(error)"
+            }
         }
+        #expect(refused("plugins:\n  - kind: metrics\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"metrics\" is not available"))
+        #expect(refused("plugins:\n  - kind: nosuch\n").hasPrefix("p.yaml:2: plugins[0].kind: unknown plugin kind"))
+        #expect(refused("plugins:\n  - kind: pgwire\n").hasPrefix("p.yaml:2: plugins[0].listen: required"))
+        #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5433\n    lisen: 1\n")
+            == "p.yaml:4: plugins[0].lisen: unknown setting")
+        #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:99999\n").hasPrefix("p.yaml:3: plugins[0].listen: expected host:port"))
+        #expect(refused("plugins:\n  - kind: pgwire\n    listen: example.com:5433\n").hasPrefix("p.yaml:3: plugins[0].listen:"))
+        #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5433\n    max_connections: lots\n")
+            .hasPrefix("p.yaml:4: plugins[0].max_connections: expected an integer"))
+        #expect(refused("database: \"\"\n").hasPrefix("p.yaml:1: database:"))
     }
 
     func snapshotOfFiles(_ dir: String) throws -> [String: Data] {
@@ -249,9 +265,12 @@ import Testing
     @Test func serveRefusesAPluginThisBuildLacks() throws {
         let config = temporaryDirectory("cfg") + ".yaml"
         defer { try? FileManager.default.removeItem(atPath: config) }
-        try "data_path: /nonexistent/x\nplugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5432\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let data = temporaryDirectory("never-made")
+        try "data_path: \(data)\nplugins:\n  - kind: metrics\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
         let r = try driftdb(["serve", "--config", config])
         #expect(r.status == 2)
-        #expect(r.err.contains("\(config):3: plugins[].kind: plugin kind \"pgwire\" is not available in this build yet"), "\(r.err)")
+        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"metrics\" is not available in this build yet"), "\(r.err)")
+        // Refused before anything was created.
+        #expect(!FileManager.default.fileExists(atPath: data))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DriftCore
+import DriftPluginAPI
 import Logging
 import ServiceLifecycle
 
@@ -23,8 +24,9 @@ struct Serve: AsyncParsableCommand {
         }
         var (cfg, source) = loaded
         if let dataPath { cfg.dataPath = dataPath }
+        let validated: [(HostConfig.PluginConfig, any Sendable)]
         do {
-            try PluginRegistry.validate(cfg, source: source)
+            validated = try PluginRegistry.validate(cfg, source: source)
         } catch {
             printError("driftdb: " + CLI.describe(error))
             throw ExitCode(2)
@@ -32,26 +34,30 @@ struct Serve: AsyncParsableCommand {
         CLI.bootstrapLogging(cfg.logLevel)
         let logger = Logger(label: "driftdb")
         let engine: Engine
-        let plugins: [any Service]
         do {
             engine = try Engine.open(at: cfg.dataPath, config: cfg.engine, create: true, logger: logger)
         } catch {
             printError("driftdb: " + CLI.describe(error))
             throw ExitCode(1)
         }
+        let plugins: [PluginRegistry.Built]
         do {
-            plugins = try PluginRegistry.build(cfg, source: source, engine: engine, logger: logger)
+            let context = PluginContext(engine: engine, database: cfg.database, logger: logger, extensions: PluginExtensions(),
+                                        drainTimeout: .milliseconds(cfg.shutdownTimeoutMillis))
+            plugins = try PluginRegistry.build(validated, context: context)
         } catch {
             engine.close()
             printError("driftdb: " + CLI.describe(error))
-            throw ExitCode(2)
+            throw ExitCode(error is ConfigError ? 2 : 1)
         }
+        let endpoints = plugins.flatMap { p in p.endpoints().map { "\(p.kind) \($0)" } }
         logger.info("database open", metadata: [
-            "data_path": "\(cfg.dataPath)", "config": "\(source)", "seq": "\(engine.visibleSeq)",
+            "data_path": "\(cfg.dataPath)", "config": "\(source)", "database": "\(cfg.database)", "seq": "\(engine.visibleSeq)",
+            "listen": "\(endpoints.isEmpty ? "none" : endpoints.joined(separator: ", "))",
             "plugins": "\(cfg.plugins.isEmpty ? "none" : cfg.plugins.map(\.kind).joined(separator: ","))",
             "recovery_ms": "\(engine.recovery.durationMicros / 1000)",
         ])
-        let group = ServiceGroup(services: [EngineService(engine: engine, logger: logger)] + plugins,
+        let group = ServiceGroup(services: [EngineService(engine: engine, logger: logger)] + plugins.map(\.service),
                                  gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
     }

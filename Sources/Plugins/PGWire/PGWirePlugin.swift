@@ -1,6 +1,66 @@
-/// The PostgreSQL wire-protocol frontend. Its kind name in `plugins.yaml`.
-/// The host registers it once the frontend ships; until then a config that names
-/// it is refused with a clear error rather than ignored.
-public enum PGWirePlugin {
+import DriftCore
+import DriftPluginAPI
+import Logging
+import ServiceLifecycle
+
+/// The PostgreSQL wire-protocol frontend (protocol 3.0) for psql, libpq, JDBC and the rest.
+///
+/// ```yaml
+/// - kind: pgwire
+///   listen: 127.0.0.1:5433
+///   unix_socket_dir: /tmp        # optional: .s.PGSQL.5433 there, as libpq expects
+///   max_connections: 100         # optional; more are refused with 53300
+///   max_message_bytes: 67108864  # optional; a larger message closes its connection (08P01)
+/// ```
+public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
     public static let kind = "pgwire"
+
+    public struct Settings: Sendable {
+        public var listen: ListenAddress
+        public var unixSocketDir: String?
+        public var maxConnections = 100
+        public var messageBytesMax = 64 << 20
+    }
+
+    public static func settings(from section: inout ConfigSection) throws -> Settings {
+        guard let listen = try section.listenAddress("listen") else {
+            throw section.error("listen", "required: the host:port to listen on")
+        }
+        var s = Settings(listen: listen)
+        if let dir = try section.string("unix_socket_dir") {
+            guard dir.hasPrefix("/") else { throw section.error("unix_socket_dir", "expected an absolute directory path") }
+            // sockaddr_un holds 107 bytes of path.
+            guard dir.utf8.count + 20 < 108 else { throw section.error("unix_socket_dir", "path too long for a Unix-domain socket") }
+            s.unixSocketDir = dir
+        }
+        if let n = try section.int("max_connections", min: 1, max: 10_000) { s.maxConnections = n }
+        if let n = try section.int("max_message_bytes", min: 1 << 16, max: 1 << 30) { s.messageBytesMax = n }
+        try section.finish()
+        return s
+    }
+
+    let settings: Settings
+    let context: PluginContext
+    private let server: PGServer
+
+    public init(settings: Settings, context: PluginContext) throws {
+        self.settings = settings
+        self.context = context
+        server = PGServer(settings: settings, context: context)
+    }
+
+    public func prepare() throws {
+        if context.extensions.authenticator == nil && !settings.listen.isLoopback {
+            throw PGWireError("pgwire listens on loopback addresses only until an auth plugin is configured (trust is the only method without one), not on \(settings.listen)")
+        }
+        try server.start()
+    }
+
+    public var endpoints: [String] { server.endpoints }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        context.logger.info("pgwire: stopping", metadata: ["listen": "\(settings.listen)"])
+        server.shutdown(drainTimeout: context.drainTimeout)
+    }
 }

@@ -66,6 +66,12 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let internalError = SQLState("XX000")
     public static let adminShutdown = SQLState("57P01")
     public static let queryCanceled = SQLState("57014")
+    public static let protocolViolation = SQLState("08P01")
+    public static let invalidAuthorizationSpecification = SQLState("28000")
+    public static let invalidPassword = SQLState("28P01")
+    public static let invalidCatalogName = SQLState("3D000")
+    public static let tooManyConnections = SQLState("53300")
+    public static let idleInTransactionSessionTimeout = SQLState("25P03")
 }
 
 /// An error a client sees: maps one-to-one onto a PostgreSQL ErrorResponse.

@@ -47,6 +47,34 @@ public enum UUIDText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The canonical text of 16 bytes (uuid_recv).
+    public static func format(bytes b: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        return format(b.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0F)]] })
+    }
+
+    /// The 16 bytes of a canonical uuid text (uuid_send).
+    public static func bytes(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        var high: UInt8?
+        for c in s.utf8 {
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            default: continue
+            }
+            if let h = high {
+                out.append(h << 4 | d)
+                high = nil
+            } else {
+                high = d
+            }
+        }
+        return out
+    }
+
     /// A version 4 (random) uuid.
     public static func random() -> String {
         var g = SystemRandomNumberGenerator()

@@ -17,11 +17,11 @@ enum SystemFunctions {
         out.append(F.fn("version", [], .text, .nullary { _ in
             .text("PostgreSQL 15.0 (DriftDB \(Engine.productVersion)) on x86_64-pc-linux-gnu, compiled by Swift, 64-bit")
         }))
-        out.append(F.fn("current_database", [], .text, .nullary { _ in .text("driftdb") }))
+        out.append(F.fn("current_database", [], .text, .nullary { ctx in .text(ctx.session?.databaseName ?? "driftdb") }))
         out.append(F.fn("current_schema", [], .text, .nullary { ctx in
             ctx.session?.searchPath(in: ctx.txn.catalog).first.map { .text($0) } ?? .null
         }))
-        out.append(F.fn("pg_backend_pid", [], .int4, .nullary { _ in .int(Int64(getpid())) }))
+        out.append(F.fn("pg_backend_pid", [], .int4, .nullary { ctx in .int(Int64(ctx.session?.processId ?? Int32(truncatingIfNeeded: getpid()))) }))
         out.append(F.fn("pg_typeof", params: [.any], result: .type(.text), strict: false, .unary { _ in .null }))
         out.append(F.fn("txid_current", [], .int8, .nullary { .int(Int64(bitPattern: $0.txn.id)) }))
         out.append(F.fn("pg_sleep", [.float8], .text, volatile: true, .context { ctx, a in

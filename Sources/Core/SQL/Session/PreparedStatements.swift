@@ -89,6 +89,12 @@ extension Session {
         }
     }
 
+    /// One parameter given as text, converted to `type`.
+    public func parameterValue(_ text: String?, as type: SQLType) throws -> Value {
+        guard let text else { return .null }
+        return try Coercion.fromText(text, to: type, DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros())))
+    }
+
     func runPrepared(_ parsed: ParsedStatement, types: [SQLType], parameters: [Value]) throws -> StatementResult {
         let saved = parameterTypes
         parameterTypes = types.map { $0 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DriftCore
 import DriftStorage
 
@@ -44,6 +47,11 @@ public final class Session {
     var lastValueSequence: UInt32?
     /// The role the session runs as.
     public var userName = "driftdb"
+    /// The database the session is connected to (`database:` in plugins.yaml).
+    public var databaseName = "driftdb"
+    /// What pg_backend_pid() returns: the process id a frontend gave the client in
+    /// BackendKeyData (the server's own pid outside one).
+    public var processId = Int32(truncatingIfNeeded: getpid())
 
     /// The TimeZone setting as a zone.
     public var timeZone: TimeZoneRule {

@@ -35,7 +35,9 @@ struct SettingDefinition: Sendable {
         .init("server_version", .readOnly, "15.0", reported: true),
         .init("server_version_num", .readOnly, "150000"),
         .init("server_encoding", .readOnly, "UTF8", reported: true),
-        .init("client_encoding", .choice(["UTF8"]), "UTF8", reported: true),
+        // SQL_ASCII: what libpq asks for under the C locale (`client_encoding=auto`); bytes
+        // pass unconverted either way, as PostgreSQL passes them for SQL_ASCII.
+        .init("client_encoding", .choice(["UTF8", "SQL_ASCII"]), "UTF8", reported: true),
         .init("DateStyle", .choice(["ISO, MDY"]), "ISO, MDY", reported: true),
         .init("TimeZone", .timeZone, "UTC", reported: true),
         .init("IntervalStyle", .choice(["postgres"]), "postgres", reported: true),
@@ -283,6 +285,11 @@ struct SessionSettings {
         }
     }
 
+    /// Sets a read-only parameter the server decides (the session's role).
+    mutating func setReadOnly(_ name: String, _ value: String) {
+        values[name.lowercased()] = value
+    }
+
     /// The names changed since the last call (for ParameterStatus), reported ones only.
     mutating func takeChangedReported() -> [(String, String)] {
         defer { changed = [] }
@@ -295,5 +302,30 @@ struct SessionSettings {
     /// Every parameter for SHOW ALL: canonical name and value.
     var all: [(String, String)] {
         values.map { (SettingDefinition.byName[$0.key]?.name ?? $0.key, $0.value) }.sorted { $0.0.lowercased() < $1.0.lowercased() }
+    }
+}
+
+extension Session {
+    /// Applies a parameter a client sent at connection start (as a session-level SET).
+    public func setStartupParameter(_ name: String, _ value: String) throws {
+        _ = try settings.set(name, value, local: false)
+    }
+
+    /// The parameters PostgreSQL reports to a client at connection start (GUC_REPORT), with
+    /// their current values.
+    public var reportedParameters: [(String, String)] {
+        SettingDefinition.all.filter(\.reported).map { ($0.name, settings[$0.name] ?? $0.defaultValue) }
+    }
+
+    /// Reported parameters changed since the last call (a SET, RESET, or a rolled-back block
+    /// undoing one), for the ParameterStatus messages that follow a statement.
+    public func takeChangedParameters() -> [(String, String)] {
+        settings.takeChangedReported()
+    }
+
+    /// The role the session runs as, also what `session_authorization` shows.
+    public func setRole(_ role: String) {
+        userName = role
+        settings.setReadOnly("session_authorization", role)
     }
 }

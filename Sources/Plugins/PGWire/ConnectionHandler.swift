@@ -1,0 +1,172 @@
+import DriftCore
+import DriftPluginAPI
+import DriftSQL
+import Logging
+import NIOCore
+
+/// One client connection on the event loop: runs the startup state machine, then hands
+/// every message to the connection's worker thread.
+final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = FrontendMessage
+    typealias OutboundOut = ByteBuffer
+
+    let server: PGServer
+    private var startup: StartupStateMachine
+    private var exchange: (any AuthExchange)?
+    private var worker: ConnectionWorker?
+    private var registered: ConnectionRegistry.Key?
+    private var counted = false
+
+    init(server: PGServer) {
+        self.server = server
+        startup = StartupStateMachine(database: server.context.database, tlsAvailable: false)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        counted = server.connections.open()
+        guard counted else {
+            // Refused before startup: PostgreSQL answers the startup packet; the message is
+            // the same whatever the client sends first.
+            var w = BackendWriter()
+            w.error(SQLError(.tooManyConnections, "sorry, too many clients already"), severity: "FATAL")
+            sendAndClose(w.buffer, context)
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard counted else { return }
+        let m = unwrapInboundIn(data)
+        if let worker {
+            if !worker.enqueue(m) { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            return
+        }
+        if let exchange, case .authResponse(let bytes) = m {
+            act(startup.authenticated(exchange.respond(bytes)), context)
+            return
+        }
+        act(startup.received(m, remoteAddress: remoteAddress(context), tls: false), context)
+    }
+
+    private func remoteAddress(_ context: ChannelHandlerContext) -> String? {
+        guard let a = context.channel.remoteAddress, a.protocol != .unix else { return nil }
+        return a.ipAddress
+    }
+
+    private func act(_ action: StartupStateMachine.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .sendByte(let b):
+            var buf = context.channel.allocator.buffer(capacity: 1)
+            buf.writeInteger(b)
+            context.writeAndFlush(wrapOutboundOut(buf), promise: nil)
+        case let .cancel(pid, key):
+            server.registry.cancel(processId: pid, secretKey: key)
+            context.close(promise: nil)
+        case let .authenticate(request, negotiation):
+            if let n = negotiation {
+                var w = BackendWriter()
+                w.message("v") { b in
+                    b.writeInteger(Int32(0))
+                    b.writeInteger(Int32(n.unrecognizedOptions.count))
+                    for o in n.unrecognizedOptions { b.writeCString(o) }
+                }
+                context.write(wrapOutboundOut(w.buffer), promise: nil)
+            }
+            guard let authenticator = server.context.extensions.authenticator else {
+                act(startup.authenticated(.accept(role: request.user)), context)
+                return
+            }
+            let x = authenticator.begin(request)
+            exchange = x
+            act(startup.authenticated(x.start()), context)
+        case .challenge(let step):
+            var w = BackendWriter()
+            switch step {
+            case .askCleartextPassword: w.authenticationCleartextPassword()
+            case .askMD5(let salt): w.authenticationMD5(salt: salt)
+            case .askSASL(let mechanisms): w.authenticationSASL(mechanisms)
+            case .saslContinue(let data): w.authenticationSASLContinue(data)
+            case let .saslFinal(data, then):
+                w.authenticationSASLFinal(data)
+                context.write(wrapOutboundOut(w.buffer), promise: nil)
+                switch then {
+                case .accept(let role): act(startup.authenticated(.accept(role: role)), context)
+                case .reject(let e): act(startup.authenticated(.reject(e)), context)
+                }
+                return
+            case .accept, .reject: return
+            }
+            context.writeAndFlush(wrapOutboundOut(w.buffer), promise: nil)
+        case let .start(role, parameters):
+            exchange = nil
+            start(role: role, parameters: parameters, context)
+        case .fail(let e):
+            var w = BackendWriter()
+            w.error(e, severity: "FATAL")
+            sendAndClose(w.buffer, context)
+        }
+    }
+
+    private func start(role: String, parameters: [(String, String)], _ context: ChannelHandlerContext) {
+        let session = Session(engine: server.context.engine)
+        session.setRole(role)
+        var w = BackendWriter()
+        do {
+            try SessionParameters.apply(parameters, to: session)
+        } catch {
+            w.error(QueryProtocol.sqlError(error), severity: "FATAL")
+            sendAndClose(w.buffer, context)
+            return
+        }
+        let key = server.registry.register(session)
+        registered = key
+        let worker = ConnectionWorker(protocolHandler: QueryProtocol(session: session), channel: context.channel)
+        do {
+            try worker.start(name: "drift-conn-\(key.processId)")
+        } catch {
+            w.error(SQLError(.tooManyConnections, "could not start a thread for the connection: \(error)"), severity: "FATAL")
+            sendAndClose(w.buffer, context)
+            return
+        }
+        self.worker = worker
+        server.track(worker)
+        w.authenticationOk()
+        _ = session.takeChangedParameters()
+        for (name, value) in session.reportedParameters { w.parameterStatus(name, value) }
+        w.backendKeyData(processId: key.processId, secretKey: key.secretKey)
+        w.readyForQuery(UInt8(ascii: "I"))
+        context.writeAndFlush(wrapOutboundOut(w.buffer), promise: nil)
+    }
+
+    private func sendAndClose(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        var w = BackendWriter()
+        if let v = error as? ProtocolViolation {
+            w.error(SQLError(.protocolViolation, v.message), severity: "FATAL")
+        } else if error is ByteToMessageDecoderError {
+            w.error(SQLError(.protocolViolation, "invalid message"), severity: "FATAL")
+        } else {
+            context.close(promise: nil)
+            return
+        }
+        sendAndClose(w.buffer, context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let worker {
+            // A statement still running for a client that has gone is cancelled.
+            worker.protocolHandler.session.cancel()
+            worker.stop()
+            server.untrack(worker)
+        }
+        if let registered { server.registry.unregister(registered) }
+        if counted { server.connections.close() }
+        counted = false
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,75 @@
+import DriftSQL
+import DriftStorage
+
+/// The sessions of open connections by the key their BackendKeyData gave the client, so a
+/// CancelRequest on another connection can find the one to cancel. One per process: a
+/// client may send its cancel request to any of the server's listeners.
+final class ConnectionRegistry: @unchecked Sendable {
+    struct Key: Hashable {
+        var processId: Int32
+        var secretKey: Int32
+    }
+
+    static let shared = ConnectionRegistry()
+
+    private let lock = Lock()
+    private var sessions: [Int32: (secretKey: Int32, session: Session)] = [:]
+    private var nextProcessId: Int32 = 1
+
+    /// A new connection's key: a process id unique among open connections and a random secret.
+    func register(_ session: Session) -> Key {
+        lock.withLock {
+            while sessions[nextProcessId] != nil || nextProcessId <= 0 {
+                nextProcessId = nextProcessId == Int32.max ? 1 : nextProcessId + 1
+            }
+            let pid = nextProcessId
+            nextProcessId = nextProcessId == Int32.max ? 1 : nextProcessId + 1
+            let secret = Int32.random(in: Int32.min...Int32.max)
+            sessions[pid] = (secret, session)
+            session.processId = pid
+            return Key(processId: pid, secretKey: secret)
+        }
+    }
+
+    func unregister(_ key: Key) {
+        lock.withLock {
+            if sessions[key.processId]?.secretKey == key.secretKey { sessions[key.processId] = nil }
+        }
+    }
+
+    /// Cancels the running statement of the session with this key; a wrong key does nothing
+    /// (as in PostgreSQL, the requester is told nothing either way).
+    func cancel(processId: Int32, secretKey: Int32) {
+        let session: Session? = lock.withLock {
+            guard let s = sessions[processId], s.secretKey == secretKey else { return nil }
+            return s.session
+        }
+        session?.cancel()
+    }
+}
+
+/// Open connections against the configured maximum.
+final class ConnectionCounter: @unchecked Sendable {
+    private let lock = Lock()
+    private var openCount = 0
+    let maximum: Int
+    private(set) var refused = 0
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    /// Counts a new connection; false when the maximum is reached (the caller refuses it).
+    func open() -> Bool {
+        lock.withLock {
+            guard openCount < maximum else {
+                refused += 1
+                return false
+            }
+            openCount += 1
+            return true
+        }
+    }
+
+    func close() { lock.withLock { openCount -= 1 } }
+
+    var count: Int { lock.withLock { openCount } }
+}

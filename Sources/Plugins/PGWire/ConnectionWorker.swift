@@ -1,0 +1,91 @@
+import DriftCore
+import DriftSQL
+import DriftStorage
+import NIOCore
+
+/// Runs one connection's session on a thread of its own. Statements block (row locks, a
+/// commit's fsync), so they never run on an event loop; a thread per connection, as
+/// PostgreSQL has a process per connection, keeps one client's lock wait from stalling
+/// another's statement. The channel handler queues messages; the worker answers them in
+/// order and writes each response as one buffer.
+final class ConnectionWorker: @unchecked Sendable {
+    let protocolHandler: QueryProtocol
+    let channel: any Channel
+    private let lock = Lock()
+    private let wake = Condition()
+    private var queue: [FrontendMessage] = []
+    private var head = 0
+    private var stopping = false
+    private var paused = false
+    private var thread: OSThread?
+    private var done = false
+    /// Messages queued before the handler stops reading from the socket.
+    static let queuedMessagesMax = 1024
+
+    init(protocolHandler: QueryProtocol, channel: any Channel) {
+        self.protocolHandler = protocolHandler
+        self.channel = channel
+    }
+
+    func start(name: String) throws {
+        thread = try OSThread(name: name) { [self] in run() }
+    }
+
+    /// Queues a message (event loop). Returns false when the queue is full: the caller stops
+    /// reading until the worker resumes it.
+    func enqueue(_ m: FrontendMessage) -> Bool {
+        lock.withLock {
+            queue.append(m)
+            wake.signal()
+            if queue.count - head >= Self.queuedMessagesMax {
+                paused = true
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Stops after the message being handled; the session's open transaction is rolled back.
+    func stop() {
+        lock.withLock {
+            stopping = true
+            wake.signal()
+        }
+    }
+
+    func join() { thread?.join() }
+
+    /// Whether the worker has stopped (its session's transaction rolled back).
+    var finished: Bool { lock.withLock { done } }
+
+    private func run() {
+        while true {
+            lock.lock()
+            while head == queue.count && !stopping { wake.wait(lock) }
+            if stopping {
+                lock.unlock()
+                break
+            }
+            let m = queue[head]
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            let resume = paused && queue.count - head < Self.queuedMessagesMax / 2
+            if resume { paused = false }
+            lock.unlock()
+            if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+            let response = protocolHandler.handle(m)
+            if let bytes = response.bytes, bytes.readableBytes > 0 {
+                channel.writeAndFlush(bytes, promise: nil)
+            }
+            if response.close {
+                channel.close(promise: nil)
+                break
+            }
+        }
+        protocolHandler.end()
+        lock.withLock { done = true }
+    }
+}

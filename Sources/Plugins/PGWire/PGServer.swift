@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftCore
+import DriftPluginAPI
+import DriftSQL
+import DriftStorage
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The listeners of one pgwire plugin (TCP, and a Unix-domain socket beside it) and its open
+/// connections.
+final class PGServer: @unchecked Sendable {
+    let settings: PGWirePlugin.Settings
+    let context: PluginContext
+    let registry = ConnectionRegistry.shared
+    let connections: ConnectionCounter
+    private let group: MultiThreadedEventLoopGroup
+    private let lock = Lock()
+    private var listeners: [any Channel] = []
+    private var clients: [ObjectIdentifier: any Channel] = [:]
+    private var workers: [ObjectIdentifier: ConnectionWorker] = [:]
+    private(set) var endpoints: [String] = []
+
+    init(settings: PGWirePlugin.Settings, context: PluginContext) {
+        self.settings = settings
+        self.context = context
+        connections = ConnectionCounter(maximum: settings.maxConnections)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let messageBytesMax = settings.messageBytesMax
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrontendMessageDecoder(messageBytesMax: messageBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                    self.add(client: channel)
+                    channel.closeFuture.whenComplete { _ in self.remove(client: channel) }
+                }
+            }
+    }
+
+    /// Binds the TCP listener and, when configured, the Unix-domain socket
+    /// `<dir>/.s.PGSQL.<port>` that libpq looks for.
+    func start() throws {
+        do {
+            let tcp = try bootstrap().bind(host: settings.listen.host, port: settings.listen.port).wait()
+            listeners.append(tcp)
+            endpoints.append(settings.listen.description)
+            if let dir = settings.unixSocketDir {
+                let path = dir.hasSuffix("/") ? "\(dir).s.PGSQL.\(settings.listen.port)" : "\(dir)/.s.PGSQL.\(settings.listen.port)"
+                if Self.someoneListens(at: path) {
+                    throw PGWireError("another server is listening on \(path)")
+                }
+                let unix = try bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
+                listeners.append(unix)
+                endpoints.append(path)
+            }
+        } catch {
+            for l in listeners { try? l.close().wait() }
+            listeners = []
+            try? group.syncShutdownGracefully()
+            if let e = error as? PGWireError { throw e }
+            throw PGWireError("cannot listen on \(settings.listen): \(error)")
+        }
+    }
+
+    /// Whether a server accepts connections on a Unix-domain socket path (a stale socket
+    /// file left by a crash refuses them, and is replaced).
+    static func someoneListens(at path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0
+    }
+
+    private func add(client: any Channel) {
+        lock.withLock { clients[ObjectIdentifier(client)] = client }
+    }
+
+    private func remove(client: any Channel) {
+        lock.withLock { clients[ObjectIdentifier(client)] = nil }
+    }
+
+    func track(_ worker: ConnectionWorker) { lock.withLock { workers[ObjectIdentifier(worker)] = worker } }
+    func untrack(_ worker: ConnectionWorker) { lock.withLock { workers[ObjectIdentifier(worker)] = nil } }
+
+    /// Graceful stop: no new connections; each session finishes the statement it runs (up to
+    /// `drainTimeout`, then it is cancelled), its open transaction is rolled back, and its
+    /// client is told the server is shutting down (57P01).
+    func shutdown(drainTimeout: Duration) {
+        for l in listeners { try? l.close().wait() }
+        listeners = []
+        let running = lock.withLock { Array(workers.values) }
+        for w in running { w.stop() }
+        let deadline = ContinuousClock.now + drainTimeout
+        for w in running {
+            while !w.finished && ContinuousClock.now < deadline { usleep(10_000) }
+            if !w.finished { w.protocolHandler.session.cancel() }
+        }
+        for w in running { w.join() }
+        var w = BackendWriter()
+        w.error(SQLError(.adminShutdown, "terminating connection due to administrator command"), severity: "FATAL")
+        let open = lock.withLock { Array(clients.values) }
+        for c in open {
+            c.writeAndFlush(w.buffer).whenComplete { _ in c.close(promise: nil) }
+        }
+        for c in open { try? c.closeFuture.wait() }
+        try? group.syncShutdownGracefully()
+    }
+}
+
+struct PGWireError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

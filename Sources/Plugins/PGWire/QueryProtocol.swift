@@ -1,0 +1,331 @@
+import DriftCore
+import DriftSQL
+import NIOCore
+
+/// The query phase of a connection: simple query and the extended query protocol, driving
+/// one `Session`. Called on the connection's worker thread only.
+///
+/// Output is buffered as PostgreSQL buffers it: a simple query's response goes out whole;
+/// extended-protocol responses go out at Sync or Flush (or when the buffer passes
+/// `flushBytes`). After an error in the extended protocol every message up to the next
+/// Sync is discarded.
+final class QueryProtocol {
+    struct Response {
+        var bytes: ByteBuffer?
+        var close = false
+    }
+
+    let session: Session
+    private var out = BackendWriter(capacity: 1024)
+    /// Unnamed and named statements made by Parse (named ones are also the session's
+    /// prepared statements, as in PostgreSQL, where PREPARE and Parse share one namespace).
+    private var unnamedStatement: PreparedStatement?
+    private var portals: [[UInt8]: Portal] = [:]
+    private var skippingUntilSync = false
+    static let flushBytes = 1 << 16
+
+    struct Portal {
+        var statement: PreparedStatement
+        var parameters: [Value]
+        var resultFormats: [Int16]
+        /// Rows produced but not yet sent (a row-limited Execute left them), with the tag.
+        var pending: (rows: ArraySlice<[Value]>, tag: String)?
+    }
+
+    init(session: Session) {
+        self.session = session
+    }
+
+    /// The transaction status ReadyForQuery reports: idle, in a block, or in a failed block.
+    var transactionStatus: UInt8 {
+        guard let block = session.block else { return UInt8(ascii: "I") }
+        if case .failed = block.state { return UInt8(ascii: "E") }
+        return UInt8(ascii: "T")
+    }
+
+    func handle(_ m: FrontendMessage) -> Response {
+        if skippingUntilSync {
+            switch m {
+            case .sync: skippingUntilSync = false
+            case .terminate: return Response(bytes: take(), close: true)
+            default: return Response()
+            }
+            out.readyForQuery(transactionStatus)
+            return Response(bytes: take())
+        }
+        switch m {
+        case .query(let text):
+            simpleQuery(text)
+            out.readyForQuery(transactionStatus)
+            return Response(bytes: take())
+        case .parse(let p): extended { try parse(p) }
+        case .bind(let b): extended { try bind(b) }
+        case let .describe(kind, name): extended { try describe(kind: kind, name: name) }
+        case let .execute(portal, maxRows): extended { try execute(portal: portal, maxRows: maxRows) }
+        case let .close(kind, name): extended { close(kind: kind, name: name) }
+        case .sync:
+            // The implicit transaction ends at Sync, and its portals with it; a block's stay.
+            if session.block == nil { portals.removeAll() }
+            out.readyForQuery(transactionStatus)
+            return Response(bytes: take())
+        case .flush:
+            return Response(bytes: take())
+        case .terminate:
+            return Response(bytes: take(), close: true)
+        case .functionCall:
+            extended { throw SQLError(.featureNotSupported, "the fast-path function call interface is not supported") }
+        case .copyData, .copyDone, .copyFail:
+            // Outside COPY, as PostgreSQL does: CopyData and CopyDone are ignored, CopyFail too.
+            break
+        case .authResponse:
+            out.error(SQLError(.protocolViolation, "unexpected password message"))
+            return Response(bytes: take(), close: true)
+        case .sslRequest, .gssEncRequest, .cancel, .startup:
+            out.error(SQLError(.protocolViolation, "unexpected startup message"))
+            return Response(bytes: take(), close: true)
+        }
+        return Response(bytes: out.buffer.readableBytes >= Self.flushBytes ? take() : nil)
+    }
+
+    /// The session ends: its open transaction is rolled back.
+    func end() {
+        session.block?.rollback()
+    }
+
+    private func take() -> ByteBuffer {
+        let b = out.buffer
+        out = BackendWriter(capacity: 1024)
+        return b
+    }
+
+    private func extended(_ body: () throws -> Void) {
+        do {
+            try body()
+        } catch {
+            out.error(Self.sqlError(error))
+            skippingUntilSync = true
+        }
+    }
+
+    static func sqlError(_ e: any Error) -> SQLError {
+        if let s = e as? SQLError { return s }
+        return SQLError(.internalError, "\(e)")
+    }
+
+    static func text(_ bytes: [UInt8]) throws -> String {
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            throw SQLError(.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\"")
+        }
+        return s
+    }
+
+    // MARK: Simple query
+
+    private func simpleQuery(_ bytes: [UInt8]) {
+        let statements: [String]
+        do {
+            statements = try Lexer.splitStatements(try Self.text(bytes))
+        } catch let e as LexError {
+            out.error(SQLError(.syntaxError, e.message, position: e.offset + 1))
+            return
+        } catch {
+            out.error(Self.sqlError(error))
+            return
+        }
+        if statements.isEmpty {
+            out.emptyQueryResponse()
+            return
+        }
+        for s in statements {
+            do {
+                let r = try session.executeOne(s)
+                try send(r, formats: [], from: r.rows[...], describe: true)
+                out.commandComplete(r.tag)
+                reportParameters()
+            } catch {
+                out.error(Self.sqlError(error))
+                reportParameters()
+                return
+            }
+        }
+    }
+
+    /// ParameterStatus for each reported setting the statement changed.
+    private func reportParameters() {
+        for (name, value) in session.takeChangedParameters() { out.parameterStatus(name, value) }
+    }
+
+    /// Notices, the row description (when asked) and the rows of a result.
+    private func send(_ r: StatementResult, formats: [Int16], from rows: ArraySlice<[Value]>, describe: Bool) throws {
+        for n in r.notices { out.notice(n, code: "01000", severity: "WARNING") }
+        guard let columns = r.columns else { return }
+        if describe { out.rowDescription(columns, formats: formats) }
+        for row in rows { try dataRow(row, columns) }
+    }
+
+    private func dataRow(_ row: [Value], _ columns: [ResultColumn], formats: [Int16] = []) throws {
+        var failure: (any Error)?
+        out.message("D") { b in
+            b.writeInteger(Int16(row.count))
+            for (i, (v, c)) in zip(row, columns).enumerated() {
+                if !formats.isEmpty && (formats.count == 1 ? formats[0] : formats[i]) == 1 {
+                    do {
+                        try PGBinary.write(v, as: c.type, into: &b)
+                    } catch {
+                        failure = error
+                        b.writeInteger(Int32(-1))
+                    }
+                    continue
+                }
+                guard let s = session.text(v, c.type) else {
+                    b.writeInteger(Int32(-1))
+                    continue
+                }
+                let at = b.writerIndex
+                b.writeInteger(Int32(0))
+                let n = b.writeString(s)
+                b.setInteger(Int32(n), at: at)
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: Extended query
+
+    private func parse(_ p: FrontendMessage.Parse) throws {
+        let name = try Self.text(p.name)
+        var types: [SQLType?] = []
+        for oid in p.parameterTypes {
+            guard oid != 0 && oid != 705 else {
+                types.append(nil)
+                continue
+            }
+            guard let t = PGTypes.sqlType(oid: oid) else {
+                throw SQLError(.featureNotSupported, "parameters of type oid \(oid) are not supported")
+            }
+            types.append(t)
+        }
+        if !name.isEmpty, session.preparedStatement(named: name) != nil {
+            throw SQLError(SQLState("42P05"), "prepared statement \"\(name)\" already exists")
+        }
+        let statement = try session.prepare(try Self.text(p.query), name: name, parameterTypes: types)
+        if name.isEmpty { unnamedStatement = statement }
+        out.parseComplete()
+    }
+
+    private func statement(_ name: [UInt8]) throws -> PreparedStatement {
+        if name.isEmpty {
+            guard let s = unnamedStatement else { throw SQLError(SQLState("26000"), "unnamed prepared statement does not exist") }
+            return s
+        }
+        let n = try Self.text(name)
+        guard let s = session.preparedStatement(named: n) else {
+            throw SQLError(SQLState("26000"), "prepared statement \"\(n)\" does not exist")
+        }
+        return s
+    }
+
+    private func bind(_ b: FrontendMessage.Bind) throws {
+        let s = try statement(b.statement)
+        guard b.parameterFormats.count <= 1 || b.parameterFormats.count == b.parameters.count else {
+            throw SQLError(.protocolViolation, "bind message has \(b.parameterFormats.count) parameter formats but \(b.parameters.count) parameters")
+        }
+        guard b.parameters.count == s.parameterTypes.count else {
+            throw SQLError(.protocolViolation, "bind message supplies \(b.parameters.count) parameters, but prepared statement \"\(s.name)\" requires \(s.parameterTypes.count)")
+        }
+        var values: [Value] = []
+        for (i, p) in b.parameters.enumerated() {
+            let format = b.parameterFormats.isEmpty ? 0 : b.parameterFormats.count == 1 ? b.parameterFormats[0] : b.parameterFormats[i]
+            let type = s.parameterTypes[i]
+            switch (format, p) {
+            case (_, nil):
+                values.append(.null)
+            case (0, let bytes?):
+                values.append(try session.parameterValue(try Self.text(bytes), as: type))
+            case (1, let bytes?):
+                let v = try PGBinary.decode(bytes, as: type, parameter: i + 1)
+                if case .text(let t) = v, PGBinary.isTextLike(type) || type.base == .jsonb {
+                    values.append(try session.parameterValue(t, as: type))
+                } else {
+                    values.append(v)
+                }
+            default:
+                throw SQLError(.protocolViolation, "unsupported format code: \(format)")
+            }
+        }
+        let columnCount = s.columns?.count ?? 0
+        guard b.resultFormats.count <= 1 || b.resultFormats.count == columnCount else {
+            throw SQLError(.protocolViolation, "bind message has \(b.resultFormats.count) result formats but query has \(columnCount) columns")
+        }
+        for f in b.resultFormats where f != 0 && f != 1 {
+            throw SQLError(.protocolViolation, "unsupported format code: \(f)")
+        }
+        portals[b.portal] = Portal(statement: s, parameters: values, resultFormats: b.resultFormats)
+        out.bindComplete()
+    }
+
+    private func describe(kind: UInt8, name: [UInt8]) throws {
+        if kind == UInt8(ascii: "S") {
+            let s = try statement(name)
+            out.parameterDescription(s.parameterTypes)
+            if let columns = s.columns { out.rowDescription(columns) } else { out.noData() }
+            return
+        }
+        guard let p = portals[name] else {
+            throw SQLError(SQLState("34000"), "portal \"\(String(decoding: name, as: UTF8.self))\" does not exist")
+        }
+        if let columns = p.statement.columns { out.rowDescription(columns, formats: p.resultFormats) } else { out.noData() }
+    }
+
+    private func execute(portal name: [UInt8], maxRows: Int32) throws {
+        guard var p = portals[name] else {
+            throw SQLError(SQLState("34000"), "portal \"\(String(decoding: name, as: UTF8.self))\" does not exist")
+        }
+        if p.statement.command.isEmpty {
+            out.emptyQueryResponse()
+            return
+        }
+        if p.pending == nil {
+            let r: StatementResult
+            do {
+                r = try session.execute(p.statement, parameters: p.parameters)
+            } catch {
+                reportParameters()
+                throw error
+            }
+            reportParameters()
+            for n in r.notices { out.notice(n, code: "01000", severity: "WARNING") }
+            guard r.columns != nil else {
+                out.commandComplete(r.tag)
+                portals[name] = nil
+                return
+            }
+            p.pending = (r.rows[...], r.tag)
+        }
+        guard let (rows, tag) = p.pending, let columns = p.statement.columns else { return }
+        let limit = maxRows > 0 ? Int(maxRows) : rows.count
+        let part = rows.prefix(limit)
+        for row in part { try dataRow(row, columns, formats: p.resultFormats) }
+        if part.count < rows.count {
+            p.pending = (rows.dropFirst(part.count), tag)
+            portals[name] = p
+            out.portalSuspended()
+        } else {
+            portals[name] = nil
+            out.commandComplete(tag)
+        }
+    }
+
+    private func close(kind: UInt8, name: [UInt8]) {
+        if kind == UInt8(ascii: "S") {
+            if name.isEmpty {
+                unnamedStatement = nil
+            } else if let n = String(validating: name, as: UTF8.self) {
+                session.deallocate(n)
+            }
+        } else {
+            portals[name] = nil
+        }
+        out.closeComplete()
+    }
+}
