@@ -24,20 +24,24 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         counted = server.connections.open()
-        guard counted else {
-            // Refused before startup: PostgreSQL answers the startup packet; the message is
-            // the same whatever the client sends first.
-            var w = BackendWriter()
-            w.error(SQLError(.tooManyConnections, "sorry, too many clients already"), severity: "FATAL")
-            sendAndClose(w.buffer, context)
-            return
-        }
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard counted else { return }
         let m = unwrapInboundIn(data)
+        guard counted else {
+            // Over the limit: answered as PostgreSQL answers it, once the client has said
+            // what it wants (TLS negotiation first, then the startup message).
+            switch m {
+            case .sslRequest, .gssEncRequest: act(.sendByte(UInt8(ascii: "N")), context)
+            case let .cancel(pid, key): act(.cancel(processId: pid, secretKey: key), context)
+            default:
+                var w = BackendWriter()
+                w.error(SQLError(.tooManyConnections, "sorry, too many clients already"), severity: "FATAL")
+                sendAndClose(w.buffer, context)
+            }
+            return
+        }
         if let worker {
             if !worker.enqueue(m) { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
             return

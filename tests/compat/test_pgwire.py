@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""Real PostgreSQL clients against a real `driftdb serve` process.
+
+    python3 tests/compat/test_pgwire.py --driftdb .build/release/driftdb [-k pattern]
+
+Each server binds 127.0.0.1 on a free port (and a Unix-domain socket in its own temporary
+directory), keeps its data in a temporary directory, and is stopped by the test that
+started it, by PID. Clients: psql, psycopg2 (simple query protocol), psycopg 3 (extended
+protocol, binary formats, pipeline mode), and raw sockets for malformed input.
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+
+try:
+    import psycopg
+except ImportError:  # reported by the tests that need it
+    psycopg = None
+
+DRIFTDB = None
+SEED = int(os.environ.get('SEED', random.randrange(1, 2**31)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A driftdb server process on a free port with its own data and socket directory."""
+
+    def __init__(self, extra='', data=None, port=None):
+        self.dir = tempfile.mkdtemp(prefix='driftdb-compat-')
+        self.data = data or os.path.join(self.dir, 'data')
+        self.port = port or free_port()
+        self.config = os.path.join(self.dir, 'plugins.yaml')
+        with open(self.config, 'w') as f:
+            f.write(f'data_path: {self.data}\n'
+                    f'shutdown_timeout_ms: 2000\n'
+                    f'plugins:\n'
+                    f'  - kind: pgwire\n'
+                    f'    listen: 127.0.0.1:{self.port}\n'
+                    f'    unix_socket_dir: {self.dir}\n' + extra)
+        self.start()
+
+    def start(self):
+        self.log_path = os.path.join(self.dir, f'server-{time.time_ns()}.log')
+        self.log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen([DRIFTDB, 'serve', '--config', self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f'server exited with {self.proc.returncode}: {self.output()}')
+            if 'database open' in self.output():
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f'server did not start: {self.output()}')
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def dsn(self, **kw):
+        d = dict(host='127.0.0.1', port=self.port, user='driftdb', dbname='driftdb', connect_timeout=10)
+        d.update(kw)
+        return ' '.join(f'{k}={v}' for k, v in d.items())
+
+    def connect(self, **kw):
+        return psycopg2.connect(self.dsn(**kw))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the server (by PID) and returns its exit status."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout)
+        self.log.close()
+        return self.proc.returncode
+
+    def remove(self):
+        if self.proc.poll() is None:
+            self.stop(signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def psql(server, script, host=None, check=True, extra=()):
+    env = dict(os.environ, PGCLIENTENCODING='UTF8', PGCONNECT_TIMEOUT='10')
+    r = subprocess.run(['psql', '-X', '-q', '-h', host or '127.0.0.1', '-p', str(server.port), '-U', 'driftdb', 'driftdb', *extra],
+                       input=script, capture_output=True, text=True, env=env, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f'psql failed ({r.returncode}): {r.stderr}')
+    return r
+
+
+class Shared(unittest.TestCase):
+    """Tests that share one server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.server.stop()
+        cls.server.remove()
+        assert status == 0, f'server exited with {status}'
+
+    def test_psql_session(self):
+        r = psql(self.server, '''
+CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(12,2) DEFAULT 0);
+INSERT INTO accounts VALUES (1, 'ann', 100), (2, 'bob', 50);
+UPDATE accounts SET balance = balance - 30 WHERE id = 1;
+\\x on
+SELECT * FROM accounts WHERE id = 1;
+\\x off
+SELECT owner, balance FROM accounts ORDER BY id;
+''')
+        self.assertIn('owner   | ann', r.stdout)
+        self.assertIn('balance | 70.00', r.stdout)
+        self.assertIn(' ann   |   70.00', r.stdout)
+        self.assertIn(' bob   |   50.00', r.stdout)
+
+    def test_psql_time_travel_and_errors(self):
+        r = psql(self.server, """
+CREATE TABLE prices (sku text PRIMARY KEY, price int);
+INSERT INTO prices VALUES ('a', 10);
+SELECT '@seq:' || drift_seq AS target FROM prices \\gset
+UPDATE prices SET price = 12 WHERE sku = 'a';
+SELECT 'now', price FROM prices;
+SELECT 'then', price FROM prices AS OF :target;
+SELECT 'sql2011', price FROM prices FOR SYSTEM_TIME AS OF :target;
+""")
+        self.assertIn(' now      |    12', r.stdout)
+        self.assertIn(' then     |    10', r.stdout)
+        self.assertIn(' sql2011  |    10', r.stdout)
+        r = psql(self.server, 'SELECT * FROM no_such_table;\nSELECT 1/0;\n', check=False)
+        self.assertIn('ERROR:  relation "no_such_table" does not exist', r.stderr)
+        self.assertIn('ERROR:  division by zero', r.stderr)
+
+    def test_psql_over_the_unix_socket(self):
+        r = psql(self.server, 'SELECT 40 + 2 AS answer;\n', host=self.server.dir)
+        self.assertIn('42', r.stdout)
+
+    def test_wrong_database_and_user(self):
+        with self.assertRaises(psycopg2.OperationalError) as e:
+            self.server.connect(dbname='nosuch')
+        self.assertIn('database "nosuch" does not exist', str(e.exception))
+
+    def test_psycopg2_parameters_transactions_and_errors(self):
+        c = self.server.connect()
+        cur = c.cursor()
+        cur.execute('CREATE TABLE parent (id int PRIMARY KEY)')
+        cur.execute('CREATE TABLE child (id int PRIMARY KEY, parent int REFERENCES parent, n int CHECK (n > 0), s text NOT NULL)')
+        c.commit()
+        cur.execute('INSERT INTO parent VALUES (%s), (%s)', (1, 2))
+        cur.execute('INSERT INTO child VALUES (%s, %s, %s, %s)', (1, 1, 5, "it's ünïcode"))
+        c.commit()
+        cur.execute('SELECT s, n FROM child WHERE id = %s', (1,))
+        self.assertEqual(cur.fetchone(), ("it's ünïcode", 5))
+        for sql, exc in [('INSERT INTO parent VALUES (1)', psycopg2.errors.UniqueViolation),
+                         ('INSERT INTO child VALUES (2, 99, 1, %s)', psycopg2.errors.ForeignKeyViolation),
+                         ('INSERT INTO child VALUES (3, 1, -1, %s)', psycopg2.errors.CheckViolation),
+                         ('INSERT INTO child VALUES (4, 1, 1, NULL)', psycopg2.errors.NotNullViolation),
+                         ('SELECT 1/0', psycopg2.errors.DivisionByZero),
+                         ('SELEC 1', psycopg2.errors.SyntaxError)]:
+            with self.assertRaises(exc, msg=sql):
+                cur.execute(sql, ('x',) if '%s' in sql else None)
+            c.rollback()
+        # A failed statement aborts the block until ROLLBACK.
+        cur.execute('INSERT INTO parent VALUES (3)')
+        with self.assertRaises(psycopg2.errors.UniqueViolation):
+            cur.execute('INSERT INTO parent VALUES (1)')
+        with self.assertRaises(psycopg2.errors.InFailedSqlTransaction):
+            cur.execute('SELECT 1')
+        c.rollback()
+        cur.execute('SELECT count(*) FROM parent')
+        self.assertEqual(cur.fetchone(), (2,))
+        self.assertEqual(c.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_INTRANS)
+        c.rollback()
+        self.assertEqual(c.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_IDLE)
+        c.close()
+
+    def test_serialization_failure(self):
+        a, b = self.server.connect(), self.server.connect()
+        a.cursor().execute('CREATE TABLE counters (id int PRIMARY KEY, n int)')
+        a.cursor().execute('INSERT INTO counters VALUES (1, 0)')
+        a.commit()
+        for c in (a, b):
+            c.set_session(isolation_level='REPEATABLE READ')
+        ca, cb = a.cursor(), b.cursor()
+        ca.execute('SELECT n FROM counters WHERE id = 1')
+        cb.execute('SELECT n FROM counters WHERE id = 1')
+        ca.execute('UPDATE counters SET n = n + 1 WHERE id = 1')
+        a.commit()
+        with self.assertRaises(psycopg2.errors.SerializationFailure):
+            cb.execute('UPDATE counters SET n = n + 1 WHERE id = 1')
+        b.rollback()
+        a.close()
+        b.close()
+
+    def test_psycopg2_server_side_cursor(self):
+        c = self.server.connect()
+        cur = c.cursor()
+        cur.execute('CREATE TABLE many AS SELECT g AS id FROM generate_series(1, 1000) g')
+        c.commit()
+        named = c.cursor('big')
+        named.itersize = 100
+        named.execute('SELECT id FROM many ORDER BY id')
+        self.assertEqual(sum(r[0] for r in named), 500500)
+        named.close()
+        c.commit()
+        c.close()
+
+    def test_cancel_a_long_select(self):
+        c = self.server.connect()
+        cur = c.cursor()
+        cur.execute('CREATE TABLE ten_k AS SELECT g AS id FROM generate_series(1, 10000) g')
+        c.commit()
+
+        def cancel():
+            time.sleep(0.5)
+            c.cancel()
+        threading.Thread(target=cancel).start()
+        started = time.time()
+        with self.assertRaises(psycopg2.errors.QueryCanceled):
+            cur.execute('SELECT count(*) FROM ten_k a, ten_k b, ten_k c')
+        self.assertLess(time.time() - started, 1.5)
+        c.rollback()
+        cur.execute('SELECT 1')
+        self.assertEqual(cur.fetchone(), (1,))
+        c.close()
+
+    def test_parameter_status_follows_set(self):
+        c = self.server.connect(application_name='compat')
+        self.assertEqual(c.get_parameter_status('application_name'), 'compat')
+        self.assertEqual(c.get_parameter_status('server_encoding'), 'UTF8')
+        self.assertTrue(c.get_parameter_status('server_version').startswith('15'))
+        self.assertEqual(c.server_version // 10000, 15)
+        c.autocommit = True
+        c.cursor().execute("SET TimeZone = 'Europe/Berlin'")
+        self.assertEqual(c.get_parameter_status('TimeZone'), 'Europe/Berlin')
+        c.close()
+
+    @unittest.skipIf(psycopg is None, 'psycopg 3 is not installed')
+    def test_psycopg3_extended_binary_and_pipeline(self):
+        import datetime
+        import decimal
+        import uuid
+        with psycopg.connect(self.server.dsn()) as c:
+            cur = c.cursor()
+            cur.execute('CREATE TABLE typed (id int8 PRIMARY KEY, f float8, d numeric, ts timestamptz, u uuid, b bytea, '
+                        'a int4[], j jsonb, ok bool, day date, span interval)')
+            row = (7, 1.25, decimal.Decimal('-12.3400'), datetime.datetime(2026, 11, 30, 4, 21, tzinfo=datetime.timezone.utc),
+                   uuid.UUID(int=12345), b'\x00\xff', [1, None, 3], psycopg.types.json.Jsonb({'k': [1, 2]}), True,
+                   datetime.date(2024, 2, 29), datetime.timedelta(days=2, seconds=5))
+            cur.execute('INSERT INTO typed VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)', row)
+            for binary in (False, True):
+                bc = c.cursor(binary=binary)
+                bc.execute('SELECT * FROM typed WHERE id = %s', (7,))
+                got = bc.fetchone()
+                self.assertEqual(got[:7], row[:7], f'binary={binary}')
+                self.assertEqual(got[7], {'k': [1, 2]})
+                self.assertEqual(got[8:], row[8:])
+            cur.executemany('INSERT INTO typed (id) VALUES (%s)', [(i,) for i in range(100, 150)])
+            with c.pipeline():
+                cur.execute('SELECT count(*) FROM typed')
+                cur2 = c.cursor()
+                cur2.execute('SELECT %s::text || %s', ('a', 'b'))
+            self.assertEqual(cur.fetchone(), (51,))
+            self.assertEqual(cur2.fetchone(), ('ab',))
+            for _ in range(3):
+                cur.execute('SELECT id FROM typed WHERE id = %s', (100,), prepare=True)
+                self.assertEqual(cur.fetchone(), (100,))
+            with self.assertRaises(psycopg.errors.UniqueViolation):
+                cur.execute('INSERT INTO typed (id) VALUES (%s)', (7,))
+
+    def test_bad_input_never_hurts_another_client(self):
+        good = self.server.connect()
+        good.autocommit = True
+        stop = threading.Event()
+        failures = []
+
+        def query():
+            cur = good.cursor()
+            n = 0
+            while not stop.is_set():
+                try:
+                    cur.execute('SELECT %s::int * 2', (n,))
+                    if cur.fetchone() != (n * 2,):
+                        failures.append(n)
+                except Exception as e:  # noqa: BLE001 - any failure is the finding
+                    failures.append(repr(e))
+                    return
+                n += 1
+        t = threading.Thread(target=query)
+        t.start()
+        rng = random.Random(SEED)
+        startup = struct.pack('!ii', 0, 196608) + b'user\x00driftdb\x00database\x00driftdb\x00\x00'
+        startup = struct.pack('!i', len(startup)) + startup[4:]
+        shapes = []
+        for i in range(120):
+            kind = i % 6
+            if kind == 0:
+                payload = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+            elif kind == 1:
+                payload = startup[:rng.randrange(1, len(startup))]
+            elif kind == 2:
+                payload = startup + b'Q' + struct.pack('!i', 0x7ffffff0)
+            elif kind == 3:
+                payload = startup + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+            elif kind == 4:
+                payload = startup + b'B' + struct.pack('!i', 12) + b'\x00\x00\xff\xff\xff\xff\x00'
+            else:
+                payload = struct.pack('!i', 1 << 30) + b'\x00' * 8
+            shapes.append(kind)
+            s = socket.create_connection(('127.0.0.1', self.server.port), timeout=5)
+            try:
+                s.sendall(payload)
+                if rng.random() < 0.5:
+                    s.shutdown(socket.SHUT_WR)
+                    try:
+                        while s.recv(4096):
+                            pass
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+            finally:
+                s.close()
+        stop.set()
+        t.join()
+        self.assertEqual(failures, [], f'seed {SEED}')
+        self.assertIsNone(self.server.proc.poll(), 'the server died')
+        c = self.server.connect()
+        c.cursor().execute('SELECT 1')
+        c.close()
+        good.close()
+
+
+class Limits(unittest.TestCase):
+    def setUp(self):
+        self.server = Server(extra='    max_connections: 3\n    max_message_bytes: 65536\n')
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0)
+        self.server.remove()
+
+    def test_connection_limit_and_message_size(self):
+        held = [self.server.connect() for _ in range(3)]
+        with self.assertRaises(psycopg2.OperationalError) as e:
+            self.server.connect()
+        self.assertIn('too many clients', str(e.exception))
+        held.pop().close()
+        time.sleep(0.2)
+        c = self.server.connect()
+        with self.assertRaises(psycopg2.Error) as e:
+            c.cursor().execute('SELECT ' + "'" + 'x' * 70000 + "'")
+        # The connection that sent it is closed; the others keep working.
+        held[0].cursor().execute('SELECT 1')
+        for h in held:
+            h.close()
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_rolls_back_open_work_and_exits_zero(self):
+        server = Server()
+        try:
+            c = server.connect()
+            cur = c.cursor()
+            cur.execute('CREATE TABLE kept (id int PRIMARY KEY)')
+            cur.execute('INSERT INTO kept VALUES (1)')
+            c.commit()
+            cur.execute('INSERT INTO kept VALUES (2)')  # left open
+            self.assertEqual(server.stop(signal.SIGTERM), 0, server.output())
+            with self.assertRaises(psycopg2.Error):
+                cur.execute('SELECT 1')
+            server.start()
+            c2 = server.connect()
+            cur2 = c2.cursor()
+            cur2.execute('SELECT id FROM kept ORDER BY id')
+            self.assertEqual(cur2.fetchall(), [(1,)])
+            c2.close()
+            self.assertEqual(server.stop(), 0)
+        finally:
+            server.remove()
+
+    def test_acknowledged_commits_survive_kill_nine(self):
+        server = Server()
+        rng = random.Random(SEED)
+        acknowledged = set()
+        try:
+            c = server.connect()
+            c.cursor().execute('CREATE TABLE acked (id int PRIMARY KEY, twice int NOT NULL)')
+            c.cursor().execute('CREATE TABLE mirror (id int PRIMARY KEY)')
+            c.commit()
+            c.close()
+            n = 0
+            for cycle in range(10):
+                stop = threading.Event()
+
+                def writer():
+                    nonlocal n
+                    try:
+                        w = server.connect()
+                        cur = w.cursor()
+                        while not stop.is_set():
+                            n += 1
+                            cur.execute('INSERT INTO acked VALUES (%s, %s)', (n, 2 * n))
+                            cur.execute('INSERT INTO mirror VALUES (%s)', (n,))
+                            w.commit()
+                            acknowledged.add(n)
+                    except psycopg2.Error:
+                        pass
+                t = threading.Thread(target=writer)
+                t.start()
+                time.sleep(0.05 + rng.random() * 0.3)
+                server.stop(signal.SIGKILL)
+                stop.set()
+                t.join()
+                server.start()
+                v = server.connect()
+                cur = v.cursor()
+                cur.execute('SELECT id, twice FROM acked')
+                rows = dict(cur.fetchall())
+                cur.execute('SELECT id FROM mirror')
+                mirror = {r[0] for r in cur.fetchall()}
+                v.close()
+                missing = acknowledged - set(rows)
+                self.assertEqual(missing, set(), f'cycle {cycle}, seed {SEED}: acknowledged commits lost')
+                self.assertEqual(set(rows), mirror, f'cycle {cycle}: a partial transaction is visible')
+                self.assertTrue(all(v == 2 * k for k, v in rows.items()))
+            self.assertGreater(len(acknowledged), 20)
+            self.assertEqual(server.stop(), 0)
+        finally:
+            server.remove()
+
+
+def main():
+    global DRIFTDB
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--driftdb', required=True)
+    args, rest = parser.parse_known_args()
+    DRIFTDB = os.path.abspath(args.driftdb)
+    print(f'compat: seed {SEED} (replay: SEED={SEED})', flush=True)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == '__main__':
+    main()
