@@ -78,7 +78,9 @@ class Server:
     def dsn(self, **kw):
         d = dict(host='127.0.0.1', port=self.port, user='driftdb', dbname='driftdb', connect_timeout=10)
         d.update(kw)
-        return ' '.join(f'{k}={v}' for k, v in d.items())
+        def quote(v):
+            return "'" + str(v).replace('\\', '\\\\').replace("'", "\\'") + "'"
+        return ' '.join(f'{k}={quote(v)}' for k, v in d.items())
 
     def connect(self, **kw):
         return psycopg2.connect(self.dsn(**kw))
@@ -194,6 +196,29 @@ SELECT 'sql2011', price FROM prices FOR SYSTEM_TIME AS OF :target;
         self.assertEqual(c.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_IDLE)
         c.close()
 
+    def test_a_multi_statement_message_is_one_transaction(self):
+        c = self.server.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('CREATE TABLE once (id int PRIMARY KEY)')
+        with self.assertRaises(psycopg2.errors.UniqueViolation):
+            cur.execute('INSERT INTO once VALUES (1); INSERT INTO once VALUES (2); INSERT INTO once VALUES (1)')
+        cur.execute('SELECT count(*) FROM once')
+        self.assertEqual(cur.fetchone(), (0,), 'the failed message left rows behind')
+        # COMMIT inside the message ends its transaction; what follows starts another.
+        with self.assertRaises(psycopg2.errors.UniqueViolation):
+            cur.execute('INSERT INTO once VALUES (1); COMMIT; INSERT INTO once VALUES (2); INSERT INTO once VALUES (2)')
+        cur.execute('SELECT id FROM once ORDER BY id')
+        self.assertEqual(cur.fetchall(), [(1,)])
+        # BEGIN inside the message turns its transaction into an ordinary block that outlives
+        # it, statements before the BEGIN included (PostgreSQL 15 gives [(1,)] here too).
+        cur.execute('INSERT INTO once VALUES (3); BEGIN; INSERT INTO once VALUES (4)')
+        self.assertEqual(c.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_INTRANS)
+        cur.execute('ROLLBACK')
+        cur.execute('SELECT id FROM once ORDER BY id')
+        self.assertEqual(cur.fetchall(), [(1,)])
+        c.close()
+
     def test_serialization_failure(self):
         a, b = self.server.connect(), self.server.connect()
         a.cursor().execute('CREATE TABLE counters (id int PRIMARY KEY, n int)')
@@ -244,6 +269,23 @@ SELECT 'sql2011', price FROM prices FOR SYSTEM_TIME AS OF :target;
         self.assertEqual(cur.fetchone(), (1,))
         c.close()
 
+    def test_statement_and_idle_in_transaction_timeouts(self):
+        c = self.server.connect(options='-c statement_timeout=300')
+        cur = c.cursor()
+        started = time.time()
+        with self.assertRaises(psycopg2.errors.QueryCanceled) as e:
+            cur.execute('SELECT pg_sleep(5)')
+        self.assertIn('statement timeout', str(e.exception))
+        self.assertLess(time.time() - started, 2)
+        c.rollback()
+        cur.execute("SET idle_in_transaction_session_timeout = '300ms'")
+        c.commit()
+        cur.execute('SELECT 1')  # opens a transaction block, then idles in it
+        time.sleep(1)
+        with self.assertRaises(psycopg2.OperationalError):
+            cur.execute('SELECT 2')
+        self.assertIsNone(self.server.proc.poll())
+
     def test_parameter_status_follows_set(self):
         c = self.server.connect(application_name='compat')
         self.assertEqual(c.get_parameter_status('application_name'), 'compat')
@@ -287,6 +329,14 @@ SELECT 'sql2011', price FROM prices FOR SYSTEM_TIME AS OF :target;
                 self.assertEqual(cur.fetchone(), (100,))
             with self.assertRaises(psycopg.errors.UniqueViolation):
                 cur.execute('INSERT INTO typed (id) VALUES (%s)', (7,))
+        # Autocommit: the statements of one pipeline sync run as one transaction.
+        with psycopg.connect(self.server.dsn(), autocommit=True) as c:
+            c.execute('CREATE TABLE piped (id int PRIMARY KEY)')
+            with self.assertRaises(psycopg.errors.UniqueViolation):
+                with c.pipeline():
+                    c.execute('INSERT INTO piped VALUES (%s)', (1,))
+                    c.execute('INSERT INTO piped VALUES (%s)', (1,))
+            self.assertEqual(c.execute('SELECT count(*) FROM piped').fetchone(), (0,))
 
     def test_bad_input_never_hurts_another_client(self):
         good = self.server.connect()

@@ -60,8 +60,28 @@ final class ConnectionWorker: @unchecked Sendable {
 
     private func run() {
         while true {
+            // Idle inside a transaction block for longer than the session allows: the
+            // connection ends (its transaction rolls back), as in PostgreSQL.
+            let idleMillis = protocolHandler.session.block != nil ? protocolHandler.session.idleInTransactionTimeoutMillis : 0
+            let deadline = idleMillis > 0 ? monotonicNanos() + UInt64(idleMillis) * 1_000_000 : 0
+            var timedOut = false
             lock.lock()
-            while head == queue.count && !stopping { wake.wait(lock) }
+            while head == queue.count && !stopping {
+                if deadline == 0 {
+                    wake.wait(lock)
+                } else if !wake.wait(lock, deadlineNanos: deadline) || monotonicNanos() >= deadline {
+                    timedOut = head == queue.count && !stopping
+                    break
+                }
+            }
+            if timedOut {
+                lock.unlock()
+                var w = BackendWriter()
+                w.error(SQLError(.idleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout"),
+                        severity: "FATAL")
+                channel.writeAndFlush(w.buffer).whenComplete { [channel] _ in channel.close(promise: nil) }
+                break
+            }
             if stopping {
                 lock.unlock()
                 break

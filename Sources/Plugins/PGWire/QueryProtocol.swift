@@ -50,7 +50,7 @@ final class QueryProtocol {
             case .terminate: return Response(bytes: take(), close: true)
             default: return Response()
             }
-            out.readyForQuery(transactionStatus)
+            sync()
             return Response(bytes: take())
         }
         switch m {
@@ -64,9 +64,7 @@ final class QueryProtocol {
         case let .execute(portal, maxRows): extended { try execute(portal: portal, maxRows: maxRows) }
         case let .close(kind, name): extended { close(kind: kind, name: name) }
         case .sync:
-            // The implicit transaction ends at Sync, and its portals with it; a block's stay.
-            if session.block == nil { portals.removeAll() }
-            out.readyForQuery(transactionStatus)
+            sync()
             return Response(bytes: take())
         case .flush:
             return Response(bytes: take())
@@ -98,13 +96,28 @@ final class QueryProtocol {
         return b
     }
 
+    /// An extended-protocol message: the messages up to Sync run in one implicit transaction.
     private func extended(_ body: () throws -> Void) {
         do {
+            try session.beginImplicitBlock()
             try body()
         } catch {
             out.error(Self.sqlError(error))
             skippingUntilSync = true
         }
+    }
+
+    /// Sync: the implicit transaction commits (or, after an error, rolls back).
+    private func sync() {
+        do {
+            try session.endImplicitBlock()
+        } catch {
+            out.error(Self.sqlError(error))
+        }
+        reportParameters()
+        // The implicit transaction ends at Sync, and its portals with it; a block's stay.
+        if session.block == nil { portals.removeAll() }
+        out.readyForQuery(transactionStatus)
     }
 
     static func sqlError(_ e: any Error) -> SQLError {
@@ -136,18 +149,28 @@ final class QueryProtocol {
             out.emptyQueryResponse()
             return
         }
+        // Several statements in one message run as one transaction unless they say otherwise.
+        let implicit = statements.count > 1
         for s in statements {
             do {
+                if implicit { try session.beginImplicitBlock() }
                 let r = try session.executeOne(s)
                 try send(r, formats: [], from: r.rows[...], describe: true)
                 out.commandComplete(r.tag)
                 reportParameters()
             } catch {
                 out.error(Self.sqlError(error))
+                session.abortImplicitBlock()
                 reportParameters()
                 return
             }
         }
+        do {
+            try session.endImplicitBlock()
+        } catch {
+            out.error(Self.sqlError(error))
+        }
+        reportParameters()
     }
 
     /// ParameterStatus for each reported setting the statement changed.

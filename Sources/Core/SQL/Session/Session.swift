@@ -111,6 +111,38 @@ public final class Session {
 
     public var inTransactionBlock: Bool { block != nil }
 
+    /// Whether the open block began implicitly: the statements of one multi-statement query
+    /// message, or the extended-protocol messages up to a Sync, run as one transaction, as in
+    /// PostgreSQL. It commits when the message (or Sync) ends, an error rolls it back, and a
+    /// BEGIN inside it makes it an ordinary block.
+    public private(set) var blockIsImplicit = false
+
+    /// Opens an implicit block when no block is open.
+    public func beginImplicitBlock() throws {
+        guard block == nil else { return }
+        _ = try guarded("BEGIN") { try transactionControl(.begin(isolation: nil, readOnly: nil), asOf: nil) }
+        blockIsImplicit = true
+    }
+
+    /// Ends an implicit block: commits it, or rolls it back when a statement in it failed.
+    /// An ordinary block (or none) is left as it is.
+    public func endImplicitBlock() throws {
+        guard blockIsImplicit, let b = block else { return }
+        if b.state == .failed {
+            endBlock(committed: false)
+            b.rollback()
+            return
+        }
+        _ = try guarded("COMMIT") { try transactionControl(.commit, asOf: nil) }
+    }
+
+    /// Rolls back an implicit block (a statement in it failed).
+    public func abortImplicitBlock() {
+        guard blockIsImplicit, let b = block else { return }
+        endBlock(committed: false)
+        b.rollback()
+    }
+
     /// Runs every statement of `sql` in order (each in its own transaction unless a block is
     /// open) and returns one result per statement. Stops at the first error.
     public func execute(_ sql: String, parameters: [Value] = []) throws -> [StatementResult] {
@@ -470,6 +502,18 @@ public final class Session {
     func transactionControl(_ t: TransactionStatement, asOf: TemporalSpec?) throws -> StatementResult {
         switch t {
         case let .begin(isolation, readOnly):
+            if let b = block, blockIsImplicit {
+                // BEGIN inside a multi-statement message or a batch: the implicit block it
+                // opened becomes an ordinary one (its characteristics apply if nothing ran yet).
+                blockIsImplicit = false
+                if (isolation != nil || readOnly != nil) && !b.hasStarted {
+                    let replaced = beginTransaction(isolation: isolation ?? b.isolation, readOnly: readOnly ?? b.readOnly, asOf: blockAsOf)
+                    try configure(replaced)
+                    b.rollback()
+                    block = replaced
+                }
+                return StatementResult(tag: "BEGIN")
+            }
             if block != nil {
                 return StatementResult(tag: "BEGIN", notices: ["WARNING: there is already a transaction in progress"])
             }
@@ -570,6 +614,7 @@ public final class Session {
         releaseTransactionAdvisoryLocks()
         savepointDepths = []
         block = nil
+        blockIsImplicit = false
         blockAsOf = nil
         blockStartTime = nil
     }

@@ -323,6 +323,11 @@ extension Session {
         settings.takeChangedReported()
     }
 
+    /// `idle_in_transaction_session_timeout` in milliseconds (0: none).
+    public var idleInTransactionTimeoutMillis: Int {
+        (try? SettingDefinition.parseMillis(settings["idle_in_transaction_session_timeout"] ?? "0", name: "")) ?? 0
+    }
+
     /// The role the session runs as, also what `session_authorization` shows.
     public func setRole(_ role: String) {
         userName = role
