@@ -153,6 +153,62 @@ SELECT 'sql2011', price FROM prices FOR SYSTEM_TIME AS OF :target;
         self.assertIn('ERROR:  relation "no_such_table" does not exist', r.stderr)
         self.assertIn('ERROR:  division by zero', r.stderr)
 
+    def test_psql_copy_in_and_out(self):
+        d = self.server.dir
+        with open(os.path.join(d, 'in.tsv'), 'w') as f:
+            f.write('1\tone\n2\t\\N\n3\tth\\tree\n')
+        with open(os.path.join(d, 'in.csv'), 'w') as f:
+            f.write('id,v\n4,"four, quoted"\n5,\n6,""\n')
+        out = os.path.join(d, 'out.csv')
+        r = psql(self.server, f"""
+CREATE TABLE copied (id int PRIMARY KEY, v text);
+\\copy copied FROM '{d}/in.tsv'
+\\copy copied FROM '{d}/in.csv' WITH (FORMAT csv, HEADER true)
+SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
+\\copy (SELECT * FROM copied ORDER BY id) TO '{out}' WITH (FORMAT csv, HEADER)
+\\copy copied TO STDOUT
+""")
+        self.assertIn('  3 | th      ree', r.stdout)  # psql shows the tab as spaces
+        self.assertIn('  2 | <null>', r.stdout)
+        self.assertIn('  5 | <null>', r.stdout)
+        self.assertIn('  6 | \n', r.stdout)
+        with open(out) as f:
+            self.assertEqual(f.read(), 'id,v\n1,one\n2,\n3,th\tree\n4,"four, quoted"\n5,\n6,""\n')
+        self.assertIn('3\tth\\tree\n', r.stdout)
+        self.assertIn('2\t\\N\n', r.stdout)
+
+    def test_psycopg_copy(self):
+        c = self.server.connect()
+        cur = c.cursor()
+        cur.execute('CREATE TABLE loaded (id int PRIMARY KEY, name text, score numeric)')
+        c.commit()
+        import io
+        cur.copy_expert('COPY loaded FROM STDIN WITH (FORMAT csv)', io.StringIO('1,ann,1.5\n2,bob,\n'))
+        c.commit()
+        buf = io.StringIO()
+        cur.copy_expert('COPY (SELECT * FROM loaded ORDER BY id) TO STDOUT', buf)
+        self.assertEqual(buf.getvalue(), '1\tann\t1.5\n2\tbob\t\\N\n')
+        # A bad row fails the whole COPY; nothing of it stays.
+        with self.assertRaises(psycopg2.errors.InvalidTextRepresentation):
+            cur.copy_expert('COPY loaded FROM STDIN', io.StringIO('3\tcy\t2\n4\tdi\tnot-a-number\n'))
+        c.rollback()
+        with self.assertRaises(psycopg2.errors.BadCopyFileFormat):
+            cur.copy_expert('COPY loaded FROM STDIN', io.StringIO('5\tex\n'))
+        c.rollback()
+        cur.execute('SELECT count(*) FROM loaded')
+        self.assertEqual(cur.fetchone(), (2,))
+        c.close()
+        if psycopg is None:
+            return
+        with psycopg.connect(self.server.dsn()) as c3:
+            cur3 = c3.cursor()
+            with cur3.copy('COPY loaded (id, name) FROM STDIN') as cp:
+                for i in range(10, 1010):
+                    cp.write_row((i, f'n{i}'))
+            with cur3.copy('COPY (SELECT id FROM loaded WHERE id >= 1000 ORDER BY id) TO STDOUT') as cp:
+                got = [int(r[0]) for r in cp.rows()]
+            self.assertEqual(got, list(range(1000, 1010)))
+
     def test_psql_over_the_unix_socket(self):
         r = psql(self.server, 'SELECT 40 + 2 AS answer;\n', host=self.server.dir)
         self.assertIn('42', r.stdout)

@@ -44,6 +44,7 @@ final class QueryProtocol {
     }
 
     func handle(_ m: FrontendMessage) -> Response {
+        if copying != nil { return copyMessage(m) }
         if skippingUntilSync {
             switch m {
             case .sync: skippingUntilSync = false
@@ -56,7 +57,8 @@ final class QueryProtocol {
         switch m {
         case .query(let text):
             simpleQuery(text)
-            out.readyForQuery(transactionStatus)
+            // A COPY FROM STDIN now waits for its data; ReadyForQuery follows it.
+            if copying == nil { out.readyForQuery(transactionStatus) }
             return Response(bytes: take())
         case .parse(let p): extended { try parse(p) }
         case .bind(let b): extended { try bind(b) }
@@ -150,19 +152,35 @@ final class QueryProtocol {
             return
         }
         // Several statements in one message run as one transaction unless they say otherwise.
-        let implicit = statements.count > 1
-        for s in statements {
+        runStatements(statements[...], implicit: statements.count > 1)
+    }
+
+    /// Runs a simple query's statements from `rest`; returns false when a COPY FROM STDIN
+    /// waits for its data (the rest run once it has arrived).
+    @discardableResult
+    private func runStatements(_ statements: ArraySlice<String>, implicit: Bool) -> Bool {
+        var rest = statements
+        while let s = rest.first {
+            rest = rest.dropFirst()
             do {
                 if implicit { try session.beginImplicitBlock() }
                 let r = try session.executeOne(s)
-                try send(r, formats: [], from: r.rows[...], describe: true)
+                if let c = r.copyIn {
+                    startCopyIn(c, rest: rest, implicit: implicit, extended: false)
+                    return false
+                }
+                if let o = r.copyOut {
+                    copyOut(r, o)
+                } else {
+                    try send(r, formats: [], from: r.rows[...], describe: true)
+                }
                 out.commandComplete(r.tag)
                 reportParameters()
             } catch {
                 out.error(Self.sqlError(error))
                 session.abortImplicitBlock()
                 reportParameters()
-                return
+                return true
             }
         }
         do {
@@ -171,6 +189,108 @@ final class QueryProtocol {
             out.error(Self.sqlError(error))
         }
         reportParameters()
+        return true
+    }
+
+    // MARK: COPY
+
+    /// A COPY FROM STDIN receiving its data.
+    private struct PendingCopy {
+        var copy: CopyIn
+        var data: [UInt8] = []
+        /// The simple query's statements after the COPY.
+        var rest: ArraySlice<String>
+        var implicit: Bool
+        var extended: Bool
+        var overflowed = false
+    }
+
+    private var copying: PendingCopy?
+    /// COPY data one statement may send (held in memory until CopyDone).
+    static let copyBytesMax = 1 << 30
+
+    private func startCopyIn(_ c: CopyIn, rest: ArraySlice<String>, implicit: Bool, extended: Bool) {
+        copying = PendingCopy(copy: c, rest: rest, implicit: implicit, extended: extended)
+        out.message("G") { b in
+            b.writeInteger(UInt8(0))
+            b.writeInteger(Int16(c.columnNames.count))
+            for _ in c.columnNames { b.writeInteger(Int16(0)) }
+        }
+    }
+
+    private func copyOut(_ r: StatementResult, _ o: CopyOptions) {
+        let columns = r.columns ?? []
+        out.message("H") { b in
+            b.writeInteger(UInt8(0))
+            b.writeInteger(Int16(columns.count))
+            for _ in columns { b.writeInteger(Int16(0)) }
+        }
+        if o.header {
+            let line = session.copyHeader(columns, o)
+            out.message("d") { $0.writeBytes(line) }
+        }
+        for row in r.rows {
+            let line = session.copyLine(row, columns, o)
+            out.message("d") { $0.writeBytes(line) }
+        }
+        out.message("c") { _ in }
+    }
+
+    /// A message while COPY FROM STDIN waits for data.
+    private func copyMessage(_ m: FrontendMessage) -> Response {
+        guard var c = copying else { return Response() }
+        switch m {
+        case .copyData(let bytes):
+            if c.data.count + bytes.count > Self.copyBytesMax {
+                c.overflowed = true
+                c.data = []
+            } else if !c.overflowed {
+                c.data += bytes
+            }
+            copying = c
+            return Response()
+        case .flush, .sync:
+            // Ignored during COPY, as PostgreSQL ignores them.
+            return Response()
+        case .copyDone:
+            copying = nil
+            do {
+                if c.overflowed {
+                    throw SQLError(.programLimitExceeded, "COPY data is larger than \(Self.copyBytesMax) bytes")
+                }
+                let r = try session.copyIn(c.copy, data: c.data)
+                out.commandComplete(r.tag)
+                reportParameters()
+            } catch {
+                return copyFailed(c, Self.sqlError(error))
+            }
+            if c.extended { return Response(bytes: take()) }
+            runStatements(c.rest, implicit: c.implicit)
+            out.readyForQuery(transactionStatus)
+            return Response(bytes: take())
+        case .copyFail(let message):
+            copying = nil
+            return copyFailed(c, SQLError(.queryCanceled, "COPY from stdin failed: \(String(decoding: message, as: UTF8.self))"))
+        case .terminate:
+            copying = nil
+            return Response(bytes: take(), close: true)
+        default:
+            copying = nil
+            return copyFailed(c, SQLError(.protocolViolation, "unexpected message type \(m.typeName) during COPY from stdin"))
+        }
+    }
+
+    private func copyFailed(_ c: PendingCopy, _ e: SQLError) -> Response {
+        out.error(e)
+        session.failBlock()
+        if c.extended {
+            skippingUntilSync = true
+            return Response(bytes: take())
+        }
+        session.abortImplicitBlock()
+        reportParameters()
+        out.readyForQuery(transactionStatus)
+        return Response(bytes: take())
     }
 
     /// ParameterStatus for each reported setting the statement changed.
@@ -318,6 +438,17 @@ final class QueryProtocol {
             }
             reportParameters()
             for n in r.notices { out.notice(n, code: "01000", severity: "WARNING") }
+            if let c = r.copyIn {
+                portals[name] = nil
+                startCopyIn(c, rest: [], implicit: false, extended: true)
+                return
+            }
+            if let o = r.copyOut {
+                portals[name] = nil
+                copyOut(r, o)
+                out.commandComplete(r.tag)
+                return
+            }
             guard r.columns != nil else {
                 out.commandComplete(r.tag)
                 portals[name] = nil

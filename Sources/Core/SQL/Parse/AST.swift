@@ -281,6 +281,8 @@ public struct InsertStatement: Sendable {
     public var onConflict: OnConflict?
     public var returning: [SelectTarget] = []
     public var overridingSystemValue = false
+    /// COPY FROM's rows: one text (nil: NULL) per target column, read by each column's type.
+    public var copyRows: [[String?]]?
 }
 
 public struct OnConflict: Sendable {
@@ -461,8 +463,24 @@ public indirect enum Statement: Sendable {
     /// DISCARD ALL | PLANS | SEQUENCES | TEMP.
     case discard(String)
     case lockTable([TableRef], mode: String, noWait: Bool)
+    case copy(CopyStatement)
     case driftQL(DriftQLStatement)
     case empty
+}
+
+/// COPY: a table (with a column list) or a query, to or from the client (STDIN / STDOUT),
+/// a server file or a program, with its options as written.
+public struct CopyStatement: Sendable {
+    public var table: TableRef?
+    public var columns: [String] = []
+    public var query: Query?
+    public var isFrom: Bool
+    /// A server file's path or a program's command; nil: STDIN / STDOUT.
+    public var filename: String?
+    public var isProgram: Bool
+    /// Each option's name and value (nil: given without one; `*` for FORCE_QUOTE *; a
+    /// column list joined by commas for FORCE_QUOTE / FORCE_NOT_NULL / FORCE_NULL).
+    public var options: [(name: String, value: String?, location: Int)]
 }
 
 public enum FetchDirection: Sendable, Equatable {

@@ -114,6 +114,7 @@ struct ASTBuilder {
             if body["is_vacuumcmd"]?.bool != true { return .analyze(tables) }
             return .vacuum(tables: tables, analyze: optionNames.contains("analyze"))
         case "CheckPointStmt": return .checkpoint
+        case "CopyStmt": return try copy(body)
         case "DiscardStmt": return .discard(String((body["target"]?.string ?? "DISCARD_ALL").dropFirst(8)))
         case "LockStmt":
             let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
@@ -461,6 +462,31 @@ struct ASTBuilder {
             return .column(parts, location: -1)
         }
         return try expr(n)
+    }
+
+    func copy(_ n: TreeRef) throws -> Statement {
+        var q: Query?
+        if let query = n["query"] {
+            guard case .select(let s) = try statement(query) else {
+                throw Self.unsupported("COPY of an INSERT, UPDATE or DELETE ... RETURNING")
+            }
+            q = s
+        }
+        let options: [(name: String, value: String?, location: Int)] = (n["options"]?.children ?? []).compactMap { o in
+            guard let d = o["DefElem"] else { return nil }
+            let name = string(d, "defname") ?? ""
+            let location = Int(d["location"]?.int ?? -1)
+            guard let a = d["arg"] else { return (name, nil, location) }
+            if let s = a["String"] { return (name, string(s, "sval") ?? "", location) }
+            if let b = a["Boolean"] { return (name, b["boolval"]?.bool == true ? "true" : "false", location) }
+            if let i = a["Integer"] { return (name, String(i["ival"]?.int ?? 0), location) }
+            if a["A_Star"] != nil { return (name, "*", location) }
+            if let l = a["List"] { return (name, names(l["items"]).joined(separator: ","), location) }
+            return (name, names(a).joined(separator: ","), location)
+        }
+        return .copy(CopyStatement(table: try n["relation"].map { try rangeVar($0) }, columns: names(n["attlist"]), query: q,
+                                   isFrom: n["is_from"]?.bool ?? false, filename: string(n, "filename"),
+                                   isProgram: n["is_program"]?.bool ?? false, options: options))
     }
 
     func comment(_ n: TreeRef) throws -> Statement {

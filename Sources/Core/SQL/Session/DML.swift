@@ -162,9 +162,12 @@ extension Session {
         }
 
         // The rows to insert: VALUES cells (DEFAULT allowed), or a query's rows.
-        enum Source { case values([[BoundExpr?]]), query(Plan, Int, readsTarget: Bool), defaults }
+        enum Source { case values([[BoundExpr?]]), query(Plan, Int, readsTarget: Bool), defaults, copy([[String?]]) }
         var source: Source = .defaults
-        if let q = s.source {
+        if let rows = s.copyRows {
+            for target in targets { try checkIdentity(target, given: true) }
+            source = .copy(rows)
+        } else if let q = s.source {
             if case let .values(rows, location) = q.body, q.with.isEmpty, q.orderBy.isEmpty, q.limit == nil, q.offset == nil {
                 var bound: [[BoundExpr?]] = []
                 let scope = BlockScope(parent: nil)
@@ -263,6 +266,19 @@ extension Session {
         switch source {
         case .defaults:
             try insertRow(try writer.defaultRow())
+        case .copy(let rows):
+            let dt = DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros()))
+            t.expectWrites(Double(rows.count))
+            var full = [Value](repeating: .null, count: given.count)
+            for (n, row) in rows.enumerated() {
+                guard row.count == targets.count else { throw SQLError.bug("COPY row of \(row.count) fields for \(targets.count) columns") }
+                for c in defaulted { full[c] = try writer.defaultValue(c) }
+                for (k, p) in targets.enumerated() {
+                    full[p] = try row[k].map { try Coercion.fromText($0, to: table.columns[p].type, dt) } ?? .null
+                }
+                try insertRow(full)
+                if n % 1024 == 1023 { try t.interrupt?.check() }
+            }
         case .values(let rows):
             let compiled = try rows.map { try $0.map { try $0.map { try ExprCompiler.compile($0, ctx) } } }
             for row in compiled {

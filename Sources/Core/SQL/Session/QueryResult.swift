@@ -17,6 +17,10 @@ public struct StatementResult: Sendable {
     public var rows: [[Value]]
     /// Warnings and notices (PostgreSQL's NoticeResponse), e.g. BEGIN inside a transaction.
     public var notices: [String]
+    /// COPY FROM STDIN: the data to ask the client for (then `Session.copyIn`).
+    public var copyIn: CopyIn?
+    /// COPY TO STDOUT: the rows are sent as COPY data in this format.
+    public var copyOut: CopyOptions?
 
     public init(tag: String, columns: [ResultColumn]? = nil, rows: [[Value]] = [], notices: [String] = []) {
         self.tag = tag

@@ -136,6 +136,11 @@ public final class Session {
         _ = try guarded("COMMIT") { try transactionControl(.commit, asOf: nil) }
     }
 
+    /// Marks the open block failed (an error outside a statement: a COPY whose data failed).
+    public func failBlock() {
+        if let b = block, b.state == .active { b.markFailed() }
+    }
+
     /// Rolls back an implicit block (a statement in it failed).
     public func abortImplicitBlock() {
         guard blockIsImplicit, let b = block else { return }
@@ -327,6 +332,7 @@ public final class Session {
         case .checkpoint:
             _ = try engine.snapshot(table: nil)
             return StatementResult(tag: "CHECKPOINT")
+        case .copy(let c): return try copy(c, text: p.text)
         case .createSequence(let c): return try withTransaction { try self.createSequence(c, in: $0) }
         case let .alterSequence(ref, options): return try withTransaction { try self.alterSequence(ref, options, in: $0) }
         case let .createEnum(name, labels): return try withTransaction { try self.createEnum(name, labels, in: $0) }
@@ -353,6 +359,7 @@ public final class Session {
     static func writeName(_ s: Statement) -> String? {
         switch s {
         case .insert: return "INSERT"
+        case .copy(let c): return c.isFrom ? "COPY FROM" : nil
         case .update: return "UPDATE"
         case .delete: return "DELETE"
         case .createTable(let c): return c.asQuery == nil ? "CREATE TABLE" : "CREATE TABLE AS"

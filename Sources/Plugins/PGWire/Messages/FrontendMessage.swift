@@ -54,6 +54,32 @@ enum FrontendMessage: Equatable, Sendable {
     }
 }
 
+extension FrontendMessage {
+    /// The message's name, for errors.
+    var typeName: String {
+        switch self {
+        case .sslRequest: return "SSLRequest"
+        case .gssEncRequest: return "GSSENCRequest"
+        case .cancel: return "CancelRequest"
+        case .startup: return "StartupMessage"
+        case .query: return "Query"
+        case .parse: return "Parse"
+        case .bind: return "Bind"
+        case .describe: return "Describe"
+        case .execute: return "Execute"
+        case .close: return "Close"
+        case .sync: return "Sync"
+        case .flush: return "Flush"
+        case .terminate: return "Terminate"
+        case .authResponse: return "PasswordMessage"
+        case .copyData: return "CopyData"
+        case .copyDone: return "CopyDone"
+        case .copyFail: return "CopyFail"
+        case .functionCall: return "FunctionCall"
+        }
+    }
+}
+
 /// A message the server cannot accept: the connection gets 08P01 and is closed.
 struct ProtocolViolation: Error, Equatable {
     var message: String
