@@ -394,6 +394,33 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
                     c.execute('INSERT INTO piped VALUES (%s)', (1,))
             self.assertEqual(c.execute('SELECT count(*) FROM piped').fetchone(), (0,))
 
+    def test_pgbench(self):
+        base = ['pgbench', '-h', '127.0.0.1', '-p', str(self.server.port), '-U', 'driftdb']
+
+        def run(*args, seconds=None):
+            r = subprocess.run(base + list(args) + ['driftdb'], capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, f'pgbench {args}: {r.stdout}\n{r.stderr}')
+            if seconds is not None:
+                self.assertIn('number of failed transactions: 0 (0.000%)', r.stdout, r.stdout)
+                processed = int(r.stdout.split('number of transactions actually processed: ')[1].split()[0].split('/')[0])
+                self.assertGreater(processed, 0, r.stdout)
+            return r.stdout
+        run('-i', '-s', '1', '-q')
+        # Every run without pgbench's vacuum step (-n: it truncates the history), so the history
+        # keeps every transaction since the load.
+        for mode in ('simple', 'prepared', 'extended'):
+            run('-n', '-S', '-T', '2', '-c', '4', '-M', mode, seconds=2)
+            run('-n', '-T', '2', '-c', '4', '-M', mode, seconds=2)
+        c = self.server.connect()
+        cur = c.cursor()
+        cur.execute('SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(bbalance) FROM pgbench_branches), '
+                    '(SELECT sum(tbalance) FROM pgbench_tellers), (SELECT sum(delta) FROM pgbench_history), '
+                    '(SELECT count(*) FROM pgbench_history)')
+        a, b, t, h, n = cur.fetchone()
+        self.assertGreater(n, 0)
+        self.assertEqual((a, b, t), (h, h, h), 'the balances do not add up')
+        c.close()
+
     def test_bad_input_never_hurts_another_client(self):
         good = self.server.connect()
         good.autocommit = True

@@ -14,7 +14,9 @@ final class ConnectionWorker: @unchecked Sendable {
     private let lock = Lock()
     private let wake = Condition()
     private var queue: [FrontendMessage] = []
-    private var head = 0
+    /// The batch being handled (swapped with `queue`, so both keep their capacity).
+    private var batch: [FrontendMessage] = []
+    private var waiting = false
     private var stopping = false
     private var paused = false
     private var thread: OSThread?
@@ -36,8 +38,10 @@ final class ConnectionWorker: @unchecked Sendable {
     func enqueue(_ m: FrontendMessage) -> Bool {
         lock.withLock {
             queue.append(m)
-            wake.signal()
-            if queue.count - head >= Self.queuedMessagesMax {
+            // Only a waiting worker needs waking: a busy one takes every queued message when it
+            // looks again (a COPY's thousands of CopyData messages cost one wake-up, not one each).
+            if waiting { wake.signal() }
+            if queue.count >= Self.queuedMessagesMax {
                 paused = true
                 return false
             }
@@ -66,11 +70,13 @@ final class ConnectionWorker: @unchecked Sendable {
             let deadline = idleMillis > 0 ? monotonicNanos() + UInt64(idleMillis) * 1_000_000 : 0
             var timedOut = false
             lock.lock()
-            while head == queue.count && !stopping {
+            while queue.isEmpty && !stopping {
+                waiting = true
+                defer { waiting = false }
                 if deadline == 0 {
                     wake.wait(lock)
                 } else if !wake.wait(lock, deadlineNanos: deadline) || monotonicNanos() >= deadline {
-                    timedOut = head == queue.count && !stopping
+                    timedOut = queue.isEmpty && !stopping
                     break
                 }
             }
@@ -86,21 +92,23 @@ final class ConnectionWorker: @unchecked Sendable {
                 lock.unlock()
                 break
             }
-            let m = queue[head]
-            head += 1
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            let resume = paused && queue.count - head < Self.queuedMessagesMax / 2
-            if resume { paused = false }
+            swap(&queue, &batch)
+            let resume = paused
+            paused = false
             lock.unlock()
             if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
-            let response = protocolHandler.handle(m)
-            if let bytes = response.bytes, bytes.readableBytes > 0 {
-                channel.writeAndFlush(bytes, promise: nil)
+            var close = false
+            for m in batch where !close {
+                // A stop (shutdown, or the client gone) ends the batch after the running message.
+                if lock.withLock({ stopping }) { break }
+                let response = protocolHandler.handle(m)
+                if let bytes = response.bytes, bytes.readableBytes > 0 {
+                    channel.writeAndFlush(bytes, promise: nil)
+                }
+                close = response.close
             }
-            if response.close {
+            batch.removeAll(keepingCapacity: true)
+            if close {
                 channel.close(promise: nil)
                 break
             }

@@ -203,6 +203,15 @@ final class QueryProtocol {
         var implicit: Bool
         var extended: Bool
         var overflowed = false
+
+        mutating func append(_ bytes: [UInt8]) {
+            if data.count + bytes.count > QueryProtocol.copyBytesMax {
+                overflowed = true
+                data = []
+            } else if !overflowed {
+                data += bytes
+            }
+        }
     }
 
     private var copying: PendingCopy?
@@ -238,16 +247,11 @@ final class QueryProtocol {
 
     /// A message while COPY FROM STDIN waits for data.
     private func copyMessage(_ m: FrontendMessage) -> Response {
-        guard var c = copying else { return Response() }
+        guard let c = copying else { return Response() }
         switch m {
         case .copyData(let bytes):
-            if c.data.count + bytes.count > Self.copyBytesMax {
-                c.overflowed = true
-                c.data = []
-            } else if !c.overflowed {
-                c.data += bytes
-            }
-            copying = c
+            // Appended in place (a copy of the pending state per message would copy the data).
+            copying?.append(bytes)
             return Response()
         case .flush, .sync:
             // Ignored during COPY, as PostgreSQL ignores them.
@@ -298,9 +302,22 @@ final class QueryProtocol {
         for (name, value) in session.takeChangedParameters() { out.parameterStatus(name, value) }
     }
 
+    /// A statement's notices as NoticeResponse: the session writes each as "SEVERITY: text".
+    private func notices(_ r: StatementResult) {
+        for n in r.notices {
+            if n.hasPrefix("WARNING: ") {
+                out.notice(String(n.dropFirst(9)), code: "01000", severity: "WARNING")
+            } else if n.hasPrefix("NOTICE: ") {
+                out.notice(String(n.dropFirst(8)), code: "00000", severity: "NOTICE")
+            } else {
+                out.notice(n, code: "00000", severity: "NOTICE")
+            }
+        }
+    }
+
     /// Notices, the row description (when asked) and the rows of a result.
     private func send(_ r: StatementResult, formats: [Int16], from rows: ArraySlice<[Value]>, describe: Bool) throws {
-        for n in r.notices { out.notice(n, code: "01000", severity: "WARNING") }
+        notices(r)
         guard let columns = r.columns else { return }
         if describe { out.rowDescription(columns, formats: formats) }
         for row in rows { try dataRow(row, columns) }
@@ -437,7 +454,7 @@ final class QueryProtocol {
                 throw error
             }
             reportParameters()
-            for n in r.notices { out.notice(n, code: "01000", severity: "WARNING") }
+            notices(r)
             if let c = r.copyIn {
                 portals[name] = nil
                 startCopyIn(c, rest: [], implicit: false, extended: true)

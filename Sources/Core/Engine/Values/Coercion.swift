@@ -193,7 +193,7 @@ public enum Coercion {
         }
         if case .bpchar = type {
             let count = out.unicodeScalars.count
-            if count < n { out += String(repeating: " ", count: n - count) }
+            if count < n { out = String(decoding: Array(out.utf8) + [UInt8](repeating: UInt8(ascii: " "), count: n - count), as: UTF8.self) }
         }
         return out
     }

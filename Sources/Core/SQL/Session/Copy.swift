@@ -279,11 +279,13 @@ struct CopyParser {
             if line.last == UInt8(ascii: "\r") { line.removeLast() }
             if line == [UInt8(ascii: "\\"), UInt8(ascii: ".")] { break }
             if lineNumber == 1 && options.header {
-                if options.headerMatch { try matchHeader(try split(line).map { $0.1 }, line: lineNumber) }
+                if options.headerMatch {
+                    try matchHeader(try split(line).map { try string(try unescape($0, line: lineNumber), line: lineNumber) }, line: lineNumber)
+                }
                 continue
             }
             var fields: [String?] = []
-            for (raw, _) in split(line) {
+            for raw in split(line) {
                 if raw == null {
                     fields.append(nil)
                 } else {
@@ -296,10 +298,9 @@ struct CopyParser {
         return out
     }
 
-    /// Text-format fields, split at unescaped delimiters (raw, escapes still in place), with
-    /// their de-escaped text for a header.
-    private func split(_ line: [UInt8]) -> [([UInt8], String?)] {
-        var out: [([UInt8], String?)] = []
+    /// Text-format fields, split at unescaped delimiters (raw: escapes still in place).
+    private func split(_ line: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = []
         var field: [UInt8] = []
         var i = 0
         while i < line.count {
@@ -310,14 +311,14 @@ struct CopyParser {
                 continue
             }
             if b == options.delimiter {
-                out.append((field, (try? unescape(field, line: 0)).flatMap { String(validating: $0, as: UTF8.self) }))
+                out.append(field)
                 field = []
             } else {
                 field.append(b)
             }
             i += 1
         }
-        out.append((field, (try? unescape(field, line: 0)).flatMap { String(validating: $0, as: UTF8.self) }))
+        out.append(field)
         return out
     }
 
