@@ -299,17 +299,23 @@ import Testing
         }.1
     }
 
+    /// An engine on a fault-injecting file system that applies every commit of three or more
+    /// rows while its frames are written and synced (the large-commit path).
+    private func largeCommitEngine() throws -> (Engine, MemoryFileSystem, FaultInjectingFileSystem, EngineConfig) {
+        let mem = MemoryFileSystem()
+        let fault = FaultInjectingFileSystem(wrapping: mem)
+        var config = testConfig()
+        config.applyDuringSyncEventsMin = 3
+        return (try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger), mem, fault, config)
+    }
+
     private func appliedKeys(_ e: Engine, _ name: String) -> Int {
         guard let s = e.store(table(e, name).id) else { return -1 }
         return s.lock.withReadLock { s.entries.count }
     }
 
     @Test func largeCommitAppliedDuringItsSyncStaysInvisibleUntilDurable() throws {
-        let mem = MemoryFileSystem()
-        let fault = FaultInjectingFileSystem(wrapping: mem)
-        var config = testConfig()
-        config.applyDuringSyncEventsMin = 3
-        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        let (e, _, fault, _) = try largeCommitEngine()
         defer { e.close() }
         try createTable(e, "t")
         let before = try put(e, "t", 1, "a")
@@ -337,11 +343,7 @@ import Testing
     }
 
     @Test func failedSyncOfALargeCommitAppliedDuringItLeavesNoTrace() throws {
-        let mem = MemoryFileSystem()
-        let fault = FaultInjectingFileSystem(wrapping: mem)
-        var config = testConfig()
-        config.applyDuringSyncEventsMin = 3
-        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        let (e, mem, fault, config) = try largeCommitEngine()
         try createTable(e, "t")
         let before = try put(e, "t", 1, "a")
         fault.failNextSyncs(1)
@@ -362,11 +364,7 @@ import Testing
     }
 
     @Test func fullDiskFailsOnlyThatLargeCommit() throws {
-        let mem = MemoryFileSystem()
-        let fault = FaultInjectingFileSystem(wrapping: mem)
-        var config = testConfig()
-        config.applyDuringSyncEventsMin = 3
-        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        let (e, mem, fault, config) = try largeCommitEngine()
         try createTable(e, "t")
         let s1 = try put(e, "t", 1, "a")
         fault.setFreeSpace(100)
