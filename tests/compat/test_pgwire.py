@@ -342,6 +342,21 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
             cur.execute('SELECT 2')
         self.assertIsNone(self.server.proc.poll())
 
+    def test_connections_leave_nothing_behind(self):
+        def mappings():
+            with open(f'/proc/{self.server.proc.pid}/maps') as f:
+                return sum(1 for _ in f)
+        self.server.connect().close()
+        before = mappings()
+        for _ in range(150):
+            c = self.server.connect()
+            c.cursor().execute('SELECT 1')
+            c.close()
+        time.sleep(0.5)
+        # Each connection's thread has a stack (and a guard page) mapped until it is released
+        # when the thread ends: 150 leaked threads would add 300 mappings.
+        self.assertLess(mappings() - before, 100)
+
     def test_parameter_status_follows_set(self):
         c = self.server.connect(application_name='compat')
         self.assertEqual(c.get_parameter_status('application_name'), 'compat')

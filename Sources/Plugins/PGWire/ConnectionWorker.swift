@@ -19,7 +19,6 @@ final class ConnectionWorker: @unchecked Sendable {
     private var waiting = false
     private var stopping = false
     private var paused = false
-    private var thread: OSThread?
     private var done = false
     /// Messages queued before the handler stops reading from the socket.
     static let queuedMessagesMax = 1024
@@ -30,7 +29,10 @@ final class ConnectionWorker: @unchecked Sendable {
     }
 
     func start(name: String) throws {
-        thread = try OSThread(name: name) { [self] in run() }
+        let t = try OSThread(name: name) { [self] in run() }
+        // Nobody joins a connection's thread: it ends with its connection (a shutdown waits
+        // for `finished` instead).
+        t.detach()
     }
 
     /// Queues a message (event loop). Returns false when the queue is full: the caller stops
@@ -56,8 +58,6 @@ final class ConnectionWorker: @unchecked Sendable {
             wake.signal()
         }
     }
-
-    func join() { thread?.join() }
 
     /// Whether the worker has stopped (its session's transaction rolled back).
     var finished: Bool { lock.withLock { done } }

@@ -115,7 +115,11 @@ final class PGServer: @unchecked Sendable {
             while !w.finished && ContinuousClock.now < deadline { usleep(10_000) }
             if !w.finished { w.protocolHandler.session.cancel() }
         }
-        for w in running { w.join() }
+        // Cancelled statements stop at their next check; a statement that never checks (a
+        // commit's fsync) is waited for.
+        for w in running {
+            while !w.finished { usleep(10_000) }
+        }
         var w = BackendWriter()
         w.error(SQLError(.adminShutdown, "terminating connection due to administrator command"), severity: "FATAL")
         let open = lock.withLock { Array(clients.values) }

@@ -29,4 +29,8 @@ public final class OSThread: @unchecked Sendable {
     }
 
     public func join() { pthread_join(handle, nil) }
+
+    /// Lets the thread's resources go when it ends, with nobody joining it (a thread per
+    /// connection, which ends when the connection does). `join` must not follow.
+    public func detach() { pthread_detach(handle) }
 }
