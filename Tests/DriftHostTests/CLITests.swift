@@ -262,6 +262,17 @@ import Testing
         #expect(try driftdb(["sql", "-d", dir, "-e", "SELECT 1"]).status == 0)
     }
 
+    @Test func pgwireRefusesANonLoopbackAddressWithoutAnAuthPlugin() throws {
+        let dir = temporaryDirectory("nonloopback")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + ".yaml"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "data_path: \(dir)\nplugins:\n  - kind: pgwire\n    listen: 0.0.0.0:5499\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try driftdb(["serve", "--config", config])
+        #expect(r.status == 1)
+        #expect(r.err.contains("pgwire listens on loopback addresses only until an auth plugin is configured"), "\(r.err)")
+    }
+
     @Test func serveRefusesAPluginThisBuildLacks() throws {
         let config = temporaryDirectory("cfg") + ".yaml"
         defer { try? FileManager.default.removeItem(atPath: config) }
