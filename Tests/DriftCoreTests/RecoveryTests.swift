@@ -447,13 +447,27 @@ import Testing
         #expect(throws: StorageError.self) { _ = try Engine.open(at: "/db", fs: fs, logger: TestLog.logger) }
         let dir = "/tmp/driftdb-lock-\(UInt64.random(in: 1...UInt64.max))"
         let disk = try Engine.open(at: dir, config: testConfig(), create: true, logger: TestLog.logger)
-        defer { disk.close() }
+        defer {
+            disk.close()
+            removeTree(dir)
+        }
         do {
             _ = try Engine.open(at: dir, config: testConfig(), logger: TestLog.logger)
             Issue.record("second open succeeded")
         } catch let StorageError.inUse(d, pid) {
             #expect(d == dir && pid == getpid())
         }
+    }
+}
+
+/// Removes a directory and everything in it (a test's own directory on disk).
+func removeTree(_ path: String) {
+    let fs = PosixFileSystem()
+    if let names = try? fs.listDirectory(path) {
+        for n in names { removeTree(Path.join(path, n)) }
+        rmdir(path)
+    } else {
+        try? fs.remove(path)
     }
 }
 
