@@ -90,9 +90,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .askCleartextPassword: w.authenticationCleartextPassword()
             case .askMD5(let salt): w.authenticationMD5(salt: salt)
             case .askSASL(let mechanisms): w.authenticationSASL(mechanisms)
-            case .saslContinue(let data): w.authenticationSASLContinue(data)
+            case .saslContinue(let data): w.authenticationSASL(step: 11, data)
             case let .saslFinal(data, then):
-                w.authenticationSASLFinal(data)
+                w.authenticationSASL(step: 12, data)
                 context.write(wrapOutboundOut(w.buffer), promise: nil)
                 switch then {
                 case .accept(let role): act(startup.authenticated(.accept(role: role)), context)

@@ -107,8 +107,7 @@ public struct CopyOptions: Sendable {
 /// hands it to `Session.copyIn`.
 public struct CopyIn: Sendable {
     let table: TableRef
-    let columns: [String]
-    /// The column names in input order (for HEADER MATCH and error messages).
+    /// The columns in input order (the table's, when the statement lists none).
     public let columnNames: [String]
     let options: CopyOptions
     let text: String
@@ -123,19 +122,20 @@ extension Session {
         let options = try CopyOptions(c.options, isFrom: c.isFrom)
         if c.isFrom {
             guard let table = c.table else { throw SQLError(.syntaxError, "COPY FROM needs a table") }
-            let names = try withTransaction(readOnly: true) { t -> StatementResult in
+            var names = c.columns
+            _ = try withTransaction(readOnly: true) { t in
                 let def = try targetTable(table, in: t, verb: "copy to")
-                let names = c.columns.isEmpty ? def.visibleColumns.map { def.columns[$0].name } : c.columns
+                if names.isEmpty { names = def.visibleColumns.map { def.columns[$0].name } }
                 for n in names where def.columnPosition(n) == nil {
                     throw SQLError(.undefinedColumn, "column \"\(n)\" of relation \"\(def.name)\" does not exist")
                 }
-                return StatementResult(tag: "", columns: names.map { ResultColumn(name: $0, type: .text) })
-            }.columns?.map(\.name) ?? []
+                return StatementResult(tag: "")
+            }
             for n in options.forceNotNull.union(options.forceNull) where !names.contains(n) {
                 throw SQLError(.invalidColumnReference, "FORCE_NOT_NULL column \"\(n)\" not referenced by COPY")
             }
             var r = StatementResult(tag: "")
-            r.copyIn = CopyIn(table: table, columns: c.columns, columnNames: names, options: options, text: text)
+            r.copyIn = CopyIn(table: table, columnNames: names, options: options, text: text)
             return r
         }
         var query: Query
@@ -168,7 +168,7 @@ extension Session {
         try guarded(c.text) {
             let rows = try CopyParser(options: c.options, columns: c.columnNames).rows(data)
             var insert = InsertStatement(table: c.table)
-            insert.columns = c.columns.map { ($0, -1) }
+            insert.columns = c.columnNames.map { ($0, -1) }
             insert.copyRows = rows
             let r = try run(ParsedStatement(statement: .insert(insert), text: c.text, offset: 0, temporal: [:]), parameters: [])
             let count = r.tag.split(separator: " ").last.map(String.init) ?? "0"

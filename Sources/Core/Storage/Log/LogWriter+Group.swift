@@ -90,17 +90,8 @@ extension LogWriter {
             applyDuringSync(succeeded, d, &outcomes)
         } else if !succeeded.isEmpty {
             let result = applier?.apply(succeeded, publish: true) ?? CommitApplication(applied: succeeded.count, failure: nil)
-            let applied = min(max(result.applied, 0), succeeded.count)
-            if applied > 0 {
-                let last = succeeded[applied - 1].seq
-                lock.withLock { nextSeqCommitted = last }
-            }
-            outcomes.append(contentsOf: succeeded[..<applied].map { ($0, .success(())) })
-            if let reason = result.failure {
-                enterFailed(reason)
-                let e = StorageError.failed(reason: "\(reason); the commit is durable in the log and becomes visible after a restart")
-                outcomes.append(contentsOf: succeeded[applied...].map { ($0, .failure(e)) })
-            }
+            acknowledge(succeeded[...], applied: min(max(result.applied, 0), succeeded.count), failure: result.failure,
+                        published: true, &outcomes)
         }
         finish(outcomes)
     }
@@ -209,19 +200,26 @@ extension LogWriter {
             dirty = false
             lastSyncNanos = monotonicNanos()
         }
-        if applied > 0 {
-            let last = succeeded[applied - 1].seq
-            applier?.publish(through: last)
-            lock.withLock { nextSeqCommitted = last }
-        }
-        outcomes.append(contentsOf: succeeded[..<applied].map { ($0, .success(())) })
-        if let reason = result.failure {
-            enterFailed(reason)
-            let e = StorageError.failed(reason: "\(reason); the commit is durable in the log and becomes visible after a restart")
-            outcomes.append(contentsOf: succeeded[applied..<durable].map { ($0, .failure(e)) })
-        }
+        acknowledge(succeeded[..<durable], applied: applied, failure: result.failure, published: false, &outcomes)
         if let e = outcome.error {
             outcomes.append(contentsOf: succeeded[durable...].map { ($0, .failure(e)) })
+        }
+    }
+
+    /// The outcomes of durable commits: the first `applied` succeed (made visible here unless
+    /// `published` already), the rest fail with the applier's `failure`, which stops the writer.
+    private func acknowledge(_ durable: ArraySlice<CommitRequest>, applied: Int, failure: String?, published: Bool,
+                             _ outcomes: inout [(CommitRequest, Result<Void, StorageError>)]) {
+        let done = durable.prefix(applied)
+        if let last = done.last?.seq {
+            if !published { applier?.publish(through: last) }
+            lock.withLock { nextSeqCommitted = last }
+        }
+        outcomes.append(contentsOf: done.map { ($0, .success(())) })
+        if let reason = failure {
+            enterFailed(reason)
+            let e = StorageError.failed(reason: "\(reason); the commit is durable in the log and becomes visible after a restart")
+            outcomes.append(contentsOf: durable.dropFirst(applied).map { ($0, .failure(e)) })
         }
     }
 

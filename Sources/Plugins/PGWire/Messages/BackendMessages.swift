@@ -35,15 +35,10 @@ struct BackendWriter {
             $0.writeInteger(UInt8(0))
         }
     }
-    mutating func authenticationSASLContinue(_ data: [UInt8]) {
+    /// AuthenticationSASLContinue (11) or AuthenticationSASLFinal (12) with its data.
+    mutating func authenticationSASL(step: Int32, _ data: [UInt8]) {
         message("R") {
-            $0.writeInteger(Int32(11))
-            $0.writeBytes(data)
-        }
-    }
-    mutating func authenticationSASLFinal(_ data: [UInt8]) {
-        message("R") {
-            $0.writeInteger(Int32(12))
+            $0.writeInteger(step)
             $0.writeBytes(data)
         }
     }
