@@ -70,8 +70,10 @@ enum PGBinary {
         case .uuid:
             guard length == 16 else { throw badFormat(parameter) }
             return .text(UUIDText.format(bytes: rest()))
-        case .array(let element):
+        case .array(let element), .vector(let element):
             return try readArray(&b, element, parameter: parameter)
+        case .oid, .reg:
+            return .int(Int64(try int(UInt32.self)))
         case .decimal, .modified:
             throw SQLError.bug("base type \(type.base) still carries a modifier")
         }
@@ -135,13 +137,16 @@ enum PGBinary {
             b.writeInteger(i.days)
             b.writeInteger(i.months)
         case (.uuid, .text(let s)): b.writeBytes(UUIDText.bytes(s))
-        case (.array(let element), .array(let items)):
+        case (.oid, .int(let i)), (.reg, .int(let i)): b.writeInteger(UInt32(truncatingIfNeeded: i))
+        case (.array(let element), .array(let items)), (.vector(let element), .array(let items)):
+            var zeroBased = false
+            if case .vector = type.base { zeroBased = true }
             b.writeInteger(Int32(items.isEmpty ? 0 : 1))
             b.writeInteger(Int32(items.contains { $0.isNull } ? 1 : 0))
             b.writeInteger(element.oid)
             if !items.isEmpty {
                 b.writeInteger(Int32(items.count))
-                b.writeInteger(Int32(1))
+                b.writeInteger(Int32(zeroBased ? 0 : 1))
                 for item in items { try write(item, as: element, into: &b) }
             }
         case (.text, .text(let s)), (.varchar, .text(let s)), (.bpchar, .text(let s)), (.unknown, .text(let s)),

@@ -6,7 +6,7 @@ enum PGTypes {
         switch t.base {
         case .bool: return 1
         case .int2: return 2
-        case .int4, .float4, .date: return 4
+        case .int4, .float4, .date, .oid, .reg: return 4
         case .int8, .float8, .time, .timestamp, .timestamptz: return 8
         case .interval, .uuid: return 16
         case .enumeration: return 4
@@ -31,7 +31,8 @@ enum PGTypes {
     private static let known: [UInt32: SQLType] = {
         var m: [UInt32: SQLType] = [:]
         let scalars: [SQLType] = [.bool, .bytea, .int8, .int2, .int4, .text, .json, .float4, .float8, .bpchar(nil),
-                                  .varchar(nil), .date, .time, .timestamp, .timestamptz, .interval, .numeric, .uuid, .jsonb]
+                                  .varchar(nil), .date, .time, .timestamp, .timestamptz, .interval, .numeric, .uuid, .jsonb, .oid,
+                                  .reg(.regclass), .reg(.regtype), .reg(.regproc), .reg(.regnamespace), .reg(.regrole)]
         for t in scalars {
             m[t.oid] = t
             let a = SQLType.array(t)

@@ -146,6 +146,9 @@ public final class ChangeReader: @unchecked Sendable {
             offset = f.end
             return !f.isCommit
         }
+        guard !frames.isEmpty else {
+            throw SQLError(.dataCorrupted, "change feed found no frame of visible seq \(nextSeq) in \(s.path)")
+        }
         return try decode(seq: seq, timestamp: ts, frames: frames)
     }
 

@@ -80,7 +80,28 @@ public enum Coercion {
             return .bytes(Array(text.utf8))
         case .array(let element):
             return .array(try parseArray(text, element, dt))
+        case .oid:
+            return .int(try oidInput(text))
+        case .reg(let k):
+            // Names need the catalog: the SQL layer converts them before they get here.
+            guard let v = try? oidInput(text) else {
+                throw SQLError(.featureNotSupported, "\(k.rawValue) input of a name outside a query", detail: "The value was \"\(text)\".")
+            }
+            return .int(v)
+        case .vector(let element):
+            // int2vector / oidvector input: numbers separated by spaces.
+            return .array(try text.split(separator: " ", omittingEmptySubsequences: true).map { try fromText(String($0), to: element, dt) })
         }
+    }
+
+    /// oid input: an unsigned 32-bit number; a negative 32-bit one wraps, as in PostgreSQL.
+    public static func oidInput(_ text: String) throws -> Int64 {
+        let t = text.trimming()
+        guard let v = Int64(t), v >= Int64(Int32.min), v <= Int64(UInt32.max) else {
+            if let _ = Int64(t) { throw SQLError(.numericValueOutOfRange, "value \"\(text)\" is out of range for type oid") }
+            throw SQLError(.invalidTextRepresentation, "invalid input syntax for type oid: \"\(text)\"")
+        }
+        return v < 0 ? v + (1 << 32) : v
     }
 
     /// PostgreSQL's one-dimensional array input: `{a,"b c",NULL}` (optionally with `[1:3]=` bounds).
@@ -306,6 +327,11 @@ public enum Coercion {
             return try fromText(s, to: type, dt)
         case (.int(let i), .int2), (.int(let i), .int4), (.int(let i), .int8):
             return try checkRange(i, type)
+        case (.int(let i), .oid), (.int(let i), .reg):
+            guard i >= Int64(Int32.min), i <= Int64(UInt32.max) else { throw SQLError(.numericValueOutOfRange, "OID out of range") }
+            return .int(i < 0 ? i + (1 << 32) : i)
+        case (.array, .vector(let e)):
+            return try cast(v, from: from.map { if case .vector(let x) = $0 { return .array(x) }; return $0 }, to: .array(e), explicit: explicit, dt)
         case (.int(let i), .float4), (.int(let i), .float8):
             return .double(type == .float4 ? Double(Float(i)) : Double(i))
         case (.double(let d), .int2), (.double(let d), .int4), (.double(let d), .int8):

@@ -26,6 +26,14 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     /// A type made by CREATE TYPE ... AS ENUM: values are held as their labels and order by
     /// their position in the list.
     case enumeration(EnumType)
+    /// oid: an unsigned 32-bit object identifier (held as `.int`).
+    case oid
+    /// regclass, regtype, regproc, regnamespace, regrole: an OID that reads and prints as the
+    /// object's name (held as `.int`; the SQL layer converts names, which needs the catalog).
+    case reg(RegKind)
+    /// int2vector and oidvector: the catalog's arrays, subscripted from 0 and printed with
+    /// spaces between the elements (held as `.array`).
+    case vector(SQLType)
 
     /// The type without its modifier.
     public var base: SQLType {
@@ -60,6 +68,9 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .enumeration(let e): return e.schema == "public" ? e.name : e.schema + "." + e.name
         case .json: return "json"
         case .jsonb: return "jsonb"
+        case .oid: return "oid"
+        case .reg(let k): return k.rawValue
+        case .vector(let e): return e == .oid ? "oidvector" : "int2vector"
         case .array(let e): return e.name + "[]"
         case let .modified(b, typmod):
             switch b {
@@ -95,8 +106,24 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .enumeration(let e): return EnumType.oidBase + e.id
         case .jsonb: return 3802
         case .modified(let b, _): return b.oid
+        case .oid: return 26
+        case .reg(let k): return k.oid
+        case .vector(let e): return e == .oid ? 30 : 22
         case .array(let e):
             switch e {
+            case .oid: return 1028
+            case .reg(let k): return k.arrayOid
+            case .vector(let v): return v == .oid ? 1013 : 1006
+            case .bytea: return 1001
+            case .date: return 1182
+            case .time: return 1183
+            case .timestamp: return 1115
+            case .timestamptz: return 1185
+            case .interval: return 1187
+            case .uuid: return 2951
+            case .json: return 199
+            case .bpchar: return 1014
+            case .enumeration(let en): return EnumType.arrayOidBase + en.id
             case .bool: return 1000
             case .int2: return 1005
             case .int4: return 1007
@@ -167,6 +194,9 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .json: w.u8(18)
         case .jsonb: w.u8(19)
         case .array(let e): w.u8(20); e.encode(into: &w)
+        case .oid: w.u8(25)
+        case .reg(let k): w.u8(26); w.u8(k.tag)
+        case .vector(let e): w.u8(27); e.encode(into: &w)
         case .unknown: w.u8(21)
         case let .modified(b, typmod): w.u8(23); b.encode(into: &w); w.zigzag(Int64(typmod))
         }
@@ -204,6 +234,12 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case 19: return .jsonb
         case 20: return .array(try decode(&r))
         case 21: return .unknown
+        case 25: return .oid
+        case 26:
+            let k = try r.u8()
+            guard let kind = RegKind.allCases.first(where: { $0.tag == k }) else { throw DecodeError("unknown reg type \(k)", offset: r.position - 1) }
+            return .reg(kind)
+        case 27: return .vector(try decode(&r))
         case 23:
             let b = try decode(&r)
             let t = try r.zigzag()
@@ -227,6 +263,8 @@ public struct EnumType: Sendable, Hashable {
     public var labels: [String]
     /// Enum types' OIDs: this base plus the type's catalog id (above every built-in OID).
     public static let oidBase: UInt32 = 100_000
+    /// Their array types' OIDs.
+    public static let arrayOidBase: UInt32 = 1_100_000
 
     public init(id: UInt32, schema: String = "public", name: String, labels: [String]) {
         self.id = id
@@ -241,3 +279,38 @@ public struct EnumType: Sendable, Hashable {
     public func ordinal(_ label: String) -> Int? { labels.firstIndex(of: label) }
 }
 
+
+/// The OID types that print as names.
+public enum RegKind: String, Sendable, Hashable, CaseIterable {
+    case regclass, regtype, regproc, regnamespace, regrole
+
+    public var oid: UInt32 {
+        switch self {
+        case .regclass: return 2205
+        case .regtype: return 2206
+        case .regproc: return 24
+        case .regnamespace: return 4089
+        case .regrole: return 4096
+        }
+    }
+
+    public var arrayOid: UInt32 {
+        switch self {
+        case .regclass: return 2210
+        case .regtype: return 2211
+        case .regproc: return 1008
+        case .regnamespace: return 4090
+        case .regrole: return 4097
+        }
+    }
+
+    var tag: UInt8 {
+        switch self {
+        case .regclass: return 1
+        case .regtype: return 2
+        case .regproc: return 3
+        case .regnamespace: return 4
+        case .regrole: return 5
+        }
+    }
+}

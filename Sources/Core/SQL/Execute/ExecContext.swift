@@ -59,6 +59,9 @@ final class ExecContext {
     /// statement_timestamp().
     let statementTime: Int64
     var cteRows: [ObjectIdentifier: RowStore] = [:]
+    /// An error a set function's row iterator met (iterators cannot throw): the node that
+    /// drains it throws it.
+    var deferredError: (any Error)?
     var workTables: [ObjectIdentifier: RowStore] = [:]
     /// Bytes sorts, hash tables and aggregates may hold before the statement fails with 53200.
     let memoryLimit: Int

@@ -815,6 +815,10 @@ final class SetFunctionNode: PlanNode {
             }
             if batch.count % 64 == 0 { try ctx.interrupt?.check() }
         }
+        if let e = ctx.deferredError {
+            ctx.deferredError = nil
+            throw e
+        }
         if batch.count == 0 {
             done = true
             return nil

@@ -89,12 +89,15 @@ enum FunctionCatalog {
         add(SequenceFunctions.all)
         add(ArrayFunctions.all)
         add(AdvisoryFunctions.all)
+        add(CatalogFunctions.all)
         return m
     }()
 
     nonisolated(unsafe) static var setFunctions: [String: SetFunction] = {
         var m: [String: SetFunction] = [:]
-        for f in SetFunctions.all + JSONFunctions.setFunctions + ArrayFunctions.setFunctions { m[f.name] = f }
+        for f in SetFunctions.all + JSONFunctions.setFunctions + ArrayFunctions.setFunctions + [CatalogFunctions.generateSubscripts, CatalogFunctions.partitionAncestors] {
+            m[f.name] = f
+        }
         return m
     }()
 
@@ -165,7 +168,12 @@ enum FunctionCatalog {
                 cost += 1
             case .anyArray:
                 if a.isUntypedLiteral { cost += 1; continue }
-                guard case .array(let e) = a.type else { return nil }
+                var type = a.type
+                if case .vector(let e) = type {
+                    type = .array(e)
+                    cost += 1
+                }
+                guard case .array(let e) = type else { return nil }
                 polymorphic.append(e)
             case .type(let t):
                 if a.isUntypedLiteral {

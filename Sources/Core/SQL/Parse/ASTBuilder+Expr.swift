@@ -55,9 +55,10 @@ extension ASTBuilder {
             var e = try expr(a)
             for ind in b["indirection"]?.children ?? [] {
                 if let idx = ind["A_Indices"] {
-                    e = .subscripted(e, index: try idx["lidx"].map { try expr($0) } ?? idx["uidx"].map { try expr($0) },
-                                   upper: try idx["is_slice"]?.bool == true ? idx["uidx"].map { try expr($0) } : nil,
-                                   slice: idx["is_slice"]?.bool ?? false, location: loc)
+                    let slice = idx["is_slice"]?.bool ?? false
+                    // `a[i]` has only uidx; a slice `a[i:j]` either bound or none.
+                    e = .subscripted(e, index: slice ? try idx["lidx"].map { try expr($0) } : try idx["uidx"].map { try expr($0) },
+                                     upper: slice ? try idx["uidx"].map { try expr($0) } : nil, slice: slice, location: loc)
                 } else if let s = ind["String"] {
                     e = .field(e, string(s, "sval") ?? "", location: loc)
                 } else if ind["A_Star"] != nil {

@@ -22,6 +22,10 @@ extension Binder {
     /// it), a parameter takes the type, anything else gets a cast the context allows.
     func coerce(_ e: BoundExpr, to type: SQLType, context: CoercionContext, location: Int?) throws -> BoundExpr {
         if case .unknown = type { return e }
+        if case .reg(let kind) = type, let r = try regInput(e, kind, location: location) { return r }
+        if case .reg(let kind) = e.type, context != .implicit, TypeRules.category(type) == .string {
+            return try coerce(.function(CatalogFunctions.regOut(kind), [e], .text), to: type, context: context, location: location)
+        }
         switch e {
         case .constant(let v, nil):
             let resultType = type.base == .numeric ? type : type.base
@@ -67,6 +71,32 @@ extension Binder {
             }
         }
         return .cast(e, type, explicit: context == .explicit)
+    }
+
+    /// A name read as regclass (or another reg* type): a literal is looked up now, in the
+    /// statement's catalog (42P01 and friends point at it); text computed at run time or a
+    /// parameter goes through the type's input function. Numbers are OIDs already (nil).
+    func regInput(_ e: BoundExpr, _ kind: RegKind, location: Int?) throws -> BoundExpr? {
+        switch e {
+        case .constant(.null, _):
+            return .constant(.null, .reg(kind))
+        case .constant(.text(let s), let t) where t == nil || t.map({ TypeRules.category($0) == .string }) == true:
+            let view = CatalogView(catalog: catalogOverride ?? txn.catalog, session: session, engine: engine)
+            do {
+                return .constant(.int(try view.regValue(s, kind)), .reg(kind))
+            } catch var err as SQLError {
+                err.position = err.position ?? sqlPosition(location)
+                throw err
+            }
+        case .parameter(let n, .unknown):
+            setParameterType(n, .text)
+            return .function(CatalogFunctions.regIn(kind), [.parameter(n, .text)], .reg(kind))
+        default:
+            if TypeRules.category(e.type) == .string || e.type == .unknown {
+                return .function(CatalogFunctions.regIn(kind), [e], .reg(kind))
+            }
+            return nil
+        }
     }
 
     func setParameterType(_ n: Int, _ type: SQLType) {
@@ -267,8 +297,8 @@ extension Binder {
             let bound = try xs.map { try bindExpr($0, scope) }
             let t = bound.isEmpty ? SQLType.text : try commonType(bound, context: "ARRAY", location: loc)
             return .array(try bound.map { try coerce($0, to: t, context: .implicit, location: loc) }, .array(t))
-        case let .subscripted(_, _, _, _, loc):
-            throw SQLError.notSupported("array subscripts", position: sqlPosition(loc))
+        case let .subscripted(base, index, upper, slice, loc):
+            return try bindSubscript(base, index: index, upper: upper, slice: slice, scope, location: loc)
         case let .field(_, _, loc):
             throw SQLError.notSupported("field selection from a row", position: sqlPosition(loc))
         case let .collate(x, names, loc):
@@ -815,4 +845,53 @@ extension Binder {
 
 extension String {
     func replacingPrefix(_ p: String, with r: String) -> String { hasPrefix(p) ? r + dropFirst(p.count) : self }
+}
+
+extension Binder {
+    /// `a[i]` (NULL outside the array) and `a[i:j]` (the elements in between, as an array).
+    /// Arrays count from 1; int2vector and oidvector, as in PostgreSQL's catalogs, from 0.
+    func bindSubscript(_ base: Expr, index: Expr?, upper: Expr?, slice: Bool, _ scope: BlockScope, location: Int) throws -> BoundExpr {
+        let array = try bindExpr(base, scope)
+        let element: SQLType
+        var first: Int64 = 1
+        switch array.type.base {
+        case .array(let e): element = e
+        case .vector(let e):
+            element = e
+            first = 0
+        default:
+            throw SQLError(.datatypeMismatch, "cannot subscript type \(array.type.name) because it does not support subscripting",
+                           position: sqlPosition(location))
+        }
+        func bound(_ e: Expr?) throws -> BoundExpr? {
+            guard let e else { return nil }
+            let b = try bindExpr(e, scope)
+            guard b.isUntypedLiteral || b.type.isInteger || b.type == .unknown else {
+                throw SQLError(.datatypeMismatch, "array subscript must have type integer", position: sqlPosition(e.location))
+            }
+            return try coerce(b, to: .int8, context: .implicit, location: e.location)
+        }
+        let lo = try bound(index), hi = try bound(upper)
+        if !slice {
+            guard let lo else { throw SQLError(.syntaxError, "array subscript is missing", position: sqlPosition(location)) }
+            let f = ScalarFunction("array_subscript", .binary { a, i in
+                guard case .array(let xs) = a else { return .null }
+                let k = try i.int() - first
+                return k >= 0 && k < Int64(xs.count) ? xs[Int(k)] : .null
+            })
+            return .function(f, [array, lo], element)
+        }
+        let f = ScalarFunction("array_slice", strict: false, .nary { a in
+            guard case .array(let xs) = a[0] else { return .null }
+            if a.count > 1, a[1].isNull { return .null }
+            if a.count > 2, a[2].isNull { return .null }
+            let from = max(lo == nil ? 0 : (try a[1].int()) - first, 0)
+            let to = min(hi == nil ? Int64(xs.count) - 1 : (try a[a.count - 1].int()) - first, Int64(xs.count) - 1)
+            return from > to ? .array([]) : .array(Array(xs[Int(from)...Int(to)]))
+        })
+        var args = [array]
+        if let lo { args.append(lo) } else { args.append(.constant(.int(first), .int8)) }
+        if let hi { args.append(hi) }
+        return .function(f, args, .array(element))
+    }
 }

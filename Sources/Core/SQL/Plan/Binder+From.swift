@@ -134,7 +134,7 @@ extension Binder {
 
     /// A subquery (or expanded view) as a relation of the block.
     func addDerived(_ q: BoundQuery, name: String, columnAliases: [String], scope: BlockScope, location: Int,
-                    lateral: Bool) throws -> FromNode {
+                    lateral: Bool, schema: String? = nil) throws -> FromNode {
         guard columnAliases.count <= q.columns.count else {
             throw SQLError(.invalidColumnReference, "table \"\(name)\" has \(q.columns.count) columns available but \(columnAliases.count) columns specified",
                            position: sqlPosition(location))
@@ -147,7 +147,7 @@ extension Binder {
         let columns = q.columns.enumerated().map { i, c in
             ScopeRelation.Column(name: i < columnAliases.count ? columnAliases[i] : c.name, slot: offset + i, type: c.type)
         }
-        var r = ScopeRelation(name: name, schema: nil, columns: columns, access: nil, offset: offset, width: q.columns.count)
+        var r = ScopeRelation(name: name, schema: schema, columns: columns, access: nil, offset: offset, width: q.columns.count)
         r.lateral = lateral
         let index = scope.add(r, source: plan)
         return FromNode(.relation(index), star: columns.map { ($0.name, .slot($0.slot, $0.type)) })
@@ -204,6 +204,10 @@ extension Binder {
         if ref.schema == nil || ref.schema == "pg_catalog" || ref.schema == "drift", let system = try systemRelation(ref, mode: mode, scope: scope) {
             return system
         }
+        if let catalogTable = SystemTables.byName[(ref.schema ?? "pg_catalog") + "." + ref.name],
+           ref.schema != nil || searchPath.contains(catalogTable.schema) || catalogTable.schema == "pg_catalog" {
+            return try addSystemTable(catalogTable, ref: ref, mode: mode, scope: scope)
+        }
         var detail: String?
         if case .asOf(let seq) = mode { detail = "The relation does not exist as of seq \(seq)." }
         throw SQLError(.undefinedTable, "relation \"\(ref.schema.map { $0 + "." } ?? "")\(ref.name)\" does not exist", detail: detail,
@@ -228,6 +232,24 @@ extension Binder {
         let q = BoundQuery(plan: plan, columns: DriftEvents.columns, outerDepthMax: 0)
         return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope, location: ref.location,
                               lateral: false)
+    }
+
+    /// A pg_catalog or information_schema relation, built from the catalog the reader reads.
+    func addSystemTable(_ table: SystemTable, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
+        cacheable = false
+        let upTo: UInt64?
+        switch mode {
+        case .asOf(let seq): upTo = seq
+        case .transaction: upTo = nil
+        case .history:
+            throw SQLError(.featureNotSupported, "FOR SYSTEM_TIME ALL/BETWEEN/FROM on \(table.schema).\(table.name)",
+                           hint: "Read the catalog AS OF a point instead.", position: sqlPosition(ref.location))
+        }
+        let call = SetFunctionCall(function: SystemTables.function(table, asOf: upTo), args: [], withOrdinality: false)
+        let plan = Plan(.setFunction(call), width: table.columns.count, rows: 100)
+        let q = BoundQuery(plan: plan, columns: table.columns, outerDepthMax: 0)
+        return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope, location: ref.location,
+                              lateral: false, schema: ref.alias == nil ? table.schema : nil)
     }
 
     /// Schemas searched for an unqualified name.
@@ -341,17 +363,14 @@ extension Binder {
         let holder = BlockScope(parent: scope)
         holder.aggregateBan = "functions in FROM"
         holder.windowBan = "functions in FROM"
+        if name == Binder.rowsFromName {
+            return try bindRowsFrom(call, alias: alias, columnAliases: columnAliases, holder: holder, scope: scope, location: location)
+        }
         let bound = try withVisibility(scope, lateral: true) { try call.args.map { try bindExpr($0, holder) } }
-        let args = bound.query
         let plan: Plan
         var columns: [ResultColumn]
-        if var srf = FunctionCatalog.setFunctions[name] {
-            if name == "generate_series", args.count == 3, [SQLType.timestamp, .timestamptz, .date].contains(args[0].type)
-                || args.count == 3 && args[2].type == .interval {
-                srf = DateTimeSQLFunctions.series
-            }
-            let coerced = try setFunctionArguments(srf, args, location: location)
-            columns = srf.columns(coerced.map(\.type))
+        if let (srf, coerced, cols) = try resolveSetFunction(name, bound.query, location: location) {
+            columns = cols
             plan = Plan(.setFunction(SetFunctionCall(function: srf, args: coerced, withOrdinality: withOrdinality)),
                         width: columns.count + (withOrdinality ? 1 : 0), rows: 1000)
         } else {
@@ -369,6 +388,68 @@ extension Binder {
                               lateral: bound.lateral)
     }
 
+    /// A set-returning function by name with its arguments coerced, and its columns (nil: not one).
+    func resolveSetFunction(_ name: String, _ bound: [BoundExpr], location: Int) throws -> (SetFunction, [BoundExpr], [ResultColumn])? {
+        let args = bound.map { a -> BoundExpr in
+            if case .vector(let e) = a.type, name != "generate_subscripts" { return .cast(a, .array(e), explicit: false) }
+            return a
+        }
+        if name == "generate_subscripts", args.count == 2, case .vector = args[0].type {
+            let srf = CatalogFunctions.generateSubscriptsFromZero
+            return (srf, [args[0], try coerce(args[1], to: .int4, context: .implicit, location: location)], srf.columns([]))
+        }
+        guard var srf = FunctionCatalog.setFunctions[name] else { return nil }
+        if name == "generate_series", args.count == 3, [SQLType.timestamp, .timestamptz, .date].contains(args[0].type)
+            || args.count == 3 && args[2].type == .interval {
+            srf = DateTimeSQLFunctions.series
+        }
+        let coerced = try setFunctionArguments(srf, args, location: location)
+        return (srf, coerced, srf.columns(coerced.map(\.type)))
+    }
+
+    /// Set-returning functions of a select list in lockstep: one row per step, each function's
+    /// first column (NULL for a function that has run out), until all have run out.
+    func bindRowsFrom(_ call: FunctionCall, alias: String?, columnAliases: [String], holder: BlockScope, scope: BlockScope,
+                      location: Int) throws -> FromNode {
+        var calls: [SetFunctionCall] = []
+        var columns: [ResultColumn] = []
+        var lateral = false
+        for e in call.args {
+            guard case .function(let f) = e else { throw SQLError.bug("ROWS FROM item is not a function call") }
+            let name = f.name.last?.lowercased() ?? ""
+            let bound = try withVisibility(scope, lateral: true) { try f.args.map { try bindExpr($0, holder) } }
+            lateral = lateral || bound.lateral
+            guard let (srf, args, cols) = try resolveSetFunction(name, bound.query, location: f.location) else {
+                throw SQLError.bug("\(name) is not a set-returning function")
+            }
+            calls.append(SetFunctionCall(function: srf, args: args, withOrdinality: false))
+            columns.append(ResultColumn(name: name, type: cols.first?.type ?? .text))
+        }
+        let parts = calls
+        let zip = SetFunction(Binder.rowsFromName, strict: false, columns: { _ in columns }, rows: { ctx, values in
+            var iterators: [AnyIterator<[Value]>?] = []
+            var offset = 0
+            for c in parts {
+                let mine = Array(values[offset..<(offset + c.args.count)])
+                offset += c.args.count
+                if c.function.strict && mine.contains(where: \.isNull) { iterators.append(nil); continue }
+                iterators.append(try c.function.rows(ctx, mine))
+            }
+            return AnyIterator {
+                var row: [Value] = []
+                var any = false
+                for k in iterators.indices {
+                    if let v = iterators[k]?.next() { row.append(v.first ?? .null); any = true } else { iterators[k] = nil; row.append(.null) }
+                }
+                return any ? row : nil
+            }
+        })
+        let plan = Plan(.setFunction(SetFunctionCall(function: zip, args: parts.flatMap(\.args), withOrdinality: false)),
+                        width: columns.count, rows: 1000)
+        let q = BoundQuery(plan: plan, columns: columns, outerDepthMax: holder.outerDepthMax)
+        return try addDerived(q, name: alias ?? "rows_from", columnAliases: columnAliases, scope: scope, location: location, lateral: lateral)
+    }
+
     func setFunctionArguments(_ f: SetFunction, _ args: [BoundExpr], location: Int) throws -> [BoundExpr] {
         if f === DateTimeSQLFunctions.series {
             let known = args.prefix(2).filter { !$0.isUntypedLiteral }.map(\.type)
@@ -378,6 +459,9 @@ extension Binder {
                     try coerce(args[2], to: .interval, context: .implicit, location: location)]
         }
         switch f.name {
+        case "pg_partition_ancestors":
+            guard args.count == 1 else { throw FunctionCatalog.noFunction(f.name, args, location: location) }
+            return [try coerce(args[0], to: .reg(.regclass), context: .implicit, location: location)]
         case "generate_series":
             guard args.count == 2 || args.count == 3 else { throw FunctionCatalog.noFunction(f.name, args, location: location) }
             let types = args.map { $0.isUntypedLiteral ? SQLType.unknown : $0.type }

@@ -166,7 +166,7 @@ extension Binder {
             // and enums only: not for boolean, bytea, json, jsonb or uuid.
             switch args[0].type.base {
             case .int2, .int4, .int8, .float4, .float8, .numeric, .text, .varchar, .bpchar, .date, .time,
-                 .timestamp, .timestamptz, .interval, .array, .unknown:
+                 .timestamp, .timestamptz, .interval, .array, .unknown, .oid:
                 break
             case .enumeration:
                 throw SQLError.notSupported("\(name)() of enum values", position: sqlPosition(loc))

@@ -762,8 +762,11 @@ extension Binder {
     static let singleColumnSetFunctions: Set<String> = [
         "generate_series", "unnest", "jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements",
         "json_array_elements_text", "jsonb_object_keys", "json_object_keys", "regexp_split_to_table", "generate_subscripts",
-        "string_to_table", "regexp_matches",
+        "string_to_table", "regexp_matches", "pg_partition_ancestors",
     ]
+
+    /// The FROM item set-returning functions of a select list run in lockstep as.
+    static let rowsFromName = "?drift_rows_from?"
 
     static func setFunctionsMovedToFrom(_ core: SelectCore) -> SelectCore {
         guard core.groupBy.isEmpty, core.having == nil else { return core }
@@ -783,7 +786,26 @@ extension Binder {
                 hits.append(i)
             }
         }
-        guard hits.count == 1, !aggregate, let i = hits.first, case .function(let f) = core.targets[i].expr else { return core }
+        guard !hits.isEmpty, !aggregate else { return core }
+        if hits.count > 1 {
+            // Several run in lockstep (PostgreSQL's ROWS FROM): one row per step, NULL for the
+            // ones that ran out, until all have.
+            var out = core
+            let alias = "?drift_srf?"
+            var calls: [Expr] = []
+            for (k, i) in hits.enumerated() {
+                guard case .function(let f) = core.targets[i].expr else { return core }
+                calls.append(core.targets[i].expr)
+                let name = f.name.last?.lowercased() ?? "?column?"
+                out.targets[i] = SelectTarget(expr: .column([alias, "c\(k)"], location: f.location), alias: core.targets[i].alias ?? name,
+                                              location: core.targets[i].location)
+            }
+            let zip = FunctionCall(name: [rowsFromName], args: calls, location: calls.first?.location ?? 0)
+            out.from.append(.function(zip, alias: alias, columnAliases: hits.indices.map { "c\($0)" }, withOrdinality: false,
+                                      lateral: true, location: zip.location))
+            return out
+        }
+        guard let i = hits.first, case .function(let f) = core.targets[i].expr else { return core }
         var out = core
         let alias = "?drift_srf?"
         let name = f.name.last?.lowercased() ?? "?column?"

@@ -28,7 +28,16 @@ enum DriftEvents {
             var index = 0
             return AnyIterator {
                 while index >= pending.count {
-                    guard reader.nextSeq <= last, let t = try? reader.nextIfAvailable() else { return nil }
+                    guard reader.nextSeq <= last else { return nil }
+                    let next: CommittedTransaction?
+                    do {
+                        next = try reader.nextIfAvailable()
+                    } catch {
+                        // The log could not be read: the statement fails (never a silently short answer).
+                        ctx.deferredError = error
+                        return nil
+                    }
+                    guard let t = next else { return nil }
                     pending = rows(of: t)
                     index = 0
                 }

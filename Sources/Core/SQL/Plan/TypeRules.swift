@@ -42,7 +42,11 @@ enum TypeRules {
             } else {
                 base = .numeric
             }
-        case "text", "regclass", "name": base = .text
+        case "text", "name": base = .text
+        case "oid": base = .oid
+        case "regclass", "regtype", "regproc", "regnamespace", "regrole": base = .reg(RegKind(rawValue: name) ?? .regclass)
+        case "int2vector": base = .vector(.int2)
+        case "oidvector": base = .vector(.oid)
         case "varchar", "character varying":
             if let n = mods.first, n < 1 {
                 throw SQLError(.invalidParameterValue, "length for type varchar must be at least 1", position: sqlPosition(t.location))
@@ -76,8 +80,7 @@ enum TypeRules {
         case "jsonb": base = .jsonb
         case "uuid": base = .uuid
         case "timetz", "money", "inet", "cidr", "macaddr", "bit", "varbit", "xml", "point",
-             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "oid", "regtype",
-             "regproc", "int2vector", "oidvector":
+             "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery":
             throw SQLError(.featureNotSupported, "type \(name) is not supported yet", position: sqlPosition(t.location))
         default:
             let schema = t.names.count > 1 ? t.names[t.names.count - 2] : nil
@@ -93,14 +96,14 @@ enum TypeRules {
 
     static func category(_ t: SQLType) -> Category {
         switch t {
-        case .int2, .int4, .int8, .float4, .float8, .numeric, .decimal: return .numeric
+        case .int2, .int4, .int8, .float4, .float8, .numeric, .decimal, .oid, .reg: return .numeric
         case .text, .varchar, .bpchar: return .string
         case .date, .timestamp, .timestamptz, .time: return .datetime
         case .interval: return .timespan
         case .bool: return .bool
         case .bytea: return .bytes
         case .json, .jsonb: return .json
-        case .array: return .array
+        case .array, .vector: return .array
         case .unknown: return .unknown
         case .uuid, .enumeration: return .other
         case .modified(let b, _): return category(b)
@@ -112,7 +115,7 @@ enum TypeRules {
         switch t {
         case .int2: return 0
         case .int4: return 1
-        case .int8: return 2
+        case .int8, .oid, .reg: return 2
         case .numeric, .decimal: return 3
         case .float4: return 4
         case .float8: return 5
@@ -120,7 +123,11 @@ enum TypeRules {
         }
     }
 
-    enum CastKind { case implicit, assignment, explicit }
+    enum CastKind: Int, Comparable {
+        case implicit, assignment, explicit
+
+        static func < (a: CastKind, b: CastKind) -> Bool { a.rawValue < b.rawValue }
+    }
 
     /// The context a cast from `from` to `to` is allowed in (PostgreSQL's pg_cast), nil if none.
     static func castKind(_ from: SQLType, to: SQLType) -> CastKind? {
@@ -152,6 +159,8 @@ enum TypeRules {
         case (.bool, .numeric): return to == .int4 ? .explicit : nil
         case (.numeric, .bool): return from == .int4 ? .explicit : nil
         case (.array, .array):
+            if case .vector(let a) = from, case .array(let b) = to, let k = castKind(a, to: b) { return k }
+            if case .array(let a) = from, case .vector(let b) = to, let k = castKind(a, to: b) { return max(k, .assignment) }
             guard case .array(let a) = from, case .array(let b) = to, let k = castKind(a, to: b) else { return nil }
             return k
         default:

@@ -491,6 +491,7 @@ extension Session {
             let index = IndexDef(id: t.allocateIndexId(), name: name, columns: cols, unique: true)
             try checkExistingUnique(table, index, in: t)
             try t.applyDDL { _ in .createIndex(table.id, index) }
+            try t.applyDDL { _ in .setOption(table.id, "drift.unique_constraint.\(index.id)", "u") }
         case let .check(e, text):
             let name = con.name ?? uniqueName(table.name, checkColumns(e, table.columns), suffix: "check", taken: constraintNames(table),
                                               catalog: nil)

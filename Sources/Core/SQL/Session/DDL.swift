@@ -215,7 +215,10 @@ extension Session {
             if t.catalog.relationExists(schema: schema, name) || t.catalog.index(schema: schema, named: name) != nil {
                 throw SQLError(.duplicateTable, "relation \"\(name)\" already exists")
             }
-            table.indexes.append(IndexDef(id: t.allocateIndexId(), name: name, columns: u.columns, unique: true))
+            let index = IndexDef(id: t.allocateIndexId(), name: name, columns: u.columns, unique: true)
+            table.indexes.append(index)
+            // A UNIQUE constraint, not a bare unique index (pg_constraint lists it).
+            table.options["drift.unique_constraint.\(index.id)"] = "u"
         }
         var constraints: [TableConstraint] = []
         for c in checks {

@@ -9,6 +9,7 @@ public enum SQLText {
         case (.timestamptz(let t), _): return (try? PGDateTime.formatTimestamptz(t, zone: zone)) ?? v.pgText
         case (.double(let d), .float4): return formatFloat4(d)
         case (.array(let xs), .array(.float4)): return Value.array(xs).arrayText(xs, float4: true)
+        case (.array(let xs), .vector): return xs.map { $0.pgText ?? "0" }.joined(separator: " ")
         default: return v.pgText
         }
     }

@@ -150,17 +150,19 @@ extension Session {
         return def
     }
 
-    func nextval(_ name: String) throws -> Int64 {
+    func nextval(_ name: String) throws -> Int64 { try nextval(try sequenceNamed(name)) }
+
+    func nextval(_ def: SequenceDef) throws -> Int64 {
         if let b = block, b.readOnly { throw SQLError(.readOnlySQLTransaction, "cannot execute nextval() in a read-only transaction") }
-        let def = try sequenceNamed(name)
         let v = try engine.sequenceNext(def)
         currentValues[def.id] = v
         lastValueSequence = def.id
         return v
     }
 
-    func currval(_ name: String) throws -> Int64 {
-        let def = try sequenceNamed(name)
+    func currval(_ name: String) throws -> Int64 { try currval(try sequenceNamed(name)) }
+
+    func currval(_ def: SequenceDef) throws -> Int64 {
         guard let v = currentValues[def.id] else {
             throw SQLError(.objectNotInPrerequisiteState, "currval of sequence \"\(def.name)\" is not yet defined in this session")
         }
@@ -175,8 +177,11 @@ extension Session {
     }
 
     func setval(_ name: String, _ value: Int64, called: Bool) throws -> Int64 {
+        try setval(try sequenceNamed(name), value, called: called)
+    }
+
+    func setval(_ def: SequenceDef, _ value: Int64, called: Bool) throws -> Int64 {
         if let b = block, b.readOnly { throw SQLError(.readOnlySQLTransaction, "cannot execute setval() in a read-only transaction") }
-        let def = try sequenceNamed(name)
         try engine.sequenceSet(def, value: value, called: called)
         if called {
             currentValues[def.id] = value

@@ -60,7 +60,12 @@ public final class Session {
 
     /// A value as PostgreSQL's text output in this session (timestamptz in its time zone).
     public func text(_ v: Value, _ type: SQLType) -> String? {
-        SQLText.format(v, type, zone: timeZone)
+        if case .reg(let kind) = type, case .int(let oid) = v {
+            // regclass & co. print names, looked up in the catalog the session sees now.
+            let catalog = (block ?? implicitTransaction)?.catalog ?? engine.latestCatalog.adding(temporary: temporaryTables.catalog)
+            return CatalogView(catalog: catalog, session: self, engine: engine).regText(oid, kind)
+        }
+        return SQLText.format(v, type, zone: timeZone)
     }
 
     public init(engine: Engine) {

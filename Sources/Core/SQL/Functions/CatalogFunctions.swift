@@ -1,0 +1,317 @@
+import DriftCore
+import DriftStorage
+
+/// The functions clients call on the catalog: format_type, pg_get_expr, pg_get_indexdef,
+/// pg_get_constraintdef, visibility tests, descriptions, sizes, privilege tests, reg* input
+/// and output. They read the statement's transaction catalog through a `CatalogView`.
+enum CatalogFunctions {
+    static func view(_ ctx: ExecContext) -> CatalogView { CatalogView.reading(ctx, asOf: nil) }
+
+    static func oid(_ v: Value) throws -> Int64 { try v.int() }
+
+    /// reg* input of a name at run time (a parameter or a column cast to regclass).
+    static func regIn(_ kind: RegKind) -> ScalarFunction {
+        ScalarFunction(kind.rawValue + "in", .context { ctx, a in .int(try view(ctx).regValue(try a[0].text(), kind)) })
+    }
+
+    /// reg* output: the object's name.
+    static func regOut(_ kind: RegKind) -> ScalarFunction {
+        ScalarFunction(kind.rawValue + "out", .context { ctx, a in .text(view(ctx).regText(try a[0].int(), kind)) })
+    }
+
+    /// to_regclass and friends: NULL where the input function fails.
+    static func toReg(_ kind: RegKind) -> ScalarFunction {
+        ScalarFunction("to_" + kind.rawValue, .context { ctx, a in
+            guard let v = try? view(ctx).regValue(try a[0].text(), kind) else { return .null }
+            return .int(v)
+        })
+    }
+
+    /// generate_subscripts(array, dim): the subscripts of a one-dimensional array.
+    static let generateSubscripts = SetFunction("generate_subscripts", columns: { _ in
+        [ResultColumn(name: "generate_subscripts", type: .int4)]
+    }, rows: { _, args in
+        guard case .array(let xs) = args[0], (try? args[1].int()) == 1 else { return AnyIterator { nil } }
+        let reverse = args.count > 2 && (try? args[2].bool()) == true
+        var k = 0
+        return AnyIterator {
+            guard k < xs.count else { return nil }
+            defer { k += 1 }
+            return [.int(Int64(reverse ? xs.count - k : k + 1))]
+        }
+    })
+
+    /// pg_partition_ancestors(rel): the relation itself (DriftDB has no partitions).
+    static let partitionAncestors = SetFunction("pg_partition_ancestors", columns: { _ in
+        [ResultColumn(name: "relid", type: .reg(.regclass))]
+    }, rows: { ctx, args in
+        guard let oid = try? args[0].int(), view(ctx).relation(oid: oid) != nil else { return AnyIterator { nil } }
+        var done = false
+        return AnyIterator {
+            if done { return nil }
+            done = true
+            return [.int(oid)]
+        }
+    })
+
+    static let generateSubscriptsFromZero = SetFunction("generate_subscripts", columns: { _ in
+        [ResultColumn(name: "generate_subscripts", type: .int4)]
+    }, rows: { _, args in
+        guard case .array(let xs) = args[0], (try? args[1].int()) == 1 else { return AnyIterator { nil } }
+        var k = 0
+        return AnyIterator {
+            guard k < xs.count else { return nil }
+            defer { k += 1 }
+            return [.int(Int64(k))]
+        }
+    })
+
+    static let all: [(String, Overload)] = {
+        typealias F = FunctionCatalog
+        var out: [(String, Overload)] = []
+        let oid = SQLType.oid, text = SQLType.text, int4 = SQLType.int4, bool = SQLType.bool
+        func relation(_ ctx: ExecContext, _ v: Value) throws -> PGRelation? { view(ctx).relation(oid: try v.int()) }
+
+        out.append(F.fn("format_type", [oid, int4], text, strict: false, .context { ctx, a in
+            guard !a[0].isNull else { return .null }
+            return .text(view(ctx).formatType(try a[0].int(), a[1].isNull ? nil : Int32(truncatingIfNeeded: try a[1].int())))
+        }))
+        for params in [[text, oid], [text, oid, bool]] {
+            out.append(F.fn("pg_get_expr", params, text, .nary { a in a[0] }))
+        }
+        for params in [[oid], [oid, int4, bool]] {
+            out.append(F.fn("pg_get_indexdef", params, text, .context { ctx, a in
+                let v = view(ctx)
+                guard let r = v.relation(oid: try a[0].int()), case let .index(i, t) = r.object else { return .null }
+                return v.indexDefinition(i, of: t, column: a.count > 1 ? Int(try a[1].int()) : 0).map { .text($0) } ?? .text("")
+            }))
+        }
+        for params in [[oid], [oid, bool]] {
+            out.append(F.fn("pg_get_constraintdef", params, text, .context { ctx, a in
+                let v = view(ctx)
+                guard let c = v.constraint(oid: try a[0].int()) else { return .null }
+                return .text(v.constraintDefinition(c))
+            }))
+        }
+        out.append(F.fn("pg_get_userbyid", [oid], text, .context { ctx, a in
+            let o = try a[0].int()
+            return .text(o == PGOid.bootstrapRole ? view(ctx).userName : "unknown (OID=\(o))")
+        }))
+        out.append(F.fn("pg_table_is_visible", [oid], bool, .context { ctx, a in
+            let v = view(ctx)
+            guard let r = v.relation(oid: try a[0].int()) else { return .null }
+            return .bool(v.isVisible(r))
+        }))
+        out.append(F.fn("pg_type_is_visible", [oid], bool, .context { ctx, a in .bool(view(ctx).typeIsVisible(try a[0].int())) }))
+        for name in ["pg_collation_is_visible", "pg_function_is_visible", "pg_opclass_is_visible", "pg_operator_is_visible",
+                     "pg_conversion_is_visible", "pg_statistics_obj_is_visible"] {
+            out.append(F.fn(name, [oid], bool, .unary { _ in .bool(true) }))
+        }
+        for params in [[oid], [oid, bool]] {
+            out.append(F.fn("pg_get_viewdef", params, text, .context { ctx, a in
+                guard let r = try relation(ctx, a[0]), case .view(let v) = r.object else { return .null }
+                return .text(v.sql)
+            }))
+        }
+        for params in [[text], [text, bool]] {
+            out.append(F.fn("pg_get_viewdef", params, text, .context { ctx, a in
+                guard let r = try view(ctx).relation(named: try a[0].text()) else {
+                    throw SQLError(.undefinedTable, "relation \"\(try a[0].text())\" does not exist")
+                }
+                guard case .view(let v) = r.object else { return .null }
+                return .text(v.sql)
+            }))
+        }
+        out.append(F.fn("obj_description", [oid, text], text, .context { ctx, a in
+            guard try a[1].text() == "pg_class", let r = try relation(ctx, a[0]), case .table(let t) = r.object else { return .null }
+            return view(ctx).comment(t, column: 0).map { .text($0) } ?? .null
+        }))
+        out.append(F.fn("obj_description", [oid], text, .context { ctx, a in
+            guard let r = try relation(ctx, a[0]), case .table(let t) = r.object else { return .null }
+            return view(ctx).comment(t, column: 0).map { .text($0) } ?? .null
+        }))
+        out.append(F.fn("col_description", [oid, int4], text, .context { ctx, a in
+            guard let r = try relation(ctx, a[0]), case .table(let t) = r.object else { return .null }
+            return view(ctx).comment(t, column: Int(try a[1].int())).map { .text($0) } ?? .null
+        }))
+        out.append(F.fn("shobj_description", [oid, text], text, .unary { _ in .null }))
+        out.append(F.fn("pg_encoding_to_char", [int4], text, .unary { a in
+            switch try a.int() {
+            case 6: return .text("UTF8")
+            case 0: return .text("SQL_ASCII")
+            default: return .text("")
+            }
+        }))
+        out.append(F.fn("pg_char_to_encoding", [text], int4, .unary { a in
+            switch try a.text().uppercased() {
+            case "UTF8", "UTF-8", "UNICODE": return .int(6)
+            case "SQL_ASCII": return .int(0)
+            default: return .int(-1)
+            }
+        }))
+        out.append(F.fn("pg_get_serial_sequence", [text, text], text, .context { ctx, a in
+            let v = view(ctx)
+            guard let r = try v.relation(named: try a[0].text()) else {
+                throw SQLError(.undefinedTable, "relation \"\(try a[0].text())\" does not exist")
+            }
+            guard case .table(let t) = r.object else { return .null }
+            let column = try a[1].text()
+            guard let p = t.columnPosition(column) else {
+                throw SQLError(.undefinedColumn, "column \"\(column)\" of relation \"\(t.name)\" does not exist")
+            }
+            guard let s = v.ownedSequence(t, column: p) else { return .null }
+            return .text(Deparser.ident(s.schema) + "." + Deparser.ident(s.name))
+        }))
+        out.append(F.fn("current_schemas", [bool], .array(text), .context { ctx, a in
+            let v = view(ctx)
+            let implicit = (try? a[0].bool()) ?? false
+            var path = v.path
+            if !implicit {
+                path.removeAll { $0 == "pg_catalog" && !(ctx.session?.settings["search_path"] ?? "").contains("pg_catalog") }
+                path.removeAll { $0 == TemporaryTables.schema }
+            }
+            return .array(path.map { .text($0) })
+        }))
+        // Privileges: until the auth plugin brings roles, the one user is a superuser (who
+        // holds every privilege); the object must still exist.
+        func exists(_ ctx: ExecContext, _ object: Value, table: Bool) throws -> Bool {
+            let v = view(ctx)
+            switch object {
+            case .int(let o): return !table || v.relation(oid: o) != nil
+            case .text(let name):
+                if table, try v.relation(named: name) == nil { throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist") }
+                return true
+            default: return true
+            }
+        }
+        for (name, isTable) in [("has_table_privilege", true), ("has_sequence_privilege", true), ("has_column_privilege", true),
+                                ("has_any_column_privilege", true), ("has_schema_privilege", false), ("has_database_privilege", false),
+                                ("has_function_privilege", false), ("has_type_privilege", false), ("has_tablespace_privilege", false),
+                                ("has_language_privilege", false), ("has_foreign_data_wrapper_privilege", false),
+                                ("has_server_privilege", false), ("pg_has_role", false)] {
+            for object in [text, oid] {
+                out.append(F.fn(name, [object, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: isTable)) }))
+                out.append(F.fn(name, [text, object, text], bool, .context { ctx, a in .bool(try exists(ctx, a[1], table: isTable)) }))
+                if name == "has_column_privilege" {
+                    out.append(F.fn(name, [object, text, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: true)) }))
+                    out.append(F.fn(name, [object, .int2, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: true)) }))
+                }
+            }
+        }
+        for kind in RegKind.allCases {
+            out.append(("to_" + kind.rawValue, Overload(params: [.type(text)], variadic: nil, result: .type(.reg(kind)), function: toReg(kind))))
+        }
+        out.append(F.fn("pg_size_pretty", [.int8], text, .unary { a in .text(sizePretty(try a.int())) }))
+        for name in ["pg_table_size", "pg_relation_size", "pg_total_relation_size", "pg_indexes_size"] {
+            out.append(F.fn(name, [.reg(.regclass)], .int8, .context { ctx, a in
+                guard let r = try relation(ctx, a[0]) else { return .null }
+                guard case .table(let t) = r.object, name != "pg_indexes_size" else { return .int(0) }
+                return .int(Int64(ctx.engine.store(t.id)?.stats.memoryImageBytes ?? 0))
+            }))
+        }
+        out.append(F.fn("pg_database_size", [text], .int8, .context { ctx, _ in
+            .int(view(ctx).catalog.tables.keys.reduce(0) { $0 + Int64(ctx.engine.store($1)?.stats.memoryImageBytes ?? 0) })
+        }))
+        out.append(F.fn("pg_database_size", [oid], .int8, .context { ctx, _ in
+            .int(view(ctx).catalog.tables.keys.reduce(0) { $0 + Int64(ctx.engine.store($1)?.stats.memoryImageBytes ?? 0) })
+        }))
+        out.append(F.fn("pg_relation_is_publishable", [.reg(.regclass)], bool, .context { ctx, a in
+            guard let r = try relation(ctx, a[0]), case .table(let t) = r.object else { return .bool(false) }
+            return .bool(t.schema != TemporaryTables.schema)
+        }))
+        // Objects DriftDB does not have: partition keys, triggers, rules, functions, statistics objects.
+        for (name, params) in [("pg_get_partkeydef", [oid]), ("pg_get_triggerdef", [oid]), ("pg_get_triggerdef", [oid, bool]),
+                               ("pg_get_ruledef", [oid]), ("pg_get_ruledef", [oid, bool]), ("pg_get_function_result", [oid]),
+                               ("pg_get_function_arguments", [oid]), ("pg_get_function_identity_arguments", [oid]),
+                               ("pg_get_statisticsobjdef_columns", [oid]), ("pg_get_partition_constraintdef", [oid])] {
+            out.append(F.fn(name, params, text, .unary { _ in .null }))
+        }
+        out.append(F.fn("pg_tablespace_location", [oid], text, .unary { _ in .text("") }))
+        out.append(F.fn("pg_is_in_recovery", [], bool, .nullary { _ in .bool(false) }))
+        func setting(_ ctx: ExecContext, _ name: String, missingOK: Bool) throws -> Value {
+            guard let s = ctx.session else { return .null }
+            if let fixed = fixedSettings[name.lowercased()] { return .text(fixed) }
+            do {
+                let r = try s.show(name)
+                return r.rows.first?.first ?? .null
+            } catch let e as SQLError where missingOK && e.code == .undefinedObject {
+                return .null
+            }
+        }
+        out.append(F.fn("current_setting", [text], text, .context { ctx, a in try setting(ctx, try a[0].text(), missingOK: false) }))
+        out.append(F.fn("current_setting", [text, bool], text, .context { ctx, a in
+            try setting(ctx, try a[0].text(), missingOK: try a[1].bool())
+        }))
+        out.append(F.fn("set_config", [text, text, bool], text, volatile: true, strict: false, .context { ctx, a in
+            guard let s = ctx.session, !a[0].isNull else { throw SQLError(SQLState("22004"), "SET requires parameter name") }
+            _ = try s.set(try a[0].text(), a[1].isNull ? nil : try a[1].text(), local: (try? a[2].bool()) ?? false)
+            return try setting(ctx, try a[0].text(), missingOK: false)
+        }))
+        for name in ["nextval", "currval"] {
+            out.append(F.fn(name, [.reg(.regclass)], .int8, volatile: true, .context { ctx, a in
+                guard let s = ctx.session else { throw SQLError.notSupported("sequence functions outside a session") }
+                let def = try s.sequence(oid: try a[0].int())
+                return .int(name == "nextval" ? try s.nextval(def) : try s.currval(def))
+            }))
+        }
+        out.append(F.fn("setval", [.reg(.regclass), .int8], .int8, volatile: true, .context { ctx, a in
+            guard let s = ctx.session else { throw SQLError.notSupported("sequence functions outside a session") }
+            return .int(try s.setval(try s.sequence(oid: try a[0].int()), try a[1].int(), called: true))
+        }))
+        out.append(F.fn("setval", [.reg(.regclass), .int8, bool], .int8, volatile: true, .context { ctx, a in
+            guard let s = ctx.session else { throw SQLError.notSupported("sequence functions outside a session") }
+            return .int(try s.setval(try s.sequence(oid: try a[0].int()), try a[1].int(), called: try a[2].bool()))
+        }))
+        for v in [SQLType.vector(.int2), .vector(.oid)] {
+            out.append(F.fn("array_lower", [v, int4], int4, .binary { a, d in
+                guard case .array(let xs) = a, try d.int() == 1, !xs.isEmpty else { return .null }
+                return .int(0)
+            }))
+            out.append(F.fn("array_upper", [v, int4], int4, .binary { a, d in
+                guard case .array(let xs) = a, try d.int() == 1, !xs.isEmpty else { return .null }
+                return .int(Int64(xs.count - 1))
+            }))
+        }
+        return out
+    }()
+
+    /// Read-only parameters PostgreSQL has that no DriftDB setting stands for.
+    static let fixedSettings: [String: String] = [
+        "max_index_keys": "32", "max_identifier_length": "63", "block_size": "8192", "default_table_access_method": "heap",
+    ]
+
+    /// pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB, each rounded half up.
+    static func sizePretty(_ size: Int64) -> String {
+        let limit: Int64 = 10 * 1024, limit2 = limit * 2 - 1
+        if abs(size) < limit { return "\(size) bytes" }
+        var s = size >> 9
+        func half(_ x: Int64) -> Int64 { (x + (x < 0 ? -1 : 1)) / 2 }
+        for unit in ["kB", "MB", "GB", "TB"] {
+            if abs(s) < limit2 { return "\(half(s)) \(unit)" }
+            s >>= 10
+        }
+        return "\(half(s)) PB"
+    }
+}
+
+extension Value {
+    func bool() throws -> Bool {
+        if case .bool(let b) = self { return b }
+        throw SQLError.bug("expected a boolean, got \(self)")
+    }
+}
+
+extension Session {
+    /// The sequence a regclass value names.
+    func sequence(oid: Int64) throws -> SequenceDef {
+        let catalog = (block ?? implicitTransaction)?.catalog ?? engine.latestCatalog
+        let id = oid - PGOid.firstUser
+        guard id >= 0, id < Int64(UInt32.max), let def = catalog.sequences[UInt32(id)] else {
+            if id >= 0, id < Int64(UInt32.max), catalog.tables[UInt32(id)] != nil || catalog.views[UInt32(id)] != nil {
+                throw SQLError(.wrongObjectType, "\"\(CatalogView(catalog: catalog, session: self, engine: engine).regText(oid, .regclass))\" is not a sequence")
+            }
+            throw SQLError(.undefinedTable, "could not open relation with OID \(oid)")
+        }
+        return def
+    }
+}

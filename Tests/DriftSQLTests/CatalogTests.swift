@@ -1,0 +1,64 @@
+import DriftStorage
+import DriftTestSupport
+import Testing
+@testable import DriftCore
+@testable import DriftSQL
+
+/// The catalog clients read (pg_catalog, information_schema, reg* types, the functions on
+/// them) and the SQL it needs (subscripts, set functions in lockstep); every expected
+/// answer checked on PostgreSQL 15 (tests/compat/test_catalog.py covers the clients).
+@Suite struct CatalogTests {
+    @Test func formatTypeAndSizes() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("""
+            SELECT format_type(1043, 44), format_type(1700, 655366), format_type(1042, NULL), format_type(1184, 3),
+                   format_type(1007, -1), format_type(25, NULL), format_type(NULL, 1)
+            """) == [["character varying(40)", "numeric(10,2)", "character", "timestamp(3) with time zone", "integer[]", "text", "NULL"]])
+        #expect(try s.rows("""
+            SELECT pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(1048575::bigint),
+                   pg_size_pretty(123456789::bigint), pg_size_pretty(-20000::bigint)
+            """) == [["10239 bytes", "10 kB", "1024 kB", "118 MB", "-20 kB"]])
+    }
+
+    @Test func subscriptsSlicesAndVectors() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT (array[10,20,30])[2], (array[10,20,30])[4], (array[10,20,30])[2:3], (array[10,20,30])[:2], (array[10,20,30])[2:]")
+                == [["20", "NULL", "{20,30}", "{10,20}", "{20,30}"]])
+        #expect(try s.rows("SELECT '1 2 3'::int2vector, ('1 2 3'::int2vector)[0], array_upper('1 2 3'::int2vector, 1)") == [["1 2 3", "1", "2"]])
+        #expect(sqlError { _ = try s.execute("SELECT (1)[1]") }?.code == .datatypeMismatch)
+    }
+
+    @Test func setFunctionsInASelectListRunInLockstep() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT unnest(array[1,2,3]), unnest(array['a','b'])") == [["1", "a"], ["2", "b"], ["3", "NULL"]])
+        #expect(try s.rows("SELECT generate_subscripts(array[5,6], 1), unnest(array[5,6])") == [["1", "5"], ["2", "6"]])
+    }
+
+    @Test func regclassReadsAndPrintsNames() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE SCHEMA other; CREATE TABLE t (id serial PRIMARY KEY, v text UNIQUE); CREATE TABLE other.u (x int)")
+        #expect(try s.rows("SELECT 't'::regclass, 'other.u'::regclass, 'pg_class'::regclass::oid, 't'::regclass::oid > 16384")
+                == [["t", "other.u", "1259", "t"]])
+        #expect(try s.rows("SELECT nextval('t_id_seq'::regclass), currval('t_id_seq'), pg_get_serial_sequence('t', 'id')")
+                == [["1", "1", "public.t_id_seq"]])
+        #expect(sqlError { _ = try s.execute("SELECT 'nosuch'::regclass") }?.code == .undefinedTable)
+        #expect(try s.rows("SELECT to_regclass('nosuch'), to_regtype('integer')") == [["NULL", "integer"]])
+        #expect(try s.rows("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 't'::regclass ORDER BY 1")
+                == [["t_pkey", "p", "PRIMARY KEY (id)"], ["t_v_key", "u", "UNIQUE (v)"]])
+        // History pseudo-columns are in no catalog.
+        #expect(try s.rows("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0") == [["2"]])
+    }
+
+    @Test func informationSchemaNeedsItsSchema() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (a int)")
+        #expect(try s.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'") == [["t"]])
+        #expect(sqlError { _ = try s.execute("SELECT * FROM tables") }?.code == .undefinedTable)
+        #expect(sqlError { _ = try s.execute("SELECT * FROM pg_class FOR SYSTEM_TIME ALL") }?.code == .featureNotSupported)
+    }
+}
