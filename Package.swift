@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System-library shims.
@@ -36,17 +38,19 @@ let package = Package(
         // SQL knows statements. None of them imports NIO or a plugin.
         .target(
             name: "DriftStorage",
-            dependencies: ["CZstd", "CDriftSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZstd", "CDriftSystem", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(
             name: "DriftCore",
-            dependencies: ["DriftStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DriftStorage", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Sources/Core/Engine",
             swiftSettings: swiftSettings),
         .target(
             name: "DriftSQL",
-            dependencies: ["DriftCore", "CPgQuery"],
+            dependencies: ["DriftCore", "CPgQuery", .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Sources/Core/SQL",
             swiftSettings: swiftSettings),
 
@@ -69,11 +73,23 @@ let package = Package(
                 "DriftPluginAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/Plugins/PGWire",
             swiftSettings: swiftSettings),
         .target(name: "DriftAuth", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/Auth", swiftSettings: swiftSettings),
-        .target(name: "DriftMetrics", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/Metrics", swiftSettings: swiftSettings),
+        .target(
+            name: "DriftMetrics",
+            dependencies: [
+                "DriftPluginAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Plugins/Metrics",
+            swiftSettings: swiftSettings),
         .target(name: "DriftCDC", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
 
         // The host process and CLI.

@@ -1,4 +1,5 @@
 import DriftCore
+import DriftMetrics
 import DriftPGWire
 import DriftPluginAPI
 import Logging
@@ -47,10 +48,11 @@ enum PluginRegistry {
 
     static let kinds: [String: Factory] = [
         PGWirePlugin.kind: factory(PGWirePlugin.self),
+        MetricsPlugin.kind: factory(MetricsPlugin.self),
     ]
 
     /// Kinds that exist as modules but whose plugin has not shipped yet.
-    static let upcoming = ["auth", "metrics", "cdc"]
+    static let upcoming = ["auth", "cdc"]
 
     /// Reads every plugin's settings: an unknown kind, an unknown key or a bad value is a
     /// configuration error (before the database opens).

@@ -72,6 +72,9 @@ plugins:
     listen: 127.0.0.1:5433
     # unix_socket_dir: /tmp       # also .s.PGSQL.5433 there, as libpq expects
     # max_connections: 100
+  # Prometheus metrics at http://127.0.0.1:9187/metrics, health at /health.
+  - kind: metrics
+    listen: 127.0.0.1:9187
 
 """#
 

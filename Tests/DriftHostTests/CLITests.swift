@@ -194,8 +194,8 @@ import Testing
         #expect(file == HostConfig.embeddedDefault)
         let config = try HostConfig.parse(file, file: "plugins.yaml")
         #expect(config.dataPath == "./data" && config.engine.durability == .fsync && config.database == "driftdb")
-        #expect(config.plugins.map(\.kind) == ["pgwire"])
-        #expect(try PluginRegistry.validate(config, source: "plugins.yaml").count == 1)
+        #expect(config.plugins.map(\.kind) == ["pgwire", "metrics"])
+        #expect(try PluginRegistry.validate(config, source: "plugins.yaml").count == 2)
     }
 
     @Test func configErrorsNameFileLineAndKey() throws {
@@ -214,7 +214,9 @@ import Testing
                 return "\(error)"
             }
         }
-        #expect(refused("plugins:\n  - kind: metrics\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"metrics\" is not available"))
+        #expect(refused("plugins:\n  - kind: cdc\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"cdc\" is not available"))
+        #expect(refused("plugins:\n  - kind: metrics\n").hasPrefix("p.yaml:2: plugins[0].listen: required"))
+        #expect(refused("plugins:\n  - kind: metrics\n    listen: 127.0.0.1:9187\n    path: /m\n") == "p.yaml:4: plugins[0].path: unknown setting")
         #expect(refused("plugins:\n  - kind: nosuch\n").hasPrefix("p.yaml:2: plugins[0].kind: unknown plugin kind"))
         #expect(refused("plugins:\n  - kind: pgwire\n").hasPrefix("p.yaml:2: plugins[0].listen: required"))
         #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5433\n    lisen: 1\n")
@@ -277,10 +279,10 @@ import Testing
         let config = temporaryDirectory("cfg") + ".yaml"
         defer { try? FileManager.default.removeItem(atPath: config) }
         let data = temporaryDirectory("never-made")
-        try "data_path: \(data)\nplugins:\n  - kind: metrics\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "data_path: \(data)\nplugins:\n  - kind: cdc\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
         let r = try driftdb(["serve", "--config", config])
         #expect(r.status == 2)
-        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"metrics\" is not available in this build yet"), "\(r.err)")
+        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"cdc\" is not available in this build yet"), "\(r.err)")
         // Refused before anything was created.
         #expect(!FileManager.default.fileExists(atPath: data))
     }

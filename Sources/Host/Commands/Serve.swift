@@ -1,5 +1,6 @@
 import ArgumentParser
 import DriftCore
+import DriftMetrics
 import DriftPluginAPI
 import Logging
 import ServiceLifecycle
@@ -32,6 +33,8 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         CLI.bootstrapLogging(cfg.logLevel)
+        // Before anything makes a metric handle: handles made earlier stay no-ops.
+        if cfg.plugins.contains(where: { $0.kind == MetricsPlugin.kind }) { MetricsPlugin.bootstrap() }
         let logger = Logger(label: "driftdb")
         let engine: Engine
         do {

@@ -59,7 +59,7 @@ final class ConnectionCounter: @unchecked Sendable {
 
     /// Counts a new connection; false when the maximum is reached (the caller refuses it).
     func open() -> Bool {
-        lock.withLock {
+        let ok = lock.withLock { () -> Bool in
             guard openCount < maximum else {
                 refused += 1
                 return false
@@ -67,9 +67,14 @@ final class ConnectionCounter: @unchecked Sendable {
             openCount += 1
             return true
         }
+        if ok { WireMetrics.shared.opened() } else { WireMetrics.shared.refused.increment() }
+        return ok
     }
 
-    func close() { lock.withLock { openCount -= 1 } }
+    func close() {
+        lock.withLock { openCount -= 1 }
+        WireMetrics.shared.closed()
+    }
 
     var count: Int { lock.withLock { openCount } }
 }

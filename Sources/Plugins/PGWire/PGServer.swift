@@ -38,6 +38,7 @@ final class PGServer: @unchecked Sendable {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteCounter())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrontendMessageDecoder(messageBytesMax: messageBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))

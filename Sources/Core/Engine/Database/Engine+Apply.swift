@@ -41,6 +41,7 @@ extension Engine {
         }
         if publish {
             feed.published(upTo: visibleSeq)
+            EngineMetrics.shared.visibleSeq.record(Int64(truncatingIfNeeded: visibleSeq))
             if failure == nil { snapshots.note(events: events, bytes: bytes) }
         } else {
             unpublished.withLock {
@@ -56,6 +57,7 @@ extension Engine {
     public func publish(through seq: UInt64) {
         visible.store(seq, ordering: .releasing)
         feed.published(upTo: seq)
+        EngineMetrics.shared.visibleSeq.record(Int64(truncatingIfNeeded: seq))
         let (events, bytes) = unpublished.withLock { u in
             defer { u = (0, 0) }
             return (u.events, u.bytes)

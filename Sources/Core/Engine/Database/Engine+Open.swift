@@ -67,6 +67,8 @@ extension Engine {
         recovery = RecoveryInfo(snapshotSeq: loaded.metaSeq, snapshotFiles: loaded.files,
                                 replayedTransactions: replayed, replayedEvents: events, tornCuts: report.tornCuts,
                                 durationMicros: Int64((monotonicNanos() - started) / 1000), lastSeq: report.lastSeq)
+        EngineMetrics.shared.recovery.record(Double(recovery.durationMicros) / 1_000_000)
+        EngineMetrics.shared.visibleSeq.record(Int64(truncatingIfNeeded: report.lastSeq))
         try snapshots.start(engine: self, eventsSince: events, bytesSince: bytes)
         if !report.tornCuts.isEmpty || replayed > 0 {
             logger.info("recovered", metadata: ["seq": "\(report.lastSeq)", "replayed": "\(replayed)",

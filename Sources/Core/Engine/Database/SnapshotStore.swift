@@ -454,6 +454,7 @@ extension Engine {
             let started = monotonicNanos()
             let r = try SnapshotStore(engine: self).write(scope: table.map { .table($0) } ?? .all)
             if table == nil { snapshots.reset() }
+            EngineMetrics.shared.snapshot.recordNanoseconds(Int64(truncatingIfNeeded: monotonicNanos() - started))
             logger.info("snapshot written", metadata: ["path": "\(r.path)", "seq": "\(r.seq)", "bytes": "\(r.bytes)",
                                                        "ms": "\((monotonicNanos() - started) / 1_000_000)"])
             return SnapshotInfo(path: r.path, seq: r.seq, bytes: r.bytes)

@@ -72,13 +72,13 @@ extension Session {
 
     /// Runs a prepared statement with one value per parameter, each of its parameter's type.
     public func execute(_ p: PreparedStatement, parameters: [Value]) throws -> StatementResult {
-        try guarded(p.text) {
+        try measured(p.text) { try guarded(p.text) {
             guard parameters.count == p.parameterTypes.count else {
                 throw SQLError(SQLState("08P01"), "bind message supplies \(parameters.count) parameters, but prepared statement \"\(p.name)\" requires \(p.parameterTypes.count)")
             }
             guard let parsed = p.parsed else { return StatementResult(tag: "") }
             return try runPrepared(parsed, types: p.parameterTypes, parameters: parameters)
-        }
+        } }
     }
 
     /// Converts parameters given as text (the wire protocol's text format) to their types.

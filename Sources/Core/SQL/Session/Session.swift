@@ -173,7 +173,7 @@ public final class Session {
 
     /// Runs one statement.
     public func executeOne(_ sql: String, parameters: [Value] = []) throws -> StatementResult {
-        try guarded(sql) {
+        try measured(sql) { try guarded(sql) {
             guard !sql.utf8.contains(0) else {
                 throw SQLError(.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x00")
             }
@@ -186,7 +186,7 @@ public final class Session {
                 last = try run(p, parameters: parameters)
             }
             return last
-        }
+        } }
     }
 
     /// Runs one statement's work under the statement timeout, failing the transaction block

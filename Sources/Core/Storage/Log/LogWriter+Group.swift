@@ -9,6 +9,11 @@ extension LogWriter {
     /// become visible only once durable (`CommitApplier.publish(through:)`).
     func process(_ batch: [CommitRequest]) {
         groupCount += 1
+        let bytesBefore = bytesWritten
+        defer {
+            StoreMetrics.shared.groupSize.record(batch.count)
+            StoreMetrics.shared.logBytes.increment(by: Int64(truncatingIfNeeded: bytesWritten &- bytesBefore))
+        }
         var outcomes: [(CommitRequest, Result<Void, StorageError>)] = []
         if let reason = failure {
             finish(batch.map { ($0, .failure(.failed(reason: reason))) })
@@ -261,6 +266,21 @@ extension LogWriter {
     }
 
     private func finish(_ outcomes: [(CommitRequest, Result<Void, StorageError>)]) {
+        var committed = 0, failed = 0, events = 0
+        for (r, o) in outcomes {
+            if case .success = o {
+                committed += 1
+                events += r.events.count
+            } else {
+                failed += 1
+            }
+        }
+        let m = StoreMetrics.shared
+        if committed > 0 {
+            m.commits.increment(by: Int64(committed))
+            m.events.increment(by: Int64(events))
+        }
+        if failed > 0 { m.commitFailures.increment(by: Int64(failed)) }
         lock.withLock {
             for (r, o) in outcomes {
                 r.outcome = o

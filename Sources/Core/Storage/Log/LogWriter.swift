@@ -273,7 +273,11 @@ public final class LogWriter: @unchecked Sendable {
 
     func syncActive() throws {
         let started = monotonicNanos()
-        defer { lock.withLock { lastSyncDurationNanos = monotonicNanos() - started } }
+        defer {
+            let took = monotonicNanos() - started
+            lock.withLock { lastSyncDurationNanos = took }
+            StoreMetrics.shared.fsync.recordNanoseconds(Int64(truncatingIfNeeded: took))
+        }
         do {
             try active.file.sync()
         } catch let e as StorageError {
