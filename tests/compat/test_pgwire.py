@@ -402,7 +402,10 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
                 cur.execute('INSERT INTO typed (id) VALUES (%s)', (7,))
         # Autocommit: the statements of one pipeline sync run as one transaction.
         with psycopg.connect(self.server.dsn(), autocommit=True) as c:
-            c.execute('CREATE TABLE piped (id int PRIMARY KEY)')
+            # Utility statements through Parse/Bind/Execute run (they once answered EmptyQuery).
+            c.execute('CREATE TABLE piped (id int PRIMARY KEY)', prepare=True)
+            c.execute("SET application_name = 'piped'", prepare=True)
+            self.assertEqual(c.execute('SHOW application_name').fetchone(), ('piped',))
             with self.assertRaises(psycopg.errors.UniqueViolation):
                 with c.pipeline():
                     c.execute('INSERT INTO piped VALUES (%s)', (1,))

@@ -74,6 +74,8 @@ enum PGBinary {
             return try readArray(&b, element, parameter: parameter)
         case .oid, .reg:
             return .int(Int64(try int(UInt32.self)))
+        case .record:
+            throw SQLError(.featureNotSupported, "record parameters (bind parameter \(parameter))")
         case .decimal, .modified:
             throw SQLError.bug("base type \(type.base) still carries a modifier")
         }
@@ -138,6 +140,13 @@ enum PGBinary {
             b.writeInteger(i.months)
         case (.uuid, .text(let s)): b.writeBytes(UUIDText.bytes(s))
         case (.oid, .int(let i)), (.reg, .int(let i)): b.writeInteger(UInt32(truncatingIfNeeded: i))
+        case (.record(let fields), .array(let items)):
+            b.writeInteger(Int32(items.count))
+            for (i, item) in items.enumerated() {
+                let t = i < fields.count ? fields[i].type : .text
+                b.writeInteger(t.oid)
+                try write(item, as: t, into: &b)
+            }
         case (.array(let element), .array(let items)), (.vector(let element), .array(let items)):
             var zeroBased = false
             if case .vector = type.base { zeroBased = true }

@@ -441,7 +441,7 @@ final class QueryProtocol {
         guard var p = portals[name] else {
             throw SQLError(SQLState("34000"), "portal \"\(String(decoding: name, as: UTF8.self))\" does not exist")
         }
-        if p.statement.command.isEmpty {
+        if p.statement.isEmpty {
             out.emptyQueryResponse()
             return
         }

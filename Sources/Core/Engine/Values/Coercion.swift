@@ -88,6 +88,8 @@ public enum Coercion {
                 throw SQLError(.featureNotSupported, "\(k.rawValue) input of a name outside a query", detail: "The value was \"\(text)\".")
             }
             return .int(v)
+        case .record:
+            throw SQLError(.featureNotSupported, "record input from text")
         case .vector(let element):
             // int2vector / oidvector input: numbers separated by spaces.
             return .array(try text.split(separator: " ", omittingEmptySubsequences: true).map { try fromText(String($0), to: element, dt) })

@@ -34,6 +34,9 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
     /// int2vector and oidvector: the catalog's arrays, subscripted from 0 and printed with
     /// spaces between the elements (held as `.array`).
     case vector(SQLType)
+    /// An anonymous composite value (what information_schema._pg_expandarray returns): its
+    /// fields by name, held as `.array` in field order.
+    case record([RecordField])
 
     /// The type without its modifier.
     public var base: SQLType {
@@ -71,6 +74,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .oid: return "oid"
         case .reg(let k): return k.rawValue
         case .vector(let e): return e == .oid ? "oidvector" : "int2vector"
+        case .record: return "record"
         case .array(let e): return e.name + "[]"
         case let .modified(b, typmod):
             switch b {
@@ -109,6 +113,7 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .oid: return 26
         case .reg(let k): return k.oid
         case .vector(let e): return e == .oid ? 30 : 22
+        case .record: return 2249
         case .array(let e):
             switch e {
             case .oid: return 1028
@@ -197,6 +202,10 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
         case .oid: w.u8(25)
         case .reg(let k): w.u8(26); w.u8(k.tag)
         case .vector(let e): w.u8(27); e.encode(into: &w)
+        case .record(let fields):
+            w.u8(28)
+            w.varint(UInt64(fields.count))
+            for f in fields { w.string(f.name); f.type.encode(into: &w) }
         case .unknown: w.u8(21)
         case let .modified(b, typmod): w.u8(23); b.encode(into: &w); w.zigzag(Int64(typmod))
         }
@@ -240,6 +249,11 @@ public indirect enum SQLType: Sendable, Hashable, CustomStringConvertible {
             guard let kind = RegKind.allCases.first(where: { $0.tag == k }) else { throw DecodeError("unknown reg type \(k)", offset: r.position - 1) }
             return .reg(kind)
         case 27: return .vector(try decode(&r))
+        case 28:
+            let n = try r.count(max: 1600)
+            var fields: [RecordField] = []
+            for _ in 0..<n { fields.append(RecordField(name: try r.string(), type: try decode(&r))) }
+            return .record(fields)
         case 23:
             let b = try decode(&r)
             let t = try r.zigzag()
@@ -312,5 +326,15 @@ public enum RegKind: String, Sendable, Hashable, CaseIterable {
         case .regnamespace: return 4
         case .regrole: return 5
         }
+    }
+}
+
+/// A field of a record type.
+public struct RecordField: Sendable, Hashable {
+    public var name: String
+    public var type: SQLType
+    public init(name: String, type: SQLType) {
+        self.name = name
+        self.type = type
     }
 }

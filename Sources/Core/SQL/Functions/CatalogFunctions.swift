@@ -54,6 +54,21 @@ enum CatalogFunctions {
         }
     })
 
+    /// information_schema._pg_expandarray(anyarray): one record (x, n) per element, n from 1.
+    static let expandArray = SetFunction("_pg_expandarray", columns: { types in
+        var element = SQLType.text
+        if case .array(let e)? = types.first { element = e }
+        return [ResultColumn(name: "_pg_expandarray", type: .record([RecordField(name: "x", type: element), RecordField(name: "n", type: .int4)]))]
+    }, rows: { _, args in
+        guard case .array(let xs) = args[0] else { return AnyIterator { nil } }
+        var k = 0
+        return AnyIterator {
+            guard k < xs.count else { return nil }
+            defer { k += 1 }
+            return [.array([xs[k], .int(Int64(k + 1))])]
+        }
+    })
+
     static let generateSubscriptsFromZero = SetFunction("generate_subscripts", columns: { _ in
         [ResultColumn(name: "generate_subscripts", type: .int4)]
     }, rows: { _, args in

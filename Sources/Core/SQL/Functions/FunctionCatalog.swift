@@ -95,7 +95,8 @@ enum FunctionCatalog {
 
     nonisolated(unsafe) static var setFunctions: [String: SetFunction] = {
         var m: [String: SetFunction] = [:]
-        for f in SetFunctions.all + JSONFunctions.setFunctions + ArrayFunctions.setFunctions + [CatalogFunctions.generateSubscripts, CatalogFunctions.partitionAncestors] {
+        for f in SetFunctions.all + JSONFunctions.setFunctions + ArrayFunctions.setFunctions + [CatalogFunctions.generateSubscripts, CatalogFunctions.partitionAncestors,
+                                                                                     CatalogFunctions.expandArray] {
             m[f.name] = f
         }
         return m

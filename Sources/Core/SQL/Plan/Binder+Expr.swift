@@ -299,8 +299,19 @@ extension Binder {
             return .array(try bound.map { try coerce($0, to: t, context: .implicit, location: loc) }, .array(t))
         case let .subscripted(base, index, upper, slice, loc):
             return try bindSubscript(base, index: index, upper: upper, slice: slice, scope, location: loc)
-        case let .field(_, _, loc):
-            throw SQLError.notSupported("field selection from a row", position: sqlPosition(loc))
+        case let .field(base, name, loc):
+            let record = try bindExpr(base, scope)
+            guard case .record(let fields) = record.type else {
+                throw SQLError.notSupported("field selection from a value of type \(record.type.name)", position: sqlPosition(loc))
+            }
+            guard let k = fields.firstIndex(where: { $0.name == name }) else {
+                throw SQLError(.undefinedColumn, "could not identify column \"\(name)\" in record data type", position: sqlPosition(loc))
+            }
+            let f = ScalarFunction("record_field", .unary { v in
+                guard case .array(let xs) = v, k < xs.count else { return .null }
+                return xs[k]
+            })
+            return .function(f, [record], fields[k].type)
         case let .collate(x, names, loc):
             let coll = (names.last ?? "").lowercased()
             guard ["c", "posix", "default", "ucs_basic"].contains(coll) else {

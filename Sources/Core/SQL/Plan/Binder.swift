@@ -762,7 +762,7 @@ extension Binder {
     static let singleColumnSetFunctions: Set<String> = [
         "generate_series", "unnest", "jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements",
         "json_array_elements_text", "jsonb_object_keys", "json_object_keys", "regexp_split_to_table", "generate_subscripts",
-        "string_to_table", "regexp_matches", "pg_partition_ancestors",
+        "string_to_table", "regexp_matches", "pg_partition_ancestors", "_pg_expandarray",
     ]
 
     /// The FROM item set-returning functions of a select list run in lockstep as.
@@ -778,13 +778,25 @@ extension Binder {
             }
             for c in e.children { scan(c) }
         }
+        /// The call of a target that is a set function, or a field of one (`(f(x)).n`).
+        func setFunctionCall(_ e: Expr) -> FunctionCall? {
+            switch e {
+            case .field(let inner, _, _): return setFunctionCall(inner)
+            case .function(let f):
+                guard f.over == nil, f.filter == nil, !f.distinct, f.orderBy.isEmpty, let n = f.name.last?.lowercased(),
+                      singleColumnSetFunctions.contains(n), FunctionCatalog.setFunctions[n] != nil, !FunctionCatalog.exists(n) else { return nil }
+                return f
+            default: return nil
+            }
+        }
+        /// The target with its set function's call replaced by `column`.
+        func replacing(_ e: Expr, with column: Expr) -> Expr {
+            if case let .field(inner, name, loc) = e { return .field(replacing(inner, with: column), name, location: loc) }
+            return column
+        }
         for (i, t) in core.targets.enumerated() {
             scan(t.expr)
-            if case .function(let f) = t.expr, f.over == nil, f.filter == nil, !f.distinct, f.orderBy.isEmpty,
-               let n = f.name.last?.lowercased(), singleColumnSetFunctions.contains(n), FunctionCatalog.setFunctions[n] != nil,
-               !FunctionCatalog.exists(n) {
-                hits.append(i)
-            }
+            if setFunctionCall(t.expr) != nil { hits.append(i) }
         }
         guard !hits.isEmpty, !aggregate else { return core }
         if hits.count > 1 {
@@ -794,23 +806,24 @@ extension Binder {
             let alias = "?drift_srf?"
             var calls: [Expr] = []
             for (k, i) in hits.enumerated() {
-                guard case .function(let f) = core.targets[i].expr else { return core }
-                calls.append(core.targets[i].expr)
-                let name = f.name.last?.lowercased() ?? "?column?"
-                out.targets[i] = SelectTarget(expr: .column([alias, "c\(k)"], location: f.location), alias: core.targets[i].alias ?? name,
-                                              location: core.targets[i].location)
+                guard let f = setFunctionCall(core.targets[i].expr) else { return core }
+                calls.append(.function(f))
+                let name = core.targets[i].alias ?? figure(core.targets[i].expr)?.name ?? f.name.last?.lowercased() ?? "?column?"
+                out.targets[i] = SelectTarget(expr: replacing(core.targets[i].expr, with: .column([alias, "c\(k)"], location: f.location)),
+                                              alias: name, location: core.targets[i].location)
             }
             let zip = FunctionCall(name: [rowsFromName], args: calls, location: calls.first?.location ?? 0)
             out.from.append(.function(zip, alias: alias, columnAliases: hits.indices.map { "c\($0)" }, withOrdinality: false,
                                       lateral: true, location: zip.location))
             return out
         }
-        guard let i = hits.first, case .function(let f) = core.targets[i].expr else { return core }
+        guard let i = hits.first, let f = setFunctionCall(core.targets[i].expr) else { return core }
         var out = core
         let alias = "?drift_srf?"
         let name = f.name.last?.lowercased() ?? "?column?"
         out.from.append(.function(f, alias: alias, columnAliases: [name], withOrdinality: false, lateral: true, location: f.location))
-        out.targets[i] = SelectTarget(expr: .column([alias, name], location: f.location), alias: core.targets[i].alias ?? name,
+        out.targets[i] = SelectTarget(expr: replacing(core.targets[i].expr, with: .column([alias, name], location: f.location)),
+                                      alias: core.targets[i].alias ?? figure(core.targets[i].expr)?.name ?? name,
                                       location: core.targets[i].location)
         return out
     }

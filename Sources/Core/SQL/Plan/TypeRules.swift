@@ -105,7 +105,7 @@ enum TypeRules {
         case .json, .jsonb: return .json
         case .array, .vector: return .array
         case .unknown: return .unknown
-        case .uuid, .enumeration: return .other
+        case .uuid, .enumeration, .record: return .other
         case .modified(let b, _): return category(b)
         }
     }

@@ -12,9 +12,13 @@ public struct PreparedStatement: Sendable {
     public let parameterTypes: [SQLType]
     /// The columns of the rows it returns; nil when it returns none (DDL, DML without RETURNING).
     public let columns: [ResultColumn]?
-    /// The command it is (`SELECT`, `INSERT`, ...), empty for an empty statement.
+    /// The command it is for the four that read or write rows (`SELECT`, `INSERT`, `UPDATE`,
+    /// `DELETE`); empty for any other statement.
     public let command: String
     let parsed: Session.ParsedStatement?
+
+    /// An empty query string (EmptyQueryResponse): no statement at all.
+    public var isEmpty: Bool { parsed == nil }
 }
 
 /// What describing a statement found (filled by the binder hooks, see `describeHook`).
