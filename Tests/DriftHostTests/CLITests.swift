@@ -226,6 +226,8 @@ import Testing
         #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5433\n    max_connections: lots\n")
             .hasPrefix("p.yaml:4: plugins[0].max_connections: expected an integer"))
         #expect(refused("database: \"\"\n").hasPrefix("p.yaml:1: database:"))
+        #expect(refused("plugins:\n  - kind: pgwire\n    listen: 127.0.0.1:5433\n    tls_cert: /x.crt\n")
+            == "p.yaml:4: plugins[0].tls_cert: tls_cert and tls_key go together")
     }
 
     func snapshotOfFiles(_ dir: String) throws -> [String: Data] {

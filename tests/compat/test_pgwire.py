@@ -502,6 +502,40 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
         good.close()
 
 
+class TLS(unittest.TestCase):
+    """A server with tls_cert and tls_key: sslmode=require works (psql, psycopg 3), and the
+    session really runs over TLS; a server without them answers SSLRequest 'N'."""
+
+    def test_sslmode_require(self):
+        work = tempfile.mkdtemp(prefix='driftdb-tls-')
+        self.addCleanup(shutil.rmtree, work, True)
+        cert, key = os.path.join(work, 'server.crt'), os.path.join(work, 'server.key')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+                        '-days', '2', '-subj', '/CN=127.0.0.1'], check=True, capture_output=True, timeout=60)
+        server = Server(extra=f'    tls_cert: {cert}\n    tls_key: {key}\n')
+        self.addCleanup(server.remove)
+        env = dict(os.environ, PGCLIENTENCODING='UTF8', PGCONNECT_TIMEOUT='10')
+        r = subprocess.run(['psql', '-X', f'host=127.0.0.1 port={server.port} user=driftdb dbname=driftdb sslmode=require',
+                            '-c', '\\conninfo', '-c', 'CREATE TABLE secret (id int PRIMARY KEY)', '-c', 'INSERT INTO secret VALUES (1)',
+                            '-c', 'SELECT count(*) FROM secret'],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('SSL connection (protocol: TLSv1.', r.stdout)
+        self.assertIn(' 1\n', r.stdout)
+        if psycopg is not None:
+            with psycopg.connect(server.dsn(sslmode='require')) as c:
+                self.assertTrue(c.pgconn.ssl_in_use)
+                self.assertEqual(c.execute('SELECT id FROM secret WHERE id = %s', (1,)).fetchone(), (1,))
+        # Without TLS configured: sslmode=require is refused by the client (the server says 'N').
+        plain = Server()
+        self.addCleanup(plain.remove)
+        r = subprocess.run(['psql', '-X', f'host=127.0.0.1 port={plain.port} user=driftdb dbname=driftdb sslmode=require',
+                            '-c', 'SELECT 1'], capture_output=True, text=True, env=env, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('server does not support SSL', r.stderr)
+        self.assertEqual(server.stop(), 0)
+
+
 class Limits(unittest.TestCase):
     def setUp(self):
         self.server = Server(extra='    max_connections: 3\n    max_message_bytes: 65536\n')

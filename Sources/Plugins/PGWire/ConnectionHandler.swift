@@ -3,6 +3,7 @@ import DriftPluginAPI
 import DriftSQL
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One client connection on the event loop: runs the startup state machine, then hands
 /// every message to the connection's worker thread.
@@ -16,10 +17,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var worker: ConnectionWorker?
     private var registered: ConnectionRegistry.Key?
     private var counted = false
+    /// The connection runs over TLS (after an SSLRequest answered 'S').
+    private var tls = false
 
     init(server: PGServer) {
         self.server = server
-        startup = StartupStateMachine(database: server.context.database, tlsAvailable: false)
+        startup = StartupStateMachine(database: server.context.database, tlsAvailable: server.tls != nil)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -50,7 +53,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             act(startup.authenticated(exchange.respond(bytes)), context)
             return
         }
-        act(startup.received(m, remoteAddress: remoteAddress(context), tls: false), context)
+        act(startup.received(m, remoteAddress: remoteAddress(context), tls: tls), context)
     }
 
     private func remoteAddress(_ context: ChannelHandlerContext) -> String? {
@@ -64,6 +67,18 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             var buf = context.channel.allocator.buffer(capacity: 1)
             buf.writeInteger(b)
             context.writeAndFlush(wrapOutboundOut(buf), promise: nil)
+        case .beginTLS:
+            guard let tlsContext = server.tls else { return }
+            var buf = context.channel.allocator.buffer(capacity: 1)
+            buf.writeInteger(UInt8(ascii: "S"))
+            // The 'S' goes out in the clear; everything after it, both ways, through TLS.
+            context.writeAndFlush(wrapOutboundOut(buf), promise: nil)
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                tls = true
+            } catch {
+                context.close(promise: nil)
+            }
         case let .cancel(pid, key):
             server.registry.cancel(processId: pid, secretKey: key)
             context.close(promise: nil)

@@ -8,6 +8,7 @@ import DriftStorage
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The listeners of one pgwire plugin (TCP, and a Unix-domain socket beside it) and its open
 /// connections.
@@ -22,6 +23,8 @@ final class PGServer: @unchecked Sendable {
     private var clients: [ObjectIdentifier: any Channel] = [:]
     private var workers: [ObjectIdentifier: ConnectionWorker] = [:]
     private(set) var endpoints: [String] = []
+    /// The TLS context when a certificate and key are configured.
+    private(set) var tls: NIOSSLContext?
 
     init(settings: PGWirePlugin.Settings, context: PluginContext) {
         self.settings = settings
@@ -51,6 +54,16 @@ final class PGServer: @unchecked Sendable {
     /// Binds the TCP listener and, when configured, the Unix-domain socket
     /// `<dir>/.s.PGSQL.<port>` that libpq looks for.
     func start() throws {
+        if let cert = settings.tlsCertificate, let key = settings.tlsKey {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+                tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+            } catch {
+                try? group.syncShutdownGracefully()
+                throw PGWireError("cannot load the TLS certificate \(cert) and key \(key): \(error)")
+            }
+        }
         do {
             let tcp = try bootstrap().bind(host: settings.listen.host, port: settings.listen.port).wait()
             listeners.append(tcp)

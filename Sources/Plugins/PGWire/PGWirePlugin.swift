@@ -11,6 +11,8 @@ import ServiceLifecycle
 ///   unix_socket_dir: /tmp        # optional: .s.PGSQL.5433 there, as libpq expects
 ///   max_connections: 100         # optional; more are refused with 53300
 ///   max_message_bytes: 67108864  # optional; a larger message closes its connection (08P01)
+///   tls_cert: /etc/driftdb/server.crt  # optional, with tls_key: PEM files; clients may then
+///   tls_key: /etc/driftdb/server.key   # ask for TLS (sslmode=require); without, SSLRequest gets 'N'
 /// ```
 public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
     public static let kind = "pgwire"
@@ -20,6 +22,9 @@ public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
         public var unixSocketDir: String?
         public var maxConnections = 100
         public var messageBytesMax = 64 << 20
+        /// PEM certificate chain and private key; TLS is offered only with both.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
     }
 
     public static func settings(from section: inout ConfigSection) throws -> Settings {
@@ -35,6 +40,11 @@ public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
         }
         if let n = try section.int("max_connections", min: 1, max: 10_000) { s.maxConnections = n }
         if let n = try section.int("max_message_bytes", min: 1 << 16, max: 1 << 30) { s.messageBytesMax = n }
+        s.tlsCertificate = try section.string("tls_cert")
+        s.tlsKey = try section.string("tls_key")
+        if (s.tlsCertificate == nil) != (s.tlsKey == nil) {
+            throw section.error(s.tlsCertificate == nil ? "tls_key" : "tls_cert", "tls_cert and tls_key go together")
+        }
         try section.finish()
         return s
     }

@@ -13,6 +13,8 @@ struct StartupStateMachine {
     }
 
     enum Action: Equatable {
+        /// Answer 'S' to an SSLRequest and run the rest of the connection over TLS.
+        case beginTLS
         /// Answer an SSLRequest or GSSENCRequest with one byte ('N': not here).
         case sendByte(UInt8)
         /// Cancel the statement running in the session with this key, then close.
@@ -60,7 +62,8 @@ struct StartupStateMachine {
     mutating func received(_ m: FrontendMessage, remoteAddress: String?, tls: Bool) -> Action {
         switch (state, m) {
         case (.awaitingStartup, .sslRequest):
-            return .sendByte(UInt8(ascii: tlsAvailable ? "S" : "N"))
+            if tls { return fail(SQLError(.protocolViolation, "SSLRequest on a connection already encrypted")) }
+            return tlsAvailable ? .beginTLS : .sendByte(UInt8(ascii: "N"))
         case (.awaitingStartup, .gssEncRequest):
             return .sendByte(UInt8(ascii: "N"))
         case let (.awaitingStartup, .cancel(pid, key)):
