@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Tests only: the Swift PostgreSQL client, against a real server process.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // System-library shims.
@@ -147,7 +149,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftHostTests",
-            dependencies: ["DriftHost", "DriftCrashWriter", "DriftTestSupport"],
+            dependencies: ["DriftHost", "DriftCrashWriter", "DriftTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings),
     ]
 )
