@@ -17,8 +17,9 @@ import Testing
             """) == [["character varying(40)", "numeric(10,2)", "character", "timestamp(3) with time zone", "integer[]", "text", "NULL"]])
         #expect(try s.rows("""
             SELECT pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(1048575::bigint),
-                   pg_size_pretty(123456789::bigint), pg_size_pretty(-20000::bigint)
-            """) == [["10239 bytes", "10 kB", "1024 kB", "118 MB", "-20 kB"]])
+                   pg_size_pretty(123456789::bigint), pg_size_pretty(-20000::bigint), pg_size_pretty(-10241::bigint),
+                   pg_size_pretty(-9223372036854775807 - 1), format_type(0, NULL), format_type(1042, -1)
+            """) == [["10239 bytes", "10 kB", "1024 kB", "118 MB", "-20 kB", "-10 kB", "-8192 PB", "-", "bpchar"]])
     }
 
     @Test func subscriptsSlicesAndVectors() throws {
@@ -28,6 +29,10 @@ import Testing
                 == [["20", "NULL", "{20,30}", "{10,20}", "{20,30}"]])
         #expect(try s.rows("SELECT '1 2 3'::int2vector, ('1 2 3'::int2vector)[0], array_upper('1 2 3'::int2vector, 1)") == [["1 2 3", "1", "2"]])
         #expect(sqlError { _ = try s.execute("SELECT (1)[1]") }?.code == .datatypeMismatch)
+        // Subscripts are int4: a bigint outside its range is 22003 (never wrapped or trapped on).
+        #expect(sqlError { _ = try s.execute("SELECT (array[1,2])['-9223372036854775808'::int8]") }?.code == .numericValueOutOfRange)
+        #expect(try s.rows("SELECT (array[1,2])[2::int8]") == [["2"]])
+        #expect(try s.rows("SELECT (array[1,2])[-2147483648], (array[1,2])[-2147483648:2147483647]") == [["NULL", "{1,2}"]])
     }
 
     @Test func setFunctionsInASelectListRunInLockstep() throws {

@@ -406,6 +406,11 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
             c.execute('CREATE TABLE piped (id int PRIMARY KEY)', prepare=True)
             c.execute("SET application_name = 'piped'", prepare=True)
             self.assertEqual(c.execute('SHOW application_name').fetchone(), ('piped',))
+            self.assertGreater(len(c.execute('SHOW ALL', prepare=True).fetchall()), 5)
+            with c.transaction():
+                c.execute('DECLARE piped_cur CURSOR FOR SELECT g FROM generate_series(1, 3) g')
+                self.assertEqual(c.execute('FETCH 2 FROM piped_cur', prepare=True).fetchall(), [(1,), (2,)])
+                self.assertEqual(c.execute('FETCH 2 FROM piped_cur', prepare=True).fetchall(), [(3,)])
             with self.assertRaises(psycopg.errors.UniqueViolation):
                 with c.pipeline():
                     c.execute('INSERT INTO piped VALUES (%s)', (1,))
@@ -427,8 +432,8 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
         # Every run without pgbench's vacuum step (-n: it truncates the history), so the history
         # keeps every transaction since the load.
         for mode in ('simple', 'prepared', 'extended'):
-            run('-n', '-S', '-T', '2', '-c', '4', '-M', mode, seconds=2)
-            run('-n', '-T', '2', '-c', '4', '-M', mode, seconds=2)
+            run('-n', '-S', '-T', '5', '-c', '4', '-M', mode, seconds=5)
+            run('-n', '-T', '5', '-c', '4', '-M', mode, seconds=5)
         c = self.server.connect()
         cur = c.cursor()
         cur.execute('SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(bbalance) FROM pgbench_branches), '
@@ -526,6 +531,23 @@ class TLS(unittest.TestCase):
             with psycopg.connect(server.dsn(sslmode='require')) as c:
                 self.assertTrue(c.pgconn.ssl_in_use)
                 self.assertEqual(c.execute('SELECT id FROM secret WHERE id = %s', (1,)).fetchone(), (1,))
+        # An SSLRequest with plaintext behind it in the same packet: the plaintext must never be
+        # taken as if it had come through TLS (the connection is refused, nothing authenticated).
+        startup = b'user\x00driftdb\x00database\x00driftdb\x00\x00'
+        packet = struct.pack('!ii', 8, 80877103) + struct.pack('!ii', 8 + len(startup), 196608) + startup
+        with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+            sock.sendall(packet)
+            got = b''
+            while True:
+                try:
+                    chunk = sock.recv(4096)
+                except (ConnectionResetError, socket.timeout):
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        self.assertNotIn(b'R\x00\x00\x00\x08\x00\x00\x00\x00', got, 'plaintext after SSLRequest was authenticated')
+        self.assertNotIn(b'S', got[:1])
         # Without TLS configured: sslmode=require is refused by the client (the server says 'N').
         plain = Server()
         self.addCleanup(plain.remove)

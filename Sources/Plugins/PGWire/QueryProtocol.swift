@@ -30,6 +30,8 @@ final class QueryProtocol {
         var resultFormats: [Int16]
         /// Rows produced but not yet sent (a row-limited Execute left them), with the tag.
         var pending: (rows: ArraySlice<[Value]>, tag: String)?
+        /// The columns of the rows pending: the description's, else the result's own.
+        var columns: [ResultColumn]?
     }
 
     init(session: Session) {
@@ -472,8 +474,11 @@ final class QueryProtocol {
                 return
             }
             p.pending = (r.rows[...], r.tag)
+            p.columns = p.statement.columns ?? r.columns
         }
-        guard let (rows, tag) = p.pending, let columns = p.statement.columns else { return }
+        guard let (rows, tag) = p.pending, let columns = p.columns else {
+            throw SQLError.bug("portal \"\(String(decoding: name, as: UTF8.self))\" has rows but no columns")
+        }
         let limit = maxRows > 0 ? Int(maxRows) : rows.count
         let part = rows.prefix(limit)
         for row in part { try dataRow(row, columns, formats: p.resultFormats) }

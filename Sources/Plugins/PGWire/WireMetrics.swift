@@ -18,13 +18,20 @@ final class WireMetrics: Sendable {
 
     private init() {}
 
+    /// The gauge is recorded under the lock, so concurrent opens and closes leave the last count.
     func opened() {
         accepted.increment()
-        open.record(lock.withLock { openNow += 1; return openNow })
+        lock.withLock {
+            openNow += 1
+            open.record(openNow)
+        }
     }
 
     func closed() {
-        open.record(lock.withLock { openNow -= 1; return openNow })
+        lock.withLock {
+            openNow -= 1
+            open.record(openNow)
+        }
     }
 }
 

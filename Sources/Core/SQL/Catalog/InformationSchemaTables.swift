@@ -78,10 +78,11 @@ enum InformationSchemaTables {
             for rel in v.relations {
                 switch rel.object {
                 case .table(let t):
-                    for (k, p) in t.visibleColumns.enumerated() {
+                    // ordinal_position is the attribute number: a dropped column leaves its gap.
+                    for p in t.visibleColumns {
                         let col = t.columns[p]
                         let identity = t.options["drift.identity.\(p)"]
-                        add(t.schema, t.name, col.name, col.type, k + 1, updatable: true) {
+                        add(t.schema, t.name, col.name, col.type, p + 1, updatable: true) {
                             $0["is_nullable"] = .text(col.notNull ? "NO" : "YES")
                             if identity == nil, let d = col.defaultSQL { $0["column_default"] = .text(d) }
                             if let identity {

@@ -353,6 +353,7 @@ struct CatalogView {
 
     /// format_type: the SQL name of a type OID with a typmod (nil typmod: as format_type(oid, NULL)).
     func formatType(_ oid: Int64, _ typmod: Int32?) -> String {
+        if oid == 0 { return "-" }
         if let e = enumType(oid: oid) { return typeDisplayName(e) }
         let arrayEnum = oid - Int64(EnumType.arrayOidBase)
         if arrayEnum >= 0, arrayEnum < Int64(UInt32.max), let e = catalog.enums[UInt32(arrayEnum)] { return typeDisplayName(e) + "[]" }
@@ -365,7 +366,9 @@ struct CatalogView {
         case "varchar":
             return mod >= 4 ? "character varying(\(mod - 4))" : "character varying"
         case "bpchar":
-            return mod >= 4 ? "character(\(mod - 4))" : "character"
+            // PostgreSQL: "character" without a typmod, "bpchar" with -1, character(n) with one.
+            if typmod == nil { return "character" }
+            return mod >= 4 ? "character(\(mod - 4))" : "bpchar"
         case "numeric":
             guard mod >= 4 else { return "numeric" }
             let v = mod - 4
@@ -545,7 +548,10 @@ struct CatalogView {
 
     /// A name read as a reg* value (regclass: 42P01 when there is no such relation).
     func regValue(_ text: String, _ kind: RegKind) throws -> Int64 {
-        if let n = Int64(text.trimming()), n >= 0 { return n }
+        if let n = Int64(text.trimming()) {
+            // A number is the OID itself (oid's input: 32 bits, a negative one wraps).
+            return try Coercion.oidInput(String(n))
+        }
         if text.trimming() == "-" { return 0 }
         switch kind {
         case .regclass:

@@ -41,18 +41,11 @@ enum CatalogFunctions {
         }
     })
 
-    /// pg_partition_ancestors(rel): the relation itself (DriftDB has no partitions).
+    /// pg_partition_ancestors(rel): a partition's ancestors; none here, as for any relation
+    /// that is not a partition (DriftDB has no partitioning).
     static let partitionAncestors = SetFunction("pg_partition_ancestors", columns: { _ in
         [ResultColumn(name: "relid", type: .reg(.regclass))]
-    }, rows: { ctx, args in
-        guard let oid = try? args[0].int(), view(ctx).relation(oid: oid) != nil else { return AnyIterator { nil } }
-        var done = false
-        return AnyIterator {
-            if done { return nil }
-            done = true
-            return [.int(oid)]
-        }
-    })
+    }, rows: { _, _ in AnyIterator { nil } })
 
     /// information_schema._pg_expandarray(anyarray): one record (x, n) per element, n from 1.
     static let expandArray = SetFunction("_pg_expandarray", columns: { types in
@@ -297,13 +290,15 @@ enum CatalogFunctions {
 
     /// pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB, each rounded half up.
     static func sizePretty(_ size: Int64) -> String {
-        let limit: Int64 = 10 * 1024, limit2 = limit * 2 - 1
-        if abs(size) < limit { return "\(size) bytes" }
-        var s = size >> 9
+        // PostgreSQL 15's units table: each step divides (truncating toward zero), keeping one
+        // extra bit for the half rounding of the unit it stops at.
+        let limit: UInt64 = 10 * 1024, limit2 = limit * 2 - 1
+        if size.magnitude < limit { return "\(size) bytes" }
+        var s = size / 512
         func half(_ x: Int64) -> Int64 { (x + (x < 0 ? -1 : 1)) / 2 }
         for unit in ["kB", "MB", "GB", "TB"] {
-            if abs(s) < limit2 { return "\(half(s)) \(unit)" }
-            s >>= 10
+            if s.magnitude < limit2 { return "\(half(s)) \(unit)" }
+            s /= 1024
         }
         return "\(half(s)) PB"
     }

@@ -877,10 +877,11 @@ extension Binder {
         func bound(_ e: Expr?) throws -> BoundExpr? {
             guard let e else { return nil }
             let b = try bindExpr(e, scope)
+            // int4, as PostgreSQL: a bigint subscript is cast (22003 out of int4's range, never wrapped).
             guard b.isUntypedLiteral || b.type.isInteger || b.type == .unknown else {
                 throw SQLError(.datatypeMismatch, "array subscript must have type integer", position: sqlPosition(e.location))
             }
-            return try coerce(b, to: .int8, context: .implicit, location: e.location)
+            return try coerce(b, to: .int4, context: .assignment, location: e.location)
         }
         let lo = try bound(index), hi = try bound(upper)
         if !slice {
@@ -901,7 +902,7 @@ extension Binder {
             return from > to ? .array([]) : .array(Array(xs[Int(from)...Int(to)]))
         })
         var args = [array]
-        if let lo { args.append(lo) } else { args.append(.constant(.int(first), .int8)) }
+        if let lo { args.append(lo) } else { args.append(.constant(.int(first), .int4)) }
         if let hi { args.append(hi) }
         return .function(f, args, .array(element))
     }

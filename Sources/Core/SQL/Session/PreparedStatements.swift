@@ -128,7 +128,11 @@ extension Session {
             for (i, g) in given.enumerated() where i < types.count && g != nil && g != .unknown { types[i] = g }
             columns = capture.columns
         case .show(let n):
-            columns = [ResultColumn(name: SettingDefinition.byName[n.lowercased()]?.name ?? n.lowercased(), type: .text)]
+            if n.lowercased() == "all" {
+                columns = [ResultColumn(name: "name", type: .text), ResultColumn(name: "setting", type: .text)]
+            } else {
+                columns = [ResultColumn(name: SettingDefinition.byName[n.lowercased()]?.name ?? n.lowercased(), type: .text)]
+            }
         case .explain:
             columns = [ResultColumn(name: "QUERY PLAN", type: .text)]
         case .execute(let inner, _):
@@ -136,8 +140,9 @@ extension Session {
                 throw SQLError(SQLState("26000"), "prepared statement \"\(inner)\" does not exist")
             }
             columns = p.columns
-        case .fetch:
-            columns = nil
+        case let .fetch(cursor, _, move):
+            // FETCH returns the cursor's rows (MOVE none); an unknown cursor is 34000 when it runs.
+            columns = move ? nil : cursors[cursor]?.columns
         default:
             if !types.isEmpty || parsed.text.contains("$") {
                 // Utility statements take no parameters (PostgreSQL binds none for them).

@@ -188,7 +188,10 @@ extension LogWriter {
             ? CommitApplication(applied: 0, failure: nil)
             : applier?.apply(toApply, publish: false) ?? CommitApplication(applied: toApply.count, failure: nil)
         helper?.join()
-        if outcome.error == nil { lock.withLock { lastSyncDurationNanos = outcome.nanos } }
+        if outcome.error == nil {
+            lock.withLock { lastSyncDurationNanos = outcome.nanos }
+            StoreMetrics.shared.fsync.recordNanoseconds(Int64(truncatingIfNeeded: outcome.nanos))
+        }
         var applied = min(max(result.applied, 0), toApply.count)
         var durable = succeeded.count
         if let e = outcome.error {

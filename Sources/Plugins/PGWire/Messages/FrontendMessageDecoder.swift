@@ -38,6 +38,11 @@ struct FrontendMessageDecoder: ByteToMessageDecoder {
             guard let body = buffer.readSlice(length: Int(length) - 4) else { return nil }
             let m = try FrontendMessage.decodeStartup(body)
             if case .startup = m { started = true }
+            if case .sslRequest = m, buffer.readableBytes > 0 {
+                // A client waits for the one-byte answer; bytes already behind the request would
+                // be read as if they had come through TLS (PostgreSQL refuses them the same way).
+                throw ProtocolViolation("received unencrypted data after SSL request")
+            }
             return m
         }
         guard let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
