@@ -22,6 +22,16 @@ import Testing
             """) == [["10239 bytes", "10 kB", "1024 kB", "118 MB", "-20 kB", "-10 kB", "-8192 PB", "-", "bpchar"]])
     }
 
+    @Test func quotingAndNumericTypmods() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT quote_ident('position'), quote_ident('left'), quote_ident('name'), quote_ident('type')")
+                == [["\"position\"", "\"left\"", "name", "type"]])
+        _ = try s.execute("CREATE TABLE negs (a numeric(5,-2), \"position\" int)")
+        #expect(try s.rows("SELECT atttypmod, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'negs'::regclass AND attnum = 1")
+                == [["329730", "numeric(5,-2)"]])
+    }
+
     @Test func subscriptsSlicesAndVectors() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

@@ -17,7 +17,7 @@ enum PGTypes {
     static func typeModifier(_ t: SQLType) -> Int32 {
         switch t {
         case .varchar(let n?), .bpchar(let n?): return Int32(n) + 4
-        case .decimal(let p, let s): return Int32((p << 16) | (s & 0xFFFF)) + 4
+        case .decimal(let p, let s): return Int32((p << 16) | (s & 0x7FF)) + 4  // PostgreSQL 15's numeric typmod (scale in 11 bits)
         case .modified(_, let typmod): return typmod
         default: return -1
         }

@@ -338,7 +338,7 @@ struct CatalogView {
     static func typmod(_ t: SQLType) -> Int32 {
         switch t {
         case .varchar(let n?), .bpchar(let n?): return Int32(n) + 4
-        case .decimal(let p, let s): return Int32((p << 16) | (s & 0xFFFF)) + 4
+        case .decimal(let p, let s): return Int32((p << 16) | (s & 0x7FF)) + 4  // PostgreSQL 15's numeric typmod (scale in 11 bits)
         case .modified(_, let typmod): return typmod
         case .array(let e): return typmod(e)
         default: return -1
@@ -372,7 +372,7 @@ struct CatalogView {
         case "numeric":
             guard mod >= 4 else { return "numeric" }
             let v = mod - 4
-            return "numeric(\((v >> 16) & 0xFFFF),\(Int16(truncatingIfNeeded: v & 0xFFFF)))"
+            return "numeric(\((v >> 16) & 0xFFFF),\(((v & 0x7FF) ^ 1024) - 1024))"
         case "timestamp", "timestamptz", "time":
             let suffix = b.name == "timestamptz" ? " with time zone" : " without time zone"
             let word = b.name == "time" ? "time" : "timestamp"

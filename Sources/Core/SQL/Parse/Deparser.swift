@@ -20,6 +20,16 @@ enum Deparser {
         "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or", "order",
         "placing", "primary", "references", "returning", "select", "session_user", "some", "symmetric", "table", "then",
         "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "when", "where", "window", "with",
+        // PostgreSQL quotes every keyword that is not unreserved: the column-name keywords...
+        "between", "bigint", "bit", "boolean", "char", "character", "coalesce", "dec", "decimal", "exists", "extract",
+        "float", "greatest", "grouping", "inout", "int", "integer", "interval", "least", "national", "nchar", "none",
+        "normalize", "nullif", "numeric", "out", "overlay", "position", "precision", "real", "row", "setof", "smallint",
+        "substring", "time", "timestamp", "treat", "trim", "values", "varchar", "xmlattributes", "xmlconcat",
+        "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
+        // ...and the type and function name keywords.
+        "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike",
+        "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps", "right", "similar",
+        "tablesample", "verbose",
     ]
 
     static func literal(_ s: String) -> String {
