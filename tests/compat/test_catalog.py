@@ -8,14 +8,12 @@ past seq, against a real `driftdb serve` process.
 The expected psql output is PostgreSQL 15's for the same schema (owner names aside; a
 CHECK's text is DriftDB's canonical form of the expression).
 """
-import argparse
 import os
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_pgwire  # noqa: E402  (the Server helper and psql runner)
-from test_pgwire import Server, psql  # noqa: E402
+from test_pgwire import OneServer, psql  # noqa: E402
 
 SCHEMA = """
 create schema sales;
@@ -32,17 +30,11 @@ create table sales.orders (id bigint generated always as identity primary key, a
 """
 
 
-class Catalog(unittest.TestCase):
+class Catalog(OneServer):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        super().setUpClass()
         psql(cls.server, SCHEMA)
-
-    @classmethod
-    def tearDownClass(cls):
-        status = cls.server.stop()
-        cls.server.remove()
-        assert status == 0, f'server exited with {status}'
 
     def out(self, command):
         return psql(self.server, command + '\n').stdout
@@ -215,18 +207,8 @@ Referenced by:
             self.assertEqual(cur.fetchone(), (1,))
 
 
-class SQLAlchemy(unittest.TestCase):
+class SQLAlchemy(OneServer):
     """SQLAlchemy 2: create_all, the ORM with RETURNING (insertmanyvalues), reflection."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-
-    @classmethod
-    def tearDownClass(cls):
-        status = cls.server.stop()
-        cls.server.remove()
-        assert status == 0, f'server exited with {status}'
 
     def run_dialect(self, driver):
         import sqlalchemy as sa
@@ -294,13 +276,5 @@ class SQLAlchemy(unittest.TestCase):
         self.run_dialect('psycopg')
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--driftdb', required=True)
-    args, rest = parser.parse_known_args()
-    test_pgwire.DRIFTDB = os.path.abspath(args.driftdb)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == '__main__':
-    main()
+    test_pgwire.main()

@@ -4,7 +4,6 @@ tests/compat/jdbc/JdbcCompat.java, compiled here and run against a server on a f
 
     python3 tests/compat/test_jdbc.py --driftdb .build/release/driftdb
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -36,13 +35,5 @@ class JDBC(unittest.TestCase):
         self.assertEqual(server.stop(), 0)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--driftdb', required=True)
-    args, rest = parser.parse_known_args()
-    test_pgwire.DRIFTDB = os.path.abspath(args.driftdb)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == '__main__':
-    main()
+    test_pgwire.main()

@@ -7,7 +7,6 @@ a write of the log fails with EFBIG as a full or failing device would).
 
     python3 tests/compat/test_metrics.py --driftdb .build/release/driftdb [-k pattern]
 """
-import argparse
 import json
 import os
 import resource
@@ -203,13 +202,5 @@ class Health(unittest.TestCase):
         c.close()
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--driftdb', required=True)
-    args, rest = parser.parse_known_args()
-    test_pgwire.DRIFTDB = os.path.abspath(args.driftdb)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == '__main__':
-    main()
+    test_pgwire.main()

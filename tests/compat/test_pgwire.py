@@ -108,8 +108,9 @@ def psql(server, script, host=None, check=True, extra=()):
     return r
 
 
-class Shared(unittest.TestCase):
-    """Tests that share one server."""
+class OneServer(unittest.TestCase):
+    """A base for test classes that share one server (started before their first test,
+    stopped by SIGTERM after their last, which must exit 0)."""
 
     @classmethod
     def setUpClass(cls):
@@ -120,6 +121,10 @@ class Shared(unittest.TestCase):
         status = cls.server.stop()
         cls.server.remove()
         assert status == 0, f'server exited with {status}'
+
+
+class Shared(OneServer):
+    """Tests that share one server."""
 
     def test_psql_session(self):
         r = psql(self.server, '''
@@ -657,13 +662,15 @@ class Lifecycle(unittest.TestCase):
 
 
 def main():
+    """Runs the tests of the script that calls it (`--driftdb PATH` names the server binary;
+    other arguments go to unittest, e.g. `-k pattern`)."""
     global DRIFTDB
     parser = argparse.ArgumentParser()
     parser.add_argument('--driftdb', required=True)
     args, rest = parser.parse_known_args()
     DRIFTDB = os.path.abspath(args.driftdb)
     print(f'compat: seed {SEED} (replay: SEED={SEED})', flush=True)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    unittest.main(module='__main__', argv=[sys.argv[0]] + rest, verbosity=2)
 
 
 if __name__ == '__main__':
