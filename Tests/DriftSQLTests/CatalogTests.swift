@@ -81,6 +81,15 @@ import Testing
         #expect(try s.rows("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0") == [["2"]])
     }
 
+    @Test func resultColumnsNameTheirTableColumn() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (a int, gone int, b text); ALTER TABLE t DROP COLUMN gone")
+        let oid = try s.rows("SELECT 't'::regclass::oid")
+        let r = try s.executeOne("SELECT b, a, a + 1, x.b FROM t JOIN (SELECT b FROM t) x USING (b)")
+        #expect(r.columns?.map { "\($0.tableOid):\($0.attnum)" } == ["\(oid[0][0]):3", "\(oid[0][0]):1", "0:0", "0:0"])
+    }
+
     @Test func informationSchemaNeedsItsSchema() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

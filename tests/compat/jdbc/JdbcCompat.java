@@ -94,6 +94,12 @@ public class JdbcCompat {
                         eq(Arrays.toString((Integer[]) r.getArray("ia").getArray()), "[" + id + ", " + (id + 1) + "]", "int[]");
                         eq(Arrays.toString((String[]) r.getArray("ta").getArray()), "[a, b" + id + "]", "text[]");
                         check(!r.next(), "one row");
+                        // RowDescription names the table and column: pgJDBC reads the rest from the catalog.
+                        ResultSetMetaData m = r.getMetaData();
+                        eq(m.getTableName(1), "jt", "table name of id");
+                        eq(m.getColumnName(8), "t", "column name of t");
+                        eq(m.isNullable(1), ResultSetMetaData.columnNoNulls, "id is NOT NULL");
+                        eq(m.isNullable(2), ResultSetMetaData.columnNullable, "b is nullable");
                     }
                 }
             }

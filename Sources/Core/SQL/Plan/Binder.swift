@@ -465,7 +465,7 @@ final class Binder {
             plan = Plan(.lockRows(plan, lockSpecs), width: plan.width, rows: plan.rows)
             plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
             plan = Plan(.project(plan, targets.map(\.expr)), width: targets.count, rows: plan.rows)
-            let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+            let columns = outputColumns(targets, scope)
             return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
         }
 
@@ -520,7 +520,7 @@ final class Binder {
             plan = Plan(.sort(plan, wideKeys, limitHint: nil), width: plan.width, rows: plan.rows)
             plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
             plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
-            let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+            let columns = outputColumns(targets, scope)
             return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
         }
         plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
@@ -542,11 +542,29 @@ final class Binder {
             }
         }
         plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
-        let columns = targets.map { ResultColumn(name: $0.name, type: $0.expr.type == .unknown ? .text : $0.expr.type) }
+        let columns = outputColumns(targets, scope)
         return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
     }
 
     /// Aggregate and window placeholders must all have been replaced by now.
+    /// A select list's columns; one that is a base table's column as it is names the table
+    /// and attribute (RowDescription's table OID and column number, as PostgreSQL sends them).
+    func outputColumns(_ targets: [(expr: BoundExpr, name: String, location: Int)], _ scope: BlockScope) -> [ResultColumn] {
+        targets.map { t in
+            var c = ResultColumn(name: t.name, type: t.expr.type == .unknown ? .text : t.expr.type)
+            if case .slot(let k, _) = t.expr,
+               let r = scope.relations.first(where: { $0.access != nil && k >= $0.offset && k < $0.offset + $0.width }),
+               let table = r.access?.table {
+                let p = k - r.offset
+                if p < table.columns.count, !table.columns[p].isDropped, p < Int(Int16.max) {
+                    c.tableOid = UInt32(truncatingIfNeeded: PGOid.relation(table.id))
+                    c.attnum = Int16(p + 1)
+                }
+            }
+            return c
+        }
+    }
+
     func checkNoLeftoverReferences(_ exprs: [BoundExpr]) throws {
         for e in exprs where e.hasAggregate || e.hasWindow {
             throw SQLError.bug("aggregate or window reference left in an expression")

@@ -3,6 +3,10 @@ import DriftCore
 public struct ResultColumn: Sendable, Equatable {
     public var name: String
     public var type: SQLType
+    /// The table a column of a SELECT's output reads as it is (its pg_class OID and attribute
+    /// number, as RowDescription reports them); 0 for anything computed.
+    public var tableOid: UInt32 = 0
+    public var attnum: Int16 = 0
     public init(name: String, type: SQLType) {
         self.name = name
         self.type = type

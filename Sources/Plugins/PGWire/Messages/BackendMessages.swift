@@ -65,8 +65,8 @@ struct BackendWriter {
             $0.writeInteger(Int16(columns.count))
             for (i, c) in columns.enumerated() {
                 $0.writeCString(c.name)
-                $0.writeInteger(Int32(0))  // table oid
-                $0.writeInteger(Int16(0))  // column number
+                $0.writeInteger(c.tableOid)
+                $0.writeInteger(c.attnum)
                 $0.writeInteger(c.type.oid)
                 $0.writeInteger(PGTypes.typeLength(c.type))
                 $0.writeInteger(PGTypes.typeModifier(c.type))
