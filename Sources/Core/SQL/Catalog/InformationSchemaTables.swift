@@ -134,12 +134,7 @@ enum InformationSchemaTables {
             """) { v, r in
             for c in v.allConstraints {
                 r.add {
-                    $0["constraint_catalog"] = .name(v.databaseName)
-                    $0["constraint_schema"] = .name(c.table.schema)
-                    $0["constraint_name"] = .name(c.name)
-                    $0["table_catalog"] = .name(v.databaseName)
-                    $0["table_schema"] = .name(c.table.schema)
-                    $0["table_name"] = .name(c.table.name)
+                    InformationSchemaTables.name(c, v, into: &$0)
                     $0["constraint_type"] = .text(["p": "PRIMARY KEY", "u": "UNIQUE", "f": "FOREIGN KEY", "c": "CHECK"][c.type] ?? "CHECK")
                     $0["is_deferrable"] = .text("NO")
                     $0["initially_deferred"] = .text("NO")
@@ -155,12 +150,7 @@ enum InformationSchemaTables {
             for c in v.allConstraints where c.type != "c" {
                 for (k, p) in c.columns.enumerated() where p < c.table.columns.count {
                     r.add {
-                        $0["constraint_catalog"] = .name(v.databaseName)
-                        $0["constraint_schema"] = .name(c.table.schema)
-                        $0["constraint_name"] = .name(c.name)
-                        $0["table_catalog"] = .name(v.databaseName)
-                        $0["table_schema"] = .name(c.table.schema)
-                        $0["table_name"] = .name(c.table.name)
+                        InformationSchemaTables.name(c, v, into: &$0)
                         $0["column_name"] = .name(c.table.columns[p].name)
                         $0["ordinal_position"] = .int(Int64(k + 1))
                         $0["position_in_unique_constraint"] = c.type == "f" ? .int(Int64(k + 1)) : .null
@@ -212,6 +202,16 @@ enum InformationSchemaTables {
             }
         },
     ]
+
+    /// The six columns naming a constraint and its table.
+    static func name(_ c: PGConstraint, _ v: CatalogView, into row: inout SystemRow) {
+        row["constraint_catalog"] = .name(v.databaseName)
+        row["constraint_schema"] = .name(c.table.schema)
+        row["constraint_name"] = .name(c.name)
+        row["table_catalog"] = .name(v.databaseName)
+        row["table_schema"] = .name(c.table.schema)
+        row["table_name"] = .name(c.table.name)
+    }
 
     /// data_type, lengths, precisions and udt_name of a column type.
     static func describe(_ type: SQLType, _ v: CatalogView, into row: inout SystemRow) {
