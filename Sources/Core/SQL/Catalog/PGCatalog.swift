@@ -384,9 +384,10 @@ struct CatalogView {
         }
     }
 
+    /// An enum type's name, qualified unless its bare name finds it on the path.
     func typeDisplayName(_ e: EnumType) -> String {
-        path.contains(e.schema) && path.first(where: { s in catalog.enumType(schema: s, e.name) != nil }) == e.schema
-            ? Deparser.ident(e.name) : Deparser.ident(e.schema) + "." + Deparser.ident(e.name)
+        let oid = Int64(EnumType.oidBase) + Int64(e.id)
+        return typeIsVisible(oid) ? Deparser.ident(e.name) : Deparser.ident(e.schema) + "." + Deparser.ident(e.name)
     }
 
     /// A type by name as regtype reads it.

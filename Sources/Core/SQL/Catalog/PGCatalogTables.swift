@@ -338,7 +338,7 @@ enum PGCatalogTables {
                 r.add {
                     $0["name"] = .text(d.name)
                     $0["setting"] = .text(current[d.name] ?? d.defaultValue)
-                    $0["context"] = .text(d.kind == .readOnly ? "internal" : "user")
+                    $0["context"] = .text(d.kind.isReadOnly ? "internal" : "user")
                     $0["vartype"] = .text(d.kind.pgType)
                     $0["source"] = .text((current[d.name] ?? d.defaultValue) == d.defaultValue ? "default" : "session")
                     $0["boot_val"] = .text(d.defaultValue)
@@ -613,8 +613,9 @@ enum PGCatalogTables {
 }
 
 extension SettingDefinition.Kind {
-    static func == (a: Self, b: Self) -> Bool {
-        if case .readOnly = a, case .readOnly = b { return true }
+    /// Shown, never set (pg_settings.context "internal").
+    var isReadOnly: Bool {
+        if case .readOnly = self { return true }
         return false
     }
 
