@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "DriftPGWire",
             dependencies: [
-                "DriftPluginAPI",
+                "DriftPluginAPI", "CDriftSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

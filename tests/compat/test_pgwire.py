@@ -298,6 +298,44 @@ SELECT id, coalesce(v, '<null>') FROM copied ORDER BY id;
         a.close()
         b.close()
 
+    def test_a_lock_wait_stalls_no_other_connection(self):
+        # Each connection's statements run on its own thread: several sessions waiting for
+        # one row lock leave every other connection (new ones included) answering, and
+        # all go on when the holder commits.
+        holder = self.server.connect()
+        holder.cursor().execute('CREATE TABLE contended (id int PRIMARY KEY, n int)')
+        holder.cursor().execute('INSERT INTO contended VALUES (1, 0)')
+        holder.commit()
+        holder.cursor().execute('UPDATE contended SET n = n + 1 WHERE id = 1')
+        waiters = [self.server.connect() for _ in range(6)]
+        done = []
+
+        def wait_for_lock(c):
+            c.cursor().execute('UPDATE contended SET n = n + 1 WHERE id = 1')
+            c.commit()
+            done.append(c)
+        threads = [threading.Thread(target=wait_for_lock, args=(c,)) for c in waiters]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        self.assertEqual(done, [])
+        for _ in range(20):
+            other = self.server.connect()
+            cur = other.cursor()
+            cur.execute('SELECT count(*) FROM contended')
+            self.assertEqual(cur.fetchone(), (1,))
+            other.close()
+        holder.commit()
+        for t in threads:
+            t.join(timeout=10)
+        self.assertEqual(len(done), 6)
+        cur = holder.cursor()
+        cur.execute('SELECT n FROM contended WHERE id = 1')
+        self.assertEqual(cur.fetchone(), (7,))
+        holder.commit()
+        for c in [holder] + waiters:
+            c.close()
+
     def test_psycopg2_server_side_cursor(self):
         c = self.server.connect()
         cur = c.cursor()

@@ -1,12 +1,13 @@
 import DriftCore
 import DriftPluginAPI
 import DriftSQL
+import DriftStorage
 import Logging
 import NIOCore
 import NIOSSL
 
-/// One client connection on the event loop: runs the startup state machine, then hands
-/// every message to the connection's worker thread.
+/// One client connection on its event loop: runs the startup state machine, then hands
+/// every message to the connection's session (`ConnectionWorker`), on the same loop.
 final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = FrontendMessage
     typealias OutboundOut = ByteBuffer
@@ -46,7 +47,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if let worker {
-            if !worker.enqueue(m) { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            worker.handle(m)
             return
         }
         if let exchange, case .authResponse(let bytes) = m {
@@ -141,13 +142,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let key = server.registry.register(session)
         registered = key
         let worker = ConnectionWorker(protocolHandler: QueryProtocol(session: session), channel: context.channel)
-        do {
-            try worker.start(name: "drift-conn-\(key.processId)")
-        } catch {
-            w.error(SQLError(.tooManyConnections, "could not start a thread for the connection: \(error)"), severity: "FATAL")
-            sendAndClose(w.buffer, context)
-            return
-        }
+        // The connection's event loop is its own: named after the session, as ps shows it.
+        nameCurrentThread("conn-\(key.processId)")
         self.worker = worker
         server.track(worker)
         w.authenticationOk()
@@ -178,9 +174,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let worker {
-            // A statement still running for a client that has gone is cancelled.
-            worker.protocolHandler.session.cancel()
-            worker.stop()
+            worker.finish()
             server.untrack(worker)
         }
         if let registered { server.registry.unregister(registered) }

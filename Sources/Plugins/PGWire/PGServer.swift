@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import DriftCore
 import DriftPluginAPI
 import DriftSQL
@@ -17,9 +18,8 @@ final class PGServer: @unchecked Sendable {
     let context: PluginContext
     let registry = ConnectionRegistry.shared
     let connections: ConnectionCounter
-    private let group: MultiThreadedEventLoopGroup
     private let lock = Lock()
-    private var listeners: [any Channel] = []
+    private var listeners: [Listener] = []
     private var clients: [ObjectIdentifier: any Channel] = [:]
     private var workers: [ObjectIdentifier: ConnectionWorker] = [:]
     private(set) var endpoints: [String] = []
@@ -30,25 +30,6 @@ final class PGServer: @unchecked Sendable {
         self.settings = settings
         self.context = context
         connections = ConnectionCounter(maximum: settings.maxConnections)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, System.coreCount))
-    }
-
-    private func bootstrap() -> ServerBootstrap {
-        let messageBytesMax = settings.messageBytesMax
-        return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteCounter())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrontendMessageDecoder(messageBytesMax: messageBytesMax)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
-                    self.add(client: channel)
-                    channel.closeFuture.whenComplete { _ in self.remove(client: channel) }
-                }
-            }
     }
 
     /// Binds the TCP listener and, when configured, the Unix-domain socket
@@ -60,12 +41,11 @@ final class PGServer: @unchecked Sendable {
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
                 tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
             } catch {
-                try? group.syncShutdownGracefully()
                 throw PGWireError("cannot load the TLS certificate \(cert) and key \(key): \(error)")
             }
         }
         do {
-            let tcp = try bootstrap().bind(host: settings.listen.host, port: settings.listen.port).wait()
+            let tcp = try Listener(address: SocketAddress(ipAddress: settings.listen.host, port: settings.listen.port))
             listeners.append(tcp)
             endpoints.append(settings.listen.description)
             if let dir = settings.unixSocketDir {
@@ -73,17 +53,47 @@ final class PGServer: @unchecked Sendable {
                 if Self.someoneListens(at: path) {
                     throw PGWireError("another server is listening on \(path)")
                 }
-                let unix = try bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
-                listeners.append(unix)
+                listeners.append(try Listener(address: SocketAddress(unixDomainSocketPath: path)))
                 endpoints.append(path)
             }
+            for l in listeners {
+                try l.start(name: "pgwire-accept", logger: context.logger) { [self] fd in adopt(fd) }
+            }
         } catch {
-            for l in listeners { try? l.close().wait() }
+            for l in listeners { l.close() }
             listeners = []
-            try? group.syncShutdownGracefully()
             if let e = error as? PGWireError { throw e }
             throw PGWireError("cannot listen on \(settings.listen): \(error)")
         }
+    }
+
+    /// Takes an accepted connection onto an event loop of its own (a thread, as PostgreSQL
+    /// forks a backend): the session's statements run there and may block it. The loop ends
+    /// with the connection.
+    private func adopt(_ fd: Int32) {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let messageBytesMax = settings.messageBytesMax
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteCounter())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrontendMessageDecoder(messageBytesMax: messageBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                    self.add(client: channel)
+                    channel.closeFuture.whenComplete { _ in
+                        self.remove(client: channel)
+                        loop.shutdownGracefully(queue: .global()) { _ in }
+                    }
+                }
+            }
+            .withConnectedSocket(fd)
+            .whenFailure { [context] error in
+                // The channel (and with it the descriptor) is closed already.
+                context.logger.warning("pgwire: cannot set up a connection", metadata: ["error": "\(error)"])
+                loop.shutdownGracefully(queue: .global()) { _ in }
+            }
     }
 
     /// Whether a server accepts connections on a Unix-domain socket path (a stale socket
@@ -120,7 +130,7 @@ final class PGServer: @unchecked Sendable {
     /// `drainTimeout`, then it is cancelled), its open transaction is rolled back, and its
     /// client is told the server is shutting down (57P01).
     func shutdown(drainTimeout: Duration) {
-        for l in listeners { try? l.close().wait() }
+        for l in listeners { l.close() }
         listeners = []
         let running = lock.withLock { Array(workers.values) }
         for w in running { w.stop() }
@@ -141,7 +151,6 @@ final class PGServer: @unchecked Sendable {
             c.writeAndFlush(w.buffer).whenComplete { _ in c.close(promise: nil) }
         }
         for c in open { try? c.closeFuture.wait() }
-        try? group.syncShutdownGracefully()
     }
 }
 
