@@ -7,13 +7,19 @@ final class TableWriter {
     let table: TableDef
     let width: Int
     let checks: [(name: String, eval: Eval)]
-    let defaults: [Int: Eval]
+    /// Column defaults, bound and compiled when a write first needs one (as PostgreSQL plans
+    /// only the defaults of the columns a statement leaves out).
+    private var defaults: [Int: Eval] = [:]
+    private let binder: Binder
+    private let ctx: ExecContext
     /// The NOT NULL columns' positions.
     let notNull: [Int]
     var scratch: [Value]
 
     init(_ table: TableDef, binder: Binder, ctx: ExecContext) throws {
         self.table = table
+        self.binder = binder
+        self.ctx = ctx
         notNull = table.visibleColumns.filter { table.columns[$0].notNull }
         let access = TableAccess(table: table, alias: table.name, mode: .transaction)
         width = access.width
@@ -23,23 +29,27 @@ final class TableWriter {
             guard case let .check(name, sql) = c else { continue }
             let scope = BlockScope(parent: nil)
             _ = try binder.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope)
-            let e = try binder.bindCondition(try Session.parseExpression(sql), scope, context: "CHECK")
+            let e = try binder.bindCondition(try Self.storedExpression(sql, binder), scope, context: "CHECK")
             checks.append((name, try ExprCompiler.compile(e, ctx)))
         }
         self.checks = checks
-        var defaults: [Int: Eval] = [:]
-        for (p, c) in table.columns.enumerated() where !c.isDropped {
-            guard let sql = c.defaultSQL else { continue }
-            let scope = BlockScope(parent: nil)
-            let e = try binder.coerce(try binder.bindExpr(try Session.parseExpression(sql), scope), to: c.type, context: .assignment, location: nil)
-            defaults[p] = try ExprCompiler.compile(e, ctx)
-        }
-        self.defaults = defaults
+    }
+
+    /// A stored expression's tree (a default's or a CHECK's text), parsed once per session.
+    static func storedExpression(_ sql: String, _ binder: Binder) throws -> Expr {
+        guard let session = binder.session else { return try Session.parseExpression(sql) }
+        return try session.storedExpression(sql)
     }
 
     /// The value a column gets when a write does not give one.
     func defaultValue(_ position: Int) throws -> Value {
-        guard let d = defaults[position] else { return table.columns[position].missingValue.isNull ? .null : .null }
+        let c = table.columns[position]
+        guard !c.isDropped, let sql = c.defaultSQL else { return .null }
+        if let d = defaults[position] { return try d(UnsafeBufferPointer(start: nil, count: 0)) }
+        let scope = BlockScope(parent: nil)
+        let e = try binder.coerce(try binder.bindExpr(try Self.storedExpression(sql, binder), scope), to: c.type, context: .assignment, location: nil)
+        let d = try ExprCompiler.compile(e, ctx)
+        defaults[position] = d
         return try d(UnsafeBufferPointer(start: nil, count: 0))
     }
 

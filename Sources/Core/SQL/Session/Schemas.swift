@@ -6,9 +6,24 @@ import DriftStorage
 /// `"$user"` is the session's user).
 extension Session {
     func searchPath(in catalog: Catalog) -> [String] {
+        // Asked for by every name lookup: kept while the setting, the user and the schemas hold.
+        let setting = settings["search_path"] ?? "public"
+        var d = derivedSettings
+        if d.searchPathSetting == setting, d.searchPathUser == userName, d.searchPathSchemas == catalog.schemas {
+            return d.searchPath
+        }
+        d.searchPath = resolveSearchPath(setting, in: catalog)
+        d.searchPathSetting = setting
+        d.searchPathUser = userName
+        d.searchPathSchemas = catalog.schemas
+        derived = d
+        return d.searchPath
+    }
+
+    private func resolveSearchPath(_ setting: String, in catalog: Catalog) -> [String] {
         // The session's temporary schema comes first, as PostgreSQL searches pg_temp first for relations.
         var out: [String] = catalog.schemas.contains(TemporaryTables.schema) ? [TemporaryTables.schema] : []
-        for part in (settings["search_path"] ?? "public").split(separator: ",") {
+        for part in setting.split(separator: ",") {
             var name = part.trimming()
             if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
                 name = String(name.dropFirst().dropLast())

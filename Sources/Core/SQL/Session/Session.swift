@@ -55,8 +55,17 @@ public final class Session {
 
     /// The TimeZone setting as a zone.
     public var timeZone: TimeZoneRule {
-        (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
+        let setting = settings["timezone"] ?? "UTC"
+        // Asked for every statement and every timestamp printed: resolved once per setting,
+        // not through the process-wide zone cache and its lock each time.
+        if let z = zoneMemo, z.setting == setting { return z.rule }
+        let rule = (try? TimeZoneRule.forSetting(setting)) ?? .utc
+        zoneMemo = (setting, rule)
+        return rule
     }
+    private var zoneMemo: (setting: String, rule: TimeZoneRule)?
+    var derived = DerivedSettings()
+    private var storedExpressions: [String: Expr] = [:]
 
     /// A value as PostgreSQL's text output in this session (timestamptz in its time zone).
     public func text(_ v: Value, _ type: SQLType) -> String? {
@@ -192,7 +201,7 @@ public final class Session {
     /// Runs one statement's work under the statement timeout, failing the transaction block
     /// on an error and reporting error positions in characters of `sql`.
     func guarded<T>(_ sql: String, _ body: () throws -> T) throws -> T {
-        interrupt.begin(timeoutMillis: (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0)
+        interrupt.begin(timeoutMillis: derivedSettings.statementTimeoutMillis)
         defer { interrupt.end() }
         do {
             return try body()
@@ -277,6 +286,16 @@ public final class Session {
             throw SQLError(.dataCorrupted, "stored expression \"\(sql)\" does not parse")
         }
         return core.targets[0].expr
+    }
+
+    /// `parseExpression` for the stored expressions every write binds (defaults, CHECKs),
+    /// kept per session by their text.
+    func storedExpression(_ sql: String) throws -> Expr {
+        if let e = storedExpressions[sql] { return e }
+        let e = try Session.parseExpression(sql)
+        if storedExpressions.count >= 256 { storedExpressions.removeAll(keepingCapacity: true) }
+        storedExpressions[sql] = e
+        return e
     }
 
     func run(_ p: ParsedStatement, parameters: [Value]) throws -> StatementResult {
@@ -637,7 +656,7 @@ public final class Session {
 
     /// Gives a new transaction the session's lock timeout and statement interrupt.
     func configure(_ t: Transaction) throws {
-        let ms = try SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
+        let ms = try derivedSettings.lockTimeoutMillis ?? SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
         t.lockTimeoutNanos = ms > 0 ? UInt64(ms) * 1_000_000 : nil
         t.interrupt = interrupt
     }

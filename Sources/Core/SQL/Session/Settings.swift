@@ -169,7 +169,12 @@ struct SettingDefinition: Sendable {
 /// lasts until the block ends either way.
 struct SessionSettings {
     /// Current values by lower-cased name.
-    private(set) var values: [String: String]
+    private(set) var values: [String: String] {
+        didSet { generation &+= 1 }
+    }
+    /// Changes with every change of a value (what the session derives from them is kept
+    /// until it changes).
+    private(set) var generation = 0
     /// Names whose value the client set or reset, for ParameterStatus.
     private(set) var changed: Set<String> = []
 
@@ -324,8 +329,31 @@ extension Session {
     }
 
     /// `idle_in_transaction_session_timeout` in milliseconds (0: none).
-    public var idleInTransactionTimeoutMillis: Int {
-        (try? SettingDefinition.parseMillis(settings["idle_in_transaction_session_timeout"] ?? "0", name: "")) ?? 0
+    public var idleInTransactionTimeoutMillis: Int { derivedSettings.idleInTransactionTimeoutMillis }
+
+    /// Settings read for every statement, parsed once per change of the settings.
+    struct DerivedSettings {
+        var generation = -1
+        var statementTimeoutMillis = 0
+        var idleInTransactionTimeoutMillis = 0
+        /// nil: lock_timeout does not parse (the caller reports it).
+        var lockTimeoutMillis: Int? = 0
+        var searchPathSetting = ""
+        var searchPathUser = ""
+        var searchPathSchemas: Set<String> = []
+        var searchPath: [String] = []
+    }
+
+    var derivedSettings: DerivedSettings {
+        if derived.generation != settings.generation {
+            var d = DerivedSettings()
+            d.generation = settings.generation
+            d.statementTimeoutMillis = (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0
+            d.idleInTransactionTimeoutMillis = (try? SettingDefinition.parseMillis(settings["idle_in_transaction_session_timeout"] ?? "0", name: "")) ?? 0
+            d.lockTimeoutMillis = try? SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
+            derived = d
+        }
+        return derived
     }
 
     /// The role the session runs as, also what `session_authorization` shows.
