@@ -67,6 +67,13 @@ public struct DriftQLParser {
     }
 
     mutating func statement() throws -> DriftQLStatement? {
+        // Every statement comes here first: a first word no DriftQL statement starts with ends
+        // it after one token.
+        do {
+            guard let word = try peekWord(1).first, word.kind == .identifier, Self.firstWords.contains(word.text) else { return nil }
+        } catch {
+            return nil
+        }
         let head: [Token]
         do {
             head = try peekWord(6)
@@ -97,6 +104,9 @@ public struct DriftQLParser {
             return nil
         }
     }
+
+    /// The words a DriftQL statement starts with (the cases of `statement`).
+    static let firstWords: Set<String> = ["patch", "soft", "show", "snapshot", "compact", "insert", "create"]
 
     /// Whether `INSERT INTO [schema.]name` is followed by a `{` document (else it is SQL's INSERT).
     func documentFollowsName(_ head: [Token]) -> Bool {

@@ -336,7 +336,44 @@ extension Lexer {
     /// comments, parentheses and DriftQL `{...}` documents (JSON strings included) are
     /// kept whole. Statements that are only whitespace or comments are dropped.
     public static func splitStatements(_ script: String) throws -> [String] {
-        try splitStatementsWithLines(script).map(\.text)
+        if let one = plainlySingle(script) { return [one] }
+        return try splitStatementsWithLines(script).map(\.text)
+    }
+
+    /// The statement of a script that is plainly one (every simple query a driver sends,
+    /// split without lexing it): it starts with a letter, holds nothing a `;` could hide in
+    /// (quotes, dollar quotes, comments, a DriftQL document) and at most one `;`, at its end.
+    static func plainlySingle(_ script: String) -> String? {
+        var end = 0
+        var semicolon: Int?
+        var depth = 0
+        var previous: UInt8 = 0
+        var i = 0
+        for c in script.utf8 {
+            switch c {
+            case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "{"), UInt8(ascii: "\\"):
+                return nil
+            case UInt8(ascii: "-") where previous == UInt8(ascii: "-"), UInt8(ascii: "*") where previous == UInt8(ascii: "/"):
+                return nil
+            case UInt8(ascii: ";"):
+                // Inside parentheses a `;` splits nothing (the parser reports it).
+                if semicolon != nil || depth != 0 { return nil }
+                semicolon = i
+            case UInt8(ascii: "("), UInt8(ascii: ")"):
+                if semicolon != nil { return nil }
+                depth += c == UInt8(ascii: "(") ? 1 : -1
+                end = i + 1
+            case 32, 9, 10, 11, 12, 13:
+                break
+            default:
+                if semicolon != nil || c >= 0x80 { return nil }
+                end = i + 1
+            }
+            previous = c
+            i += 1
+        }
+        guard let first = script.utf8.first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z") else { return nil }
+        return String(decoding: script.utf8.prefix(end), as: UTF8.self)
     }
 
     /// `splitStatements` with the 1-based line each statement starts on.
