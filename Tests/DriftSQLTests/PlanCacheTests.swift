@@ -25,12 +25,63 @@ import Testing
         #expect(NormalizedStatement.make("SELECT 1/2")?.key != NormalizedStatement.make("SELECT 1.0/2")?.key)
         let list = try #require(NormalizedStatement.make("SELECT * FROM t WHERE id IN (1, 2, 3) AND s.x >= 2.5"))
         #expect(list.literals.map(\.text) == ["1", "2", "3", "2.5"])
-        // Never cached: row locks, AS OF, WITH, parameters, several statements, non-SELECTs.
+        // Never cached: row locks, AS OF, WITH, parameters, several statements, DDL, DML with a query inside.
         for sql in ["SELECT * FROM t WHERE id = 1 FOR UPDATE", "SELECT * FROM t AS OF @seq:3 WHERE id = 1",
                     "WITH a AS (SELECT 1) SELECT * FROM a", "SELECT * FROM t WHERE id = $1", "SELECT 1; SELECT 2",
-                    "UPDATE t SET x = 1 WHERE id = 2", "SELECT nextval('s')"] {
+                    "CREATE TABLE t (x int)", "SELECT nextval('s')", "INSERT INTO t SELECT x + 1 FROM s GROUP BY x + 1",
+                    "UPDATE t SET x = (SELECT 1) WHERE id = 2", "DELETE FROM t WHERE id IN (SELECT id FROM s)"] {
             #expect(NormalizedStatement.make(sql) == nil, "\(sql)")
         }
+    }
+
+    @Test func dmlNormalization() throws {
+        // pgbench's TPC-B statements: one key for every literal.
+        let a = try #require(NormalizedStatement.make("UPDATE pgbench_accounts SET abalance = abalance + -4321 WHERE aid = 77;"))
+        let b = try #require(NormalizedStatement.make("UPDATE pgbench_accounts SET abalance = abalance + -12 WHERE aid = 5"))
+        #expect(!a.isSelect && a.key == b.key)
+        #expect(a.parameterized == "UPDATE pgbench_accounts SET abalance = abalance + -$1 WHERE aid = $2;")
+        #expect(a.literals.map(\.text) == ["4321", "77"])
+        let i = try #require(NormalizedStatement.make("INSERT INTO h (tid, bid, delta, mtime) VALUES (1, 2, -300, CURRENT_TIMESTAMP), (3, 4.5, 6, now())"))
+        #expect(i.literals.map(\.text) == ["1", "2", "300", "3", "4.5", "6"])
+        #expect(i.parameterized == "INSERT INTO h (tid, bid, delta, mtime) VALUES ($1, $2, -$3, CURRENT_TIMESTAMP), ($4, $5, $6, now())")
+        // Error positions map back to the client's text.
+        #expect(i.originalOffset(0) == 0)
+        #expect(i.originalOffset(i.parameterized.utf8.count - 1) == "INSERT INTO h (tid, bid, delta, mtime) VALUES (1, 2, -300, CURRENT_TIMESTAMP), (3, 4.5, 6, now())".utf8.count - 1)
+        #expect(i.originalOffset(48) == 47)  // `$1` stands where `1` stood
+        // Negation that changes a literal's type in PostgreSQL (-2147483648 is an int4) keeps it.
+        let edge = try #require(NormalizedStatement.make("UPDATE t SET n = n + -2147483648, m = m - 2147483648 WHERE id = 1"))
+        #expect(edge.literals.map(\.text) == ["2147483648", "1"])
+        // Folded arithmetic between literals, and SELECT's arithmetic, stay in the key.
+        for sql in ["UPDATE t SET n = 1 + 2 WHERE id = 3", "UPDATE t SET n = n * 2 WHERE id = 3", "UPDATE t SET n = n + 1 * 2 WHERE id = 3"] {
+            #expect(NormalizedStatement.make(sql)?.literals.map(\.text) == ["3"], "\(sql)")
+        }
+        #expect(NormalizedStatement.make("SELECT n + 1 FROM t")?.literals.isEmpty == true)
+    }
+
+    @Test func repeatedWritesHitAndStayCorrect() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE acc (id int PRIMARY KEY, bal int NOT NULL, small int2, note text DEFAULT 'n', CHECK (bal > -1000))")
+        for i in 1...20 {
+            _ = try s.execute("INSERT INTO acc (id, bal) VALUES (\(i), \(i * 10))")
+        }
+        for i in 1...20 {
+            _ = try s.execute("UPDATE acc SET bal = bal + -\(i) WHERE id = \(i);")
+        }
+        _ = try s.execute("DELETE FROM acc WHERE id = 20")
+        #expect(s.planCache.hits >= 36)
+        #expect(try s.rows("SELECT sum(bal), count(*), min(note) FROM acc") == [["1710", "19", "n"]])
+        // Errors are the statement's own: constraint, overflow, a missing column at its position.
+        #expect(sqlError { _ = try s.execute("INSERT INTO acc (id, bal) VALUES (1, 5)") }?.code == .uniqueViolation)
+        #expect(sqlError { _ = try s.execute("UPDATE acc SET bal = bal - 2000 WHERE id = 2") }?.code == .checkViolation)
+        #expect(sqlError { _ = try s.execute("UPDATE acc SET small = 40000 WHERE id = 2") }?.code == .numericValueOutOfRange)
+        #expect(sqlError { _ = try s.execute("UPDATE acc SET bal = bal + 1 WHERE nope = 2") }?.code == .undefinedColumn)
+        let bad = sqlError { _ = try s.execute("UPDATE acc SET bal = bal + 123456 WHERE nope = 2") }
+        #expect(bad?.position == 41)
+        // Types as the literals have them: an int8 literal into an int4 column is out of range.
+        #expect(sqlError { _ = try s.execute("UPDATE acc SET bal = 5000000000 WHERE id = 3") }?.code == .numericValueOutOfRange)
+        _ = try s.execute("UPDATE acc SET bal = bal + -2147483648 WHERE id = 99")
+        #expect(try s.rows("SELECT bal FROM acc WHERE id = 3") == [["27"]])
     }
 
     @Test func repeatedQueriesHitAndStayCorrect() throws {

@@ -34,7 +34,17 @@ final class PlanCache {
     private(set) var hits = 0
     private(set) var misses = 0
 
+    /// INSERT, UPDATE and DELETE statements' parse trees (of their parameterized text): they
+    /// are bound anew each time, so nothing but the text decides them.
+    private var parsedEntries: [String: Session.ParsedStatement] = [:]
+
     func entry(_ key: String) -> Entry? { entries[key] }
+    func parsed(_ key: String) -> Session.ParsedStatement? { parsedEntries[key] }
+
+    func storeParsed(_ key: String, _ p: Session.ParsedStatement) {
+        if parsedEntries.count >= Self.entriesMax { parsedEntries.removeAll(keepingCapacity: true) }
+        parsedEntries[key] = p
+    }
     func isRefused(_ key: String) -> Bool { refused.contains(key) }
 
     func store(_ key: String, _ e: Entry) {
@@ -52,6 +62,7 @@ final class PlanCache {
 
     func removeAll() {
         entries.removeAll()
+        parsedEntries.removeAll()
         refused.removeAll()
     }
 }
@@ -62,6 +73,12 @@ struct NormalizedStatement {
     var key: String
     var parameterized: String
     var literals: [(text: String, type: SQLType)]
+    /// Where each replaced literal stood in the statement, and where its `$n` stands in
+    /// `parameterized` (byte offsets), to report error positions in the client's text.
+    var replacements: [(original: Range<Int>, parameter: Range<Int>)] = []
+    /// The statement is a SELECT (its bound plan is cached), not an INSERT, UPDATE or DELETE
+    /// (its parse tree is).
+    var isSelect = true
 
     /// Keywords that name no column (a literal compared with one of them stays a literal).
     static let reserved: Set<String> = [
@@ -76,9 +93,18 @@ struct NormalizedStatement {
     ]
     static let comparisons: Set<String> = ["=", "<>", "!=", "<", "<=", ">", ">="]
 
-    /// nil when the statement is not a cacheable single SELECT.
+    /// nil when the statement is not a cacheable single SELECT, INSERT, UPDATE or DELETE.
     static func make(_ sql: String) -> NormalizedStatement? {
-        guard let tokens = try? Lexer.tokenize(sql), let first = tokens.first, first.isKeyword("select") else { return nil }
+        guard let tokens = try? Lexer.tokenize(sql), let first = tokens.first,
+              first.isKeyword("select") || first.isKeyword("insert") || first.isKeyword("update") || first.isKeyword("delete") else { return nil }
+        let isInsert = first.isKeyword("insert")
+        let dml = !first.isKeyword("select")
+        // A DML statement's parse tree is cached, and its binding errors cannot fall back to
+        // the ordinary path: one with a query inside (INSERT ... SELECT, subqueries, where
+        // GROUP BY or DISTINCT match expressions by their literals) is not cached.
+        if dml, tokens.contains(where: { $0.isKeyword("select") }) { return nil }
+        // The depth of the parentheses VALUES's rows open (an INSERT's only).
+        var valuesDepth: Int?
         var end = tokens.count
         if tokens[end - 1].isPunct(";") { end -= 1 }
         var key = ""
@@ -87,6 +113,7 @@ struct NormalizedStatement {
         let bytes = Array(sql.utf8)
         var copied = 0
         var literals: [(String, SQLType)] = []
+        var replacements: [(original: Range<Int>, parameter: Range<Int>)] = []
         // For each open parenthesis: whether it opens `column IN (`.
         var parens: [Bool] = []
         func isColumn(_ i: Int) -> Bool {
@@ -101,19 +128,28 @@ struct NormalizedStatement {
                 return nil
             case .punct where t.text == ";":
                 return nil  // more than one statement
-            case .identifier where refusedWords.contains(t.text):
+            case .identifier where refusedWords.contains(t.text) && !(isInsert && t.text == "into" && i == 1):
                 return nil
+            case .identifier where isInsert && t.text == "values" && valuesDepth == nil:
+                valuesDepth = parens.count
             case .punct where t.text == "(":
-                parens.append(i >= 1 && tokens[i - 1].isKeyword("in") && (isColumn(i - 2) || (i >= 2 && tokens[i - 2].isPunct(")"))))
+                // A row of INSERT ... VALUES: `VALUES (` or `), (` at the depth VALUES stood at.
+                let row = valuesDepth == parens.count && i >= 1
+                    && (tokens[i - 1].isKeyword("values") || (tokens[i - 1].isPunct(",") && i >= 2 && tokens[i - 2].isPunct(")")))
+                parens.append(row || (i >= 1 && tokens[i - 1].isKeyword("in") && (isColumn(i - 2) || (i >= 2 && tokens[i - 2].isPunct(")")))))
             case .punct where t.text == ")":
                 if !parens.isEmpty { parens.removeLast() }
             default:
                 break
             }
-            if t.kind == .integer || t.kind == .decimal, let type = replaceable(tokens, i, end: end, inList: parens.last ?? false) {
+            if t.kind == .integer || t.kind == .decimal, let type = replaceable(tokens, i, end: end, inList: parens.last ?? false, dml: dml) {
                 literals.append((t.text, type))
                 key += "\u{1}?" + type.name
-                parameterized += String(decoding: bytes[copied..<t.start], as: UTF8.self) + "$\(literals.count)"
+                parameterized += String(decoding: bytes[copied..<t.start], as: UTF8.self)
+                let placeholder = "$\(literals.count)"
+                let at = parameterized.utf8.count
+                parameterized += placeholder
+                replacements.append((t.start..<t.end, at..<(at + placeholder.utf8.count)))
                 copied = t.end
                 continue
             }
@@ -131,14 +167,27 @@ struct NormalizedStatement {
             key += t.text
         }
         guard !literals.isEmpty else {
-            return NormalizedStatement(key: key, parameterized: sql, literals: [])
+            return NormalizedStatement(key: key, parameterized: sql, literals: [], isSelect: !isInsert && first.isKeyword("select"))
         }
         parameterized += String(decoding: bytes[copied...], as: UTF8.self)
-        return NormalizedStatement(key: key, parameterized: parameterized, literals: literals)
+        return NormalizedStatement(key: key, parameterized: parameterized, literals: literals, replacements: replacements,
+                                   isSelect: first.isKeyword("select"))
+    }
+
+    /// A byte offset in `parameterized` as the offset in the client's statement (a `$n`
+    /// maps to the start of the literal it stands for).
+    func originalOffset(_ offset: Int) -> Int {
+        var shift = 0
+        for r in replacements {
+            if offset < r.parameter.lowerBound { break }
+            if offset < r.parameter.upperBound { return r.original.lowerBound }
+            shift = r.original.upperBound - r.parameter.upperBound
+        }
+        return offset + shift
     }
 
     /// The type of the placeholder for literal `i`, or nil to keep it a literal.
-    static func replaceable(_ tokens: [Token], _ i: Int, end: Int, inList: Bool) -> SQLType? {
+    static func replaceable(_ tokens: [Token], _ i: Int, end: Int, inList: Bool, dml: Bool = false) -> SQLType? {
         let next = i + 1 < end ? tokens[i + 1] : nil
         // What follows must end the operand: no `::`, `.`, `[`, operator or function syntax.
         if let n = next {
@@ -150,7 +199,27 @@ struct NormalizedStatement {
         }
         guard i >= 1 else { return nil }
         let prev = tokens[i - 1]
-        if prev.kind == .op, comparisons.contains(prev.text) {
+        func isColumn(_ j: Int) -> Bool {
+            guard j >= 0 else { return false }
+            let c = tokens[j]
+            return c.kind == .quotedIdentifier || (c.kind == .identifier && !reserved.contains(c.text))
+        }
+        let text = tokens[i].text
+        // A negated literal is a constant of its own in PostgreSQL, typed by its negated value:
+        // only where negation keeps the type may `-$n` stand for it.
+        let negationKeepsType = text != "2147483648" && text != "9223372036854775808"
+        // In DML, the right operand of `+` or `-` whose left operand is a column (UPDATE's
+        // SET n = n + 5): nothing folds, and a typed parameter resolves the operator as the
+        // literal does; what stands before the column does not matter (`x * n + 5` adds 5).
+        if dml, prev.kind == .op, prev.text == "+" || prev.text == "-", isColumn(i - 2) {
+            // `column + 5`, `column - 5`.
+        } else if dml, prev.isOp("-"), negationKeepsType, i >= 3, tokens[i - 2].kind == .op,
+                  tokens[i - 2].text == "+" || tokens[i - 2].text == "-", isColumn(i - 3) {
+            // `column + -5`.
+        } else if dml, prev.isOp("-"), negationKeepsType, inList, i >= 2, tokens[i - 2].isPunct("(") || tokens[i - 2].isPunct(",") {
+            // `VALUES (1, -5)`, `IN (-1, 2)`.
+            guard next?.isPunct(",") == true || next?.isPunct(")") == true else { return nil }
+        } else if prev.kind == .op, comparisons.contains(prev.text) {
             // `column <op> literal`, the column not itself an operand of something else.
             guard i >= 2 else { return nil }
             let c = tokens[i - 2]
@@ -161,7 +230,6 @@ struct NormalizedStatement {
         } else {
             return nil
         }
-        let text = tokens[i].text
         if tokens[i].kind == .decimal { return .numeric }
         if Int32(text) != nil { return .int4 }
         if Int64(text) != nil { return .int8 }
@@ -190,6 +258,7 @@ extension Session {
     func runCached(_ sql: String) throws -> StatementResult? {
         guard planCacheEnabled, block?.state != .failed, blockAsOf == nil, (settings["drift.as_of"] ?? "").isEmpty,
               describing == nil, let n = NormalizedStatement.make(sql), !planCache.isRefused(n.key) else { return nil }
+        if !n.isSelect { return try runParsed(n) }
         let settingsKey = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
         let values = try n.values()
         var result: StatementResult?
@@ -233,6 +302,42 @@ extension Session {
                                                    statisticsGeneration: statisticsGeneration, settings: settingsKey,
                                                    tableSizes: b.tableSizes))
             return try runBound(bound, in: t, parameters: values)
+    }
+
+    /// An INSERT, UPDATE or DELETE from its cached parse tree, its literals as typed
+    /// parameters (a `$n` of the literal's own type binds as the literal does); nil when the
+    /// statement is not for the cache.
+    private func runParsed(_ n: NormalizedStatement) throws -> StatementResult? {
+        let parsed: ParsedStatement
+        if let p = planCache.parsed(n.key) {
+            planCache.noteHit()
+            parsed = p
+        } else {
+            planCache.noteMiss()
+            guard let p = try? Session.parse(n.parameterized), p.count == 1, p[0].temporal.isEmpty else {
+                planCache.refuse(n.key)
+                return nil
+            }
+            switch p[0].statement {
+            case .insert, .update, .delete: break
+            default:
+                planCache.refuse(n.key)
+                return nil
+            }
+            planCache.storeParsed(n.key, p[0])
+            parsed = p[0]
+        }
+        let values = try n.values()
+        let saved = parameterTypes
+        parameterTypes = n.literals.map(\.type)
+        defer { parameterTypes = saved }
+        do {
+            return try run(parsed, parameters: values)
+        } catch var e as SQLError {
+            // Positions name the client's text, not the parameterized one.
+            if let p = e.position, p >= 1 { e.position = n.originalOffset(p - 1) + 1 }
+            throw e
+        }
     }
 
     func runBound(_ bound: BoundQuery, in t: Transaction, parameters: [Value]) throws -> StatementResult {
