@@ -45,7 +45,8 @@ storage:
   batch_ms: 10
   # Segments rotate when the next commit would pass this size.
   segment_size_bytes: 67108864
-  # Automatic snapshots: after this many row events or log bytes (0 disables either).
+  # Automatic snapshots: after this many row events (and no fewer than the keys the last
+  # snapshot held: a snapshot writes every key) or log bytes (0 disables either).
   snapshot_every_events: 100000
   snapshot_every_bytes: 268435456
   # lock_timeout for transactions, in milliseconds (0 waits forever).
