@@ -107,6 +107,35 @@ import Testing
         #expect(bad?.position == 8)
     }
 
+    @Test func columnDefaultsBoundOnceFollowTheSchema() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE d (id serial PRIMARY KEY, v int DEFAULT 7, at timestamptz DEFAULT clock_timestamp())")
+        for i in 1...3 { _ = try s.execute("INSERT INTO d (v) VALUES (\(i))") }
+        _ = try s.execute("INSERT INTO d DEFAULT VALUES")
+        #expect(try s.rows("SELECT id, v FROM d ORDER BY id") == [["1", "1"], ["2", "2"], ["3", "3"], ["4", "7"]])
+        _ = try s.execute("ALTER TABLE d ALTER COLUMN v SET DEFAULT 9")
+        _ = try s.execute("INSERT INTO d DEFAULT VALUES")
+        // Another session's change, and a volatile default evaluated per row.
+        let other = Session(engine: e)
+        _ = try other.execute("ALTER TABLE d ALTER COLUMN v SET DEFAULT 11")
+        _ = try s.execute("INSERT INTO d DEFAULT VALUES")
+        #expect(try s.rows("SELECT id, v FROM d WHERE id >= 5 ORDER BY id") == [["5", "9"], ["6", "11"]])
+        #expect(try s.rows("SELECT count(DISTINCT at) FROM d") == [["6"]])
+        // The sequence replaced: the default names it by OID, bound again.
+        _ = try s.execute("CREATE SEQUENCE d2_seq START 100")
+        _ = try s.execute("ALTER TABLE d ALTER COLUMN id SET DEFAULT nextval('d2_seq'::regclass)")
+        _ = try s.execute("INSERT INTO d (v) VALUES (0)")
+        _ = try s.execute("DROP SEQUENCE d2_seq CASCADE; CREATE SEQUENCE d2_seq START 500")
+        _ = try s.execute("ALTER TABLE d ALTER COLUMN id SET DEFAULT nextval('d2_seq'::regclass)")
+        _ = try s.execute("INSERT INTO d (v) VALUES (0)")
+        #expect(try s.rows("SELECT id FROM d WHERE v = 0 ORDER BY id") == [["100"], ["500"]])
+        // A temporary table of the same name has defaults of its own.
+        _ = try s.execute("CREATE TEMP TABLE d (id int DEFAULT 42, v int)")
+        _ = try s.execute("INSERT INTO d (v) VALUES (1)")
+        #expect(try s.rows("SELECT id FROM d") == [["42"]])
+    }
+
     @Test func schemaSettingsAndStateInvalidate() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

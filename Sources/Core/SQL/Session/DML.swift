@@ -46,8 +46,13 @@ final class TableWriter {
         let c = table.columns[position]
         guard !c.isDropped, let sql = c.defaultSQL else { return .null }
         if let d = defaults[position] { return try d(UnsafeBufferPointer(start: nil, count: 0)) }
-        let scope = BlockScope(parent: nil)
-        let e = try binder.coerce(try binder.bindExpr(try Self.storedExpression(sql, binder), scope), to: c.type, context: .assignment, location: nil)
+        let e: BoundExpr
+        if let session = binder.session {
+            e = try session.boundDefault(table, position, sql: sql, binder: binder)
+        } else {
+            e = try binder.coerce(try binder.bindExpr(try Self.storedExpression(sql, binder), BlockScope(parent: nil)),
+                                  to: c.type, context: .assignment, location: nil)
+        }
         let d = try ExprCompiler.compile(e, ctx)
         defaults[position] = d
         return try d(UnsafeBufferPointer(start: nil, count: 0))
@@ -80,7 +85,42 @@ final class TableWriter {
     }
 }
 
+/// What binding a column default read: the schema, the session's temporary tables, and the
+/// settings names and constants resolve through.
+struct BoundDefaultKey: Hashable {
+    var table: UInt32
+    var position: Int
+}
+
+struct DefaultStamp: Equatable {
+    var catalogSeq: UInt64
+    var temporaryGeneration: Int
+    var settings: String
+}
+
 extension Session {
+    /// A column default bound for `binder`'s transaction, kept per session while what binding
+    /// it read holds (every INSERT of a serial key binds `nextval('t_id_seq'::regclass)`).
+    /// A default whose binding depends on more (the time, a schema change in the transaction)
+    /// is bound anew each time.
+    func boundDefault(_ table: TableDef, _ position: Int, sql: String, binder: Binder) throws -> BoundExpr {
+        let t = binder.txn
+        let stamp: DefaultStamp? = binder.catalogOverride == nil && !t.hasSchemaChanges && binder.statementTemporal == nil
+            ? DefaultStamp(catalogSeq: engine.catalogVersionSeq(at: t.readSeq), temporaryGeneration: temporaryTables.generation,
+                           settings: (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? ""))
+            : nil
+        let key = BoundDefaultKey(table: table.id, position: position)
+        if let stamp, let hit = boundDefaults[key], hit.sql == sql, hit.stamp == stamp { return hit.expr }
+        let fresh = Binder(engine: engine, txn: t, session: self)
+        let e = try fresh.coerce(try fresh.bindExpr(try storedExpression(sql), BlockScope(parent: nil)),
+                                 to: table.columns[position].type, context: .assignment, location: nil)
+        if let stamp, fresh.cacheable {
+            if boundDefaults.count >= 256 { boundDefaults.removeAll(keepingCapacity: true) }
+            boundDefaults[key] = (sql, stamp, e)
+        }
+        return e
+    }
+
     /// The table INSERT, UPDATE or DELETE writes (views and missing tables refused).
     func targetTable(_ ref: TableRef, in t: Transaction, verb: String) throws -> TableDef {
         if ref.temporal != nil || temporalClauses[ref.location] != nil {

@@ -66,6 +66,7 @@ public final class Session {
     private var zoneMemo: (setting: String, rule: TimeZoneRule)?
     var derived = DerivedSettings()
     private var storedExpressions: [String: Expr] = [:]
+    var boundDefaults: [BoundDefaultKey: (sql: String, stamp: DefaultStamp, expr: BoundExpr)] = [:]
 
     /// A value as PostgreSQL's text output in this session (timestamptz in its time zone).
     public func text(_ v: Value, _ type: SQLType) -> String? {
