@@ -291,6 +291,34 @@ import Testing
         #expect(try put(e2, "t", 4, "d") == e2.visibleSeq)
     }
 
+    @Test func loneAndGroupedCommittersLoseNothingAndKeepSeqOrder() throws {
+        // A lone committer writes its own commit; several are grouped by the writer thread;
+        // the writer switches between the two as committers come and go.
+        let mem = MemoryFileSystem()
+        let e = try Engine.open(at: "/db", config: testConfig(), fs: mem, create: true, logger: TestLog.logger)
+        try createTable(e, "t")
+        var seqs: [UInt64] = []
+        for id in Int64(0)..<20 { seqs.append(try put(e, "t", id, "alone")) }
+        let grouped = Mutex<[UInt64]>([])
+        let workers = (0..<4).map { w in
+            Background {
+                for i in Int64(0)..<50 {
+                    let seq = try put(e, "t", 1000 + Int64(w) * 100 + i, "grouped")
+                    grouped.withLock { $0.append(seq) }
+                }
+            }
+        }
+        for w in workers { try w.join() }
+        seqs += grouped.withLock { $0 }
+        for id in Int64(20)..<40 { seqs.append(try put(e, "t", id, "alone again")) }
+        #expect(Set(seqs).count == 240)
+        #expect(seqs.max() == e.visibleSeq)
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: testConfig(), fs: mem.crashed(), logger: TestLog.logger)
+        defer { e2.close() }
+        #expect(try contents(e2, "t")?.count == 240)
+    }
+
     /// Inserts rows `ids` with value `v` in one transaction; returns its seq.
     private func putMany(_ e: Engine, _ name: String, _ ids: Range<Int64>, _ v: String) throws -> UInt64? {
         try e.transaction { t in

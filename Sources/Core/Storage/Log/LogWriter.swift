@@ -167,6 +167,9 @@ public final class LogWriter: @unchecked Sendable {
     var queue: [CommitRequest] = []
     var closing = false
     var stopped = false
+    /// A group is being written, by the writer thread or by a lone committer leading its own
+    /// commit: the state "owned by the writer" below is theirs until it is false (under `lock`).
+    var writing = false
     var failedReason: String?
     /// Set once `failedReason` is: writers check it per row without taking the lock.
     let hasFailed = Atomic<Bool>(false)
@@ -182,7 +185,7 @@ public final class LogWriter: @unchecked Sendable {
         var capacity: Int
     }
 
-    // Owned by the writer thread.
+    // Owned by the writer thread, or by the committer leading its own commit (`writing`).
     var active: Active
     var nextSeq: UInt64
     var lastTimestamp: Int64
@@ -314,7 +317,21 @@ public final class LogWriter: @unchecked Sendable {
             throw StorageError.closed
         }
         queue.append(request)
-        if queue.count >= wakeAt { wake.signal() }
+        if leads(request) {
+            // A lone committer writes and syncs its own commit: the writer thread's two
+            // wake-ups (to take the request, to hand back the outcome) are most of what a
+            // commit costs beyond its fsync. Anything queued meanwhile goes to the thread.
+            writing = true
+            queue.removeAll(keepingCapacity: true)
+            noteSources([request])
+            lock.unlock()
+            process([request])
+            lock.lock()
+            writing = false
+            wake.signal()
+        } else if queue.count >= wakeAt {
+            wake.signal()
+        }
         var outcome = request.outcome
         while outcome == nil {
             request.completed.wait(lock)
@@ -322,6 +339,15 @@ public final class LogWriter: @unchecked Sendable {
         }
         lock.unlock()
         try outcome?.get()
+    }
+
+    /// Whether `request`, just queued, is written by its own committer: with fsync durability,
+    /// when nothing else is queued or being written and no other committer has been seen in
+    /// the last two groups (several committers are grouped by the writer thread). Called with
+    /// `lock` held.
+    private func leads(_ request: CommitRequest) -> Bool {
+        guard config.durability == .fsync, !writing, queue.count == 1, pendingSyncs.isEmpty, !closing else { return false }
+        return recentSources[0].allSatisfy { $0 == request.source } && recentSources[1].allSatisfy { $0 == request.source }
     }
 
     /// Drains the queue, syncs and stops the writer thread.
@@ -406,8 +432,8 @@ public final class LogWriter: @unchecked Sendable {
         while true {
             lock.lock()
             wakeAt = 1
-            while queue.isEmpty && pendingSyncs.isEmpty && !closing {
-                if case let .batch(ms) = config.durability, dirty {
+            while (queue.isEmpty && pendingSyncs.isEmpty && !closing) || writing {
+                if !writing, case let .batch(ms) = config.durability, dirty {
                     let deadline = lastSyncNanos + UInt64(ms) * 1_000_000
                     if monotonicNanos() >= deadline { break }
                     _ = wake.wait(lock, deadlineNanos: deadline)
@@ -415,6 +441,7 @@ public final class LogWriter: @unchecked Sendable {
                     wake.wait(lock)
                 }
             }
+            writing = true
             gatherGroup()
             let batch = Array(queue.prefix(Limits.groupCommitRequestsMax))
             noteSources(batch)
@@ -437,6 +464,7 @@ public final class LogWriter: @unchecked Sendable {
                     done.broadcast()
                 }
             }
+            lock.withLock { writing = false }
             if exit { return }
         }
     }
