@@ -107,6 +107,37 @@ import Testing
         #expect(bad?.position == 8)
     }
 
+    @Test func repeatedUpdatesReuseTheirPlanAndStayCorrect() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE p (id int PRIMARY KEY, n int NOT NULL, CHECK (n < 1000))")
+        _ = try s.execute("CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p ON UPDATE CASCADE ON DELETE SET NULL)")
+        _ = try s.execute("INSERT INTO p SELECT g, 0 FROM generate_series(1, 20) g")
+        _ = try s.execute("INSERT INTO c SELECT g, g FROM generate_series(1, 20) g")
+        let before = s.planCache.hits
+        for i in 1...20 { _ = try s.execute("UPDATE p SET n = n + \(i) WHERE id = \(i)") }
+        #expect(s.planCache.hits - before >= 19)
+        #expect(try s.rows("SELECT sum(n) FROM p") == [["210"]])
+        // RETURNING, a CHECK, no row found.
+        #expect(try s.rows("UPDATE p SET n = n + 1 WHERE id = 3 RETURNING n") == [["4"]])
+        #expect(try s.rows("UPDATE p SET n = n + 1 WHERE id = 4 RETURNING n") == [["5"]])
+        #expect(sqlError { _ = try s.execute("UPDATE p SET n = n + 2000 WHERE id = 5") }?.code == .checkViolation)
+        #expect(try s.execute("UPDATE p SET n = n + 1 WHERE id = 99").last?.tag == "UPDATE 0")
+        // A schema change: the plan is bound again.
+        _ = try s.execute("ALTER TABLE p ADD COLUMN note text DEFAULT 'x'")
+        _ = try s.execute("UPDATE p SET n = n + 1 WHERE id = 6")
+        _ = try s.execute("UPDATE p SET n = n + 1 WHERE id = 7")
+        #expect(try s.rows("SELECT n, note FROM p WHERE id IN (6, 7) ORDER BY id") == [["7", "x"], ["8", "x"]])
+        // Cascades run statements of their own: repeated UPDATEs and DELETEs of parents keep
+        // their children right.
+        for i in 8...10 { _ = try s.execute("UPDATE p SET id = id + 100 WHERE id = \(i)") }
+        #expect(try s.rows("SELECT pid FROM c WHERE id IN (8, 9, 10) ORDER BY id") == [["108"], ["109"], ["110"]])
+        for i in 11...13 { _ = try s.execute("DELETE FROM p WHERE id = \(i)") }
+        #expect(try s.rows("SELECT count(*) FROM c WHERE pid IS NULL") == [["3"]])
+        for i in 14...16 { _ = try s.execute("UPDATE c SET pid = NULL WHERE id = \(i)") }
+        #expect(try s.rows("SELECT count(*) FROM c WHERE pid IS NULL") == [["6"]])
+    }
+
     @Test func columnDefaultsBoundOnceFollowTheSchema() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

@@ -87,6 +87,16 @@ final class TableWriter {
 
 /// What binding a column default read: the schema, the session's temporary tables, and the
 /// settings names and constants resolve through.
+/// An UPDATE bound and planned (what the plan cache keeps of a repeated one).
+struct BoundUpdate {
+    let table: TableDef
+    let plan: Plan
+    let whereExpr: BoundExpr?
+    let sets: [(Int, BoundExpr?)]
+    let returning: [(BoundExpr, String)]
+    let keySlot: Int
+}
+
 struct BoundDefaultKey: Hashable {
     var table: UInt32
     var position: Int
@@ -375,6 +385,14 @@ extension Session {
     func update(_ s: UpdateStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         referential = ReferentialQueue()
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on UPDATE") }
+        // The plan-cache key of a repeated UPDATE from the simple-query path (runParsed);
+        // taken here so that no statement this one runs (a cascade) sees it.
+        let cacheKey = s.from.isEmpty && s.currentOf == nil ? dmlPlanKey : nil
+        dmlPlanKey = nil
+        if let cacheKey, let hit = planCache.update(cacheKey), let stamp = planStamp(t), hit.stamp == stamp, sizesHold(hit.tableSizes) {
+            planCache.noteHit()
+            return try runUpdate(hit.bound, in: t, parameters: parameters, cursorKey: nil)
+        }
         let table = try targetTable(s.table, in: t, verb: "update")
         var parameters = parameters
         var whereClause = s.whereClause
@@ -383,8 +401,6 @@ extension Session {
             (whereClause, cursorKey) = try currentOfCondition(name, table, alias: s.table.alias, parameters: &parameters)
         }
         let b = binder(t, parameters: parameters)
-        let ctx = execContext(t, parameters: parameters)
-        let writer = try TableWriter(table, binder: b, ctx: ctx)
         let scope = BlockScope(parent: nil)
         let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
         guard let access = scope.relations[0].access else { throw SQLError.bug("UPDATE target has no access") }
@@ -416,14 +432,28 @@ extension Session {
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
         try explainHook("Update on \(table.name)", plan)
-        let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "UPDATE")
+        let bound = BoundUpdate(table: table, plan: plan, whereExpr: whereExpr, sets: sets, returning: returning, keySlot: access.keySlot)
+        if let cacheKey, b.cacheable, let stamp = planStamp(t) {
+            planCache.noteMiss()
+            planCache.storeUpdate(cacheKey, PlanCache.UpdateEntry(bound: bound, stamp: stamp, tableSizes: b.tableSizes))
+        }
+        return try runUpdate(bound, in: t, parameters: parameters, cursorKey: cursorKey)
+    }
 
-        let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
-        let setEvals = try sets.map { ($0.0, try $0.1.map { try ExprCompiler.compile($0, ctx) }) }
-        let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
+    /// Runs a bound UPDATE: reads the rows its plan finds, locks each (READ COMMITTED checks
+    /// WHERE again on a row another transaction changed), and writes the new versions.
+    func runUpdate(_ u: BoundUpdate, in t: Transaction, parameters: [Value], cursorKey: [UInt8]?) throws -> StatementResult {
+        let table = u.table
+        let ctx = execContext(t, parameters: parameters)
+        let writer = try TableWriter(table, binder: binder(t, parameters: parameters), ctx: ctx)
+        let rows = try materialize(try Executor.instantiate(u.plan, ctx), ctx, what: "UPDATE")
+
+        let whereEval = try u.whereExpr.map { try ExprCompiler.compile($0, ctx) }
+        let setEvals = try u.sets.map { ($0.0, try $0.1.map { try ExprCompiler.compile($0, ctx) }) }
+        let returningEvals = try u.returning.map { try ExprCompiler.compile($0.0, ctx) }
         let keyColumns = Set(table.primaryKey)
-        let mode: RowLockMode = sets.contains { keyColumns.contains($0.0) } ? .update : .noKeyUpdate
-        let keySlot = access.keySlot
+        let mode: RowLockMode = u.sets.contains { keyColumns.contains($0.0) } ? .update : .noKeyUpdate
+        let keySlot = u.keySlot
         var done = Set<[UInt8]>()
         var count = 0
         var out: [[Value]] = []
@@ -455,7 +485,7 @@ extension Session {
             if count % 1024 == 0 { try t.interrupt?.check() }
         }
         try finishForeignKeys(in: t, parameters: parameters)
-        let columns = returningColumns(returning)
+        let columns = returningColumns(u.returning)
         return StatementResult(tag: "UPDATE \(count)", columns: columns, rows: out)
     }
 

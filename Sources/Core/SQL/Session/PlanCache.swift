@@ -38,6 +38,30 @@ final class PlanCache {
     /// are bound anew each time, so nothing but the text decides them.
     private var parsedEntries: [String: Session.ParsedStatement] = [:]
 
+    /// What a cached plan was bound under: the schema version the reader sees, the
+    /// session's temporary tables, the planner statistics, search_path and TimeZone.
+    struct Stamp: Equatable {
+        var catalogSeq: UInt64
+        var temporaryGeneration: Int
+        var statisticsGeneration: Int
+        var settings: String
+    }
+
+    /// A repeated simple UPDATE (no FROM, no WHERE CURRENT OF), bound and planned.
+    struct UpdateEntry {
+        let bound: BoundUpdate
+        let stamp: Stamp
+        let tableSizes: [UInt32: Double]
+    }
+    private var updates: [String: UpdateEntry] = [:]
+
+    func update(_ key: String) -> UpdateEntry? { updates[key] }
+
+    func storeUpdate(_ key: String, _ e: UpdateEntry) {
+        if updates.count >= Self.entriesMax { updates.removeAll(keepingCapacity: true) }
+        updates[key] = e
+    }
+
     func entry(_ key: String) -> Entry? { entries[key] }
     func parsed(_ key: String) -> Session.ParsedStatement? { parsedEntries[key] }
 
@@ -63,6 +87,7 @@ final class PlanCache {
     func removeAll() {
         entries.removeAll()
         parsedEntries.removeAll()
+        updates.removeAll()
         refused.removeAll()
     }
 }
@@ -330,7 +355,13 @@ extension Session {
         let values = try n.values()
         let saved = parameterTypes
         parameterTypes = n.literals.map(\.type)
-        defer { parameterTypes = saved }
+        // An UPDATE finds (or leaves) its bound plan under this key (only an UPDATE: a
+        // DELETE's or INSERT's cascades must never take it).
+        if case .update = parsed.statement { dmlPlanKey = n.key }
+        defer {
+            parameterTypes = saved
+            dmlPlanKey = nil
+        }
         do {
             return try run(parsed, parameters: values)
         } catch var e as SQLError {
@@ -338,6 +369,14 @@ extension Session {
             if let p = e.position, p >= 1 { e.position = n.originalOffset(p - 1) + 1 }
             throw e
         }
+    }
+
+    /// The stamp a plan bound in `t` gets; nil when `t` changed the schema itself.
+    func planStamp(_ t: Transaction) -> PlanCache.Stamp? {
+        guard !t.hasSchemaChanges else { return nil }
+        return PlanCache.Stamp(catalogSeq: engine.catalogVersionSeq(at: t.readSeq), temporaryGeneration: temporaryTables.generation,
+                               statisticsGeneration: engine.statisticsGeneration,
+                               settings: (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? ""))
     }
 
     func runBound(_ bound: BoundQuery, in t: Transaction, parameters: [Value]) throws -> StatementResult {

@@ -67,6 +67,9 @@ public final class Session {
     var derived = DerivedSettings()
     private var storedExpressions: [String: Expr] = [:]
     var boundDefaults: [BoundDefaultKey: (sql: String, stamp: DefaultStamp, expr: BoundExpr)] = [:]
+    /// The plan-cache key of the DML statement the simple-query path runs from its cached
+    /// parse tree (an UPDATE takes it and keeps its bound plan under it).
+    var dmlPlanKey: String?
 
     /// A value as PostgreSQL's text output in this session (timestamptz in its time zone).
     public func text(_ v: Value, _ type: SQLType) -> String? {
