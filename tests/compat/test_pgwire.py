@@ -614,6 +614,17 @@ class Limits(unittest.TestCase):
         with self.assertRaises(psycopg2.OperationalError) as e:
             self.server.connect()
         self.assertIn('too many clients', str(e.exception))
+        # Connections over the limit get no thread of their own: a flood of them, silent after
+        # connecting, leaves the thread count where it was.
+        def threads():
+            return len(os.listdir(f'/proc/{self.server.proc.pid}/task'))
+        before = threads()
+        flood = [socket.create_connection(('127.0.0.1', self.server.port), timeout=10) for _ in range(60)]
+        time.sleep(0.3)
+        self.assertLess(threads() - before, 5)
+        for f in flood:
+            f.close()
+        held[0].cursor().execute('SELECT 1')
         held.pop().close()
         time.sleep(0.2)
         c = self.server.connect()

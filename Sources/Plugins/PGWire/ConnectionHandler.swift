@@ -17,19 +17,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var exchange: (any AuthExchange)?
     private var worker: ConnectionWorker?
     private var registered: ConnectionRegistry.Key?
-    private var counted = false
+    /// Whether the connection is within the maximum (counted when it was accepted).
+    private let counted: Bool
     /// The connection runs over TLS (after an SSLRequest answered 'S').
     private var tls = false
 
-    init(server: PGServer) {
+    init(server: PGServer, counted: Bool) {
         self.server = server
+        self.counted = counted
         startup = StartupStateMachine(database: server.context.database, tlsAvailable: server.tls != nil)
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        counted = server.connections.open()
-        context.fireChannelActive()
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let m = unwrapInboundIn(data)
@@ -178,8 +176,6 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             server.untrack(worker)
         }
         if let registered { server.registry.unregister(registered) }
-        if counted { server.connections.close() }
-        counted = false
         context.fireChannelInactive()
     }
 }

@@ -78,3 +78,26 @@ final class ConnectionCounter: @unchecked Sendable {
 
     var count: Int { lock.withLock { openCount } }
 }
+
+/// One accepted connection's place in the count: taken when it is accepted (before it gets a
+/// thread), given back once, when it closes.
+final class ConnectionSlot: @unchecked Sendable {
+    private let counter: ConnectionCounter
+    /// Within the maximum (a connection over it is refused with 53300, on the shared loop).
+    let counted: Bool
+    private let lock = Lock()
+    private var released = false
+
+    init(_ counter: ConnectionCounter) {
+        self.counter = counter
+        counted = counter.open()
+    }
+
+    func release() {
+        guard counted, lock.withLock({ () -> Bool in
+            defer { released = true }
+            return !released
+        }) else { return }
+        counter.close()
+    }
+}

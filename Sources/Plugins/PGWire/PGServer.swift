@@ -20,6 +20,8 @@ final class PGServer: @unchecked Sendable {
     let connections: ConnectionCounter
     private let lock = Lock()
     private var listeners: [Listener] = []
+    /// The loop connections over the maximum are refused on (they get no thread of their own).
+    private let overflow = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var clients: [ObjectIdentifier: any Channel] = [:]
     private var workers: [ObjectIdentifier: ConnectionWorker] = [:]
     private(set) var endpoints: [String] = []
@@ -41,6 +43,7 @@ final class PGServer: @unchecked Sendable {
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
                 tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
             } catch {
+                try? overflow.syncShutdownGracefully()
                 throw PGWireError("cannot load the TLS certificate \(cert) and key \(key): \(error)")
             }
         }
@@ -62,6 +65,7 @@ final class PGServer: @unchecked Sendable {
         } catch {
             for l in listeners { l.close() }
             listeners = []
+            try? overflow.syncShutdownGracefully()
             if let e = error as? PGWireError { throw e }
             throw PGWireError("cannot listen on \(settings.listen): \(error)")
         }
@@ -70,8 +74,16 @@ final class PGServer: @unchecked Sendable {
     /// Takes an accepted connection onto an event loop of its own (a thread, as PostgreSQL
     /// forks a backend): the session's statements run there and may block it. The loop ends
     /// with the connection.
+    ///
+    /// A connection over `max_connections` is counted before it gets a thread and is refused
+    /// (53300) on one shared loop, so a flood of connections cannot make a thread each.
     private func adopt(_ fd: Int32) {
-        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let slot = ConnectionSlot(connections)
+        let loop = slot.counted ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : overflow
+        @Sendable func release() {
+            slot.release()
+            if slot.counted { loop.shutdownGracefully(queue: .global()) { _ in } }
+        }
         let messageBytesMax = settings.messageBytesMax
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -80,11 +92,11 @@ final class PGServer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(ByteCounter())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrontendMessageDecoder(messageBytesMax: messageBytesMax)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self, counted: slot.counted))
                     self.add(client: channel)
                     channel.closeFuture.whenComplete { _ in
                         self.remove(client: channel)
-                        loop.shutdownGracefully(queue: .global()) { _ in }
+                        release()
                     }
                 }
             }
@@ -92,7 +104,7 @@ final class PGServer: @unchecked Sendable {
             .whenFailure { [context] error in
                 // The channel (and with it the descriptor) is closed already.
                 context.logger.warning("pgwire: cannot set up a connection", metadata: ["error": "\(error)"])
-                loop.shutdownGracefully(queue: .global()) { _ in }
+                release()
             }
     }
 
@@ -151,6 +163,7 @@ final class PGServer: @unchecked Sendable {
             c.writeAndFlush(w.buffer).whenComplete { _ in c.close(promise: nil) }
         }
         for c in open { try? c.closeFuture.wait() }
+        try? overflow.syncShutdownGracefully()
     }
 }
 
