@@ -66,6 +66,7 @@ public final class Session {
     private var zoneMemo: (setting: String, rule: TimeZoneRule)?
     var derived = DerivedSettings()
     private var storedExpressions: [String: Expr] = [:]
+    private var parsedTexts: [String: [ParsedStatement]] = [:]
     var boundDefaults: [BoundDefaultKey: (sql: String, stamp: DefaultStamp, expr: BoundExpr)] = [:]
     /// The plan-cache key of the DML statement the simple-query path runs from its cached
     /// parse tree (an UPDATE takes it and keeps its bound plan under it).
@@ -195,7 +196,7 @@ public final class Session {
             }
             if parameters.isEmpty, let cached = try runCached(sql) { return cached }
             var last = StatementResult(tag: "")
-            for p in try Session.parse(sql, dt: DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros()))) {
+            for p in try parsedText(sql) {
                 last = try run(p, parameters: parameters)
             }
             return last
@@ -290,6 +291,44 @@ public final class Session {
             throw SQLError(.dataCorrupted, "stored expression \"\(sql)\" does not parse")
         }
         return core.targets[0].expr
+    }
+
+    /// `Session.parse` of a text, kept per session by the text when the parse depends on
+    /// nothing else: no AS OF or FOR SYSTEM_TIME clause (their times are read at parse time)
+    /// can be in it. What a client repeats without literals (BEGIN, COMMIT, a fixed query)
+    /// is parsed once.
+    func parsedText(_ sql: String) throws -> [ParsedStatement] {
+        if planCacheEnabled, let hit = parsedTexts[sql] { return hit }
+        let parsed = try Session.parse(sql, dt: DateTimeContext(timeZone: timeZone, now: blockStartTime ?? PGTime.fromUnix(wallClockMicros())))
+        if planCacheEnabled, sql.utf8.count <= 4096, !Session.mayHoldTemporalClause(sql) {
+            if parsedTexts.count >= 256 { parsedTexts.removeAll(keepingCapacity: true) }
+            parsedTexts[sql] = parsed
+        }
+        return parsed
+    }
+
+    /// Whether a text has the word OF or SYSTEM_TIME anywhere (strings and comments too: a
+    /// false yes only costs a parse).
+    static func mayHoldTemporalClause(_ sql: String) -> Bool {
+        func isWordByte(_ c: UInt8) -> Bool {
+            (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                || c == UInt8(ascii: "_") || c >= 0x80
+        }
+        let b = Array(sql.utf8)
+        var i = 0
+        while i < b.count {
+            guard isWordByte(b[i]) else {
+                i += 1
+                continue
+            }
+            var j = i
+            while j < b.count && isWordByte(b[j]) { j += 1 }
+            let n = j - i
+            if n == 2, b[i] | 0x20 == UInt8(ascii: "o"), b[i + 1] | 0x20 == UInt8(ascii: "f") { return true }
+            if n == 11, String(decoding: b[i..<j], as: UTF8.self).lowercased() == "system_time" { return true }
+            i = j
+        }
+        return false
     }
 
     /// `parseExpression` for the stored expressions every write binds (defaults, CHECKs),
