@@ -138,6 +138,31 @@ import Testing
         #expect(try s.rows("SELECT count(*) FROM c WHERE pid IS NULL") == [["6"]])
     }
 
+    @Test func textsParsedOnceAreBoundAndRunAnew() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE k (id int PRIMARY KEY)")
+        _ = try s.execute("INSERT INTO k VALUES (1)")
+        let first = try s.execute("BEGIN; SELECT * FROM k; COMMIT")
+        _ = try s.execute("ALTER TABLE k ADD COLUMN v text DEFAULT 'x'")
+        let again = try s.execute("BEGIN; SELECT * FROM k; COMMIT")
+        #expect(first[1].columns?.count == 1 && again[1].columns?.count == 2)
+        // Functions run each time; the past is read as of now each time.
+        let a = try s.rows("SELECT clock_timestamp()")
+        let b = try s.rows("SELECT clock_timestamp()")
+        #expect(a != b)
+        let seq = e.visibleSeq
+        _ = try s.execute("INSERT INTO k VALUES (2)")
+        #expect(try s.rows("SELECT count(*) FROM k AS OF @seq:\(seq)") == [["1"]])
+        _ = try s.execute("SET drift.as_of = '@seq:\(seq)'")
+        #expect(try s.rows("SELECT count(*) FROM k") == [["1"]])
+        _ = try s.execute("RESET drift.as_of")
+        #expect(try s.rows("SELECT count(*) FROM k") == [["2"]])
+        #expect(Session.mayHoldTemporalClause("select * from t FOR system_time all"))
+        #expect(Session.mayHoldTemporalClause("SELECT 1 AS\nOF"))
+        #expect(!Session.mayHoldTemporalClause("SET drift.as_of = '@seq:3'; SELECT offset_x FROM t OFFSET 1"))
+    }
+
     @Test func columnDefaultsBoundOnceFollowTheSchema() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }
