@@ -73,6 +73,7 @@ plugins:
     listen: 127.0.0.1:5433
     # unix_socket_dir: /tmp       # also .s.PGSQL.5433 there, as libpq expects
     # max_connections: 100
+    # authentication_timeout_ms: 60000  # a client not connected by then is dropped
     # tls_cert: server.crt        # with tls_key: TLS for clients that ask (sslmode=require)
     # tls_key: server.key
   # Prometheus metrics at http://127.0.0.1:9187/metrics, health at /health.

@@ -603,7 +603,7 @@ class TLS(unittest.TestCase):
 
 class Limits(unittest.TestCase):
     def setUp(self):
-        self.server = Server(extra='    max_connections: 3\n    max_message_bytes: 65536\n')
+        self.server = Server(extra='    max_connections: 3\n    max_message_bytes: 65536\n    authentication_timeout_ms: 1000\n')
 
     def tearDown(self):
         self.assertEqual(self.server.stop(), 0)
@@ -622,9 +622,17 @@ class Limits(unittest.TestCase):
         flood = [socket.create_connection(('127.0.0.1', self.server.port), timeout=10) for _ in range(60)]
         time.sleep(0.3)
         self.assertLess(threads() - before, 5)
-        for f in flood:
+        # Silent clients are dropped after authentication_timeout_ms; connected ones stay.
+        quiet = socket.create_connection(('127.0.0.1', self.server.port), timeout=10)
+        held.pop().close()
+        time.sleep(0.2)
+        quiet_within = socket.create_connection(('127.0.0.1', self.server.port), timeout=10)
+        time.sleep(1.5)
+        for f in flood + [quiet, quiet_within]:
+            self.assertEqual(f.recv(100), b'')
             f.close()
         held[0].cursor().execute('SELECT 1')
+        held.append(self.server.connect())
         held.pop().close()
         time.sleep(0.2)
         c = self.server.connect()

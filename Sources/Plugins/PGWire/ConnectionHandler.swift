@@ -29,6 +29,21 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
 
+    /// Drops a client that has not finished connecting within the authentication timeout.
+    private var startupTimer: Scheduled<Void>?
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        // A client that connects and stalls (or never finishes authenticating) holds a slot
+        // and, within the limit, a thread: dropped after the timeout, as PostgreSQL drops one
+        // after authentication_timeout.
+        startupTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.settings.authenticationTimeoutMillis))) { [weak self] in
+            guard let self, self.worker == nil else { return }
+            channel.close(promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let m = unwrapInboundIn(data)
         guard counted else {
@@ -143,6 +158,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // The connection's event loop is its own: named after the session, as ps shows it.
         nameCurrentThread("conn-\(key.processId)")
         self.worker = worker
+        startupTimer?.cancel()
+        startupTimer = nil
         server.track(worker)
         w.authenticationOk()
         _ = session.takeChangedParameters()
@@ -171,6 +188,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        startupTimer?.cancel()
+        startupTimer = nil
         if let worker {
             worker.finish()
             server.untrack(worker)

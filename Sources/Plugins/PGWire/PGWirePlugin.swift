@@ -11,6 +11,7 @@ import ServiceLifecycle
 ///   unix_socket_dir: /tmp        # optional: .s.PGSQL.5433 there, as libpq expects
 ///   max_connections: 100         # optional; more are refused with 53300
 ///   max_message_bytes: 67108864  # optional; a larger message closes its connection (08P01)
+///   authentication_timeout_ms: 60000  # optional; a client not connected by then is dropped
 ///   tls_cert: /etc/driftdb/server.crt  # optional, with tls_key: PEM files; clients may then
 ///   tls_key: /etc/driftdb/server.key   # ask for TLS (sslmode=require); without, SSLRequest gets 'N'
 /// ```
@@ -22,6 +23,9 @@ public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
         public var unixSocketDir: String?
         public var maxConnections = 100
         public var messageBytesMax = 64 << 20
+        /// How long a client may take to finish connecting (startup packet, TLS,
+        /// authentication), as PostgreSQL's authentication_timeout (1 min).
+        public var authenticationTimeoutMillis = 60_000
         /// PEM certificate chain and private key; TLS is offered only with both.
         public var tlsCertificate: String?
         public var tlsKey: String?
@@ -40,6 +44,7 @@ public final class PGWirePlugin: DriftPlugin, @unchecked Sendable {
         }
         if let n = try section.int("max_connections", min: 1, max: 10_000) { s.maxConnections = n }
         if let n = try section.int("max_message_bytes", min: 1 << 16, max: 1 << 30) { s.messageBytesMax = n }
+        if let n = try section.int("authentication_timeout_ms", min: 100, max: 600_000) { s.authenticationTimeoutMillis = n }
         s.tlsCertificate = try section.string("tls_cert")
         s.tlsKey = try section.string("tls_key")
         if (s.tlsCertificate == nil) != (s.tlsKey == nil) {
