@@ -85,8 +85,6 @@ final class TableWriter {
     }
 }
 
-/// What binding a column default read: the schema, the session's temporary tables, and the
-/// settings names and constants resolve through.
 /// An UPDATE bound and planned (what the plan cache keeps of a repeated one).
 struct BoundUpdate {
     let table: TableDef
@@ -102,23 +100,14 @@ struct BoundDefaultKey: Hashable {
     var position: Int
 }
 
-struct DefaultStamp: Equatable {
-    var catalogSeq: UInt64
-    var temporaryGeneration: Int
-    var settings: String
-}
-
 extension Session {
-    /// A column default bound for `binder`'s transaction, kept per session while what binding
-    /// it read holds (every INSERT of a serial key binds `nextval('t_id_seq'::regclass)`).
-    /// A default whose binding depends on more (the time, a schema change in the transaction)
-    /// is bound anew each time.
+    /// A column default bound for `binder`'s transaction, kept per session under the stamp a
+    /// cached plan gets (every INSERT of a serial key binds `nextval('t_id_seq'::regclass)`).
+    /// A default whose binding depends on more (the time, a schema change in the transaction,
+    /// a catalog of the past) is bound anew each time.
     func boundDefault(_ table: TableDef, _ position: Int, sql: String, binder: Binder) throws -> BoundExpr {
         let t = binder.txn
-        let stamp: DefaultStamp? = binder.catalogOverride == nil && !t.hasSchemaChanges && binder.statementTemporal == nil
-            ? DefaultStamp(catalogSeq: engine.catalogVersionSeq(at: t.readSeq), temporaryGeneration: temporaryTables.generation,
-                           settings: (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? ""))
-            : nil
+        let stamp = binder.catalogOverride == nil && binder.statementTemporal == nil ? planStamp(t) : nil
         let key = BoundDefaultKey(table: table.id, position: position)
         if let stamp, let hit = boundDefaults[key], hit.sql == sql, hit.stamp == stamp { return hit.expr }
         let fresh = Binder(engine: engine, txn: t, session: self)

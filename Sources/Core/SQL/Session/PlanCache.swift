@@ -20,10 +20,7 @@ final class PlanCache {
     struct Entry {
         let bound: BoundQuery
         let parameterTypes: [SQLType]
-        let catalogSeq: UInt64
-        let temporaryGeneration: Int
-        let statisticsGeneration: Int
-        let settings: String
+        let stamp: Stamp
         let tableSizes: [UInt32: Double]
     }
 
@@ -192,11 +189,11 @@ struct NormalizedStatement {
             key += t.text
         }
         guard !literals.isEmpty else {
-            return NormalizedStatement(key: key, parameterized: sql, literals: [], isSelect: !isInsert && first.isKeyword("select"))
+            return NormalizedStatement(key: key, parameterized: sql, literals: [], isSelect: !dml)
         }
         parameterized += String(decoding: bytes[copied...], as: UTF8.self)
         return NormalizedStatement(key: key, parameterized: parameterized, literals: literals, replacements: replacements,
-                                   isSelect: first.isKeyword("select"))
+                                   isSelect: !dml)
     }
 
     /// A byte offset in `parameterized` as the offset in the client's statement (a `$n`
@@ -284,23 +281,18 @@ extension Session {
         guard planCacheEnabled, block?.state != .failed, blockAsOf == nil, (settings["drift.as_of"] ?? "").isEmpty,
               describing == nil, let n = NormalizedStatement.make(sql), !planCache.isRefused(n.key) else { return nil }
         if !n.isSelect { return try runParsed(n) }
-        let settingsKey = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
         let values = try n.values()
         var result: StatementResult?
         _ = try withTransaction { t in
-            result = try runCached(n, values: values, settingsKey: settingsKey, in: t)
+            result = try runCached(n, values: values, in: t)
             return StatementResult(tag: "")
         }
         return result
     }
 
-    private func runCached(_ n: NormalizedStatement, values: [Value], settingsKey: String, in t: Transaction) throws -> StatementResult? {
-            guard !t.hasSchemaChanges else { return nil }
-            let catalogSeq = engine.catalogVersionSeq(at: t.readSeq)
-            let temporaryGeneration = temporaryTables.generation
-            let statisticsGeneration = engine.statisticsGeneration
-            if let e = planCache.entry(n.key), e.catalogSeq == catalogSeq, e.temporaryGeneration == temporaryGeneration,
-               e.statisticsGeneration == statisticsGeneration, e.settings == settingsKey, sizesHold(e.tableSizes) {
+    private func runCached(_ n: NormalizedStatement, values: [Value], in t: Transaction) throws -> StatementResult? {
+            guard let stamp = planStamp(t) else { return nil }
+            if let e = planCache.entry(n.key), e.stamp == stamp, sizesHold(e.tableSizes) {
                 planCache.noteHit()
                 return try runBound(e.bound, in: t, parameters: values)
             }
@@ -322,9 +314,7 @@ extension Session {
                 planCache.refuse(n.key)
                 return nil
             }
-            planCache.store(n.key, PlanCache.Entry(bound: bound, parameterTypes: n.literals.map(\.type), catalogSeq: catalogSeq,
-                                                   temporaryGeneration: temporaryGeneration,
-                                                   statisticsGeneration: statisticsGeneration, settings: settingsKey,
+            planCache.store(n.key, PlanCache.Entry(bound: bound, parameterTypes: n.literals.map(\.type), stamp: stamp,
                                                    tableSizes: b.tableSizes))
             return try runBound(bound, in: t, parameters: values)
     }
@@ -375,8 +365,7 @@ extension Session {
     func planStamp(_ t: Transaction) -> PlanCache.Stamp? {
         guard !t.hasSchemaChanges else { return nil }
         return PlanCache.Stamp(catalogSeq: engine.catalogVersionSeq(at: t.readSeq), temporaryGeneration: temporaryTables.generation,
-                               statisticsGeneration: engine.statisticsGeneration,
-                               settings: (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? ""))
+                               statisticsGeneration: engine.statisticsGeneration, settings: derivedSettings.planSettings)
     }
 
     func runBound(_ bound: BoundQuery, in t: Transaction, parameters: [Value]) throws -> StatementResult {

@@ -54,20 +54,11 @@ public final class Session {
     public var processId = Int32(truncatingIfNeeded: getpid())
 
     /// The TimeZone setting as a zone.
-    public var timeZone: TimeZoneRule {
-        let setting = settings["timezone"] ?? "UTC"
-        // Asked for every statement and every timestamp printed: resolved once per setting,
-        // not through the process-wide zone cache and its lock each time.
-        if let z = zoneMemo, z.setting == setting { return z.rule }
-        let rule = (try? TimeZoneRule.forSetting(setting)) ?? .utc
-        zoneMemo = (setting, rule)
-        return rule
-    }
-    private var zoneMemo: (setting: String, rule: TimeZoneRule)?
+    public var timeZone: TimeZoneRule { derivedSettings.timeZone }
     var derived = DerivedSettings()
     private var storedExpressions: [String: Expr] = [:]
     private var parsedTexts: [String: [ParsedStatement]] = [:]
-    var boundDefaults: [BoundDefaultKey: (sql: String, stamp: DefaultStamp, expr: BoundExpr)] = [:]
+    var boundDefaults: [BoundDefaultKey: (sql: String, stamp: PlanCache.Stamp, expr: BoundExpr)] = [:]
     /// The plan-cache key of the DML statement the simple-query path runs from its cached
     /// parse tree (an UPDATE takes it and keeps its bound plan under it).
     var dmlPlanKey: String?

@@ -338,6 +338,11 @@ extension Session {
         var idleInTransactionTimeoutMillis = 0
         /// nil: lock_timeout does not parse (the caller reports it).
         var lockTimeoutMillis: Int? = 0
+        /// The TimeZone setting as a zone (asked for every statement and every timestamp
+        /// printed; resolving it goes through the process-wide zone cache and its lock).
+        var timeZone: TimeZoneRule = .utc
+        /// search_path and TimeZone, as a cached plan records what it was bound under.
+        var planSettings = ""
         var searchPathSetting = ""
         var searchPathUser = ""
         var searchPathSchemas: Set<String> = []
@@ -351,6 +356,8 @@ extension Session {
             d.statementTimeoutMillis = (try? SettingDefinition.parseMillis(settings["statement_timeout"] ?? "0", name: "")) ?? 0
             d.idleInTransactionTimeoutMillis = (try? SettingDefinition.parseMillis(settings["idle_in_transaction_session_timeout"] ?? "0", name: "")) ?? 0
             d.lockTimeoutMillis = try? SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
+            d.timeZone = (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
+            d.planSettings = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
             derived = d
         }
         return derived
