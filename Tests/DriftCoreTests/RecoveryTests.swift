@@ -14,7 +14,7 @@ import Testing
     func history(_ e: Engine, _ fs: MemoryFileSystem, count: Int) throws -> [(end: Int, seq: UInt64, rows: [Int64: String])] {
         try createTable(e, "t")
         var model: [Int64: String] = [:]
-        var out: [(Int, UInt64, [Int64: String])] = [(fs.contents(of: Self.segment)!.count, e.visibleSeq, model)]
+        var out: [(Int, UInt64, [Int64: String])] = [(Self.framesEnd(fs.contents(of: Self.segment)!), e.visibleSeq, model)]
         for i in 0..<count {
             let def = table(e, "t")
             let (_, seq) = try e.transaction { t in
@@ -28,7 +28,7 @@ import Testing
             model[Int64(i)] = "a\(i)"
             model[Int64(100 + i)] = "b\(i)"
             if i > 0 { model[Int64(i - 1)] = nil }
-            out.append((fs.contents(of: Self.segment)!.count, seq!, model))
+            out.append((Self.framesEnd(fs.contents(of: Self.segment)!), seq!, model))
         }
         return out
     }
@@ -63,13 +63,14 @@ import Testing
                 let e2 = try Engine.open(at: "/db", config: testConfig(), fs: crashed, logger: TestLog.logger)
                 #expect(e2.visibleSeq == expected.seq, "\(shape) at \(x)")
                 #expect(try contents(e2, "t") == expected.rows, "\(shape) at \(x)")
-                if bytes.count > expected.end {
-                    // The cut bytes are kept, whole, in quarantine/.
+                if bytes[expected.end...].contains(where: { $0 != 0 }) {
+                    // The cut bytes are kept in quarantine/, up to the last one not zero.
                     let cuts = e2.recovery.tornCuts
                     #expect(cuts.count == 1 && cuts.first?.offset == UInt64(expected.end), "\(shape) at \(x)")
                     let kept = cuts.first?.quarantine.flatMap { crashed.contents(of: $0) }
-                    #expect(kept == Array(bytes[expected.end...]), "\(shape) at \(x): quarantined bytes differ")
+                    #expect(kept == Self.withoutTrailingZeros(bytes[expected.end...]), "\(shape) at \(x): quarantined bytes differ")
                 } else {
+                    // Zeros after the last commit are where the log ends (as after preallocation).
                     #expect(e2.recovery.tornCuts.isEmpty, "\(shape) at \(x)")
                 }
                 #expect(try put(e2, "t", 999, "after") == expected.seq + 1)
@@ -86,21 +87,111 @@ import Testing
         let full = fs.contents(of: Self.segment)!
         var strict = testConfig()
         strict.recovery = .strict
-        let ends = Set(states.map(\.end))
         for shape in CrashShape.all {
             for x in states[1].end...full.count {
                 let bytes = Self.damagedTail(full, at: x, shape)
                 let crashed = fs.crashed()
                 crashed.setContents(of: Self.segment, bytes)
-                if bytes.count == x && ends.contains(x) {
-                    // A clean end at a commit boundary is no damage.
+                // The last commit whose frames survived whole (zeros over zero bytes change nothing).
+                let end = states.last { bytes.count >= $0.end && bytes[0..<$0.end].elementsEqual(full[0..<$0.end]) }!.end
+                if !bytes[end...].contains(where: { $0 != 0 }) {
+                    // A clean end at a commit boundary, or zeros after it, is no damage.
                     let e2 = try Engine.open(at: "/db", config: strict, fs: crashed, logger: TestLog.logger)
                     e2.close()
                 } else {
-                    expectRefusedOpen(crashed, file: Self.segment, damagedAt: bytes.count, config: strict)
+                    expectRefusedOpen(crashed, file: Self.segment, damagedAt: bytes.count, config: strict, "\(shape) at \(x)")
                 }
             }
         }
+    }
+
+    static func withoutTrailingZeros(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var last = bytes.endIndex
+        while last > bytes.startIndex && bytes[last - 1] == 0 { last -= 1 }
+        return Array(bytes[bytes.startIndex..<last])
+    }
+
+    /// Where the frames of a raw segment end (a preallocated file has zeros after them).
+    static func framesEnd(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { b in
+            var at = SegmentHeader.size
+            while case let .frame(f) = Frame.parse(b, at: at) { at = f.end }
+            return at
+        }
+    }
+
+    /// A preallocated segment: the last group's frames went into zeros the file already had.
+    /// Whatever the crash left of them (nothing, a prefix, garbage), at every offset, the log
+    /// opens at the last whole commit, quarantines only bytes that are not zero, and the file
+    /// is cut back to its frames.
+    @Test func aPreallocatedSegmentOpensAtItsLastCommitWhateverTheCrashLeftInIt() throws {
+        let fs = MemoryFileSystem()
+        fs.preallocates = true
+        var config = testConfig()
+        config.preallocateBytes = 1024
+        let (e, _) = try memoryEngine(config, fs: fs)
+        let states = try history(e, fs, count: 6)
+        _ = try e.analyze()
+        let full = fs.contents(of: Self.segment)!
+        let lastEnd = states.last!.end
+        #expect(full.count > lastEnd, "the file is preallocated ahead of its frames")
+        #expect(!full[lastEnd...].contains { $0 != 0 })
+        e.close()
+        #expect(fs.contents(of: Self.segment)!.count == lastEnd, "a clean close cuts the preallocated zeros")
+        let from = states[states.count - 4].end
+        for garbage in [false, true] {
+            var r = SeededRandom(seed: 7)
+            for x in from...lastEnd {
+                let lost = (x..<lastEnd).map { _ in garbage ? UInt8.random(in: 0...255, using: &r) : 0 }
+                let bytes = Array(full[0..<x]) + lost + Array(full[lastEnd...])
+                let crashed = fs.crashed()
+                crashed.setContents(of: Self.segment, bytes)
+                let expected = states.last { $0.end <= x }!
+                let e2 = try Engine.open(at: "/db", config: config, fs: crashed, logger: TestLog.logger)
+                #expect(e2.visibleSeq == expected.seq, "garbage \(garbage) at \(x)")
+                #expect(try contents(e2, "t") == expected.rows, "garbage \(garbage) at \(x)")
+                let cuts = e2.recovery.tornCuts
+                if bytes[expected.end...].contains(where: { $0 != 0 }) {
+                    #expect(cuts.count == 1 && cuts.first?.offset == UInt64(expected.end), "garbage \(garbage) at \(x)")
+                    let kept = cuts.first?.quarantine.flatMap { crashed.contents(of: $0) }
+                    #expect(kept == Self.withoutTrailingZeros(bytes[expected.end...]), "garbage \(garbage) at \(x)")
+                } else {
+                    #expect(cuts.isEmpty, "garbage \(garbage) at \(x)")
+                }
+                #expect(try put(e2, "t", 999, "after") == expected.seq + 1)
+                e2.close()
+                let reopened = try Engine.open(at: "/db", config: config, fs: crashed.crashed(), logger: TestLog.logger)
+                #expect(reopened.visibleSeq == expected.seq + 1, "the commit after recovery is durable (\(x))")
+                reopened.close()
+            }
+        }
+    }
+
+    /// Preallocated zeros in a sealed segment would be damage: a rotation cuts them first.
+    @Test func aSealedSegmentEndsAtItsLastFrame() throws {
+        let fs = MemoryFileSystem()
+        fs.preallocates = true
+        var config = testConfig(segmentBytes: 4096)
+        config.preallocateBytes = 1024
+        let (e, _) = try memoryEngine(config, fs: fs)
+        try createTable(e, "t")
+        let def = table(e, "t")
+        for i in 0..<200 { _ = try e.transaction { t in try t.insert(def, [.int(Int64(i)), .text(String(repeating: "x", count: 40))]) } }
+        let names = try fs.listDirectory("/db/segments").filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(names.count > 2)
+        for name in names.dropLast() {
+            let bytes = fs.contents(of: "/db/segments/" + name)!
+            #expect(Self.framesEnd(bytes) == bytes.count, "\(name) is sealed with \(bytes.count - Self.framesEnd(bytes)) bytes after its frames")
+        }
+        let active = fs.contents(of: "/db/segments/" + names.last!)!
+        #expect(active.count > Self.framesEnd(active))
+        _ = try e.analyze()
+        let crashed = fs.crashed()
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: config, fs: crashed, logger: TestLog.logger)
+        #expect(try contents(e2, "t")?.count == 200)
+        #expect(e2.recovery.tornCuts.isEmpty)
+        e2.close()
     }
 
     @Test func aFlippedByteIsCorruptionUnlessNothingValidFollowsIt() throws {
@@ -485,6 +576,38 @@ import Testing
         } catch let StorageError.inUse(d, pid) {
             #expect(d == dir && pid == getpid())
         }
+    }
+
+    /// On a real file system the active segment is grown ahead of its writes; a clean close
+    /// cuts it back, a crash leaves the zeros, and either way the log opens at its last commit.
+    @Test func aSegmentOnDiskIsPreallocatedAndCutBack() throws {
+        let dir = "/tmp/driftdb-prealloc-\(UInt64.random(in: 1...UInt64.max))"
+        defer { removeTree(dir) }
+        var config = testConfig()
+        config.preallocateBytes = 1 << 20
+        let path = dir + "/segments/00000001.seg"
+        let e = try Engine.open(at: dir, config: config, create: true, logger: TestLog.logger)
+        try createTable(e, "t")
+        #expect(try put(e, "t", 1, "one") > 0)
+        let fs = PosixFileSystem()
+        let grown = try fs.open(path, create: false).readAll()
+        let end = Self.framesEnd(grown)
+        #expect(grown.count >= 1 << 20 && !grown[end...].contains { $0 != 0 }, "size \(grown.count), frames end at \(end)")
+        _ = try e.analyze()
+        e.close()
+        #expect(try fs.open(path, create: false).size() == UInt64(end))
+        // A crash leaves the preallocated zeros: the next open ends the log at its last commit.
+        let f = try fs.open(path, create: false)
+        #expect(try f.preallocate(to: 1 << 20))
+        f.close()
+        let e2 = try Engine.open(at: dir, config: config, logger: TestLog.logger)
+        #expect(e2.recovery.tornCuts.isEmpty)
+        #expect(try contents(e2, "t") == [1: "one"])
+        #expect(try put(e2, "t", 2, "two") > 0)
+        e2.close()
+        let e3 = try Engine.open(at: dir, config: config, logger: TestLog.logger)
+        #expect(try contents(e3, "t") == [1: "one", 2: "two"])
+        e3.close()
     }
 }
 

@@ -94,11 +94,12 @@ final class TestClock: WallClock, @unchecked Sendable {
 
 /// Opens the database on `fs`, which must refuse: corruption in `file` at or before
 /// `offset`, or (for a damaged version field) an unsupported format in `file`.
-func expectRefusedOpen(_ fs: MemoryFileSystem, file: String, damagedAt offset: Int, config: EngineConfig = testConfig()) {
+func expectRefusedOpen(_ fs: MemoryFileSystem, file: String, damagedAt offset: Int, config: EngineConfig = testConfig(),
+                       _ what: String = "") {
     do {
         let e = try Engine.open(at: "/db", config: config, fs: fs, logger: TestLog.logger)
         e.close()
-        Issue.record("a flip at \(offset) of \(file) opened")
+        Issue.record("a flip at \(offset) of \(file) opened \(what)")
     } catch let StorageError.corrupt(f, at, _) {
         #expect(f == file && at <= UInt64(offset), "flip at \(offset) reported in \(f) at \(at)")
     } catch StorageError.unsupportedFormat(let f, _, _) {

@@ -51,7 +51,7 @@ extension Engine {
 
     private func segment(_ s: Segment, holds table: UInt32) throws -> Bool {
         var found = false
-        try s.forEachFrame(end: Int(try fileSize(s.path))) { f, buf in
+        try s.forEachFrame(end: Int(try fileSize(s.path)), active: isActive(s)) { f, buf in
             let p = f.payload(in: buf)
             if f.type == .ddl {
                 found = (try? CatalogEvent.decode(p))?.tableId == table
@@ -61,6 +61,12 @@ extension Engine {
             return !found
         }
         return found
+    }
+
+    /// Whether `s` is the segment commits are appended to (its file may hold preallocated
+    /// zeros after its frames); without a writer, the newest segment.
+    func isActive(_ s: Segment) -> Bool {
+        s.number >= (writer?.activeSegmentNumber ?? log.segments.last?.number ?? 0)
     }
 
     func fileSize(_ path: String) throws -> UInt64 {
@@ -80,7 +86,7 @@ extension Engine {
             let size = try fileSize(s.path)
             segmentBytes += size
             if s.isPacked { packed += 1 }
-            try s.forEachFrame(end: Int(size)) { f, buf in
+            try s.forEachFrame(end: Int(size), active: isActive(s)) { f, buf in
                 let p = f.payload(in: buf)
                 let table = f.type == .ddl ? (try? CatalogEvent.decode(p))?.tableId : (try? RowEventCodec.decode(p))?.tableId
                 if let table {

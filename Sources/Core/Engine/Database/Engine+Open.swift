@@ -61,7 +61,8 @@ extension Engine {
         for s in report.segments { log.add(s) }
         visible.store(report.lastSeq, ordering: .releasing)
         writer = try LogWriter(log: log, config: LogWriterConfig(durability: config.durability, segmentBytesMax: config.segmentBytesMax,
-                                                                 applyDuringSyncEventsMin: config.applyDuringSyncEventsMin),
+                                                                 applyDuringSyncEventsMin: config.applyDuringSyncEventsMin,
+                                                                 preallocateBytes: config.preallocateBytes),
                                clock: clock, lastSeq: report.lastSeq, lastTimestamp: report.lastTimestamp,
                                applier: self, logger: logger)
         recovery = RecoveryInfo(snapshotSeq: loaded.metaSeq, snapshotFiles: loaded.files,

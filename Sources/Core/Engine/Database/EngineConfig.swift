@@ -6,6 +6,8 @@ public struct EngineConfig: Sendable {
     public var segmentBytesMax: Int = Limits.segmentBytesDefault
     /// Commits of at least this many row writes are applied while their fsync runs.
     public var applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin
+    /// The step in which the active segment's file is grown ahead of its writes (0: never).
+    public var preallocateBytes: Int = Limits.segmentPreallocateBytes
     /// Take a snapshot after this many row events since the last one (0: never automatically).
     public var snapshotEveryEvents: Int = 100_000
     /// Take a snapshot after this many log bytes since the last one (0: never automatically).

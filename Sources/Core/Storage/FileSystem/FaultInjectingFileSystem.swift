@@ -103,6 +103,26 @@ final class FaultFile: FileHandle, @unchecked Sendable {
         return try inner.reserve(at: offset, length: length)
     }
 
+    /// Takes the growth from the free space (all or nothing, as fallocate does).
+    func preallocate(to size: UInt64) throws -> Bool {
+        let current = try inner.size()
+        guard size > current else { return try inner.preallocate(to: size) }
+        let growth = size - current
+        let granted = fs.reserve(growth: growth)
+        guard granted == growth else {
+            fs.lock.withLock { if let f = fs.freeBytes { fs.freeBytes = f + granted } }
+            throw StorageError.noSpace(path: path, written: 0)
+        }
+        do {
+            if try inner.preallocate(to: size) { return true }
+        } catch {
+            fs.lock.withLock { if let f = fs.freeBytes { fs.freeBytes = f + growth } }
+            throw error
+        }
+        fs.lock.withLock { if let f = fs.freeBytes { fs.freeBytes = f + growth } }
+        return false
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         let current = try inner.size()
         let end = offset + UInt64(bytes.count)

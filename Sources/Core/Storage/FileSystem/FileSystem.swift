@@ -28,6 +28,11 @@ public protocol FileHandle: AnyObject, Sendable {
     /// file's size, so that a write there cannot find the device full. A full device throws
     /// `.noSpace` (nothing written); false: this file system cannot reserve.
     func reserve(at offset: UInt64, length: Int) throws -> Bool
+    /// Grows the file to `size` bytes (never shrinks it) with blocks allocated on the device
+    /// that read as zeros, so that writes below `size` neither change the file's size (their
+    /// `fdatasync` has no size change to log) nor find the device full. A full device throws
+    /// `.noSpace` (nothing changed); false: this file system cannot preallocate.
+    func preallocate(to size: UInt64) throws -> Bool
     /// Reads up to `buffer.count` bytes at `offset`; returns the count read (short at end of file).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
     func truncate(to size: UInt64) throws

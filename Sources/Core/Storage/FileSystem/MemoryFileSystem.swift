@@ -56,6 +56,14 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     /// Directory entries as of each directory's last sync.
     var durableEntries: [String: [String: File]] = [:]
     var lockedDirectories: Set<String> = []
+    var preallocationEnabled = false
+
+    /// Whether `preallocate(to:)` grows files (as ext4 and XFS do); off by default, so a
+    /// file's size is its written bytes as on a file system without fallocate.
+    public var preallocates: Bool {
+        get { lock.withLock { preallocationEnabled } }
+        set { lock.withLock { preallocationEnabled = newValue } }
+    }
 
     public init() {}
 
@@ -71,6 +79,7 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     public func crashed(_ shape: CrashShape = .missing) -> MemoryFileSystem {
         lock.withLock {
             let fs = MemoryFileSystem()
+            fs.preallocationEnabled = preallocationEnabled
             fs.directories = directories
             for (dir, entries) in durableEntries {
                 var copies: [String: File] = [:]
@@ -88,22 +97,37 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     static func survivor(of file: File, _ shape: CrashShape) -> [UInt8] {
         let durable = file.durable
         let current = file.contents
-        guard current.count > durable.count, current[0..<durable.count].elementsEqual(durable) else { return durable }
-        let tail = current.count - durable.count
+        // The unsynced bytes: from the first byte that differs from the durable file to the
+        // end of the file when it grew, else to the last byte that differs (writes into
+        // preallocated space change bytes without growing the file). Shrinking (a truncate
+        // not yet synced) leaves the durable file.
+        guard current.count >= durable.count else { return durable }
+        var first = 0
+        while first < durable.count && current[first] == durable[first] { first += 1 }
+        var end = current.count
+        if current.count == durable.count {
+            while end > first && current[end - 1] == durable[end - 1] { end -= 1 }
+        }
+        guard end > first else { return durable }
+        let unsynced = current[first..<end]
+        // What reached the disk of the unsynced bytes, laid over the durable file from `first`.
+        let landed: [UInt8]
         switch shape {
         case .missing: return durable
-        case .torn(let keep): return Array(current[0..<(durable.count + min(max(keep, 0), tail))])
-        case .zeroed: return durable + [UInt8](repeating: 0, count: tail)
+        case .torn(let keep): landed = Array(unsynced.prefix(min(max(keep, 0), unsynced.count)))
+        case .zeroed: landed = [UInt8](repeating: 0, count: unsynced.count)
         case .garbage(let seed):
             var state = seed
-            var out = durable
-            out.reserveCapacity(current.count)
-            for _ in 0..<tail {
+            var out: [UInt8] = []
+            out.reserveCapacity(unsynced.count)
+            for _ in 0..<unsynced.count {
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 out.append(UInt8(truncatingIfNeeded: state >> 56))
             }
-            return out
+            landed = out
         }
+        let tail = first + landed.count
+        return Array(durable[0..<first]) + landed + (tail < durable.count ? Array(durable[tail...]) : [])
     }
 
     /// Current bytes of a file (for tests that cut or flip bytes).
@@ -232,6 +256,19 @@ final class MemoryFileHandle: FileHandle, @unchecked Sendable {
 
     /// Memory is never full (a `FaultInjectingFileSystem` around it can be).
     func reserve(at offset: UInt64, length: Int) throws -> Bool { true }
+
+    func preallocate(to size: UInt64) throws -> Bool {
+        fs.lock.withLock {
+            guard fs.preallocationEnabled else { return false }
+            let n = Int(size)
+            if n > file.size {
+                file.ensureCapacity(n)
+                (file.storage.pointer + file.size).initializeMemory(as: UInt8.self, repeating: 0, count: n - file.size)
+                file.size = n
+            }
+            return true
+        }
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         fs.lock.withLock {

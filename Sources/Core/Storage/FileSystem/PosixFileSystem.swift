@@ -148,6 +148,24 @@ final class PosixFile: FileHandle, @unchecked Sendable {
         #endif
     }
 
+    func preallocate(to size: UInt64) throws -> Bool {
+        #if canImport(Glibc)
+        let current = try self.size()
+        guard size > current else { return true }
+        while true {
+            switch drift_preallocate(fd, Int64(current), Int64(size - current)) {
+            case 0: return true
+            case EINTR: continue
+            case ENOSPC, EDQUOT: throw StorageError.noSpace(path: path, written: 0)
+            case EOPNOTSUPP, ENOSYS, EINVAL: return false
+            case let e: throw StorageError.io(operation: "fallocate", path: path, errno: e)
+            }
+        }
+        #else
+        return false
+        #endif
+    }
+
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
         while true {
             let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))

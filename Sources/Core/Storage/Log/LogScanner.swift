@@ -65,7 +65,9 @@ public enum RecoveryPolicy: String, Sendable {
 /// torn, zeroed or garbage bytes after the last synced write) ends the log: it is cut, its
 /// bytes moved to the quarantine directory (mode `.open`), or only reported (mode
 /// `.verify`). Damage followed by a valid frame, in a sealed segment, or a seq gap is
-/// corruption and throws, naming file and offset; with `.strict` all damage is.
+/// corruption and throws, naming file and offset; with `.strict` all damage is. Zeros after
+/// the newest segment's last commit are no damage: the writer preallocates the file ahead
+/// of its writes, so that is where the log normally ends (cut from the file on open).
 public struct LogScanner {
     public enum Mode: Sendable { case open, verify }
 
@@ -149,7 +151,7 @@ public struct LogScanner {
                 let region = try file.map(length: size)
                 let end = try scanRaw(path: path, number: number, file: file, region: region, isNewest: isNewest,
                                       state: &state, deliverAfter: deliverAfter, progress: progress, deliver: deliver, report: &report)
-                if end < size {
+                if end < size && mode == .open {
                     try file.truncate(to: UInt64(end))
                     try file.sync()
                 }
@@ -233,6 +235,11 @@ public struct LogScanner {
             guard isNewest else {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: damage + " in a sealed segment")
             }
+            if pending.isEmpty && Self.isZero(bytes, from: offset) {
+                // Space preallocated ahead of the writes (or grown by a write that never
+                // reached the disk, so never acknowledged): the log ends at its last commit.
+                return offset
+            }
             guard policy == .tail else {
                 throw StorageError.corrupt(file: path, offset: UInt64(offset), reason: damage + " (storage.recovery: strict)")
             }
@@ -273,7 +280,10 @@ public struct LogScanner {
                      report: inout ScanReport) throws -> Int {
         var c = TornCut(file: path, offset: UInt64(start), bytes: UInt64(bytes.count - start), reason: reason)
         if mode == .open {
-            c.quarantine = try quarantine(UnsafeRawBufferPointer(rebasing: bytes[start...]), path: path, offset: start)
+            // The zeros after the last byte written are preallocated space: not kept.
+            var last = bytes.count
+            while last > start && bytes[last - 1] == 0 { last -= 1 }
+            c.quarantine = try quarantine(UnsafeRawBufferPointer(rebasing: bytes[start..<last]), path: path, offset: start)
             logger.warning("recovery: the log ends in damage after its last synced write; cutting it",
                            metadata: ["file": "\(path)", "offset": "\(start)", "bytes": "\(bytes.count - start)",
                                       "reason": "\(reason)", "quarantine": "\(c.quarantine ?? "")"])
@@ -347,6 +357,11 @@ public struct LogScanner {
 
     static func isZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
         var i = start
+        // Eight bytes at a time: a preallocated tail can be megabytes.
+        while i + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
         while i < bytes.count {
             if bytes[i] != 0 { return false }
             i += 1

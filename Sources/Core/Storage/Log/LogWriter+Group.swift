@@ -59,10 +59,13 @@ extension LogWriter {
                 && chunk.allSatisfy(\.appliesBeforeSync)
                 && chunk.reduce(0, { $0 + $1.events.count }) >= config.applyDuringSyncEventsMin {
                 do {
-                    if try active.file.reserve(at: UInt64(start), length: buffer.count) {
+                    try preallocate(through: start + buffer.count)
+                    if try isPreallocated(through: start + buffer.count)
+                        || active.file.reserve(at: UInt64(start), length: buffer.count) {
                         deferred = DeferredChunk(start: start, first: succeeded.count, seqBefore: seqBefore,
                                                  timestampBefore: timestampBefore, bytes: buffer.count)
                         active.end = start + buffer.count
+                        active.allocated = max(active.allocated, active.end)
                         bytesWritten += UInt64(buffer.count)
                         dirty = true
                         succeeded.append(contentsOf: chunk)
@@ -109,12 +112,24 @@ extension LogWriter {
         var kept = ends.count
         var chunkError: StorageError?
         do {
+            try preallocate(through: start + buffer.count)
+        } catch {
+            // Nothing was written: a full device fails the chunk's commits, anything else the writer.
+            let e = error as? StorageError ?? .failed(reason: "\(error)")
+            if case .noSpace = e {} else { enterFailed("could not preallocate log space: \(e)") }
+            active.end = start
+            return e
+        }
+        do {
             try buffer.bytes.withUnsafeBytes { try active.file.write($0, at: UInt64(start)) }
+            active.allocated = max(active.allocated, start + buffer.count)
         } catch let StorageError.noSpace(path, written) {
             kept = ends.firstIndex { $0 > written } ?? ends.count
             chunkError = .noSpace(path: path, written: written)
             do {
-                try active.file.truncate(to: UInt64(start + (kept == 0 ? 0 : ends[kept - 1])))
+                let cut = start + (kept == 0 ? 0 : ends[kept - 1])
+                try active.file.truncate(to: UInt64(cut))
+                active.allocated = cut
             } catch {
                 enterFailed("could not cut back a short write: \(error)")
                 kept = 0
@@ -122,7 +137,7 @@ extension LogWriter {
             }
         } catch {
             enterFailed("write failed: \(error)")
-            try? active.file.truncate(to: UInt64(start))
+            cutActive(at: start)
             kept = 0
             chunkError = error as? StorageError ?? .failed(reason: "\(error)")
         }
@@ -134,7 +149,7 @@ extension LogWriter {
                 } catch {
                     // The failed state is entered; cut the unsynced frames so a restart does not
                     // resurrect commits whose callers were told they failed.
-                    try? active.file.truncate(to: UInt64(start))
+                    cutActive(at: start)
                     kept = 0
                     chunkError = error as? StorageError ?? .failed(reason: "\(error)")
                 }
@@ -196,7 +211,7 @@ extension LogWriter {
         var durable = succeeded.count
         if let e = outcome.error {
             enterFailed("\(e)")
-            try? active.file.truncate(to: UInt64(d.start))
+            cutActive(at: d.start)
             active.end = d.start
             bytesWritten -= UInt64(d.bytes)
             nextSeq = d.seqBefore

@@ -143,11 +143,16 @@ public struct LogWriterConfig: Sendable {
     /// A group of at least this many events (all `appliesBeforeSync`) is applied while its
     /// fsync runs on a helper thread, rather than after it.
     public var applyDuringSyncEventsMin: Int
+    /// The step in which the active segment's file is grown ahead of its writes (0: never;
+    /// each write then grows the file, and each fdatasync logs the new size).
+    public var preallocateBytes: Int
     public init(durability: Durability = .fsync, segmentBytesMax: Int = Limits.segmentBytesDefault,
-                applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin) {
+                applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin,
+                preallocateBytes: Int = Limits.segmentPreallocateBytes) {
         self.durability = durability
         self.segmentBytesMax = max(segmentBytesMax, Limits.segmentBytesMin)
         self.applyDuringSyncEventsMin = max(applyDuringSyncEventsMin, 1)
+        self.preallocateBytes = max(preallocateBytes, 0)
     }
 }
 
@@ -183,6 +188,8 @@ public final class LogWriter: @unchecked Sendable {
         var end: Int
         /// Bytes mapped for readers; a commit never writes past it.
         var capacity: Int
+        /// The file's size: `end`, plus the zeros preallocated after it.
+        var allocated: Int
     }
 
     // Owned by the writer thread, or by the committer leading its own commit (`writing`).
@@ -192,6 +199,8 @@ public final class LogWriter: @unchecked Sendable {
     var dirty = false
     var lastSyncNanos = monotonicNanos()
     var buffer = ByteWriter(capacity: 1 << 16)
+    /// False once the file system has said it cannot preallocate.
+    var preallocating = true
 
     /// Statistics for metrics and benchmarks.
     public internal(set) var syncCount: UInt64 = 0
@@ -214,7 +223,8 @@ public final class LogWriter: @unchecked Sendable {
             let (segment, file) = try Self.createSegment(number: (log.segments.last?.number ?? 0) + 1, firstSeq: lastSeq + 1,
                                                          log: log, capacity: config.segmentBytesMax)
             log.add(segment)
-            active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: config.segmentBytesMax)
+            active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: config.segmentBytesMax,
+                            allocated: SegmentHeader.size)
         }
         publishedActive = active.number
         thread = try OSThread(name: "drift-log") { [unowned self] in self.run() }
@@ -227,7 +237,7 @@ public final class LogWriter: @unchecked Sendable {
         let mapped = max(capacity, size)
         let region = try file.map(length: mapped)
         log.replace(Segment(path: last.path, header: last.header, region: region))
-        return Active(file: file, number: last.number, end: size, capacity: mapped)
+        return Active(file: file, number: last.number, end: size, capacity: mapped, allocated: size)
     }
 
     /// Creates a segment file with its header, durably (file and directory synced).
@@ -259,11 +269,13 @@ public final class LogWriter: @unchecked Sendable {
         lock.withLock { log.segments.filter { $0.number < publishedActive } }
     }
 
-    /// Seals the active segment and starts the next.
+    /// Seals the active segment and starts the next. A sealed segment ends at its last frame:
+    /// its preallocated tail is cut, durably, before the next segment exists.
     func rotate(minCapacity: Int) throws {
         if dirty {
             try syncActive()
         }
+        try cutPreallocation()
         let capacity = max(config.segmentBytesMax, SegmentHeader.size + minCapacity)
         let (segment, file) = try Self.createSegment(number: active.number + 1, firstSeq: nextSeq, log: log, capacity: capacity)
         lock.withLock {
@@ -271,7 +283,45 @@ public final class LogWriter: @unchecked Sendable {
             publishedActive = segment.number
         }
         active.file.close()
-        active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: capacity)
+        active = Active(file: file, number: segment.number, end: SegmentHeader.size, capacity: capacity,
+                        allocated: SegmentHeader.size)
+    }
+
+    /// Grows the active segment's file to cover `end`, a step at a time (never past the
+    /// segment's capacity). Throws `.noSpace` when the device is full (nothing written).
+    func preallocate(through end: Int) throws {
+        guard end > active.allocated, preallocating, config.preallocateBytes > 0 else { return }
+        let target = max(end, min(active.allocated + config.preallocateBytes, active.capacity))
+        if try active.file.preallocate(to: UInt64(target)) {
+            active.allocated = target
+        } else {
+            preallocating = false
+        }
+    }
+
+    /// Whether [start, end) of the active segment lies in preallocated space (its blocks reserved).
+    func isPreallocated(through end: Int) -> Bool {
+        preallocating && config.preallocateBytes > 0 && end <= active.allocated
+    }
+
+    /// Cuts the active segment's file back to its frames (sealing it, or closing), durably.
+    func cutPreallocation() throws {
+        guard active.allocated > active.end else { return }
+        do {
+            try active.file.truncate(to: UInt64(active.end))
+            try active.file.sync()
+        } catch let e as StorageError {
+            enterFailed("could not cut the preallocated tail of segment \(active.number): \(e)")
+            throw e
+        }
+        active.allocated = active.end
+    }
+
+    /// Cuts the active segment at `offset` (frames after it failed): the file and its
+    /// preallocation end there.
+    func cutActive(at offset: Int) {
+        try? active.file.truncate(to: UInt64(offset))
+        active.allocated = offset
     }
 
     func syncActive() throws {
@@ -359,6 +409,10 @@ public final class LogWriter: @unchecked Sendable {
         thread?.join()
         thread = nil
         if dirty { try? syncActive() }
+        if failure == nil && active.allocated > active.end {
+            // A clean shutdown leaves the segment its exact size (recovery would cut the zeros too).
+            if (try? active.file.truncate(to: UInt64(active.end))) != nil { try? active.file.sync() }
+        }
         active.file.close()
     }
 

@@ -289,13 +289,16 @@ extension Segment {
 
     /// Visits every frame from `offset` on (frame offsets are raw offsets; payload offsets index
     /// the buffer passed along), until `body` returns false. `end` bounds a raw segment.
-    public func forEachFrame(from offset: Int = SegmentHeader.size, end: Int,
+    /// `active`: the segment is being written, so the frames end quietly where no whole frame
+    /// is (its preallocated zeros, or a frame still being written).
+    public func forEachFrame(from offset: Int = SegmentHeader.size, end: Int, active: Bool = false,
                              _ body: (Frame, UnsafeRawBufferPointer) throws -> Bool) throws {
         if let region {
             let bytes = UnsafeRawBufferPointer(start: region.base, count: min(end, region.length))
             var at = offset
             while at < bytes.count {
                 guard case let .frame(f) = Frame.parse(bytes, at: at, verify: false) else {
+                    if active { return }
                     throw StorageError.corrupt(file: path, offset: UInt64(at), reason: "unreadable frame")
                 }
                 if try !body(f, bytes) { return }
