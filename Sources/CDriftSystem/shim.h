@@ -16,7 +16,7 @@ static inline int drift_reserve_blocks(int fd, long long offset, long long lengt
 
 /// Extends the file to at least offset + length bytes with allocated blocks that read as
 /// zeros (fallocate mode 0): later writes below that size change no file size, so their
-/// fdatasync has no size to log. Returns 0, or the errno.
+/// fdatasync has no new size to write. Returns 0, or the errno.
 static inline int drift_preallocate(int fd, long long offset, long long length) {
     return fallocate(fd, 0, (long)offset, (long)length) == 0 ? 0 : *__errno_location();
 }

@@ -10,7 +10,7 @@ public enum Limits {
     public static let segmentBytesDefault = 64 << 20
     public static let segmentBytesMin = 4 << 10
     /// The active segment's file grows ahead of its writes in steps of this size, so a
-    /// commit's `fdatasync` has no file size to log (35-40% faster on ext4 here).
+    /// commit's `fdatasync` has no new file size to write (35-40% faster on ext4 here).
     public static let segmentPreallocateBytes = 16 << 20
     /// Raw bytes a packed (compacted) block covers, at least (it ends at the next frame
     /// boundary). Small, so a history read decodes little: measured at 4 KiB, 5.7 bytes per

@@ -30,7 +30,7 @@ public protocol FileHandle: AnyObject, Sendable {
     func reserve(at offset: UInt64, length: Int) throws -> Bool
     /// Grows the file to `size` bytes (never shrinks it) with blocks allocated on the device
     /// that read as zeros, so that writes below `size` neither change the file's size (their
-    /// `fdatasync` has no size change to log) nor find the device full. A full device throws
+    /// `fdatasync` has no new size to write) nor find the device full. A full device throws
     /// `.noSpace` (nothing changed); false: this file system cannot preallocate.
     func preallocate(to size: UInt64) throws -> Bool
     /// Reads up to `buffer.count` bytes at `offset`; returns the count read (short at end of file).

@@ -144,7 +144,7 @@ public struct LogWriterConfig: Sendable {
     /// fsync runs on a helper thread, rather than after it.
     public var applyDuringSyncEventsMin: Int
     /// The step in which the active segment's file is grown ahead of its writes (0: never;
-    /// each write then grows the file, and each fdatasync logs the new size).
+    /// each write then grows the file, and each fdatasync writes the new size).
     public var preallocateBytes: Int
     public init(durability: Durability = .fsync, segmentBytesMax: Int = Limits.segmentBytesDefault,
                 applyDuringSyncEventsMin: Int = Limits.applyDuringSyncEventsMin,
