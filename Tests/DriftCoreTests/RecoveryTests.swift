@@ -530,6 +530,41 @@ import Testing
         #expect(try contents(e2, "t") == [1: "a", 3: "c"])
     }
 
+    /// Preallocation is an optimization: a device (or a file-size limit) with room for the
+    /// write but not for a whole preallocation step still takes the commit; only a write
+    /// that itself does not fit fails, as without preallocation.
+    @Test func aPreallocationStepThatDoesNotFitFallsBackToTheWrite() throws {
+        let mem = MemoryFileSystem()
+        mem.preallocates = true
+        let fault = FaultInjectingFileSystem(wrapping: mem)
+        var config = testConfig(segmentBytes: 8 << 20)
+        config.preallocateBytes = 1 << 20
+        let e = try Engine.open(at: "/db", config: config, fs: fault, create: true, logger: TestLog.logger)
+        try createTable(e, "t")
+        let s1 = try put(e, "t", 1, "a")
+        // The first commit preallocated a step; the next steps find 4 KiB left.
+        let allocated = try mem.open(Self.segment, create: false).size()
+        fault.setFreeSpace(4096)
+        var n: Int64 = 2
+        while try mem.open(Self.segment, create: false).size() <= allocated {
+            _ = try put(e, "t", n, String(repeating: "x", count: 1000))
+            n += 1
+        }
+        #expect(e.writerFailure == nil)
+        do {
+            for i in 0..<10 { _ = try put(e, "t", 10_000 + Int64(i), String(repeating: "y", count: 1000)) }
+            Issue.record("commits beyond the free space succeeded")
+        } catch let err as SQLError {
+            #expect(err.code == .diskFull)
+        }
+        #expect(e.writerFailure == nil && e.visibleSeq > s1)
+        e.close()
+        let e2 = try Engine.open(at: "/db", config: config, fs: mem.crashed(), logger: TestLog.logger)
+        defer { e2.close() }
+        let keys = Set(try contents(e2, "t")?.keys.map { $0 } ?? [])
+        #expect((1..<n).allSatisfy { keys.contains($0) }, "every acknowledged commit survives")
+    }
+
     @Test func commitTimestampsStrictlyIncreaseWhenTheClockStepsBack() throws {
         let clock = TestClock(1_000_000)
         let (e, _) = try memoryEngine(clock: clock)

@@ -288,14 +288,30 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     /// Grows the active segment's file to cover `end`, a step at a time (never past the
-    /// segment's capacity). Throws `.noSpace` when the device is full (nothing written).
+    /// segment's capacity). A step that does not fit (a nearly full device, a file-size
+    /// limit) falls back to just what the write needs; throws `.noSpace` only when that does
+    /// not fit either (nothing written). Any other failure turns preallocation off: the
+    /// write that follows reports what is wrong, as it would without preallocation.
     func preallocate(through end: Int) throws {
         guard end > active.allocated, preallocating, config.preallocateBytes > 0 else { return }
-        let target = max(end, min(active.allocated + config.preallocateBytes, active.capacity))
-        if try active.file.preallocate(to: UInt64(target)) {
-            active.allocated = target
-        } else {
-            preallocating = false
+        let step = max(end, min(active.allocated + config.preallocateBytes, active.capacity))
+        for target in step > end ? [step, end] : [end] {
+            do {
+                if try active.file.preallocate(to: UInt64(target)) {
+                    active.allocated = target
+                } else {
+                    preallocating = false
+                }
+                return
+            } catch StorageError.noSpace(let path, let written) {
+                if target == end { throw StorageError.noSpace(path: path, written: written) }
+            } catch {
+                if target == end {
+                    logger.warning("log preallocation failed; writing without it", metadata: ["reason": "\(error)"])
+                    preallocating = false
+                    return
+                }
+            }
         }
     }
 
