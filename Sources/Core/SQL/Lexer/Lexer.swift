@@ -98,8 +98,7 @@ public struct Lexer {
         }
         if Self.isIdentStart(c) {
             while i < b.count && Self.isIdentChar(b[i]) { i += 1 }
-            let raw = String(decoding: b[start..<i], as: UTF8.self)
-            return Token(kind: .identifier, text: foldCase(raw), start: start, end: i)
+            return Token(kind: .identifier, text: folded(start, i), start: start, end: i)
         }
         if c == 39 {
             return Token(kind: .string, text: try quoted(escapes: false), start: start, end: i)
@@ -132,10 +131,17 @@ public struct Lexer {
         throw LexError(message: "syntax error at or near \"\(String(UnicodeScalar(c)))\"", offset: start)
     }
 
-    func foldCase(_ s: String) -> String {
-        var bytes = Array(s.utf8)
-        for k in bytes.indices where bytes[k] >= 65 && bytes[k] <= 90 { bytes[k] += 32 }
-        return String(decoding: bytes, as: UTF8.self)
+    /// The identifier in bytes [start, end) folded to lower case (ASCII letters only, as
+    /// PostgreSQL folds), made into a string once.
+    func folded(_ start: Int, _ end: Int) -> String {
+        b.withUnsafeBufferPointer { all in
+            let raw = UnsafeBufferPointer(rebasing: all[start..<end])
+            guard raw.contains(where: { $0 >= 65 && $0 <= 90 }) else { return String(decoding: raw, as: UTF8.self) }
+            return String(unsafeUninitializedCapacity: raw.count) { out in
+                for (k, c) in raw.enumerated() { out[k] = c >= 65 && c <= 90 ? c + 32 : c }
+                return raw.count
+            }
+        }
     }
 
     mutating func number(_ start: Int) -> Token {

@@ -93,14 +93,40 @@ final class PlanCache {
 /// those literals' values.
 struct NormalizedStatement {
     var key: String
-    var parameterized: String
+    /// The client's text.
+    var sql: String
     var literals: [(text: String, type: SQLType)]
-    /// Where each replaced literal stood in the statement, and where its `$n` stands in
-    /// `parameterized` (byte offsets), to report error positions in the client's text.
-    var replacements: [(original: Range<Int>, parameter: Range<Int>)] = []
+    /// Where each replaced literal stands in `sql` (byte offsets).
+    var literalRanges: [Range<Int>] = []
     /// The statement is a SELECT (its bound plan is cached), not an INSERT, UPDATE or DELETE
     /// (its parse tree is).
     var isSelect = true
+
+    /// The text with `$n` in place of each replaced literal (needed on a cache miss only, so
+    /// built on demand).
+    var parameterized: String { parameterize().text }
+
+    /// Where each replaced literal stood in the statement, and where its `$n` stands in
+    /// `parameterized` (byte offsets), to report error positions in the client's text.
+    var replacements: [(original: Range<Int>, parameter: Range<Int>)] { parameterize().replacements }
+
+    private func parameterize() -> (text: String, replacements: [(original: Range<Int>, parameter: Range<Int>)]) {
+        guard !literalRanges.isEmpty else { return (sql, []) }
+        var text: [UInt8] = []
+        text.reserveCapacity(sql.utf8.count + 4 * literalRanges.count)
+        var replacements: [(original: Range<Int>, parameter: Range<Int>)] = []
+        let bytes = Array(sql.utf8)
+        var copied = 0
+        for (n, r) in literalRanges.enumerated() {
+            text.append(contentsOf: bytes[copied..<r.lowerBound])
+            let placeholder = Array("$\(n + 1)".utf8)
+            replacements.append((r, text.count..<(text.count + placeholder.count)))
+            text.append(contentsOf: placeholder)
+            copied = r.upperBound
+        }
+        text.append(contentsOf: bytes[copied...])
+        return (String(decoding: text, as: UTF8.self), replacements)
+    }
 
     /// Keywords that name no column (a literal compared with one of them stays a literal).
     static let reserved: Set<String> = [
@@ -131,11 +157,8 @@ struct NormalizedStatement {
         if tokens[end - 1].isPunct(";") { end -= 1 }
         var key = ""
         key.reserveCapacity(sql.utf8.count + 16)
-        var parameterized = ""
-        let bytes = Array(sql.utf8)
-        var copied = 0
         var literals: [(String, SQLType)] = []
-        var replacements: [(original: Range<Int>, parameter: Range<Int>)] = []
+        var literalRanges: [Range<Int>] = []
         // For each open parenthesis: whether it opens `column IN (`.
         var parens: [Bool] = []
         func isColumn(_ i: Int) -> Bool {
@@ -166,13 +189,9 @@ struct NormalizedStatement {
             }
             if t.kind == .integer || t.kind == .decimal, let type = replaceable(tokens, i, end: end, inList: parens.last ?? false, dml: dml) {
                 literals.append((t.text, type))
-                key += "\u{1}?" + type.name
-                parameterized += String(decoding: bytes[copied..<t.start], as: UTF8.self)
-                let placeholder = "$\(literals.count)"
-                let at = parameterized.utf8.count
-                parameterized += placeholder
-                replacements.append((t.start..<t.end, at..<(at + placeholder.utf8.count)))
-                copied = t.end
+                literalRanges.append(t.start..<t.end)
+                key += "\u{1}?"
+                key += type.name
                 continue
             }
             key += "\u{1}"
@@ -188,12 +207,7 @@ struct NormalizedStatement {
             }
             key += t.text
         }
-        guard !literals.isEmpty else {
-            return NormalizedStatement(key: key, parameterized: sql, literals: [], isSelect: !dml)
-        }
-        parameterized += String(decoding: bytes[copied...], as: UTF8.self)
-        return NormalizedStatement(key: key, parameterized: parameterized, literals: literals, replacements: replacements,
-                                   isSelect: !dml)
+        return NormalizedStatement(key: key, sql: sql, literals: literals, literalRanges: literalRanges, isSelect: !dml)
     }
 
     /// A byte offset in `parameterized` as the offset in the client's statement (a `$n`
@@ -275,10 +289,10 @@ struct NormalizedStatement {
 extension Session {
     /// Runs a cacheable SELECT from the plan cache (binding and caching it on a miss); nil
     /// when the statement is not for the cache (the caller runs it the ordinary way).
-    var planCacheEnabled: Bool { settings["drift.plan_cache"] == "on" }
+    var planCacheEnabled: Bool { derivedSettings.planCache }
 
     func runCached(_ sql: String) throws -> StatementResult? {
-        guard planCacheEnabled, block?.state != .failed, blockAsOf == nil, (settings["drift.as_of"] ?? "").isEmpty,
+        guard planCacheEnabled, block?.state != .failed, blockAsOf == nil, derivedSettings.asOfUnset,
               describing == nil, let n = NormalizedStatement.make(sql), !planCache.isRefused(n.key) else { return nil }
         if !n.isSelect { return try runParsed(n) }
         let values = try n.values()

@@ -7,17 +7,17 @@ import DriftStorage
 extension Session {
     func searchPath(in catalog: Catalog) -> [String] {
         // Asked for by every name lookup: kept while the setting, the user and the schemas hold.
-        let setting = settings["search_path"] ?? "public"
-        var d = derivedSettings
-        if d.searchPathSetting == setting, d.searchPathUser == userName, d.searchPathSchemas == catalog.schemas {
-            return d.searchPath
+        refreshDerivedSettings()
+        if derived.searchPathSetting == derived.searchPathNow, derived.searchPathUser == userName,
+           derived.searchPathSchemas == catalog.schemas {
+            return derived.searchPath
         }
-        d.searchPath = resolveSearchPath(setting, in: catalog)
-        d.searchPathSetting = setting
-        d.searchPathUser = userName
-        d.searchPathSchemas = catalog.schemas
-        derived = d
-        return d.searchPath
+        let setting = derived.searchPathNow
+        derived.searchPath = resolveSearchPath(setting, in: catalog)
+        derived.searchPathSetting = setting
+        derived.searchPathUser = userName
+        derived.searchPathSchemas = catalog.schemas
+        return derived.searchPath
     }
 
     private func resolveSearchPath(_ setting: String, in catalog: Catalog) -> [String] {

@@ -343,13 +343,28 @@ extension Session {
         var timeZone: TimeZoneRule = .utc
         /// search_path and TimeZone, as a cached plan records what it was bound under.
         var planSettings = ""
+        /// search_path as set; the resolved path below was resolved from `searchPathSetting`.
+        var searchPathNow = "public"
         var searchPathSetting = ""
         var searchPathUser = ""
         var searchPathSchemas: Set<String> = []
         var searchPath: [String] = []
+        /// `drift.plan_cache` is on; `drift.as_of` is empty.
+        var planCache = true
+        var asOfUnset = true
     }
 
+    /// Read in place (a getter would copy the struct, retaining each of its strings and
+    /// arrays, for every statement).
     var derivedSettings: DerivedSettings {
+        _read {
+            refreshDerivedSettings()
+            yield derived
+        }
+    }
+
+    @inline(__always)
+    func refreshDerivedSettings() {
         if derived.generation != settings.generation {
             var d = DerivedSettings()
             d.generation = settings.generation
@@ -358,9 +373,16 @@ extension Session {
             d.lockTimeoutMillis = try? SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
             d.timeZone = (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
             d.planSettings = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
+            d.planCache = settings["drift.plan_cache"] == "on"
+            d.searchPathNow = settings["search_path"] ?? "public"
+            // Kept: still valid if the path, user and schemas match when next asked.
+            d.searchPathSetting = derived.searchPathSetting
+            d.searchPathUser = derived.searchPathUser
+            d.searchPathSchemas = derived.searchPathSchemas
+            d.searchPath = derived.searchPath
+            d.asOfUnset = (settings["drift.as_of"] ?? "").isEmpty
             derived = d
         }
-        return derived
     }
 
     /// The role the session runs as, also what `session_authorization` shows.
