@@ -19,6 +19,7 @@ public struct Lexer {
     public static func tokenize(_ text: String) throws -> [Token] {
         var l = Lexer(text)
         var out: [Token] = []
+        out.reserveCapacity(l.b.count / 4 + 4)  // grown once for typical SQL, not doubled from one
         while let t = try l.next() { out.append(t) }
         return out
     }

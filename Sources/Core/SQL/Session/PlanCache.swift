@@ -157,7 +157,7 @@ struct NormalizedStatement {
         if tokens[end - 1].isPunct(";") { end -= 1 }
         var key = ""
         key.reserveCapacity(sql.utf8.count + 16)
-        var literals: [(String, SQLType)] = []
+        var literals: [(text: String, type: SQLType)] = []
         var literalRanges: [Range<Int>] = []
         // For each open parenthesis: whether it opens `column IN (`.
         var parens: [Bool] = []
