@@ -94,7 +94,7 @@ let package = Package(
             ],
             path: "Sources/Plugins/Metrics",
             swiftSettings: swiftSettings),
-        .target(name: "DriftCDC", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
+        .target(name: "DriftCDC", dependencies: ["DriftCore", "DriftPluginAPI"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
 
         // The host process and CLI.
         .executableTarget(
@@ -146,6 +146,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftCDCTests",
+            dependencies: ["DriftCDC", "DriftCore", "DriftTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftHostTests",

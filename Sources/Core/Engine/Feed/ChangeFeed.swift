@@ -12,6 +12,15 @@ public struct ChangeEvent: Sendable {
     public var before: [Value]?
     public var after: [Value]?
     public var ddl: CatalogEvent?
+
+    public init(kind: Kind, table: TableDef?, key: [Value], before: [Value]?, after: [Value]?, ddl: CatalogEvent?) {
+        self.kind = kind
+        self.table = table
+        self.key = key
+        self.before = before
+        self.after = after
+        self.ddl = ddl
+    }
 }
 
 /// A committed transaction as the change feed publishes it.
@@ -20,6 +29,12 @@ public struct CommittedTransaction: Sendable {
     /// Commit time, unix µs.
     public var timestamp: Int64
     public var events: [ChangeEvent]
+
+    public init(seq: UInt64, timestamp: Int64, events: [ChangeEvent]) {
+        self.seq = seq
+        self.timestamp = timestamp
+        self.events = events
+    }
 }
 
 /// Wakes change-feed readers when seqs become visible. Commits only note the new seq;
