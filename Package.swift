@@ -35,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
         .systemLibrary(name: "CDriftSystem", path: "Sources/CDriftSystem"),
+        .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka"),
 
         // Core, split by layer so the compiler enforces the layering:
         // Storage knows bytes and files; Engine knows rows, tables and transactions;
@@ -94,7 +95,15 @@ let package = Package(
             ],
             path: "Sources/Plugins/Metrics",
             swiftSettings: swiftSettings),
-        .target(name: "DriftCDC", dependencies: ["DriftCore", "DriftPluginAPI"], path: "Sources/Plugins/CDC", swiftSettings: swiftSettings),
+        .target(
+            name: "DriftCDC",
+            dependencies: [
+                "DriftCore", "DriftStorage", "DriftPluginAPI", "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Plugins/CDC",
+            swiftSettings: swiftSettings),
 
         // The host process and CLI.
         .executableTarget(

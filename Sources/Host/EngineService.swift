@@ -1,3 +1,4 @@
+import DriftCDC
 import DriftCore
 import DriftMetrics
 import DriftPGWire
@@ -49,10 +50,11 @@ enum PluginRegistry {
     static let kinds: [String: Factory] = [
         PGWirePlugin.kind: factory(PGWirePlugin.self),
         MetricsPlugin.kind: factory(MetricsPlugin.self),
+        CDCPlugin.kind: factory(CDCPlugin.self),
     ]
 
     /// Kinds that exist as modules but whose plugin has not shipped yet.
-    static let upcoming = ["auth", "cdc"]
+    static let upcoming = ["auth"]
 
     /// Reads every plugin's settings: an unknown kind, an unknown key or a bad value is a
     /// configuration error (before the database opens).

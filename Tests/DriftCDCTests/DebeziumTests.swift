@@ -71,7 +71,7 @@ import Testing
                                  primaryKey: [1, 0], origin: .sql)
         #expect(text(e.key(composite, [.int(2), .text("x")])) == #"{"b":2,"a":"x"}"#)
         let heap = TableDef(id: 9, name: "log", columns: [ColumnDef(name: "v", type: .text)], primaryKey: [], origin: .sql)
-        #expect(text(e.key(heap, [.int(17)])) == #"{"drift_rowid":17}"#)
+        #expect(text(e.key(heap, [.int(17)])) == #"{"drift_row_id":17}"#)
     }
 
     @Test func aTransactionBecomesBeginItsChangesWithTombstonesAndEnd() throws {

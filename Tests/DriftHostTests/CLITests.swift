@@ -214,7 +214,14 @@ import Testing
                 return "\(error)"
             }
         }
-        #expect(refused("plugins:\n  - kind: cdc\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"cdc\" is not available"))
+        #expect(refused("plugins:\n  - kind: auth\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"auth\" is not available"))
+        #expect(refused("plugins:\n  - kind: cdc\n").hasPrefix("p.yaml:2: plugins[0].brokers: required"))
+        #expect(refused("plugins:\n  - kind: cdc\n    brokers: 127.0.0.1:9092\n    producer:\n      acks: \"1\"\n")
+            .hasPrefix("p.yaml:5: plugins[0].producer.acks: the sink needs all"))
+        #expect(refused("plugins:\n  - kind: cdc\n    brokers: 127.0.0.1:9092\n    producer:\n      linger.mss: 5\n")
+            .hasPrefix("p.yaml:5: plugins[0].producer.linger.mss: No such configuration property"))
+        #expect(refused("plugins:\n  - kind: cdc\n    brokers: 127.0.0.1:9092\n    snapshot_mode: from_seq\n")
+            .hasPrefix("p.yaml:2: plugins[0].from_seq: required with snapshot_mode: from_seq"))
         #expect(refused("plugins:\n  - kind: metrics\n").hasPrefix("p.yaml:2: plugins[0].listen: required"))
         #expect(refused("plugins:\n  - kind: metrics\n    listen: 127.0.0.1:9187\n    path: /m\n") == "p.yaml:4: plugins[0].path: unknown setting")
         #expect(refused("plugins:\n  - kind: nosuch\n").hasPrefix("p.yaml:2: plugins[0].kind: unknown plugin kind"))
@@ -281,10 +288,10 @@ import Testing
         let config = temporaryDirectory("cfg") + ".yaml"
         defer { try? FileManager.default.removeItem(atPath: config) }
         let data = temporaryDirectory("never-made")
-        try "data_path: \(data)\nplugins:\n  - kind: cdc\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "data_path: \(data)\nplugins:\n  - kind: auth\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
         let r = try driftdb(["serve", "--config", config])
         #expect(r.status == 2)
-        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"cdc\" is not available in this build yet"), "\(r.err)")
+        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"auth\" is not available in this build yet"), "\(r.err)")
         // Refused before anything was created.
         #expect(!FileManager.default.fileExists(atPath: data))
     }

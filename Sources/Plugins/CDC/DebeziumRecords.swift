@@ -16,7 +16,7 @@ struct CDCRecord: Equatable {
 /// Debezium's PostgreSQL connector (`before`, `after`, `source`, `transaction`, `op`,
 /// `ts_ms`/`ts_us`/`ts_ns`) with values as `DebeziumValues` encodes them, keys as compact
 /// JSON of the primary key (`{"id":1}`; a table without one is keyed by its hidden row id,
-/// `{"drift_rowid":7}`), a tombstone after each delete when asked, and the transaction
+/// `{"drift_row_id":7}`), a tombstone after each delete when asked, and the transaction
 /// topic's BEGIN and END records with per-table event counts.
 struct DebeziumEncoder {
     enum Envelope: String { case debezium, row }
@@ -32,7 +32,7 @@ struct DebeziumEncoder {
     var transactionTopic: String?
 
     static let connector = "driftdb"
-    static let rowIdKey = "drift_rowid"
+    static let rowIdKey = "drift_row_id"
 
     func topic(_ table: TableDef) -> String { prefix + "." + table.schema + "." + table.name }
 

@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DriftCore
+import DriftStorage
+import Logging
+
+/// One sink: follows the change feed from its checkpoint on a thread of its own, turns each
+/// committed transaction into records, and hands them to the producer. Commits never wait
+/// for it: the feed is read from the log at the sink's own pace, and a broker outage only
+/// grows the lag. The checkpoint is the highest seq whose every record the broker has
+/// acknowledged; it is kept durably (a synced temporary file renamed over the last), so
+/// after any crash the sink resumes after it: no gap, duplicates only for later seqs.
+final class CDCSink: @unchecked Sendable {
+    enum State: String { case starting, streaming, failed, stopped }
+
+    let name: String
+    let engine: Engine
+    let encoder: DebeziumEncoder
+    let include: @Sendable (TableDef) -> Bool
+    let logger: Logger
+    let checkpointPath: String
+    let startAfter: UInt64
+
+    private let lock = Lock()
+    /// Seqs handed to the producer whose records are not all acknowledged, in seq order
+    /// (from `head`), with the count of records still unacknowledged.
+    private var order: [UInt64] = []
+    private var head = 0
+    private var remaining: [UInt64: Int] = [:]
+    private(set) var checkpoint: UInt64
+    private var persisted: UInt64
+    private var state: State = .starting
+    private var lastError: String?
+    private var running = true
+    private var thread: OSThread?
+    private var producer: KafkaProducer?
+    private(set) var recordsSent = 0
+    private(set) var errors = 0
+
+    /// The checkpoint file of sink `name` in the database directory.
+    static func checkpointPath(directory: String, name: String) -> String {
+        Path.join(Path.join(directory, "cdc"), name + ".checkpoint")
+    }
+
+    /// The sink's checkpoint, nil before its first start.
+    static func readCheckpoint(_ fs: any FileSystem, _ path: String) throws -> UInt64? {
+        guard fs.fileExists(path) else { return nil }
+        let f = try fs.open(path, create: false)
+        defer { f.close() }
+        let text = String(decoding: try f.readAll(), as: UTF8.self)
+        guard let line = text.split(separator: "\n").first, let seq = UInt64(line) else {
+            throw StorageError.corrupt(file: path, offset: 0, reason: "a cdc checkpoint must hold one seq, found \"\(text.prefix(40))\"")
+        }
+        return seq
+    }
+
+    /// Replaces the checkpoint durably: written to a temporary file, synced, renamed.
+    static func writeCheckpoint(_ fs: any FileSystem, _ path: String, _ seq: UInt64) throws {
+        let dir = Path.parent(path)
+        try fs.createDirectory(dir)
+        let tmp = path + ".tmp"
+        let f = try fs.open(tmp, create: true)
+        do {
+            try f.truncate(to: 0)
+            try f.write(Array("\(seq)\n".utf8), at: 0)
+            try f.sync()
+            f.close()
+        } catch {
+            f.close()
+            throw error
+        }
+        try fs.rename(tmp, to: path)
+        try fs.syncDirectory(dir)
+    }
+
+    init(name: String, engine: Engine, encoder: DebeziumEncoder, include: @escaping @Sendable (TableDef) -> Bool,
+         startAfter: UInt64, logger: Logger) {
+        self.name = name
+        self.engine = engine
+        self.encoder = encoder
+        self.include = include
+        self.logger = logger
+        self.startAfter = startAfter
+        checkpointPath = Self.checkpointPath(directory: engine.directory, name: name)
+        checkpoint = startAfter
+        persisted = startAfter
+    }
+
+    /// Starts the producer and the thread that follows the feed.
+    func start(brokers: String, producerSettings: [(String, String)]) throws {
+        let p = try KafkaProducer(brokers: brokers, clientId: "driftdb-cdc-" + name, settings: producerSettings, logger: logger,
+                                  onDelivery: { [weak self] d in self?.delivered(d) },
+                                  onError: { [weak self] text, fatal in self?.brokerError(text, fatal: fatal) })
+        lock.withLock { producer = p }
+        thread = try OSThread(name: "cdc-" + name) { [self] in follow(p) }
+    }
+
+    /// Status for `drift_cdc_status`, metrics and the log.
+    var status: (state: State, checkpoint: UInt64, lastError: String?) {
+        lock.withLock { (state, checkpoint, lastError) }
+    }
+
+    private func follow(_ producer: KafkaProducer) {
+        let reader = engine.changeReader(after: startAfter)
+        lock.withLock { if state == .starting { state = .streaming } }
+        var lastPersist = monotonicNanos()
+        while lock.withLock({ running }) {
+            do {
+                if let t = try reader.next(timeoutNanos: 100_000_000) {
+                    try send(t, producer)
+                }
+            } catch {
+                fail("reading the change feed: \(error)")
+                return
+            }
+            if monotonicNanos() - lastPersist >= 100_000_000 {
+                persistCheckpoint()
+                lastPersist = monotonicNanos()
+            }
+        }
+    }
+
+    private func send(_ t: CommittedTransaction, _ producer: KafkaProducer) throws {
+        var expanded: [(CDCRecord, Int32?)] = []
+        for r in encoder.records(t, nowMicros: wallClockMicros(), include: include) {
+            if r.everyPartition {
+                let n = producer.partitionCount(r.topic) ?? 1
+                for p in 0..<n { expanded.append((r, p)) }
+            } else {
+                expanded.append((r, nil))
+            }
+        }
+        lock.withLock {
+            order.append(t.seq)
+            remaining[t.seq] = expanded.count
+            advance()
+        }
+        for (r, partition) in expanded {
+            while true {
+                switch producer.produce(topic: r.topic, partition: partition, key: r.key, value: r.value, token: Int(t.seq)) {
+                case .queued:
+                    lock.withLock { recordsSent += 1 }
+                case .full:
+                    // The producer's queue bounds what the sink holds; wait for deliveries.
+                    guard lock.withLock({ running }) else { return }
+                    usleep(5000)
+                    continue
+                case .failed(let why):
+                    throw SQLError(.objectNotInPrerequisiteState, "cdc sink \(name) could not queue a record for \(r.topic): \(why)")
+                }
+                break
+            }
+        }
+    }
+
+    private func delivered(_ d: Delivery) {
+        lock.withLock {
+            if let e = d.error {
+                errors += 1
+                lastError = e
+                // The record is not in Kafka: the checkpoint stays before its seq.
+                if state != .failed {
+                    state = .failed
+                    logger.error("cdc: the broker refused a record; the sink stops advancing", metadata: ["sink": "\(name)", "seq": "\(d.token)", "error": "\(e)"])
+                }
+                return
+            }
+            let seq = UInt64(d.token)
+            if let left = remaining[seq] { remaining[seq] = left - 1 }
+            advance()
+        }
+    }
+
+    /// Moves the checkpoint over every leading seq whose records are all acknowledged
+    /// (under `lock`).
+    private func advance() {
+        while head < order.count, let left = remaining[order[head]], left <= 0 {
+            if state != .failed { checkpoint = order[head] }
+            else { break }
+            remaining[order[head]] = nil
+            head += 1
+        }
+        if head > 4096 {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func brokerError(_ text: String, fatal: Bool) {
+        lock.withLock { lastError = text }
+        if fatal {
+            fail("fatal producer error: \(text)")
+        } else {
+            logger.warning("cdc: broker error (retrying)", metadata: ["sink": "\(name)", "error": "\(text)"])
+        }
+    }
+
+    private func fail(_ why: String) {
+        lock.withLock {
+            state = .failed
+            lastError = why
+        }
+        logger.error("cdc sink failed", metadata: ["sink": "\(name)", "error": "\(why)"])
+    }
+
+    /// Writes the checkpoint if it moved since it was last written.
+    func persistCheckpoint() {
+        let seq: UInt64? = lock.withLock { checkpoint > persisted ? checkpoint : nil }
+        guard let seq else { return }
+        do {
+            try Self.writeCheckpoint(engine.fs, checkpointPath, seq)
+            lock.withLock { persisted = seq }
+        } catch {
+            logger.error("cdc: could not write the checkpoint", metadata: ["sink": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Stops following the feed, waits up to `drainMillis` for the broker to acknowledge
+    /// what was sent, and keeps the checkpoint.
+    func stop(drainMillis: Int32) {
+        lock.withLock { running = false }
+        thread?.join()
+        thread = nil
+        let p = lock.withLock { producer }
+        p?.flush(millis: drainMillis)
+        persistCheckpoint()
+        p?.close()
+        lock.withLock {
+            producer = nil
+            if state != .failed { state = .stopped }
+        }
+    }
+}

