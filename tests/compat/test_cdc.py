@@ -76,17 +76,20 @@ class CDCServer(Server):
                                 f'    transactions: driftdb.transaction\n' + extra_cdc), **kw)
 
     def checkpoint(self):
+        """The sink's checkpoint; None before it has one (an initial snapshot in flight)."""
         path = os.path.join(self.data, 'cdc', self.sink + '.checkpoint')
+        if not os.path.exists(path):
+            return None
         with open(path) as f:
             return int(f.read().split()[0])
 
     def wait_checkpoint(self, seq, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.checkpoint() >= seq:
+            if (self.checkpoint() or 0) >= seq:
                 return
             time.sleep(0.05)
-        raise AssertionError(f'the checkpoint stayed at {self.checkpoint()}, below {seq}')
+        raise AssertionError(f'the checkpoint stayed at {self.checkpoint()}, below {seq}:\n{self.output()[-3000:]}')
 
 
 def consume(broker, topics, expect_at_least, timeout=60):
@@ -250,8 +253,69 @@ class Stream(unittest.TestCase):
             self.assertEqual({d['data_collection']: d['event_count'] for d in ends[seq]['data_collections']}, counts)
         self.assertEqual(s.stop(), 0)
 
+    def test_snapshot_initial_then_the_stream_and_from_seq_replays_the_log(self):
+        # A database with history before any sink.
+        plain = Server()
+        self.addCleanup(plain.remove)
+        c = plain.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('CREATE TABLE p (id int PRIMARY KEY, v text)')
+        cur.execute('CREATE TABLE q (v text)')
+        for i in range(1, 41):
+            cur.execute('INSERT INTO p VALUES (%s, %s)', (i, f'v{i}'))
+        cur.execute("UPDATE p SET v = 'changed' WHERE id % 3 = 0")
+        cur.execute('DELETE FROM p WHERE id % 5 = 0')
+        cur.execute("INSERT INTO q VALUES ('x'), ('y')")
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        snapshot_seq = cur.fetchone()[0]
+        cur.execute('SELECT id, v FROM p ORDER BY id')
+        rows_at_s = {i: v for i, v in cur.fetchall()}
+        c.close()
+        self.assertEqual(plain.stop(), 0)
+
+        s = CDCServer(self.broker, data=plain.data, extra_cdc='    snapshot_mode: initial\n')
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute("INSERT INTO p VALUES (100, 'after')")
+        cur.execute("UPDATE p SET v = 'later' WHERE id = 1")
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        last = cur.fetchone()[0]
+        s.wait_checkpoint(last)
+        records = [r for r in consume(self.broker, ['driftdb.public.p', 'driftdb.public.q'], expect_at_least=len(rows_at_s) + 4)
+                   if r[4] is not None]
+        reads = [r for r in records if r[4]['op'] == 'r']
+        self.assertEqual({r[3]['id']: r[4]['after']['v'] for r in reads if r[0] == 'driftdb.public.p'}, rows_at_s)
+        self.assertEqual(sorted(r[4]['after']['v'] for r in reads if r[0] == 'driftdb.public.q'), ['x', 'y'])
+        self.assertTrue(all(r[4]['source']['seq'] == snapshot_seq and r[4]['before'] is None for r in reads))
+        markers = [r[4]['source']['snapshot'] for r in reads]
+        self.assertEqual(markers.count('first'), 1)
+        self.assertEqual(markers.count('last'), 1)
+        # The stream continues after the snapshot's seq: no gap, no overlap.
+        streamed = sorted((r[4]['source']['seq'], r[4]['op']) for r in records if r[4]['op'] != 'r')
+        self.assertEqual(streamed, [(snapshot_seq + 1, 'c'), (snapshot_seq + 2, 'u')])
+        self.assertEqual(s.stop(), 0)
+
+        # A second sink replays the log from a chosen seq: exactly the changes from it on.
+        replay = CDCServer(self.broker, name='replay', data=plain.data,
+                           extra_cdc=f'    topic_prefix: replay\n    snapshot_mode: from_seq\n    from_seq: {snapshot_seq - 3}\n')
+        self.addCleanup(replay.remove)
+        rc = replay.connect()
+        rcur = rc.cursor()
+        rcur.execute('SELECT drift_seq, op, key::text FROM drift_events WHERE drift_seq >= %s AND table_name IN (%s, %s)',
+                     (snapshot_seq - 3, 'p', 'public.p'))
+        expected = sorted((seq, op[0] if op != 'insert' else 'c', json.loads(k)['id']) for seq, op, k in rcur.fetchall())
+        rc.close()
+        replay.wait_checkpoint(last)
+        got = sorted((r[4]['source']['seq'], r[4]['op'], r[3]['id'])
+                     for r in consume(self.broker, ['replay.public.p'], expect_at_least=len(expected)) if r[4] is not None)
+        self.assertEqual(got, expected)
+        self.assertEqual(replay.stop(), 0)
+
     def test_no_acknowledged_commit_is_lost_across_kill_9(self):
-        s = CDCServer(self.broker)
+        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n')
         self.addCleanup(s.remove)
         c = s.connect()
         c.autocommit = True

@@ -11,6 +11,8 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
     public static let kind = "cdc"
 
     public enum SnapshotMode: Sendable, Equatable {
+        /// On the first start, every current row as a read (`op: r`), then the stream after it.
+        case initial
         /// On the first start, stream from the current seq on.
         case never
         /// On the first start, re-emit the log from this seq on.
@@ -73,7 +75,7 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         if section.value("heartbeat_ms") != nil {
             throw section.error("heartbeat_ms", "heartbeats are not supported yet")
         }
-        let mode = try section.string("snapshot_mode") ?? "never"
+        let mode = try section.string("snapshot_mode") ?? "initial"
         let fromSeq = try section.int("from_seq", min: 1, max: Int.max)
         let snapshot: SnapshotMode
         switch mode {
@@ -84,7 +86,8 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
             guard let n = fromSeq else { throw section.error("from_seq", "required with snapshot_mode: from_seq") }
             snapshot = .fromSeq(UInt64(n))
         case "initial":
-            throw section.error("snapshot_mode", "snapshot_mode: initial is not supported yet (never, from_seq)")
+            if fromSeq != nil { throw section.error("from_seq", "only with snapshot_mode: from_seq") }
+            snapshot = .initial
         default:
             throw section.error("snapshot_mode", "expected initial, never or from_seq")
         }
@@ -124,20 +127,28 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         let engine = context.engine
         let path = CDCSink.checkpointPath(directory: engine.directory, name: settings.name)
         let start: UInt64
+        var takeSnapshot = false
         if let saved = try CDCSink.readCheckpoint(engine.fs, path) {
             start = saved
         } else {
             switch settings.snapshot {
-            case .never: start = engine.visibleSeq
-            case .fromSeq(let n): start = n - 1
+            case .initial:
+                // The checkpoint is written once the broker has every snapshot record.
+                start = engine.visibleSeq
+                takeSnapshot = true
+            case .never:
+                start = engine.visibleSeq
+                try CDCSink.writeCheckpoint(engine.fs, path, start)
+            case .fromSeq(let n):
+                start = n - 1
+                try CDCSink.writeCheckpoint(engine.fs, path, start)
             }
-            try CDCSink.writeCheckpoint(engine.fs, path, start)
         }
         let include = settings.include, exclude = settings.exclude
         sink = CDCSink(name: settings.name, engine: engine, encoder: encoder, include: { t in
             let name = t.schema + "." + t.name
             return (include.isEmpty || include.contains { Glob.matches($0, name) }) && !exclude.contains { Glob.matches($0, name) }
-        }, startAfter: start, logger: context.logger)
+        }, startAfter: start, snapshot: takeSnapshot, logger: context.logger)
     }
 
     public var endpoints: [String] { ["\(settings.name) -> \(settings.brokers)"] }

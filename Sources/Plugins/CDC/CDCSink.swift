@@ -21,6 +21,10 @@ final class CDCSink: @unchecked Sendable {
     let logger: Logger
     let checkpointPath: String
     let startAfter: UInt64
+    /// `snapshot_mode: initial` on a first start: every row as of `startAfter` goes out as a
+    /// read (`op: r`) before the stream continues after it; no checkpoint exists until the
+    /// broker has them all (a crash before that takes the snapshot again).
+    let snapshot: Bool
 
     private let lock = Lock()
     /// Seqs handed to the producer whose records are not all acknowledged, in seq order
@@ -30,6 +34,9 @@ final class CDCSink: @unchecked Sendable {
     private var remaining: [UInt64: Int] = [:]
     private(set) var checkpoint: UInt64
     private var persisted: UInt64
+    /// The snapshot's records are not all acknowledged yet: nothing to persist.
+    private var snapshotPending: Bool
+    private var persistedOnce = false
     private var state: State = .starting
     private var lastError: String?
     private var running = true
@@ -75,7 +82,7 @@ final class CDCSink: @unchecked Sendable {
     }
 
     init(name: String, engine: Engine, encoder: DebeziumEncoder, include: @escaping @Sendable (TableDef) -> Bool,
-         startAfter: UInt64, logger: Logger) {
+         startAfter: UInt64, snapshot: Bool = false, logger: Logger) {
         self.name = name
         self.engine = engine
         self.encoder = encoder
@@ -85,6 +92,8 @@ final class CDCSink: @unchecked Sendable {
         checkpointPath = Self.checkpointPath(directory: engine.directory, name: name)
         checkpoint = startAfter
         persisted = startAfter
+        self.snapshot = snapshot
+        snapshotPending = snapshot
     }
 
     /// Starts the producer and the thread that follows the feed.
@@ -102,6 +111,14 @@ final class CDCSink: @unchecked Sendable {
     }
 
     private func follow(_ producer: KafkaProducer) {
+        if snapshot {
+            do {
+                try sendSnapshot(producer)
+            } catch {
+                fail("the initial snapshot: \(error)")
+                return
+            }
+        }
         let reader = engine.changeReader(after: startAfter)
         lock.withLock { if state == .starting { state = .streaming } }
         var lastPersist = monotonicNanos()
@@ -117,6 +134,67 @@ final class CDCSink: @unchecked Sendable {
             if monotonicNanos() - lastPersist >= 100_000_000 {
                 persistCheckpoint()
                 lastPersist = monotonicNanos()
+            }
+        }
+    }
+
+    /// Every captured table's rows as of `startAfter`, as Debezium's snapshot reads: the
+    /// records count toward seq `startAfter`, held open (one extra count) until all are queued.
+    private func sendSnapshot(_ producer: KafkaProducer) throws {
+        let seq = startAfter
+        lock.withLock {
+            order.append(seq)
+            remaining[seq] = 1
+        }
+        let t = engine.begin(readOnly: true, asOf: seq)
+        defer { t.rollback() }
+        let commitMicros = engine.timestamp(of: seq) ?? wallClockMicros()
+        let tables = engine.catalog(at: seq).tables.values.filter(include).sorted { ($0.schema, $0.name) < ($1.schema, $1.name) }
+        // One record of look-ahead marks the first and last of each table and of the whole snapshot.
+        var held: (TableDef, [Value], [Value], Bool)?
+        var first = true
+        func emit(_ h: (TableDef, [Value], [Value], Bool), lastOfAll: Bool, lastOfTable: Bool) throws {
+            let marker = first ? "first" : lastOfAll ? "last" : h.3 ? "first_in_data_collection"
+                : lastOfTable ? "last_in_data_collection" : "true"
+            first = false
+            let value = encoder.value(h.0, op: "r", before: nil, after: h.1, seq: seq, commitMicros: commitMicros,
+                                      snapshot: marker, transaction: nil, nowMicros: wallClockMicros())
+            try produce(producer, CDCRecord(topic: encoder.topic(h.0), key: encoder.key(h.0, h.2), value: value, seq: seq),
+                        partition: nil, seq: seq, counted: false)
+        }
+        for table in tables {
+            var firstOfTable = true
+            try t.scan(table) { row in
+                let values = try RowCodec.decode(row.image, missing: table.missingValues)
+                let key = try KeyCodec.decode(row.key)
+                if let h = held { try emit(h, lastOfAll: false, lastOfTable: h.0.id != table.id) }
+                held = (table, values, key, firstOfTable)
+                firstOfTable = false
+                return true
+            }
+        }
+        if let h = held { try emit(h, lastOfAll: true, lastOfTable: true) }
+        lock.withLock {
+            remaining[seq, default: 1] -= 1
+            advance()
+        }
+    }
+
+    /// Queues one record, waiting while the producer's queue is full; `counted`: the seq's
+    /// count already includes it.
+    private func produce(_ producer: KafkaProducer, _ r: CDCRecord, partition: Int32?, seq: UInt64, counted: Bool) throws {
+        if !counted { lock.withLock { remaining[seq, default: 0] += 1 } }
+        while true {
+            switch producer.produce(topic: r.topic, partition: partition, key: r.key, value: r.value, token: Int(seq)) {
+            case .queued:
+                lock.withLock { recordsSent += 1 }
+                return
+            case .full:
+                // The producer's queue bounds what the sink holds; wait for deliveries.
+                guard lock.withLock({ running }) else { return }
+                usleep(5000)
+            case .failed(let why):
+                throw SQLError(.objectNotInPrerequisiteState, "cdc sink \(name) could not queue a record for \(r.topic): \(why)")
             }
         }
     }
@@ -137,20 +215,7 @@ final class CDCSink: @unchecked Sendable {
             advance()
         }
         for (r, partition) in expanded {
-            while true {
-                switch producer.produce(topic: r.topic, partition: partition, key: r.key, value: r.value, token: Int(t.seq)) {
-                case .queued:
-                    lock.withLock { recordsSent += 1 }
-                case .full:
-                    // The producer's queue bounds what the sink holds; wait for deliveries.
-                    guard lock.withLock({ running }) else { return }
-                    usleep(5000)
-                    continue
-                case .failed(let why):
-                    throw SQLError(.objectNotInPrerequisiteState, "cdc sink \(name) could not queue a record for \(r.topic): \(why)")
-                }
-                break
-            }
+            try produce(producer, r, partition: partition, seq: t.seq, counted: true)
         }
     }
 
@@ -176,8 +241,9 @@ final class CDCSink: @unchecked Sendable {
     /// (under `lock`).
     private func advance() {
         while head < order.count, let left = remaining[order[head]], left <= 0 {
-            if state != .failed { checkpoint = order[head] }
-            else { break }
+            guard state != .failed else { break }
+            checkpoint = order[head]
+            snapshotPending = false
             remaining[order[head]] = nil
             head += 1
         }
@@ -206,11 +272,16 @@ final class CDCSink: @unchecked Sendable {
 
     /// Writes the checkpoint if it moved since it was last written.
     func persistCheckpoint() {
-        let seq: UInt64? = lock.withLock { checkpoint > persisted ? checkpoint : nil }
+        let seq: UInt64? = lock.withLock {
+            snapshotPending ? nil : snapshot && !persistedOnce ? checkpoint : checkpoint > persisted ? checkpoint : nil
+        }
         guard let seq else { return }
         do {
             try Self.writeCheckpoint(engine.fs, checkpointPath, seq)
-            lock.withLock { persisted = seq }
+            lock.withLock {
+                persisted = seq
+                persistedOnce = true
+            }
         } catch {
             logger.error("cdc: could not write the checkpoint", metadata: ["sink": "\(name)", "error": "\(error)"])
         }
