@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "DriftCore", "DriftStorage", "DriftPluginAPI", "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Plugins/CDC",

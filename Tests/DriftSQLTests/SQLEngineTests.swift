@@ -431,6 +431,22 @@ import DriftTestSupport
         #expect(try s.rows("SELECT max(drift_seq) FROM drift_events AS OF @seq:3") == [["3"]])
         #expect(sqlError { _ = try s.execute("SELECT * FROM drift_events FOR SYSTEM_TIME ALL") }?.code == .featureNotSupported)
     }
+
+    @Test func drift_cdc_statusShowsTheSinksThatReport() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        #expect(try s.rows("SELECT * FROM drift_cdc_status") == [])
+        e.sinks.register("b") { SinkStatus(sink: "b", state: "failed", checkpointSeq: 3, lagSeqs: 9, lagSeconds: 1.5, lastError: "refused") }
+        e.sinks.register("a") { SinkStatus(sink: "a", state: "streaming", checkpointSeq: 12, lagSeqs: 0, lagSeconds: 0, lastError: nil) }
+        #expect(try s.rows("SELECT sink, state, checkpoint_seq, lag_seqs, lag_seconds, last_error FROM drift_cdc_status") == [
+            ["a", "streaming", "12", "0", "0", "NULL"],
+            ["b", "failed", "3", "9", "1.5", "refused"],
+        ])
+        e.sinks.unregister("b")
+        #expect(try s.rows("SELECT sink FROM drift_cdc_status") == [["a"]])
+        _ = try s.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        #expect(sqlError { _ = try s.execute("SELECT * FROM drift_cdc_status AS OF @seq:1") }?.code == .featureNotSupported)
+    }
 }
 
 @Suite struct TopNSortTests {

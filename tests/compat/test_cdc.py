@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_pgwire  # noqa: E402
@@ -140,7 +141,8 @@ class Stream(unittest.TestCase):
         self.addCleanup(self.broker.stop)
 
     def test_the_consumed_stream_equals_the_drift_log(self):
-        s = CDCServer(self.broker)
+        metrics_port = free_port()
+        s = CDCServer(self.broker, extra_cdc=f'  - kind: metrics\n    listen: 127.0.0.1:{metrics_port}\n')
         self.addCleanup(s.remove)
         rnd = random.Random(test_pgwire.SEED)
         c = s.connect()
@@ -188,6 +190,27 @@ class Stream(unittest.TestCase):
         log = [(seq, table, op, json.loads(key) if key else None) for seq, table, op, key in cur.fetchall()]
         last = log[-1][0]
         s.wait_checkpoint(last)
+        deadline = time.time() + 5
+        while True:
+            cur.execute('SELECT sink, state, checkpoint_seq, lag_seqs, last_error FROM drift_cdc_status')
+            status = cur.fetchall()
+            if status and status[0][2] >= last or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(status, [('main', 'streaming', last, 0, None)])
+        # The sink's series, measured (the sink reports every 100 ms).
+        deadline = time.time() + 5
+        while True:
+            text = urllib.request.urlopen(f'http://127.0.0.1:{metrics_port}/metrics', timeout=5).read().decode()
+            series = {line.split(' ')[0]: float(line.split(' ')[1]) for line in text.splitlines()
+                      if line.startswith('driftdb_cdc_') and 'sink="main"' in line}
+            if series.get('driftdb_cdc_checkpoint_seq{sink="main"}') == last or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(series.get('driftdb_cdc_checkpoint_seq{sink="main"}'), last, series)
+        self.assertEqual(series.get('driftdb_cdc_lag_seqs{sink="main"}'), 0, series)
+        self.assertGreater(series.get('driftdb_cdc_records_total{sink="main"}', 0), 0, series)
+        self.assertGreater(series.get('driftdb_cdc_bytes_total{sink="main"}', 0), 0, series)
         data = [e for e in log if e[2] in ('insert', 'update', 'delete', 'truncate')]
         tombstones = sum(1 for e in data if e[2] == 'delete')
         truncates = sum(1 for e in data if e[2] == 'truncate')

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import DriftCore
 import DriftStorage
 import Logging
@@ -44,6 +45,17 @@ final class CDCSink: @unchecked Sendable {
     private var producer: KafkaProducer?
     private(set) var recordsSent = 0
     private(set) var errors = 0
+    private var bytesSent = 0
+
+    /// Per-sink series (label `sink`): lag in seqs and seconds, the checkpoint, records,
+    /// bytes and refused records.
+    private let lagSeqsGauge: Gauge
+    private let lagSecondsGauge: Gauge
+    private let checkpointGauge: Gauge
+    private let recordsCounter: Counter
+    private let bytesCounter: Counter
+    private let errorsCounter: Counter
+    private var reportedRecords = 0, reportedBytes = 0, reportedErrors = 0
 
     /// The checkpoint file of sink `name` in the database directory.
     static func checkpointPath(directory: String, name: String) -> String {
@@ -94,6 +106,13 @@ final class CDCSink: @unchecked Sendable {
         persisted = startAfter
         self.snapshot = snapshot
         snapshotPending = snapshot
+        let dims = [("sink", name)]
+        lagSeqsGauge = Gauge(label: "driftdb_cdc_lag_seqs", dimensions: dims)
+        lagSecondsGauge = Gauge(label: "driftdb_cdc_lag_seconds", dimensions: dims)
+        checkpointGauge = Gauge(label: "driftdb_cdc_checkpoint_seq", dimensions: dims)
+        recordsCounter = Counter(label: "driftdb_cdc_records_total", dimensions: dims)
+        bytesCounter = Counter(label: "driftdb_cdc_bytes_total", dimensions: dims)
+        errorsCounter = Counter(label: "driftdb_cdc_errors_total", dimensions: dims)
     }
 
     /// Starts the producer and the thread that follows the feed.
@@ -102,7 +121,36 @@ final class CDCSink: @unchecked Sendable {
                                   onDelivery: { [weak self] d in self?.delivered(d) },
                                   onError: { [weak self] text, fatal in self?.brokerError(text, fatal: fatal) })
         lock.withLock { producer = p }
+        engine.sinks.register(name) { [weak self] in
+            self?.currentStatus() ?? SinkStatus(sink: "", state: "stopped", checkpointSeq: 0, lagSeqs: 0, lagSeconds: 0, lastError: nil)
+        }
         thread = try OSThread(name: "cdc-" + name) { [self] in follow(p) }
+    }
+
+    /// The sink as `drift_cdc_status` shows it: lag is what is committed after the checkpoint.
+    func currentStatus() -> SinkStatus {
+        let (state, checkpoint, lastError) = status
+        let visible = engine.visibleSeq
+        let lag = visible > checkpoint ? visible - checkpoint : 0
+        var seconds = 0.0
+        if lag > 0, let ts = engine.timestamp(of: checkpoint + 1) {
+            seconds = max(0, Double(wallClockMicros() - ts) / 1e6)
+        }
+        return SinkStatus(sink: name, state: state.rawValue, checkpointSeq: checkpoint, lagSeqs: lag, lagSeconds: seconds,
+                          lastError: lastError)
+    }
+
+    /// Brings the metrics up to date (every 100 ms from the sink's thread).
+    private func reportMetrics() {
+        let s = currentStatus()
+        lagSeqsGauge.record(Int64(clamping: s.lagSeqs))
+        lagSecondsGauge.record(s.lagSeconds)
+        checkpointGauge.record(Int64(clamping: s.checkpointSeq))
+        let (records, bytes, errors) = lock.withLock { (recordsSent, bytesSent, self.errors) }
+        if records > reportedRecords { recordsCounter.increment(by: Int64(records - reportedRecords)) }
+        if bytes > reportedBytes { bytesCounter.increment(by: Int64(bytes - reportedBytes)) }
+        if errors > reportedErrors { errorsCounter.increment(by: Int64(errors - reportedErrors)) }
+        (reportedRecords, reportedBytes, reportedErrors) = (records, bytes, errors)
     }
 
     /// Status for `drift_cdc_status`, metrics and the log.
@@ -133,6 +181,7 @@ final class CDCSink: @unchecked Sendable {
             }
             if monotonicNanos() - lastPersist >= 100_000_000 {
                 persistCheckpoint()
+                reportMetrics()
                 lastPersist = monotonicNanos()
             }
         }
@@ -187,7 +236,10 @@ final class CDCSink: @unchecked Sendable {
         while true {
             switch producer.produce(topic: r.topic, partition: partition, key: r.key, value: r.value, token: Int(seq)) {
             case .queued:
-                lock.withLock { recordsSent += 1 }
+                lock.withLock {
+                    recordsSent += 1
+                    bytesSent += (r.key?.count ?? 0) + (r.value?.count ?? 0)
+                }
                 return
             case .full:
                 // The producer's queue bounds what the sink holds; wait for deliveries.
@@ -296,7 +348,9 @@ final class CDCSink: @unchecked Sendable {
         let p = lock.withLock { producer }
         p?.flush(millis: drainMillis)
         persistCheckpoint()
+        reportMetrics()
         p?.close()
+        engine.sinks.unregister(name)
         lock.withLock {
             producer = nil
             if state != .failed { state = .stopped }

@@ -53,6 +53,8 @@ public final class Engine: CommitApplier, @unchecked Sendable {
     var nextIndexId: UInt32 = 1
 
     let feed = ChangeFeedHub()
+    /// Change-data sinks running on this database report here (`drift_cdc_status`).
+    public let sinks = SinkStatusBoard()
     let snapshots: SnapshotScheduler
     public internal(set) var recovery = RecoveryInfo()
     /// Set when applying a durable commit failed (a bug): writes are refused.

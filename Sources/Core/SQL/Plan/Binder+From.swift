@@ -217,6 +217,17 @@ extension Binder {
     /// The system views: `drift_events`, the change log as rows.
     func systemRelation(_ ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode? {
         cacheable = false
+        if ref.name == "drift_cdc_status" {
+            guard case .transaction = mode else {
+                throw SQLError(.featureNotSupported, "AS OF and FOR SYSTEM_TIME on drift_cdc_status",
+                               detail: "drift_cdc_status shows the sinks as they are now.", position: sqlPosition(ref.location))
+            }
+            let call = SetFunctionCall(function: DriftEvents.cdcStatus, args: [], withOrdinality: false)
+            let plan = Plan(.setFunction(call), width: DriftEvents.cdcStatusColumns.count, rows: 4)
+            let q = BoundQuery(plan: plan, columns: DriftEvents.cdcStatusColumns, outerDepthMax: 0)
+            return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope, location: ref.location,
+                                  lateral: false)
+        }
         guard ref.name == "drift_events" else { return nil }
         let upTo: UInt64?
         switch mode {

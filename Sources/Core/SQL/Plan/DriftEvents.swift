@@ -18,6 +18,21 @@ enum DriftEvents {
         ResultColumn(name: "op", type: .text), ResultColumn(name: "key", type: .jsonb), ResultColumn(name: "row", type: .jsonb),
     ]
 
+    /// `drift_cdc_status`: one row per change-data sink running on this database.
+    static let cdcStatusColumns: [ResultColumn] = [
+        ResultColumn(name: "sink", type: .text), ResultColumn(name: "state", type: .text),
+        ResultColumn(name: "checkpoint_seq", type: .int8), ResultColumn(name: "lag_seqs", type: .int8),
+        ResultColumn(name: "lag_seconds", type: .float8), ResultColumn(name: "last_error", type: .text),
+    ]
+
+    static let cdcStatus = SetFunction("drift_cdc_status", columns: { _ in cdcStatusColumns }, rows: { ctx, _ in
+        let rows: [[Value]] = ctx.engine.sinks.all().map { s in
+            [.text(s.sink), .text(s.state), .int(Int64(clamping: s.checkpointSeq)), .int(Int64(clamping: s.lagSeqs)),
+             .double(s.lagSeconds), s.lastError.map { .text($0) } ?? .null]
+        }
+        return AnyIterator(rows.makeIterator())
+    })
+
     /// The rows after seq `args[0]` up to `upTo` (nil: the reading transaction's snapshot).
     static func function(upTo: UInt64?) -> SetFunction {
         SetFunction("drift_events", columns: { _ in columns }, rows: { ctx, args in
