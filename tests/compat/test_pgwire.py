@@ -89,7 +89,13 @@ class Server:
         """Signals the server (by PID) and returns its exit status."""
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
-            self.proc.wait(timeout)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                # Say where it hung: every thread's stack (gdb when there is one), then the log.
+                stacks = subprocess.run(['gdb', '-p', str(self.proc.pid), '-batch', '-ex', 'thread apply all bt 40'],
+                                        capture_output=True, text=True).stdout if shutil.which('gdb') else ''
+                raise AssertionError(f'the server did not stop within {timeout} s\n{stacks[-30000:]}\n{self.output()[-4000:]}')
         self.log.close()
         return self.proc.returncode
 

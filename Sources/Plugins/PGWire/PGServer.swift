@@ -162,7 +162,13 @@ final class PGServer: @unchecked Sendable {
         for c in open {
             c.writeAndFlush(w.buffer).whenComplete { _ in c.close(promise: nil) }
         }
-        for c in open { try? c.closeFuture.wait() }
+        // Waited for with a deadline: a client whose connection's event loop has already
+        // ended (its session finished as the stop began) runs neither the write nor the
+        // close, and its close future never completes (waiting on it hung the shutdown).
+        let closed = Box(0)
+        for c in open { c.closeFuture.whenComplete { _ in self.lock.withLock { closed.value += 1 } } }
+        let closeDeadline = ContinuousClock.now + .seconds(5)
+        while lock.withLock({ closed.value }) < open.count && ContinuousClock.now < closeDeadline { usleep(10_000) }
         try? overflow.syncShutdownGracefully()
     }
 }
@@ -170,4 +176,10 @@ final class PGServer: @unchecked Sendable {
 struct PGWireError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A value shared with callbacks (under the server's lock).
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
