@@ -11,7 +11,7 @@ struct DriftDBCommand: AsyncParsableCommand {
         abstract: "DriftDB: an append-only, time-travel database with PostgreSQL's SQL.",
         version: DriftDBVersion.description,
         subcommands: [Serve.self, Init.self, SQLCommand.self, Select.self, Drift.self, SnapshotCommand.self,
-                      CompactCommand.self, Doctor.self, Analyze.self, SLTCommand.self],
+                      CompactCommand.self, Doctor.self, Analyze.self, CDCCommand.self, SLTCommand.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -169,6 +169,24 @@ import Testing
         #expect(try driftdb(["sql", "-d", dir, "--csv", "-e", "SELECT id FROM t"]).out == "id\n1")
     }
 
+    @Test func cdcStatusAndResetMoveASinksCheckpointOnAStoppedServer() throws {
+        let dir = temporaryDirectory("cdc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try driftdb(["init", dir])
+        _ = try driftdb(["sql", "-d", dir, "-e", "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)"])
+        #expect(try driftdb(["cdc", "status", "-d", dir, "--csv"]).out == "sink,checkpoint_seq,lag_seqs")
+        try FileManager.default.createDirectory(atPath: dir + "/cdc", withIntermediateDirectories: true)
+        try "2\n".write(toFile: dir + "/cdc/main.checkpoint", atomically: true, encoding: .utf8)
+        #expect(try driftdb(["cdc", "status", "-d", dir, "--csv"]).out == "sink,checkpoint_seq,lag_seqs\nmain,2,1")
+        let reset = try driftdb(["cdc", "reset", "-d", dir, "--sink", "main", "--to-seq", "1"])
+        #expect(reset.status == 0 && reset.out.contains("re-emits from seq 1"), "\(reset.out) \(reset.err)")
+        #expect(try String(contentsOfFile: dir + "/cdc/main.checkpoint", encoding: .utf8) == "0\n")
+        let unknown = try driftdb(["cdc", "reset", "-d", dir, "--sink", "other", "--to-seq", "1"])
+        #expect(unknown.status == 1 && unknown.err.contains("no cdc sink \"other\" has run on this database (sinks: main)"), "\(unknown.err)")
+        let beyond = try driftdb(["cdc", "reset", "-d", dir, "--sink", "main", "--to-seq", "9"])
+        #expect(beyond.status == 1 && beyond.err.contains("--to-seq must be from 1 to 4"), "\(beyond.err)")
+    }
+
     @Test func aDamagedLastFrameIsCutKeptAndReportedNotRefused() throws {
         let dir = temporaryDirectory("tail")
         defer { try? FileManager.default.removeItem(atPath: dir) }

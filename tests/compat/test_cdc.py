@@ -67,7 +67,8 @@ class Broker:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
-        os.unlink(self.log.name)
+        if os.path.exists(self.log.name):
+            os.unlink(self.log.name)
 
 
 class CDCServer(Server):
@@ -336,6 +337,48 @@ class Stream(unittest.TestCase):
                      for r in consume(self.broker, ['replay.public.p'], expect_at_least=len(expected)) if r[4] is not None)
         self.assertEqual(got, expected)
         self.assertEqual(replay.stop(), 0)
+
+    def test_commits_go_on_while_the_broker_is_down(self):
+        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n')
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('CREATE TABLE d (id int PRIMARY KEY)')
+        cur.execute('INSERT INTO d VALUES (0)')
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        s.wait_checkpoint(cur.fetchone()[0])
+        self.broker.stop()
+        # Every commit is acknowledged while nothing can reach Kafka; the lag grows.
+        started = time.time()
+        for i in range(1, 201):
+            cur.execute('INSERT INTO d VALUES (%s)', (i,))
+        self.assertLess(time.time() - started, 20, 'commits waited for the broker')
+        time.sleep(0.5)
+        cur.execute('SELECT state, lag_seqs FROM drift_cdc_status')
+        state, lag = cur.fetchone()
+        self.assertEqual(state, 'streaming')
+        self.assertGreaterEqual(lag, 200)
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        last = cur.fetchone()[0]
+        c.close()
+        self.assertEqual(s.stop(), 0)
+        # A new broker (memory storage keeps nothing): replay the whole log to it.
+        self.broker = Broker()
+        self.addCleanup(self.broker.stop)
+        with open(s.config) as f:
+            config = f.read()
+        old_address = config.split('brokers: ')[1].split('\n')[0]
+        with open(s.config, 'w') as f:
+            f.write(config.replace(old_address, self.broker.address))
+        reset = subprocess.run([test_pgwire.DRIFTDB, 'cdc', 'reset', '-d', s.data, '--sink', 'main', '--to-seq', '1'],
+                               capture_output=True, text=True)
+        self.assertEqual(reset.returncode, 0, reset.stderr)
+        s.start()
+        s.wait_checkpoint(last)
+        ids = sorted({k['id'] for _, _, _, k, v in consume(self.broker, ['driftdb.public.d'], expect_at_least=201) if v})
+        self.assertEqual(ids, list(range(0, 201)))
+        self.assertEqual(s.stop(), 0)
 
     def test_no_acknowledged_commit_is_lost_across_kill_9(self):
         s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n')

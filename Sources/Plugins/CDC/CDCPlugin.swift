@@ -125,10 +125,10 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         encoder.tombstones = settings.tombstones
         encoder.transactionTopic = settings.transactionsTopic
         let engine = context.engine
-        let path = CDCSink.checkpointPath(directory: engine.directory, name: settings.name)
+        let path = CDCCheckpoints.path(directory: engine.directory, sink: settings.name)
         let start: UInt64
         var takeSnapshot = false
-        if let saved = try CDCSink.readCheckpoint(engine.fs, path) {
+        if let saved = try CDCCheckpoints.read(engine.fs, path) {
             start = saved
         } else {
             switch settings.snapshot {
@@ -138,10 +138,10 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
                 takeSnapshot = true
             case .never:
                 start = engine.visibleSeq
-                try CDCSink.writeCheckpoint(engine.fs, path, start)
+                try CDCCheckpoints.write(engine.fs, path, start)
             case .fromSeq(let n):
                 start = n - 1
-                try CDCSink.writeCheckpoint(engine.fs, path, start)
+                try CDCCheckpoints.write(engine.fs, path, start)
             }
         }
         let include = settings.include, exclude = settings.exclude
@@ -160,8 +160,28 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         let drain = Int32(clamping: context.drainTimeout.components.seconds * 1000)
-        sink.stop(drainMillis: max(drain, 1000))
+        // Stopping joins threads and waits for the broker's acknowledgements: done on a thread
+        // of its own, never blocking one of the few threads Swift's tasks run on.
+        let sink = self.sink
+        let stopper = Box<OSThread?>(nil)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            do {
+                stopper.value = try OSThread(name: "cdc-stop") {
+                    sink.stop(drainMillis: max(drain, 1000))
+                    done.resume()
+                }
+            } catch {
+                sink.stop(drainMillis: max(drain, 1000))
+                done.resume()
+            }
+        }
+        stopper.value?.join()
     }
+}
+
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Shell-style globs over `schema.table`: `*` any run of characters, `?` one.

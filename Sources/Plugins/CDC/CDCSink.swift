@@ -57,42 +57,6 @@ final class CDCSink: @unchecked Sendable {
     private let errorsCounter: Counter
     private var reportedRecords = 0, reportedBytes = 0, reportedErrors = 0
 
-    /// The checkpoint file of sink `name` in the database directory.
-    static func checkpointPath(directory: String, name: String) -> String {
-        Path.join(Path.join(directory, "cdc"), name + ".checkpoint")
-    }
-
-    /// The sink's checkpoint, nil before its first start.
-    static func readCheckpoint(_ fs: any FileSystem, _ path: String) throws -> UInt64? {
-        guard fs.fileExists(path) else { return nil }
-        let f = try fs.open(path, create: false)
-        defer { f.close() }
-        let text = String(decoding: try f.readAll(), as: UTF8.self)
-        guard let line = text.split(separator: "\n").first, let seq = UInt64(line) else {
-            throw StorageError.corrupt(file: path, offset: 0, reason: "a cdc checkpoint must hold one seq, found \"\(text.prefix(40))\"")
-        }
-        return seq
-    }
-
-    /// Replaces the checkpoint durably: written to a temporary file, synced, renamed.
-    static func writeCheckpoint(_ fs: any FileSystem, _ path: String, _ seq: UInt64) throws {
-        let dir = Path.parent(path)
-        try fs.createDirectory(dir)
-        let tmp = path + ".tmp"
-        let f = try fs.open(tmp, create: true)
-        do {
-            try f.truncate(to: 0)
-            try f.write(Array("\(seq)\n".utf8), at: 0)
-            try f.sync()
-            f.close()
-        } catch {
-            f.close()
-            throw error
-        }
-        try fs.rename(tmp, to: path)
-        try fs.syncDirectory(dir)
-    }
-
     init(name: String, engine: Engine, encoder: DebeziumEncoder, include: @escaping @Sendable (TableDef) -> Bool,
          startAfter: UInt64, snapshot: Bool = false, logger: Logger) {
         self.name = name
@@ -101,7 +65,7 @@ final class CDCSink: @unchecked Sendable {
         self.include = include
         self.logger = logger
         self.startAfter = startAfter
-        checkpointPath = Self.checkpointPath(directory: engine.directory, name: name)
+        checkpointPath = CDCCheckpoints.path(directory: engine.directory, sink: name)
         checkpoint = startAfter
         persisted = startAfter
         self.snapshot = snapshot
@@ -329,7 +293,7 @@ final class CDCSink: @unchecked Sendable {
         }
         guard let seq else { return }
         do {
-            try Self.writeCheckpoint(engine.fs, checkpointPath, seq)
+            try CDCCheckpoints.write(engine.fs, checkpointPath, seq)
             lock.withLock {
                 persisted = seq
                 persistedOnce = true
@@ -355,5 +319,54 @@ final class CDCSink: @unchecked Sendable {
             producer = nil
             if state != .failed { state = .stopped }
         }
+    }
+}
+
+/// Each sink's checkpoint, `cdc/<sink>.checkpoint` in the data directory: the seq after
+/// which it resumes, one line of text, replaced durably.
+public enum CDCCheckpoints {
+    public static func path(directory: String, sink: String) -> String {
+        Path.join(Path.join(directory, "cdc"), sink + ".checkpoint")
+    }
+
+    /// Every sink that has a checkpoint, by name.
+    public static func all(directory: String, fs: any FileSystem) throws -> [(sink: String, seq: UInt64)] {
+        let dir = Path.join(directory, "cdc")
+        guard fs.fileExists(dir) else { return [] }
+        return try fs.listDirectory(dir).filter { $0.hasSuffix(".checkpoint") }.sorted().compactMap { file in
+            let sink = String(file.dropLast(".checkpoint".count))
+            return try read(fs, path(directory: directory, sink: sink)).map { (sink, $0) }
+        }
+    }
+
+    /// The sink's checkpoint, nil before its first start.
+    public static func read(_ fs: any FileSystem, _ path: String) throws -> UInt64? {
+        guard fs.fileExists(path) else { return nil }
+        let f = try fs.open(path, create: false)
+        defer { f.close() }
+        let text = String(decoding: try f.readAll(), as: UTF8.self)
+        guard let line = text.split(separator: "\n").first, let seq = UInt64(line) else {
+            throw StorageError.corrupt(file: path, offset: 0, reason: "a cdc checkpoint must hold one seq, found \"\(text.prefix(40))\"")
+        }
+        return seq
+    }
+
+    /// Replaces the checkpoint durably: written to a temporary file, synced, renamed.
+    public static func write(_ fs: any FileSystem, _ path: String, _ seq: UInt64) throws {
+        let dir = Path.parent(path)
+        try fs.createDirectory(dir)
+        let tmp = path + ".tmp"
+        let f = try fs.open(tmp, create: true)
+        do {
+            try f.truncate(to: 0)
+            try f.write(Array("\(seq)\n".utf8), at: 0)
+            try f.sync()
+            f.close()
+        } catch {
+            f.close()
+            throw error
+        }
+        try fs.rename(tmp, to: path)
+        try fs.syncDirectory(dir)
     }
 }
