@@ -121,6 +121,12 @@ def consume(broker, topics, expect_at_least, timeout=60):
     return out
 
 
+def last_seq(cur):
+    """The newest committed seq."""
+    cur.execute('SELECT max(drift_seq) FROM drift_events')
+    return cur.fetchone()[0]
+
+
 def row_as_of(cur, table, key, seq):
     """The row with `key` (a dict of primary-key values) as of `seq`, as a dict, or None."""
     where = ' AND '.join(f'{k} = %s' for k in key)
@@ -291,8 +297,7 @@ class Stream(unittest.TestCase):
         cur.execute("UPDATE p SET v = 'changed' WHERE id % 3 = 0")
         cur.execute('DELETE FROM p WHERE id % 5 = 0')
         cur.execute("INSERT INTO q VALUES ('x'), ('y')")
-        cur.execute('SELECT max(drift_seq) FROM drift_events')
-        snapshot_seq = cur.fetchone()[0]
+        snapshot_seq = last_seq(cur)
         cur.execute('SELECT id, v FROM p ORDER BY id')
         rows_at_s = {i: v for i, v in cur.fetchall()}
         c.close()
@@ -305,8 +310,7 @@ class Stream(unittest.TestCase):
         cur = c.cursor()
         cur.execute("INSERT INTO p VALUES (100, 'after')")
         cur.execute("UPDATE p SET v = 'later' WHERE id = 1")
-        cur.execute('SELECT max(drift_seq) FROM drift_events')
-        last = cur.fetchone()[0]
+        last = last_seq(cur)
         s.wait_checkpoint(last)
         records = [r for r in consume(self.broker, ['driftdb.public.p', 'driftdb.public.q'], expect_at_least=len(rows_at_s) + 4)
                    if r[4] is not None]
@@ -346,8 +350,7 @@ class Stream(unittest.TestCase):
         cur = c.cursor()
         cur.execute('CREATE TABLE d (id int PRIMARY KEY)')
         cur.execute('INSERT INTO d VALUES (0)')
-        cur.execute('SELECT max(drift_seq) FROM drift_events')
-        s.wait_checkpoint(cur.fetchone()[0])
+        s.wait_checkpoint(last_seq(cur))
         self.broker.stop()
         # Every commit is acknowledged while nothing can reach Kafka; the lag grows.
         started = time.time()
@@ -359,8 +362,7 @@ class Stream(unittest.TestCase):
         state, lag = cur.fetchone()
         self.assertEqual(state, 'streaming')
         self.assertGreaterEqual(lag, 200)
-        cur.execute('SELECT max(drift_seq) FROM drift_events')
-        last = cur.fetchone()[0]
+        last = last_seq(cur)
         c.close()
         self.assertEqual(s.stop(), 0)
         # A new broker (memory storage keeps nothing): replay the whole log to it.
@@ -416,8 +418,7 @@ class Stream(unittest.TestCase):
         c = s.connect()
         c.autocommit = True
         cur = c.cursor()
-        cur.execute('SELECT max(drift_seq) FROM drift_events')
-        s.wait_checkpoint(cur.fetchone()[0])
+        s.wait_checkpoint(last_seq(cur))
         records = consume(self.broker, ['driftdb.public.w'], expect_at_least=len(acknowledged))
         got = {}
         for _, _, _, k, v in records:

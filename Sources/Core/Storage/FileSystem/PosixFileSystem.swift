@@ -134,15 +134,7 @@ final class PosixFile: FileHandle, @unchecked Sendable {
 
     func reserve(at offset: UInt64, length: Int) throws -> Bool {
         #if canImport(Glibc)
-        while true {
-            switch drift_reserve_blocks(fd, Int64(offset), Int64(length)) {
-            case 0: return true
-            case EINTR: continue
-            case ENOSPC, EDQUOT: throw StorageError.noSpace(path: path, written: 0)
-            case EOPNOTSUPP, ENOSYS, EINVAL: return false
-            case let e: throw StorageError.io(operation: "fallocate", path: path, errno: e)
-            }
-        }
+        return try fallocate { drift_reserve_blocks(fd, Int64(offset), Int64(length)) }
         #else
         return false
         #endif
@@ -152,8 +144,17 @@ final class PosixFile: FileHandle, @unchecked Sendable {
         #if canImport(Glibc)
         let current = try self.size()
         guard size > current else { return true }
+        return try fallocate { drift_preallocate(fd, Int64(current), Int64(size - current)) }
+        #else
+        return false
+        #endif
+    }
+
+    /// Runs an fallocate call (0 or an errno): true once done, false where the file system
+    /// cannot allocate ahead; a full device throws `.noSpace` (nothing written).
+    private func fallocate(_ call: () -> Int32) throws -> Bool {
         while true {
-            switch drift_preallocate(fd, Int64(current), Int64(size - current)) {
+            switch call() {
             case 0: return true
             case EINTR: continue
             case ENOSPC, EDQUOT: throw StorageError.noSpace(path: path, written: 0)
@@ -161,9 +162,6 @@ final class PosixFile: FileHandle, @unchecked Sendable {
             case let e: throw StorageError.io(operation: "fallocate", path: path, errno: e)
             }
         }
-        #else
-        return false
-        #endif
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {

