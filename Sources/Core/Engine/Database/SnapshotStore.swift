@@ -419,6 +419,21 @@ final class SnapshotScheduler: @unchecked Sendable {
         }
     }
 
+    /// What has been counted toward the next snapshot so far (read as one starts).
+    var counted: (events: Int, bytes: Int) { lock.withLock { (eventsSince, bytesSince) } }
+
+    /// A snapshot covered what was counted when it began: only that is taken off, so the
+    /// events committed while it was written still count toward the next one (zeroing
+    /// the count lost them, and a small database's interval slipped by that many).
+    func taken(_ counted: (events: Int, bytes: Int), keys: Int) {
+        lock.withLock {
+            eventsSince = max(0, eventsSince - counted.events)
+            bytesSince = max(0, bytesSince - counted.bytes)
+            keysInLastSnapshot = keys
+            if due { wake.signal() }
+        }
+    }
+
     private func run() {
         while true {
             lock.lock()
@@ -467,8 +482,9 @@ extension Engine {
         if let f = writerFailure { throw StorageError.failed(reason: f) }
         return try snapshots.writeLock.withLock {
             let started = monotonicNanos()
+            let counted = snapshots.counted
             let r = try SnapshotStore(engine: self).write(scope: table.map { .table($0) } ?? .all)
-            if table == nil { snapshots.reset(keys: snapshotKeys()) }
+            if table == nil { snapshots.taken(counted, keys: snapshotKeys()) }
             EngineMetrics.shared.snapshot.recordNanoseconds(Int64(truncatingIfNeeded: monotonicNanos() - started))
             logger.info("snapshot written", metadata: ["path": "\(r.path)", "seq": "\(r.seq)", "bytes": "\(r.bytes)",
                                                        "ms": "\((monotonicNanos() - started) / 1_000_000)"])
