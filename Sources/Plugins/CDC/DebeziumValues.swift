@@ -98,14 +98,15 @@ enum DebeziumValues {
         let epoch = us + epochMicros
         let day = floorDiv(epoch, 86_400_000_000)
         var rest = epoch - day * 86_400_000_000
-        let (y, m, d) = civil(fromDays: day)
+        // Julian day 2440588 is 1970-01-01; PostgreSQL's calendar numbers 1 BC as year 0.
+        let (y, m, d) = PGCal.j2date(Int(day) + 2_440_588)
         let hour = rest / 3_600_000_000
         rest %= 3_600_000_000
         let minute = rest / 60_000_000
         rest %= 60_000_000
         let second = rest / 1_000_000
         let fraction = rest % 1_000_000
-        var out = year(y) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
+        var out = year(Int64(y)) + "-" + pad(Int64(m), 2) + "-" + pad(Int64(d), 2) + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
         if digits > 0 {
             var f = fraction
             for _ in digits..<6 { f /= 10 }
@@ -123,19 +124,6 @@ enum DebeziumValues {
     static func pad(_ v: Int64, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
-
-    /// Proleptic Gregorian (year, month, day) of a day count from 1970-01-01.
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = floorDiv(z, 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// Standard base64 with padding (RFC 4648), as Jackson writes a byte array.
