@@ -8,13 +8,18 @@ librdkafka the confluent-kafka wheel bundles. For each rate, writer threads comm
 INSERTs at that rate (autocommit, each its own transaction) while a confluent-kafka consumer
 reads the table's topic; a record's latency is the consumer's receive time minus its commit
 time (`source.ts_us`). Then the sustained throughput: as many commits as 8 writers make in
-`--seconds`, with the sink and without it (a second server on a fresh data directory).
+`--seconds`, with the sink, with the sink while the broker is stopped (and how long the lag
+takes to drain once it is back: a memory-only broker returns empty, so the sink rebuilds its
+producer after `stall_timeout_ms`, here 2 s), and without a sink (a second server on a fresh
+data directory). Last, the sustained events/s of one sink: the sink is reset to seq 1 on the
+stopped server and replays the whole log at its own pace.
 Prints a Markdown table.
 """
 import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -85,6 +90,15 @@ def latencies(broker, topic, expect, timeout=60):
     return out, done, t
 
 
+def last_seq(server):
+    c = server.connect()
+    cur = c.cursor()
+    cur.execute('SELECT max(drift_seq) FROM drift_events')
+    n = cur.fetchone()[0]
+    c.close()
+    return n
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--driftdb', default=os.path.join(os.path.dirname(__file__), '..', '.build', 'release', 'driftdb'))
@@ -96,7 +110,7 @@ def main():
     broker = Broker()
     rows = []
     try:
-        s = CDCServer(broker, extra_cdc='    snapshot_mode: never\n')
+        s = CDCServer(broker, extra_cdc='    snapshot_mode: never\n    stall_timeout_ms: 2000\n')
         try:
             c = s.connect()
             c.autocommit = True
@@ -119,6 +133,27 @@ def main():
             c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
             c.close()
             on = commit_at(s, 'thr', 0, args.seconds, writers=8) / args.seconds
+            s.wait_checkpoint(last_seq(s))
+            # The broker stopped: commits go on, the lag grows; then it returns, empty.
+            broker.stop()
+            down = commit_at(s, 'thr', 0, args.seconds, writers=8, start_id=500_000_000) / args.seconds
+            target = last_seq(s)
+            broker = Broker(port=broker.port)
+            back = time.perf_counter()
+            s.wait_checkpoint(target, timeout=600)
+            drain = time.perf_counter() - back
+            rows.append(('commits/s, 8 writers, broker stopped', f'{down:.0f} ({down / on:.2f}x of sink on, broker up)'))
+            rows.append((f'lag of {int(down * args.seconds)} commits drained after the broker returned', f'{drain:.1f} s'))
+            # One sink's sustained rate: the whole log again, read at the sink's own pace.
+            assert s.stop() == 0
+            reset = subprocess.run([test_pgwire.DRIFTDB, 'cdc', 'reset', '-d', s.data, '--sink', s.sink, '--to-seq', '1'],
+                                   capture_output=True, text=True)
+            assert reset.returncode == 0, reset.stderr
+            s.start()
+            began = time.perf_counter()
+            s.wait_checkpoint(target, timeout=600)
+            replay = time.perf_counter() - began
+            rows.append((f'one sink replaying the log ({target} seqs, one event each)', f'{target / replay:.0f} events/s'))
         finally:
             s.remove()
         off_server = Server()

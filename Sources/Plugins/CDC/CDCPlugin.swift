@@ -28,6 +28,11 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         public var envelope: String
         public var tombstones: Bool
         public var transactionsTopic: String?
+        public var schemaChangesTopic: String?
+        public var deadLetterTopic: String?
+        public var heartbeatMillis: Int
+        public var schemas: Bool
+        public var stallMillis: Int
         public var snapshot: SnapshotMode
         public var producer: [(String, String)]
     }
@@ -64,17 +69,21 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         }
         let envelope = try section.string("envelope") ?? "debezium"
         guard DebeziumEncoder.Envelope(rawValue: envelope) != nil else { throw section.error("envelope", "expected debezium or row") }
-        if try section.bool("schemas") == true {
-            throw section.error("schemas", "schemas: true (Debezium's schema and payload) is not supported yet; use false")
-        }
+        let schemas = try section.bool("schemas") ?? false
         let tombstones = try section.bool("tombstones") ?? true
-        let transactions = try section.string("transactions")
-        if section.value("schema_changes") != nil {
-            throw section.error("schema_changes", "the schema_changes topic is not supported yet")
+        func topic(_ key: String) throws -> String? {
+            guard let t = try section.string(key) else { return nil }
+            guard !t.isEmpty, t.utf8.count <= 249, t != ".", t != "..",
+                  t.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || "._-".contains($0) }) else {
+                throw section.error(key, "a Kafka topic name is 1 to 249 of letters, digits, '.', '_' and '-'")
+            }
+            return t
         }
-        if section.value("heartbeat_ms") != nil {
-            throw section.error("heartbeat_ms", "heartbeats are not supported yet")
-        }
+        let transactions = try topic("transactions")
+        let schemaChanges = try topic("schema_changes")
+        let deadLetter = try topic("dead_letter_topic")
+        let heartbeat = try section.int("heartbeat_ms", min: 10, max: 86_400_000) ?? 0
+        let stall = try section.int("stall_timeout_ms", min: 1000, max: 86_400_000) ?? 60_000
         let mode = try section.string("snapshot_mode") ?? "initial"
         let fromSeq = try section.int("from_seq", min: 1, max: Int.max)
         let snapshot: SnapshotMode
@@ -109,7 +118,8 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         }
         try section.finish()
         return Settings(name: name, brokers: brokers, topicPrefix: prefix, include: include, exclude: exclude, envelope: envelope,
-                        tombstones: tombstones, transactionsTopic: transactions, snapshot: snapshot, producer: producer)
+                        tombstones: tombstones, transactionsTopic: transactions, schemaChangesTopic: schemaChanges,
+                        deadLetterTopic: deadLetter, heartbeatMillis: heartbeat, schemas: schemas, stallMillis: stall, snapshot: snapshot, producer: producer)
     }
 
     let settings: Settings
@@ -124,6 +134,8 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
         encoder.envelope = DebeziumEncoder.Envelope(rawValue: settings.envelope) ?? .debezium
         encoder.tombstones = settings.tombstones
         encoder.transactionTopic = settings.transactionsTopic
+        encoder.schemaChangeTopic = settings.schemaChangesTopic
+        encoder.schemas = settings.schemas
         let engine = context.engine
         let path = CDCCheckpoints.path(directory: engine.directory, sink: settings.name)
         let start: UInt64
@@ -145,10 +157,10 @@ public final class CDCPlugin: DriftPlugin, @unchecked Sendable {
             }
         }
         let include = settings.include, exclude = settings.exclude
-        sink = CDCSink(name: settings.name, engine: engine, encoder: encoder, include: { t in
-            let name = t.schema + "." + t.name
-            return (include.isEmpty || include.contains { Glob.matches($0, name) }) && !exclude.contains { Glob.matches($0, name) }
-        }, startAfter: start, snapshot: takeSnapshot, logger: context.logger)
+        sink = CDCSink(name: settings.name, engine: engine, encoder: encoder, include: { name in
+            (include.isEmpty || include.contains { Glob.matches($0, name) }) && !exclude.contains { Glob.matches($0, name) }
+        }, startAfter: start, snapshot: takeSnapshot, deadLetterTopic: settings.deadLetterTopic,
+           heartbeatMillis: settings.heartbeatMillis, stallMillis: settings.stallMillis, logger: context.logger)
     }
 
     public var endpoints: [String] { ["\(settings.name) -> \(settings.brokers)"] }

@@ -18,7 +18,8 @@ final class CDCSink: @unchecked Sendable {
     let name: String
     let engine: Engine
     let encoder: DebeziumEncoder
-    let include: @Sendable (TableDef) -> Bool
+    /// Which tables (views, sequences) are captured, by `schema.name`.
+    let includeName: @Sendable (String) -> Bool
     let logger: Logger
     let checkpointPath: String
     let startAfter: UInt64
@@ -26,6 +27,12 @@ final class CDCSink: @unchecked Sendable {
     /// read (`op: r`) before the stream continues after it; no checkpoint exists until the
     /// broker has them all (a crash before that takes the snapshot again).
     let snapshot: Bool
+    /// Where records the broker refuses for good go, with the reason in a header.
+    let deadLetterTopic: String
+    /// Heartbeats: a record every `heartbeatNanos` (0: none) on `heartbeatTopic`, so that
+    /// consumers see the sink alive while nothing they capture changes.
+    let heartbeatTopic: String
+    let heartbeatNanos: UInt64
 
     private let lock = Lock()
     /// Seqs handed to the producer whose records are not all acknowledged, in seq order
@@ -45,7 +52,34 @@ final class CDCSink: @unchecked Sendable {
     private var producer: KafkaProducer?
     private(set) var recordsSent = 0
     private(set) var errors = 0
+    private(set) var rebuilds = 0
     private var bytesSent = 0
+    /// Records the broker refused, waiting to go to the dead-letter topic (from the sink's thread).
+    private var deadLetters: [DeadLetter] = []
+    /// Set when the producer cannot go on: the sink's thread rebuilds it.
+    private var rewindReason: String?
+    /// When the producer last acknowledged a record (or was built).
+    private var lastProgress = monotonicNanos()
+    /// How long records may wait with no acknowledgement at all before the producer is
+    /// rebuilt (a broker that restarted without its state leaves an idempotent producer
+    /// waiting for ever).
+    let stallNanos: UInt64
+    /// Where the producer connects, and its settings (kept to rebuild it).
+    private var brokers = ""
+    private var producerSettings: [(String, String)] = []
+
+    struct DeadLetter {
+        var topic: String
+        var key: [UInt8]?
+        var value: [UInt8]?
+        var token: Int
+        var reason: String
+        /// The dead-letter topic refused the record too: it goes again without its value.
+        var omitValue: Bool
+    }
+
+    /// Heartbeats are not part of any seq: their token is this.
+    static let heartbeatToken = -1
 
     /// Per-sink series (label `sink`): lag in seqs and seconds, the checkpoint, records,
     /// bytes and refused records.
@@ -57,12 +91,17 @@ final class CDCSink: @unchecked Sendable {
     private let errorsCounter: Counter
     private var reportedRecords = 0, reportedBytes = 0, reportedErrors = 0
 
-    init(name: String, engine: Engine, encoder: DebeziumEncoder, include: @escaping @Sendable (TableDef) -> Bool,
-         startAfter: UInt64, snapshot: Bool = false, logger: Logger) {
+    init(name: String, engine: Engine, encoder: DebeziumEncoder, include: @escaping @Sendable (String) -> Bool,
+         startAfter: UInt64, snapshot: Bool = false, deadLetterTopic: String? = nil, heartbeatMillis: Int = 0,
+         stallMillis: Int = 60_000, logger: Logger) {
         self.name = name
+        stallNanos = UInt64(max(1, stallMillis)) * 1_000_000
+        self.deadLetterTopic = deadLetterTopic ?? encoder.prefix + ".dead_letter"
+        heartbeatTopic = "__debezium-heartbeat." + encoder.prefix
+        heartbeatNanos = UInt64(max(0, heartbeatMillis)) * 1_000_000
         self.engine = engine
         self.encoder = encoder
-        self.include = include
+        includeName = include
         self.logger = logger
         self.startAfter = startAfter
         checkpointPath = CDCCheckpoints.path(directory: engine.directory, sink: name)
@@ -79,16 +118,57 @@ final class CDCSink: @unchecked Sendable {
         errorsCounter = Counter(label: "driftdb_cdc_errors_total", dimensions: dims)
     }
 
+    func include(_ t: TableDef) -> Bool { includeName(t.schema + "." + t.name) }
+
     /// Starts the producer and the thread that follows the feed.
     func start(brokers: String, producerSettings: [(String, String)]) throws {
-        let p = try KafkaProducer(brokers: brokers, clientId: "driftdb-cdc-" + name, settings: producerSettings, logger: logger,
-                                  onDelivery: { [weak self] d in self?.delivered(d) },
-                                  onError: { [weak self] text, fatal in self?.brokerError(text, fatal: fatal) })
+        self.brokers = brokers
+        self.producerSettings = producerSettings
+        let p = try makeProducer()
         lock.withLock { producer = p }
         engine.sinks.register(name) { [weak self] in
             self?.currentStatus() ?? SinkStatus(sink: "", state: "stopped", checkpointSeq: 0, lagSeqs: 0, lagSeconds: 0, lastError: nil)
         }
         thread = try OSThread(name: "cdc-" + name) { [self] in follow(p) }
+    }
+
+    private func makeProducer() throws -> KafkaProducer {
+        let p = try KafkaProducer(brokers: brokers, clientId: "driftdb-cdc-" + name, settings: producerSettings, logger: logger,
+                                  onDelivery: { [weak self] d in self?.delivered(d) },
+                                  onError: { [weak self] text, fatal in self?.brokerError(text, fatal: fatal) })
+        lock.withLock { lastProgress = monotonicNanos() }
+        return p
+    }
+
+    /// Throws `Rewind` when the producer must be rebuilt: it said it cannot go on, or it
+    /// holds records and has acknowledged nothing for `stallNanos`.
+    private func checkStall(_ producer: KafkaProducer) throws {
+        let (reason, since) = lock.withLock { (rewindReason, lastProgress) }
+        if let reason { throw Rewind(why: reason) }
+        if monotonicNanos() - since >= stallNanos && producer.outstanding > 0 {
+            throw Rewind(why: "no record acknowledged for \(stallNanos / 1_000_000) ms")
+        }
+    }
+
+    /// Drops everything the producer holds, replaces it, and resets the sink's bookkeeping
+    /// to its checkpoint.
+    private func rebuild(_ old: KafkaProducer, why: String) throws -> KafkaProducer {
+        logger.warning("cdc: rebuilding the producer; the sink resumes after its checkpoint",
+                       metadata: ["sink": "\(name)", "reason": "\(why)", "checkpoint": "\(lock.withLock { checkpoint })"])
+        old.purge(waitMillis: 2000)
+        old.close()
+        lock.withLock {
+            order = []
+            head = 0
+            remaining = [:]
+            deadLetters = []
+            rewindReason = nil
+            rebuilds += 1
+            lastError = "producer rebuilt: " + why
+        }
+        let p = try makeProducer()
+        lock.withLock { producer = p }
+        return p
     }
 
     /// The sink as `drift_cdc_status` shows it: lag is what is committed after the checkpoint.
@@ -122,26 +202,46 @@ final class CDCSink: @unchecked Sendable {
         lock.withLock { (state, checkpoint, lastError) }
     }
 
-    private func follow(_ producer: KafkaProducer) {
-        if snapshot {
-            do {
-                try sendSnapshot(producer)
-            } catch {
-                fail("the initial snapshot: \(error)")
-                return
-            }
-        }
-        let reader = engine.changeReader(after: startAfter)
-        lock.withLock { if state == .starting { state = .streaming } }
-        var lastPersist = monotonicNanos()
+    /// The producer is rebuilt and the sink goes back to its checkpoint.
+    struct Rewind: Error { var why: String }
+
+    private func follow(_ first: KafkaProducer) {
+        var producer = first
+        var reader = engine.changeReader(after: startAfter)
+        var lastPersist = monotonicNanos(), lastHeartbeat = monotonicNanos()
+        var needSnapshot = snapshot
         while lock.withLock({ running }) {
             do {
-                if let t = try reader.next(timeoutNanos: 100_000_000) {
+                if needSnapshot {
+                    try sendSnapshot(producer)
+                    needSnapshot = false
+                }
+                lock.withLock { if state == .starting { state = .streaming } }
+                try checkStall(producer)
+                if let t = try reader.next(timeoutNanos: heartbeatNanos > 0 ? min(100_000_000, heartbeatNanos) : 100_000_000) {
                     try send(t, producer)
                 }
+                try sendDeadLetters(producer)
+            } catch let r as Rewind {
+                // Everything after the checkpoint goes again through a new producer (the
+                // broker may hold some of it: duplicates only after the checkpoint).
+                do {
+                    producer = try rebuild(producer, why: r.why)
+                } catch {
+                    fail("could not rebuild the producer: \(error)")
+                    return
+                }
+                let (after, pending) = lock.withLock { (checkpoint, snapshotPending) }
+                needSnapshot = pending
+                reader = engine.changeReader(after: after)
+                continue
             } catch {
                 fail("reading the change feed: \(error)")
                 return
+            }
+            if heartbeatNanos > 0 && monotonicNanos() - lastHeartbeat >= heartbeatNanos {
+                sendHeartbeat(producer)
+                lastHeartbeat = monotonicNanos()
             }
             if monotonicNanos() - lastPersist >= 100_000_000 {
                 persistCheckpoint()
@@ -208,16 +308,92 @@ final class CDCSink: @unchecked Sendable {
             case .full:
                 // The producer's queue bounds what the sink holds; wait for deliveries.
                 guard lock.withLock({ running }) else { return }
+                try checkStall(producer)
                 usleep(5000)
+            case .refused(let why):
+                // Larger than the producer takes: straight to the dead-letter topic.
+                lock.withLock {
+                    errors += 1
+                    lastError = "\(r.topic): \(why)"
+                    deadLetters.append(DeadLetter(topic: r.topic, key: r.key, value: r.value, token: Int(seq), reason: why, omitValue: false))
+                }
+                return
             case .failed(let why):
                 throw SQLError(.objectNotInPrerequisiteState, "cdc sink \(name) could not queue a record for \(r.topic): \(why)")
             }
         }
     }
 
+    /// Sends the records the broker refused to the dead-letter topic, keyed as before, with
+    /// headers `driftdb.error` (the reason), `driftdb.topic`, `driftdb.seq`, and
+    /// `driftdb.value_omitted` when the value itself could not go. They still count toward
+    /// their seq: the checkpoint passes it once the dead-letter topic has them.
+    private func sendDeadLetters(_ producer: KafkaProducer) throws {
+        var pending: [DeadLetter] = lock.withLock {
+            defer { deadLetters = [] }
+            return deadLetters
+        }
+        while !pending.isEmpty {
+            var d = pending.removeFirst()
+            var headers = [("driftdb.error", d.reason), ("driftdb.topic", d.topic), ("driftdb.seq", String(d.token))]
+            if d.omitValue { headers.append(("driftdb.value_omitted", "true")) }
+            switch producer.produce(topic: deadLetterTopic, key: d.key, value: d.omitValue ? nil : d.value, headers: headers, token: d.token) {
+            case .queued:
+                logger.warning("cdc: a record went to the dead-letter topic", metadata: [
+                    "sink": "\(name)", "topic": "\(d.topic)", "seq": "\(d.token)", "reason": "\(d.reason)", "dead_letter_topic": "\(deadLetterTopic)"])
+            case .full:
+                guard lock.withLock({ running }) else { return }
+                try checkStall(producer)
+                pending.insert(d, at: 0)
+                usleep(5000)
+            case .refused where !d.omitValue:
+                d.omitValue = true
+                pending.insert(d, at: 0)
+            case .refused(let why), .failed(let why):
+                throw SQLError(.objectNotInPrerequisiteState, "cdc sink \(name) could not queue a record for the dead-letter topic \(deadLetterTopic): \(why)")
+            }
+        }
+    }
+
+    /// A heartbeat, `{"ts_ms": now, "seq": checkpoint}` keyed `{"serverName": prefix}`;
+    /// counted toward no seq, and a refused one is only counted as an error.
+    private func sendHeartbeat(_ producer: KafkaProducer) {
+        let now = wallClockMicros()
+        var k = JSONWriter(capacity: 32)
+        k.beginObject()
+        k.key("serverName"); k.string(encoder.prefix)
+        k.endObject()
+        var v = JSONWriter(capacity: 48)
+        v.beginObject()
+        v.key("ts_ms"); v.int(DebeziumValues.floorDiv(now, 1000))
+        v.key("seq"); v.int(Int64(clamping: lock.withLock { checkpoint }))
+        v.endObject()
+        let key = encoder.wrap(k.bytes) {
+            var s = JSONWriter(capacity: 160)
+            DebeziumSchemas.heartbeatKey(to: &s)
+            return s.bytes
+        }
+        let value = encoder.wrap(v.bytes) {
+            var s = JSONWriter(capacity: 256)
+            DebeziumSchemas.heartbeatValue(to: &s)
+            return s.bytes
+        }
+        let r = producer.produce(topic: heartbeatTopic, key: key, value: value, token: Self.heartbeatToken)
+        if case .queued = r {} else {
+            logger.warning("cdc: could not queue a heartbeat", metadata: ["sink": "\(name)", "result": "\(r)"])
+        }
+    }
+
     private func send(_ t: CommittedTransaction, _ producer: KafkaProducer) throws {
         var expanded: [(CDCRecord, Int32?)] = []
-        for r in encoder.records(t, nowMicros: wallClockMicros(), include: include) {
+        let now = wallClockMicros()
+        if let topic = encoder.schemaChangeTopic, t.events.contains(where: { $0.kind == .ddl }) {
+            // A view or sequence is captured by the same globs as a table.
+            let changes = encoder.schemaChangeRecords(t, topic: topic, before: engine.catalog(at: t.seq - 1), after: engine.catalog(at: t.seq),
+                                                      nowMicros: now, include: includeName)
+            expanded += changes.map { ($0, nil) }
+        }
+        for r in encoder.records(t, nowMicros: now, include: include) {
             if r.everyPartition {
                 let n = producer.partitionCount(r.topic) ?? 1
                 for p in 0..<n { expanded.append((r, p)) }
@@ -237,16 +413,35 @@ final class CDCSink: @unchecked Sendable {
 
     private func delivered(_ d: Delivery) {
         lock.withLock {
+            // A rebuild purged it: the sink sends it again from its checkpoint.
+            if d.purged { return }
+            if d.fatal {
+                rewindReason = rewindReason ?? "fatal producer error: \(d.error ?? "")"
+                return
+            }
             if let e = d.error {
                 errors += 1
-                lastError = e
+                lastError = d.topic.isEmpty ? e : d.topic + ": " + e
+                if d.token == Self.heartbeatToken {
+                    logger.warning("cdc: the broker refused a heartbeat", metadata: ["sink": "\(name)", "error": "\(e)"])
+                    return
+                }
+                if !(d.topic == deadLetterTopic && d.value == nil) {
+                    // Refused for good: to the dead-letter topic (again without its value if
+                    // that topic refused it too); the seq waits for it.
+                    deadLetters.append(DeadLetter(topic: d.topic, key: d.key, value: d.value, token: d.token, reason: e,
+                                                  omitValue: d.topic == deadLetterTopic))
+                    return
+                }
                 // The record is not in Kafka: the checkpoint stays before its seq.
                 if state != .failed {
                     state = .failed
-                    logger.error("cdc: the broker refused a record; the sink stops advancing", metadata: ["sink": "\(name)", "seq": "\(d.token)", "error": "\(e)"])
+                    logger.error("cdc: a record could not be delivered; the sink stops advancing", metadata: ["sink": "\(name)", "seq": "\(d.token)", "error": "\(e)"])
                 }
                 return
             }
+            lastProgress = monotonicNanos()
+            guard d.token >= 0 else { return }
             let seq = UInt64(d.token)
             if let left = remaining[seq] { remaining[seq] = left - 1 }
             advance()
@@ -270,9 +465,12 @@ final class CDCSink: @unchecked Sendable {
     }
 
     private func brokerError(_ text: String, fatal: Bool) {
-        lock.withLock { lastError = text }
+        lock.withLock {
+            lastError = text
+            if fatal { rewindReason = rewindReason ?? "fatal producer error: \(text)" }
+        }
         if fatal {
-            fail("fatal producer error: \(text)")
+            logger.error("cdc: fatal producer error; the producer is rebuilt", metadata: ["sink": "\(name)", "error": "\(text)"])
         } else {
             logger.warning("cdc: broker error (retrying)", metadata: ["sink": "\(name)", "error": "\(text)"])
         }

@@ -1,4 +1,5 @@
 import DriftCore
+import DriftStorage
 
 /// One record for Kafka: topic, key and value bytes (nil value: a tombstone), and the seq
 /// it belongs to (the sink's checkpoint advances over seqs whose every record is acked).
@@ -30,6 +31,55 @@ struct DebeziumEncoder {
     var tombstones = true
     /// The transaction topic (nil: no BEGIN/END records).
     var transactionTopic: String?
+    /// The schema-change topic (nil: schema changes are not written).
+    var schemaChangeTopic: String?
+    /// Each key and value as `{"schema": ..., "payload": ...}`, as Kafka Connect's
+    /// JsonConverter writes them with `schemas.enable=true` (tombstones stay null).
+    var schemas = false
+    let schemaCache = SchemaCache()
+
+    /// Kafka Connect schemas as JSON, built once per table definition.
+    final class SchemaCache: @unchecked Sendable {
+        private let lock = Lock()
+        private var keys: [TableDef: [UInt8]] = [:]
+        private var values: [TableDef: [UInt8]] = [:]
+
+        func schema(_ table: TableDef, key: Bool, build: () -> [UInt8]) -> [UInt8] {
+            if let s = lock.withLock({ key ? keys[table] : values[table] }) { return s }
+            let s = build()
+            lock.withLock {
+                if key { keys[table] = s } else { values[table] = s }
+            }
+            return s
+        }
+    }
+
+    /// `payload` with its schema, when `schemas` asks for them.
+    func wrap(_ payload: [UInt8], schema: () -> [UInt8]) -> [UInt8] {
+        guard schemas else { return payload }
+        var w = JSONWriter(capacity: payload.count + 1024)
+        w.beginObject()
+        w.key("schema"); w.raw(schema())
+        w.key("payload"); w.raw(payload)
+        w.endObject()
+        return w.bytes
+    }
+
+    func keySchema(_ table: TableDef) -> [UInt8] {
+        schemaCache.schema(table, key: true) {
+            var w = JSONWriter(capacity: 256)
+            DebeziumSchemas.key(table, prefix: prefix, to: &w)
+            return w.bytes
+        }
+    }
+
+    func valueSchema(_ table: TableDef) -> [UInt8] {
+        schemaCache.schema(table, key: false) {
+            var w = JSONWriter(capacity: 2048)
+            DebeziumSchemas.value(table, prefix: prefix, rowEnvelope: envelope == .row, to: &w)
+            return w.bytes
+        }
+    }
 
     static let connector = "driftdb"
     static let rowIdKey = "drift_row_id"
@@ -50,7 +100,7 @@ struct DebeziumEncoder {
             }
         }
         w.endObject()
-        return w.bytes
+        return wrap(w.bytes) { keySchema(table) }
     }
 
     /// A row as an object of its live columns.
@@ -69,7 +119,7 @@ struct DebeziumEncoder {
 
     /// `source`: where the change comes from, as Debezium's PostgreSQL connector fills it
     /// (`txId` and `lsn` are the seq; `seq` is DriftDB's own field).
-    func writeSource(_ table: TableDef, seq: UInt64, commitMicros: Int64, snapshot: String, to w: inout JSONWriter) {
+    func writeSource(schema: String, table: String, seq: UInt64, commitMicros: Int64, snapshot: String, to w: inout JSONWriter) {
         w.beginObject()
         w.key("version"); w.string(version)
         w.key("connector"); w.string(Self.connector)
@@ -80,8 +130,8 @@ struct DebeziumEncoder {
         w.key("sequence"); w.string("[\"\(seq &- 1)\",\"\(seq)\"]")
         w.key("ts_us"); w.int(commitMicros)
         w.key("ts_ns"); w.int(commitMicros &* 1000)
-        w.key("schema"); w.string(table.schema)
-        w.key("table"); w.string(table.name)
+        w.key("schema"); w.string(schema)
+        w.key("table"); w.string(table)
         w.key("txId"); w.int(Int64(bitPattern: seq))
         w.key("lsn"); w.int(Int64(bitPattern: seq))
         w.key("xmin"); w.null()
@@ -95,12 +145,12 @@ struct DebeziumEncoder {
         var w = JSONWriter(capacity: 512)
         if envelope == .row {
             writeRow(table, after, to: &w)
-            return w.bytes
+            return wrap(w.bytes) { valueSchema(table) }
         }
         w.beginObject()
         w.key("before"); writeRow(table, before, to: &w)
         w.key("after"); writeRow(table, after, to: &w)
-        w.key("source"); writeSource(table, seq: seq, commitMicros: commitMicros, snapshot: snapshot, to: &w)
+        w.key("source"); writeSource(schema: table.schema, table: table.name, seq: seq, commitMicros: commitMicros, snapshot: snapshot, to: &w)
         w.key("transaction")
         if let t = transaction {
             w.beginObject()
@@ -116,7 +166,7 @@ struct DebeziumEncoder {
         w.key("ts_us"); w.int(nowMicros)
         w.key("ts_ns"); w.int(nowMicros &* 1000)
         w.endObject()
-        return w.bytes
+        return wrap(w.bytes) { valueSchema(table) }
     }
 
     /// The records of one committed transaction, in order: BEGIN, each row change (a
@@ -191,6 +241,16 @@ struct DebeziumEncoder {
         }
         w.key("ts_ms"); w.int(DebeziumValues.floorDiv(commitMicros, 1000))
         w.endObject()
-        return CDCRecord(topic: topic, key: k.bytes, value: w.bytes, seq: seq)
+        let key = wrap(k.bytes) {
+            var s = JSONWriter(capacity: 128)
+            DebeziumSchemas.transactionKey(to: &s)
+            return s.bytes
+        }
+        let value = wrap(w.bytes) {
+            var s = JSONWriter(capacity: 512)
+            DebeziumSchemas.transactionValue(to: &s)
+            return s.bytes
+        }
+        return CDCRecord(topic: topic, key: key, value: value, seq: seq)
     }
 }

@@ -54,6 +54,12 @@ struct JSONWriter {
         bytes.append(contentsOf: String(i).utf8)
     }
 
+    /// A complete JSON value already written.
+    mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+    }
+
     /// A number already in JSON's syntax.
     mutating func number(_ text: String) {
         separate()

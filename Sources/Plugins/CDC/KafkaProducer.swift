@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CRdKafka
 import DriftCore
 import DriftStorage
@@ -8,9 +11,14 @@ struct Delivery {
     var token: Int
     /// nil: the broker has the record (acks=all).
     var error: String?
-    /// The broker refused the record for good (too large, not authorized ...): retrying
-    /// would fail again.
-    var permanent: Bool
+    /// The producer cannot go on (an idempotence failure): every record it holds fails.
+    var fatal = false
+    /// Dropped by `purge` (the producer is being replaced).
+    var purged = false
+    /// A refused record itself (copied only when `error` is set), for the dead-letter topic.
+    var topic = ""
+    var key: [UInt8]?
+    var value: [UInt8]?
 }
 
 /// An idempotent librdkafka producer (`enable.idempotence=true`, `acks=all`, no message
@@ -78,11 +86,17 @@ final class KafkaProducer: @unchecked Sendable {
             let callbacks = Unmanaged<Callbacks>.fromOpaque(opaque).takeUnretainedValue()
             let token = Int(bitPattern: m._private)
             if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                callbacks.onDelivery(Delivery(token: token, error: nil, permanent: false))
+                callbacks.onDelivery(Delivery(token: token, error: nil))
             } else {
-                let text = String(cString: rd_kafka_err2str(m.err))
                 // Idempotence and no message timeout leave only errors a retry cannot fix.
-                callbacks.onDelivery(Delivery(token: token, error: text, permanent: true))
+                func copy(_ p: UnsafeMutableRawPointer?, _ n: Int) -> [UInt8]? {
+                    p.map { Array(UnsafeRawBufferPointer(start: $0, count: n)) }
+                }
+                callbacks.onDelivery(Delivery(token: token, error: String(cString: rd_kafka_err2str(m.err)),
+                                              fatal: m.err == RD_KAFKA_RESP_ERR__FATAL,
+                                              purged: m.err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m.err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
+                                              topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+                                              key: copy(m.key, m.key_len), value: copy(m.payload, m.len)))
             }
         }
         rd_kafka_conf_set_error_cb(conf) { _, err, reason, opaque in
@@ -114,11 +128,20 @@ final class KafkaProducer: @unchecked Sendable {
         }
     }
 
-    enum ProduceResult {
+    enum ProduceResult: Equatable {
         case queued
         /// The local queue is full: try again once deliveries drain it.
         case full
+        /// The record can never be sent (larger than `message.max.bytes`).
+        case refused(String)
         case failed(String)
+    }
+
+    private static func result(_ e: rd_kafka_resp_err_t) -> ProduceResult {
+        if e == RD_KAFKA_RESP_ERR_NO_ERROR { return .queued }
+        if e == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .full }
+        let text = String(cString: rd_kafka_err2str(e))
+        return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? .refused(text) : .failed(text)
     }
 
     /// Queues one record (copied) for `partition` (nil: by its key).
@@ -132,10 +155,24 @@ final class KafkaProducer: @unchecked Sendable {
                                  k?.baseAddress, k?.count ?? 0, opaque)
             }
         }
-        if r == 0 { return .queued }
-        let e = rd_kafka_last_error()
-        if e == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .full }
-        return .failed(String(cString: rd_kafka_err2str(e)))
+        return r == 0 ? .queued : Self.result(rd_kafka_last_error())
+    }
+
+    /// Queues one record (copied) with string headers, partitioned by its key.
+    func produce(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, String)], token: Int) -> ProduceResult {
+        guard let h = rd_kafka_headers_new(headers.count) else { return .failed("librdkafka could not allocate headers") }
+        for (name, v) in headers {
+            let bytes = Array(v.utf8)
+            _ = bytes.withUnsafeBytes { rd_kafka_header_add(h, name, -1, $0.baseAddress, $0.count) }
+        }
+        let e = withOptionalBytes(value) { v in
+            withOptionalBytes(key) { k in
+                drift_rd_kafka_produce_with_headers(handle, topic, RD_KAFKA_PARTITION_UA, k?.baseAddress, k?.count ?? 0,
+                                                    v?.baseAddress, v?.count ?? 0, h, UnsafeMutableRawPointer(bitPattern: token))
+            }
+        }
+        if e != RD_KAFKA_RESP_ERR_NO_ERROR { rd_kafka_headers_destroy(h) }
+        return Self.result(e)
     }
 
     /// The number of partitions of `topic` (asks the broker; nil if it cannot say in time).
@@ -154,6 +191,14 @@ final class KafkaProducer: @unchecked Sendable {
 
     /// Records queued or in flight.
     var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
+
+    /// Drops every queued and in-flight record (each reported as purged) and waits up to
+    /// `waitMillis` for those reports.
+    func purge(waitMillis: Int32) {
+        _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        let deadline = monotonicNanos() + UInt64(waitMillis) * 1_000_000
+        while outstanding > 0 && monotonicNanos() < deadline { usleep(10_000) }
+    }
 
     /// Waits up to `millis` for every queued record's delivery report.
     func flush(millis: Int32) { _ = rd_kafka_flush(handle, millis) }
