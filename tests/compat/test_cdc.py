@@ -150,6 +150,14 @@ class Stream(unittest.TestCase):
         self.broker = Broker()
         self.addCleanup(self.broker.stop)
 
+    def serve(self, extra_cdc):
+        """A server with a sink on the test's broker, and an autocommit connection to it."""
+        s = CDCServer(self.broker, extra_cdc=extra_cdc)
+        self.addCleanup(s.remove)
+        c = s.connect()
+        c.autocommit = True
+        return s, c, c.cursor()
+
     def test_the_consumed_stream_equals_the_drift_log(self):
         metrics_port = free_port()
         s = CDCServer(self.broker, extra_cdc=('    schema_changes: driftdb.schema_changes\n    heartbeat_ms: 200\n'
@@ -319,11 +327,7 @@ class Stream(unittest.TestCase):
         self.assertEqual(s.stop(), 0)
 
     def test_a_record_the_broker_refuses_goes_to_the_dead_letter_topic(self):
-        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n    producer:\n      message.max.bytes: 2000\n')
-        self.addCleanup(s.remove)
-        c = s.connect()
-        c.autocommit = True
-        cur = c.cursor()
+        s, c, cur = self.serve('    snapshot_mode: never\n    producer:\n      message.max.bytes: 2000\n')
         cur.execute('CREATE TABLE big (id int PRIMARY KEY, v text)')
         cur.execute('INSERT INTO big VALUES (1, %s)', ('small',))
         cur.execute('INSERT INTO big VALUES (2, %s)', ('x' * 5000,))
@@ -361,12 +365,8 @@ class Stream(unittest.TestCase):
         self.assertEqual(s.stop(), 0)
 
     def test_with_schemas_every_record_carries_a_schema_its_payload_fits(self):
-        s = CDCServer(self.broker, extra_cdc=('    snapshot_mode: never\n    schemas: true\n    heartbeat_ms: 200\n'
-                                              '    schema_changes: driftdb.schema_changes\n'))
-        self.addCleanup(s.remove)
-        c = s.connect()
-        c.autocommit = True
-        cur = c.cursor()
+        s, c, cur = self.serve('    snapshot_mode: never\n    schemas: true\n    heartbeat_ms: 200\n'
+                               '    schema_changes: driftdb.schema_changes\n')
         cur.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
         cur.execute('CREATE TABLE t (id int PRIMARY KEY, amount numeric(10,2) NOT NULL, at timestamptz, day date, '
                     'tags int[], m mood, raw bytea, doc jsonb, span interval, f float8)')
@@ -483,11 +483,7 @@ class Stream(unittest.TestCase):
         self.assertEqual(replay.stop(), 0)
 
     def test_commits_go_on_while_the_broker_is_down_and_it_drains_when_it_returns(self):
-        s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n    stall_timeout_ms: 3000\n')
-        self.addCleanup(s.remove)
-        c = s.connect()
-        c.autocommit = True
-        cur = c.cursor()
+        s, c, cur = self.serve('    snapshot_mode: never\n    stall_timeout_ms: 3000\n')
         cur.execute('CREATE TABLE d (id int PRIMARY KEY)')
         cur.execute('INSERT INTO d VALUES (0)')
         s.wait_checkpoint(last_seq(cur))

@@ -368,17 +368,8 @@ final class CDCSink: @unchecked Sendable {
         v.key("ts_ms"); v.int(DebeziumValues.floorDiv(now, 1000))
         v.key("seq"); v.int(Int64(clamping: lock.withLock { checkpoint }))
         v.endObject()
-        let key = encoder.wrap(k.bytes) {
-            var s = JSONWriter(capacity: 160)
-            DebeziumSchemas.heartbeatKey(to: &s)
-            return s.bytes
-        }
-        let value = encoder.wrap(v.bytes) {
-            var s = JSONWriter(capacity: 256)
-            DebeziumSchemas.heartbeatValue(to: &s)
-            return s.bytes
-        }
-        let r = producer.produce(topic: heartbeatTopic, key: key, value: value, token: Self.heartbeatToken)
+        let r = producer.produce(topic: heartbeatTopic, key: encoder.wrap(k.bytes, DebeziumSchemas.heartbeatKey),
+                                 value: encoder.wrap(v.bytes, DebeziumSchemas.heartbeatValue), token: Self.heartbeatToken)
         if case .queued = r {} else {
             logger.warning("cdc: could not queue a heartbeat", metadata: ["sink": "\(name)", "result": "\(r)"])
         }

@@ -65,6 +65,15 @@ struct DebeziumEncoder {
         return w.bytes
     }
 
+    /// `payload` with the schema `schema` writes, when `schemas` asks for them.
+    func wrap(_ payload: [UInt8], _ schema: (inout JSONWriter) -> Void) -> [UInt8] {
+        wrap(payload) {
+            var w = JSONWriter(capacity: 1024)
+            schema(&w)
+            return w.bytes
+        }
+    }
+
     func keySchema(_ table: TableDef) -> [UInt8] {
         schemaCache.schema(table, key: true) {
             var w = JSONWriter(capacity: 256)
@@ -241,16 +250,7 @@ struct DebeziumEncoder {
         }
         w.key("ts_ms"); w.int(DebeziumValues.floorDiv(commitMicros, 1000))
         w.endObject()
-        let key = wrap(k.bytes) {
-            var s = JSONWriter(capacity: 128)
-            DebeziumSchemas.transactionKey(to: &s)
-            return s.bytes
-        }
-        let value = wrap(w.bytes) {
-            var s = JSONWriter(capacity: 512)
-            DebeziumSchemas.transactionValue(to: &s)
-            return s.bytes
-        }
-        return CDCRecord(topic: topic, key: key, value: value, seq: seq)
+        return CDCRecord(topic: topic, key: wrap(k.bytes, DebeziumSchemas.transactionKey),
+                         value: wrap(w.bytes, DebeziumSchemas.transactionValue), seq: seq)
     }
 }

@@ -27,21 +27,15 @@ enum DebeziumSchemas {
     /// The key schema of `table` (for a table keyed by its hidden row id: one int64 field
     /// "drift_row_id").
     static func key(_ table: TableDef, prefix: String, to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        if table.hasRowId {
-            field(.int8, name: DebeziumEncoder.rowIdKey, optional: false, to: &w)
-        } else {
-            for p in table.primaryKey where p < table.columns.count {
-                field(table.columns[p].type, name: table.columns[p].name, optional: false, to: &w)
+        structure(recordName(table, prefix: prefix) + ".Key", to: &w) { w in
+            if table.hasRowId {
+                field(.int8, name: DebeziumEncoder.rowIdKey, optional: false, to: &w)
+            } else {
+                for p in table.primaryKey where p < table.columns.count {
+                    field(table.columns[p].type, name: table.columns[p].name, optional: false, to: &w)
+                }
             }
         }
-        w.endArray()
-        w.key("optional"); w.bool(false)
-        w.key("name"); w.string(recordName(table, prefix: prefix) + ".Key")
-        w.endObject()
     }
 
     /// The value schema: the envelope struct (before, after, source, transaction, op, ts_ms,
@@ -53,23 +47,16 @@ enum DebeziumSchemas {
             row(table, name: name + ".Value", field: nil, to: &w)
             return
         }
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        row(table, name: name + ".Value", field: "before", to: &w)
-        row(table, name: name + ".Value", field: "after", to: &w)
-        source(to: &w)
-        transactionBlock(to: &w)
-        simple("string", "op", optional: false, to: &w)
-        simple("int64", "ts_ms", optional: true, to: &w)
-        simple("int64", "ts_us", optional: true, to: &w)
-        simple("int64", "ts_ns", optional: true, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(false)
-        w.key("name"); w.string(name + ".Envelope")
-        w.key("version"); w.int(2)
-        w.endObject()
+        structure(name + ".Envelope", version: 2, to: &w) { w in
+            row(table, name: name + ".Value", field: "before", to: &w)
+            row(table, name: name + ".Value", field: "after", to: &w)
+            source(to: &w)
+            transactionBlock(to: &w)
+            simple("string", "op", optional: false, to: &w)
+            simple("int64", "ts_ms", optional: true, to: &w)
+            simple("int64", "ts_us", optional: true, to: &w)
+            simple("int64", "ts_ns", optional: true, to: &w)
+        }
     }
 
     /// The schema of one column's values (field name given), as used inside `Value`; with
@@ -105,52 +92,27 @@ enum DebeziumSchemas {
 
     /// Transaction topic key schema: `{id}`.
     static func transactionKey(to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        simple("string", "id", optional: false, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(false)
-        w.key("name"); w.string("io.debezium.connector.common.TransactionMetadataKey")
-        w.key("version"); w.int(1)
-        w.endObject()
+        structure("io.debezium.connector.common.TransactionMetadataKey", version: 1, to: &w) {
+            simple("string", "id", optional: false, to: &$0)
+        }
     }
 
     /// Transaction topic value schema: `{status, id, event_count, data_collections
     /// [{data_collection, event_count}], ts_ms}` (event_count and data_collections are null
     /// in BEGIN).
     static func transactionValue(to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        simple("string", "status", optional: false, to: &w)
-        simple("string", "id", optional: false, to: &w)
-        simple("int64", "event_count", optional: true, to: &w)
-        w.beginObject()
-        w.key("type"); w.string("array")
-        w.key("items")
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        simple("string", "data_collection", optional: false, to: &w)
-        simple("int64", "event_count", optional: false, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(true)
-        w.key("name"); w.string("event.collection")
-        w.key("version"); w.int(1)
-        w.endObject()
-        w.key("optional"); w.bool(true)
-        w.key("field"); w.string("data_collections")
-        w.endObject()
-        simple("int64", "ts_ms", optional: false, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(false)
-        w.key("name"); w.string("io.debezium.connector.common.TransactionMetadataValue")
-        w.key("version"); w.int(1)
-        w.endObject()
+        structure("io.debezium.connector.common.TransactionMetadataValue", version: 1, to: &w) { w in
+            simple("string", "status", optional: false, to: &w)
+            simple("string", "id", optional: false, to: &w)
+            simple("int64", "event_count", optional: true, to: &w)
+            array("data_collections", optional: true, to: &w) { w in
+                structure("event.collection", optional: true, version: 1, to: &w) { w in
+                    simple("string", "data_collection", optional: false, to: &w)
+                    simple("int64", "event_count", optional: false, to: &w)
+                }
+            }
+            simple("int64", "ts_ms", optional: false, to: &w)
+        }
     }
 
     // MARK: - Parts
@@ -162,79 +124,54 @@ enum DebeziumSchemas {
 
     /// The `Value` struct: the live columns in position order, as `writeRow` writes them.
     static func row(_ table: TableDef, name: String, field: String?, to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        for (i, c) in table.columns.enumerated() where !c.isDropped {
-            self.field(c.type, name: c.name, optional: !c.notNull && !table.primaryKey.contains(i), to: &w)
+        structure(name, field: field, optional: true, to: &w) { w in
+            for (i, c) in table.columns.enumerated() where !c.isDropped {
+                self.field(c.type, name: c.name, optional: !c.notNull && !table.primaryKey.contains(i), to: &w)
+            }
         }
-        w.endArray()
-        w.key("optional"); w.bool(true)
-        w.key("name"); w.string(name)
-        if let field {
-            w.key("field"); w.string(field)
-        }
-        w.endObject()
     }
 
     /// `source`: Debezium's PostgreSQL source block, fields as `writeSource` writes them.
     static func source(to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        simple("string", "version", optional: false, to: &w)
-        simple("string", "connector", optional: false, to: &w)
-        simple("string", "name", optional: false, to: &w)
-        simple("int64", "ts_ms", optional: false, to: &w)
-        w.beginObject()
-        w.key("type"); w.string("string")
-        w.key("optional"); w.bool(true)
-        w.key("name"); w.string("io.debezium.data.Enum")
-        w.key("version"); w.int(1)
-        w.key("parameters")
-        w.beginObject()
-        w.key("allowed"); w.string(snapshotValues)
-        w.endObject()
-        w.key("default"); w.string("false")
-        w.key("field"); w.string("snapshot")
-        w.endObject()
-        simple("string", "db", optional: false, to: &w)
-        simple("string", "sequence", optional: true, to: &w)
-        simple("int64", "ts_us", optional: true, to: &w)
-        simple("int64", "ts_ns", optional: true, to: &w)
-        simple("string", "schema", optional: false, to: &w)
-        simple("string", "table", optional: false, to: &w)
-        simple("int64", "txId", optional: true, to: &w)
-        simple("int64", "lsn", optional: true, to: &w)
-        simple("int64", "xmin", optional: true, to: &w)
-        // DriftDB's own: the commit's seq, always set.
-        simple("int64", "seq", optional: false, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(false)
-        w.key("name"); w.string("io.debezium.connector.postgresql.Source")
-        w.key("version"); w.int(1)
-        w.key("field"); w.string("source")
-        w.endObject()
+        structure("io.debezium.connector.postgresql.Source", field: "source", version: 1, to: &w) { w in
+            simple("string", "version", optional: false, to: &w)
+            simple("string", "connector", optional: false, to: &w)
+            simple("string", "name", optional: false, to: &w)
+            simple("int64", "ts_ms", optional: false, to: &w)
+            w.beginObject()
+            w.key("type"); w.string("string")
+            w.key("optional"); w.bool(true)
+            w.key("name"); w.string("io.debezium.data.Enum")
+            w.key("version"); w.int(1)
+            w.key("parameters")
+            w.beginObject()
+            w.key("allowed"); w.string(snapshotValues)
+            w.endObject()
+            w.key("default"); w.string("false")
+            w.key("field"); w.string("snapshot")
+            w.endObject()
+            simple("string", "db", optional: false, to: &w)
+            simple("string", "sequence", optional: true, to: &w)
+            simple("int64", "ts_us", optional: true, to: &w)
+            simple("int64", "ts_ns", optional: true, to: &w)
+            simple("string", "schema", optional: false, to: &w)
+            simple("string", "table", optional: false, to: &w)
+            simple("int64", "txId", optional: true, to: &w)
+            simple("int64", "lsn", optional: true, to: &w)
+            simple("int64", "xmin", optional: true, to: &w)
+            // DriftDB's own: the commit's seq, always set.
+            simple("int64", "seq", optional: false, to: &w)
+        }
     }
 
     /// `transaction`: `{id, total_order, data_collection_order}`, null without a
     /// transaction topic.
     static func transactionBlock(to w: inout JSONWriter) {
-        w.beginObject()
-        w.key("type"); w.string("struct")
-        w.key("fields")
-        w.beginArray()
-        simple("string", "id", optional: false, to: &w)
-        simple("int64", "total_order", optional: false, to: &w)
-        simple("int64", "data_collection_order", optional: false, to: &w)
-        w.endArray()
-        w.key("optional"); w.bool(true)
-        w.key("name"); w.string("event.block")
-        w.key("version"); w.int(1)
-        w.key("field"); w.string("transaction")
-        w.endObject()
+        structure("event.block", field: "transaction", optional: true, version: 1, to: &w) { w in
+            simple("string", "id", optional: false, to: &w)
+            simple("int64", "total_order", optional: false, to: &w)
+            simple("int64", "data_collection_order", optional: false, to: &w)
+        }
     }
 
     /// A struct member of a plain Connect type: `{"type":…,"optional":…,"field":…}`.
@@ -294,8 +231,7 @@ enum DebeziumSchemas {
 /// `Heartbeat`, `SchemaChangeKey` and `SchemaChangeValue` with its `Change`, `Table` and
 /// `Column` structs), fields as `CDCSink.sendHeartbeat` and `schemaChangeRecords` write them.
 extension DebeziumSchemas {
-    /// A struct of `fields` (each written by its closure), `name`d, required unless `field` is
-    /// given with `optional`.
+    /// A struct of `fields` (written by the closure), `name`d; `field` when it is a member.
     static func structure(_ name: String, field: String? = nil, optional: Bool = false, version: Int? = nil,
                           to w: inout JSONWriter, _ fields: (inout JSONWriter) -> Void) {
         w.beginObject()

@@ -168,17 +168,8 @@ extension DebeziumEncoder {
             if let (type, table) = change.tableChange { writeTableChange(type, table, to: &w) }
             w.endArray()
             w.endObject()
-            let key = wrap(k.bytes) {
-                var s = JSONWriter(capacity: 160)
-                DebeziumSchemas.schemaChangeKey(to: &s)
-                return s.bytes
-            }
-            let value = wrap(w.bytes) {
-                var s = JSONWriter(capacity: 4096)
-                DebeziumSchemas.schemaChangeValue(to: &s)
-                return s.bytes
-            }
-            out.append(CDCRecord(topic: topic, key: key, value: value, seq: t.seq))
+            out.append(CDCRecord(topic: topic, key: wrap(k.bytes, DebeziumSchemas.schemaChangeKey),
+                                 value: wrap(w.bytes, DebeziumSchemas.schemaChangeValue), seq: t.seq))
         }
         return out
     }
