@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Tests only: the Swift PostgreSQL client, against a real server process.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // System-library shims.
@@ -49,7 +50,8 @@ let package = Package(
         .target(
             name: "DriftCore",
             dependencies: ["DriftStorage", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "CoreMetrics", package: "swift-metrics")],
+                           .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
             path: "Sources/Core/Engine",
             swiftSettings: swiftSettings),
         .target(
@@ -82,7 +84,15 @@ let package = Package(
             ],
             path: "Sources/Plugins/PGWire",
             swiftSettings: swiftSettings),
-        .target(name: "DriftAuth", dependencies: ["DriftPluginAPI"], path: "Sources/Plugins/Auth", swiftSettings: swiftSettings),
+        .target(
+            name: "DriftAuth",
+            dependencies: [
+                "DriftPluginAPI", "DriftCore", "DriftStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Plugins/Auth",
+            swiftSettings: swiftSettings),
         .target(
             name: "DriftMetrics",
             dependencies: [
@@ -156,6 +166,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DriftAuthTests",
+            dependencies: ["DriftAuth", "DriftCore", "DriftPluginAPI"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DriftCDCTests",

@@ -1,3 +1,4 @@
+import DriftAuth
 import DriftCDC
 import DriftCore
 import DriftMetrics
@@ -51,10 +52,11 @@ enum PluginRegistry {
         PGWirePlugin.kind: factory(PGWirePlugin.self),
         MetricsPlugin.kind: factory(MetricsPlugin.self),
         CDCPlugin.kind: factory(CDCPlugin.self),
+        AuthPlugin.kind: factory(AuthPlugin.self),
     ]
 
     /// Kinds that exist as modules but whose plugin has not shipped yet.
-    static let upcoming = ["auth"]
+    static let upcoming: [String] = []
 
     /// Reads every plugin's settings: an unknown kind, an unknown key or a bad value is a
     /// configuration error (before the database opens).

@@ -232,7 +232,11 @@ import Testing
                 return "\(error)"
             }
         }
-        #expect(refused("plugins:\n  - kind: auth\n").hasPrefix("p.yaml:2: plugins[0].kind: plugin kind \"auth\" is not available"))
+        #expect(refused("plugins:\n  - kind: auth\n    rules:\n      - {connection: local, method: scram}\n")
+            .hasPrefix("p.yaml:4: plugins[0].rules.method: expected scram-sha-256, md5, password, trust or reject"))
+        #expect(refused("plugins:\n  - kind: auth\n    rules:\n      - {connection: host, address: 10.0.0.0/40, method: md5}\n")
+            .hasPrefix("p.yaml:4: plugins[0].rules.address: expected an address range"))
+        #expect(refused("plugins:\n  - kind: auth\n    superuser: pg_admin\n").hasPrefix("p.yaml:3: plugins[0].superuser:"))
         #expect(refused("plugins:\n  - kind: cdc\n").hasPrefix("p.yaml:2: plugins[0].brokers: required"))
         #expect(refused("plugins:\n  - kind: cdc\n    brokers: 127.0.0.1:9092\n    producer:\n      acks: \"1\"\n")
             .hasPrefix("p.yaml:5: plugins[0].producer.acks: the sink needs all"))
@@ -302,14 +306,20 @@ import Testing
         #expect(r.err.contains("pgwire listens on loopback addresses only until an auth plugin is configured"), "\(r.err)")
     }
 
-    @Test func serveRefusesAPluginThisBuildLacks() throws {
+    @Test func serveRefusesAnAuthRuleThatTrustsTheNetwork() throws {
         let config = temporaryDirectory("cfg") + ".yaml"
         defer { try? FileManager.default.removeItem(atPath: config) }
         let data = temporaryDirectory("never-made")
-        try "data_path: \(data)\nplugins:\n  - kind: auth\n    listen: 127.0.0.1:9187\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try """
+            data_path: \(data)
+            plugins:
+              - kind: auth
+                rules:
+                  - {connection: host, database: all, user: all, address: 0.0.0.0/0, method: trust}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
         let r = try driftdb(["serve", "--config", config])
         #expect(r.status == 2)
-        #expect(r.err.contains("\(config):3: plugins[0].kind: plugin kind \"auth\" is not available in this build yet"), "\(r.err)")
+        #expect(r.err.contains("\(config):5: plugins[0].rules.method: trust is allowed only for local connections and loopback addresses"), "\(r.err)")
         // Refused before anything was created.
         #expect(!FileManager.default.fileExists(atPath: data))
     }

@@ -36,7 +36,7 @@ enum DebeziumValues {
             if n.isNaN { w.string("NAN") } else if n.isInfinite { w.string(n.sign < 0 ? "NEGATIVE_INFINITY" : "POSITIVE_INFINITY") } else { w.string(n.description) }
         case .text(let s): w.string(s)
         case .json(let s): w.string(s)
-        case .bytes(let b): w.string(base64(b))
+        case .bytes(let b): w.string(Base64.encode(b))  // padded, as Jackson writes a byte array
         case .date(let d): w.int(Int64(d) + epochDays)
         case .time(let us): w.int(precision(type) <= 3 ? us / 1000 : us)
         case .timestamp(let us):
@@ -124,27 +124,5 @@ enum DebeziumValues {
     static func pad(_ v: Int64, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
-
-    /// Standard base64 with padding (RFC 4648), as Jackson writes a byte array.
-    static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let left = bytes.count - i
-        if left == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], 61, 61]
-        } else if left == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], 61]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -98,6 +98,13 @@ struct SchemaChange {
         case .dropEnum(let id):
             guard let e = before.enums[id] else { return nil }
             return SchemaChange(ddl: "DROP TYPE " + name(e.schema, e.name), schema: e.schema, object: nil)
+        case .createRole(let r):
+            // Never the password: its verifier stays in the catalog.
+            let verb = before.roles[r.id] == nil ? "CREATE ROLE " : "ALTER ROLE "
+            return SchemaChange(ddl: verb + SQLQuoting.ident(r.name) + roleOptions(r), schema: "", object: nil)
+        case .dropRole(let id):
+            guard let r = before.roles[id] else { return nil }
+            return SchemaChange(ddl: "DROP ROLE " + SQLQuoting.ident(r.name), schema: "", object: nil)
         case .sequenceState, .truncateTable:
             return nil
         }
@@ -130,6 +137,12 @@ struct SchemaChange {
                 + " (" + names(ref, f.refColumns) + ")" + (f.matchFull ? " MATCH FULL" : "")
                 + " ON UPDATE " + f.onUpdate.sql + " ON DELETE " + f.onDelete.sql
         }
+    }
+
+    static func roleOptions(_ r: RoleDef) -> String {
+        let flags = [(r.superuser, "SUPERUSER"), (r.createDB, "CREATEDB"), (r.createRole, "CREATEROLE"), (r.inherit, "INHERIT"),
+                     (r.login, "LOGIN"), (r.replication, "REPLICATION"), (r.bypassRLS, "BYPASSRLS")]
+        return " WITH " + flags.map { $0.0 ? $0.1 : "NO" + $0.1 }.joined(separator: " ") + " CONNECTION LIMIT \(r.connectionLimit)"
     }
 
     static func sequenceOptions(_ s: SequenceDef) -> String {

@@ -41,6 +41,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// TRUNCATE: every row of the table live at this seq is deleted by this one event (the
     /// rows' history before it stays readable).
     case truncateTable(UInt32)
+    /// CREATE ROLE, or the role with that id as ALTER ROLE leaves it.
+    case createRole(RoleDef)
+    case dropRole(UInt32)
 
     public var tableId: UInt32 {
         switch self {
@@ -56,6 +59,7 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createSchema, .dropSchema: return 0
         case .createEnum(let e): return e.id
         case .dropEnum(let id): return id
+        case .createRole, .dropRole: return 0
         }
     }
 
@@ -159,6 +163,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createEnum(let e): w.u8(24); SQLType.enumeration(e).encode(into: &w)
         case .dropEnum(let id): w.u8(25); w.varint(UInt64(id))
         case .truncateTable(let id): w.u8(26); w.varint(UInt64(id))
+        case .createRole(let role): w.u8(27); role.encode(into: &w)
+        case .dropRole(let id): w.u8(28); w.varint(UInt64(id))
         }
     }
 
@@ -309,6 +315,8 @@ public enum CatalogEvent: Sendable, Hashable {
             return .createEnum(e)
         case 25: return .dropEnum(try id())
         case 26: return .truncateTable(try id())
+        case 27: return .createRole(try RoleDef.decode(&r))
+        case 28: return .dropRole(try id())
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

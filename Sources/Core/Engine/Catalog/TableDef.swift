@@ -218,6 +218,7 @@ public struct Catalog: Sendable {
     /// The schemas (namespaces) that exist; `public` from the start, as in PostgreSQL.
     public var schemas: Set<String> = ["public"]
     public var enums: [UInt32: EnumType] = [:]
+    public var roles: [UInt32: RoleDef] = [:]
 
     public func enumType(schema: String = "public", _ name: String) -> EnumType? {
         enums.values.first { $0.schema == schema && $0.name == name }
@@ -360,6 +361,10 @@ public struct Catalog: Sendable {
             enums[id] = nil
         case .truncateTable(let id):
             _ = try existing(id)
+        case .createRole(let role):
+            roles[role.id] = role
+        case .dropRole(let id):
+            roles[id] = nil
         case .createSchema(let name):
             schemas.insert(name)
         case .dropSchema(let name):

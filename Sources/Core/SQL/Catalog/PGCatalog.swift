@@ -187,6 +187,21 @@ struct CatalogView {
         path = p
     }
 
+    /// Every role by name; a session user that is no role (trusted without the auth plugin)
+    /// shows as the bootstrap superuser it acts as.
+    var roles: [RoleDef] {
+        var all = catalog.roles.values.sorted { $0.name < $1.name }
+        if catalog.role(named: userName) == nil {
+            var me = RoleDef(id: 0, name: userName)
+            (me.superuser, me.createRole, me.createDB, me.login, me.replication, me.bypassRLS) = (true, true, true, true, true, true)
+            all.insert(me, at: 0)
+        }
+        return all
+    }
+
+    /// A role's OID: the bootstrap role's for the trusted session user.
+    func roleOid(_ role: RoleDef) -> Int64 { role.id == 0 ? PGOid.bootstrapRole : Int64(role.oid) }
+
     /// The view a statement reads: its transaction's catalog, or the catalog as of `seq`.
     static func reading(_ ctx: ExecContext, asOf seq: UInt64?) -> CatalogView {
         var v = CatalogView(catalog: seq.map { ctx.engine.catalog(at: $0) } ?? ctx.txn.catalog, session: ctx.session, engine: ctx.engine)

@@ -307,25 +307,38 @@ enum PGCatalogTables {
             rolreplication bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz, rolbypassrls bool, \
             rolconfig text[], oid oid
             """) { v, r in
-            r.add {
-                $0["rolname"] = .name(v.userName)
-                for k in ["rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb", "rolcanlogin", "rolreplication", "rolbypassrls"] {
-                    $0[k] = .bool(true)
+            for role in v.roles {
+                r.add {
+                    $0["rolname"] = .name(role.name)
+                    $0["rolsuper"] = .bool(role.superuser)
+                    $0["rolinherit"] = .bool(role.inherit)
+                    $0["rolcreaterole"] = .bool(role.createRole)
+                    $0["rolcreatedb"] = .bool(role.createDB)
+                    $0["rolcanlogin"] = .bool(role.login)
+                    $0["rolreplication"] = .bool(role.replication)
+                    $0["rolbypassrls"] = .bool(role.bypassRLS)
+                    $0["rolconnlimit"] = .int(role.connectionLimit)
+                    $0["rolpassword"] = .text("********")
+                    $0["rolvaliduntil"] = role.validUntil.map { .timestamptz($0) } ?? .null
+                    $0["oid"] = .oid(v.roleOid(role))
                 }
-                $0["rolconnlimit"] = .int(-1)
-                $0["rolpassword"] = .text("********")
-                $0["oid"] = .oid(PGOid.bootstrapRole)
             }
         },
         SystemTable(c, "pg_user", oid: 12002, view: true, """
             usename name, usesysid oid, usecreatedb bool, usesuper bool, userepl bool, usebypassrls bool, passwd text, \
             valuntil timestamptz, useconfig text[]
             """) { v, r in
-            r.add {
-                $0["usename"] = .name(v.userName)
-                $0["usesysid"] = .oid(PGOid.bootstrapRole)
-                for k in ["usecreatedb", "usesuper", "userepl", "usebypassrls"] { $0[k] = .bool(true) }
-                $0["passwd"] = .text("********")
+            for role in v.roles where role.login {
+                r.add {
+                    $0["usename"] = .name(role.name)
+                    $0["usesysid"] = .oid(v.roleOid(role))
+                    $0["usecreatedb"] = .bool(role.createDB)
+                    $0["usesuper"] = .bool(role.superuser)
+                    $0["userepl"] = .bool(role.replication)
+                    $0["usebypassrls"] = .bool(role.bypassRLS)
+                    $0["passwd"] = .text("********")
+                    $0["valuntil"] = role.validUntil.map { .timestamptz($0) } ?? .null
+                }
             }
         },
         SystemTable(c, "pg_settings", oid: 12003, view: true, """

@@ -431,6 +431,17 @@ public struct CreateSequenceStatement: Sendable {
     public var ifNotExists: Bool
 }
 
+/// CREATE / ALTER / DROP ROLE (and USER): options as DefElem names (`canlogin`,
+/// `superuser`, `password`, `connectionlimit`, `validUntil`, ...).
+public enum RoleStatement: Sendable {
+    /// CREATE USER is CREATE ROLE with LOGIN.
+    case create(name: String, options: [(String, Expr?)], user: Bool)
+    /// nil name: CURRENT_USER / SESSION_USER.
+    case alter(name: String?, options: [(String, Expr?)])
+    case rename(from: String, to: String)
+    case drop([String], ifExists: Bool)
+}
+
 public indirect enum Statement: Sendable {
     case select(Query)
     case insert(InsertStatement)
@@ -465,6 +476,7 @@ public indirect enum Statement: Sendable {
     case lockTable([TableRef], mode: String, noWait: Bool)
     case copy(CopyStatement)
     case driftQL(DriftQLStatement)
+    case role(RoleStatement)
     case empty
 }
 

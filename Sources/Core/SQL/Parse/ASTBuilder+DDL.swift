@@ -305,6 +305,8 @@ extension ASTBuilder {
         case "OBJECT_COLUMN":
             return .alterTable(AlterTableStatement(table: try rangeVar(n["relation"]),
                                                    actions: [.renameColumn(string(n, "subname") ?? "", to: newName)], ifExists: missingOK))
+        case "OBJECT_ROLE":
+            return .role(.rename(from: string(n, "subname") ?? "", to: newName))
         case let k: throw Self.unsupported("ALTER \(objectName(k)) ... RENAME")
         }
     }

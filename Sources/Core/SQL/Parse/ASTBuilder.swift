@@ -87,6 +87,17 @@ struct ASTBuilder {
             return .alterSequence(try rangeVar(body["sequence"]), options: try defElems(body["options"]))
         case "CreateEnumStmt":
             return .createEnum(name: names(body["typeName"]), labels: names(body["vals"]))
+        case "CreateRoleStmt":
+            guard string(body, "stmt_type") != "ROLESTMT_GROUP" else { throw Self.unsupported("CREATE GROUP") }
+            return .role(.create(name: string(body, "role") ?? "", options: try defElems(body["options"]),
+                                 user: string(body, "stmt_type") == "ROLESTMT_USER"))
+        case "AlterRoleStmt":
+            let spec = body["role"]
+            let name = string(spec, "roletype") == "ROLESPEC_CSTRING" ? string(spec, "rolename") : nil
+            return .role(.alter(name: name, options: try defElems(body["options"])))
+        case "DropRoleStmt":
+            let names = (body["roles"]?.children ?? []).map { string($0["RoleSpec"], "rolename") ?? "" }
+            return .role(.drop(names, ifExists: body["missing_ok"]?.bool ?? false))
         case "CreateSchemaStmt":
             return .createSchema(string(body, "schemaname") ?? "", ifNotExists: body["if_not_exists"]?.bool ?? false)
         case "CommentStmt": return try comment(body)

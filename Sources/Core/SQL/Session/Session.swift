@@ -410,6 +410,7 @@ public final class Session {
         case .discard(let what): return try discard(what)
         case let .lockTable(tables, mode, noWait): return try lockTables(tables, mode: mode, noWait: noWait)
         case let .comment(kind, object, text): return try withTransaction { try self.comment(kind, object, text, in: $0) }
+        case .role(let r): return try withTransaction { try self.role(r, in: $0) }
         }
     }
 
@@ -428,6 +429,12 @@ public final class Session {
         case .alterSequence: return "ALTER SEQUENCE"
         case .truncate: return "TRUNCATE TABLE"
         case .comment: return "COMMENT"
+        case .role(let r):
+            switch r {
+            case .create: return "CREATE ROLE"
+            case .alter, .rename: return "ALTER ROLE"
+            case .drop: return "DROP ROLE"
+            }
         case .drop(let d):
             switch d.kind {
             case .table: return "DROP TABLE"

@@ -51,6 +51,7 @@ struct SettingDefinition: Sendable {
         .init("transaction_read_only", .readOnly, "off"),
         .init("extra_float_digits", .integer(-15...3), "1"),
         .init("search_path", .text, "\"$user\", public"),
+        .init("password_encryption", .choice(["scram-sha-256", "md5"]), "scram-sha-256"),
         .init("default_transaction_isolation", .choice(["read uncommitted", "read committed", "repeatable read", "serializable"]),
               "read committed"),
         .init("default_transaction_deferrable", .bool, "off"),
@@ -386,8 +387,12 @@ extension Session {
     }
 
     /// The role the session runs as, also what `session_authorization` shows.
+    /// `is_superuser` follows the role (a user that is no role, trusted without the auth
+    /// plugin, acts with every right).
     public func setRole(_ role: String) {
         userName = role
         settings.setReadOnly("session_authorization", role)
+        let superuser = engine.latestCatalog.role(named: role)?.superuser ?? true
+        settings.setReadOnly("is_superuser", superuser ? "on" : "off")
     }
 }

@@ -1,0 +1,162 @@
+import DriftCore
+
+/// CREATE / ALTER / DROP ROLE: roles are catalog events, so `pg_roles AS OF @seq:N` shows
+/// who existed with which attributes then. Passwords become verifiers
+/// (`password_encryption`) before they reach the log.
+extension Session {
+    /// The role the session acts as; nil when its user is no role (a server without the auth
+    /// plugin trusts its loopback clients as whoever they say they are, with every right).
+    func actingRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: userName) }
+
+    func role(_ s: RoleStatement, in t: Transaction) throws -> StatementResult {
+        switch s {
+        case let .create(name, options, user): return try createRole(name, options, user: user, in: t)
+        case let .alter(name, options): return try alterRole(name ?? userName, options, in: t)
+        case let .rename(from, to): return try renameRole(from, to, in: t)
+        case let .drop(names, ifExists): return try dropRoles(names, ifExists: ifExists, in: t)
+        }
+    }
+
+    static func checkRoleName(_ name: String) throws {
+        if name == "public" || name == "none" {
+            throw SQLError(SQLState("42939"), "role name \"\(name)\" is reserved")
+        }
+        if name.hasPrefix("pg_") {
+            throw SQLError(SQLState("42939"), "role name \"\(name)\" is reserved", detail: "Role names starting with \"pg_\" are reserved.")
+        }
+        guard !name.isEmpty, name.utf8.count <= 63 else { throw SQLError(.invalidName, "invalid role name \"\(name)\"") }
+    }
+
+    func createRole(_ name: String, _ options: [(String, Expr?)], user: Bool, in t: Transaction) throws -> StatementResult {
+        try Self.checkRoleName(name)
+        let catalog = t.catalog
+        let actor = actingRole(in: catalog)
+        if let a = actor, !a.superuser && !a.createRole {
+            throw SQLError(.insufficientPrivilege, "permission denied to create role")
+        }
+        if catalog.role(named: name) != nil { throw SQLError(SQLState("42710"), "role \"\(name)\" already exists") }
+        var role = RoleDef(id: t.allocateTableId(), name: name)
+        role.login = user
+        var notices: [String] = []
+        try applyRoleOptions(options, to: &role, actor: actor, notices: &notices)
+        _ = try t.applyDDL { _ in .createRole(role) }
+        return StatementResult(tag: "CREATE ROLE", notices: notices)
+    }
+
+    func alterRole(_ name: String, _ options: [(String, Expr?)], in t: Transaction) throws -> StatementResult {
+        let catalog = t.catalog
+        guard var role = catalog.role(named: name) else { throw SQLError(.undefinedObject, "role \"\(name)\" does not exist") }
+        let actor = actingRole(in: catalog)
+        let own = actor?.id == role.id
+        // A role may change its own password; other changes need CREATEROLE (superuser for a
+        // superuser's).
+        let passwordOnly = options.allSatisfy { $0.0 == "password" }
+        if let a = actor, !a.superuser && !(own && passwordOnly) {
+            guard a.createRole, !role.superuser else { throw SQLError(.insufficientPrivilege, "permission denied") }
+        }
+        var notices: [String] = []
+        try applyRoleOptions(options, to: &role, actor: actor, notices: &notices)
+        _ = try t.applyDDL { _ in .createRole(role) }
+        return StatementResult(tag: "ALTER ROLE", notices: notices)
+    }
+
+    func renameRole(_ from: String, _ to: String, in t: Transaction) throws -> StatementResult {
+        let catalog = t.catalog
+        guard var role = catalog.role(named: from) else { throw SQLError(.undefinedObject, "role \"\(from)\" does not exist") }
+        try Self.checkRoleName(to)
+        if from == userName { throw SQLError(.featureNotSupported, "session user cannot be renamed") }
+        let actor = actingRole(in: catalog)
+        if let a = actor, !a.superuser && !(a.createRole && !role.superuser) {
+            throw SQLError(.insufficientPrivilege, "permission denied to rename role")
+        }
+        if catalog.role(named: to) != nil { throw SQLError(SQLState("42710"), "role \"\(to)\" already exists") }
+        role.name = to
+        var notices: [String] = []
+        if role.password?.hasPrefix("md5") ?? false {
+            // An MD5 verifier is salted with the role's name: it no longer matches.
+            role.password = nil
+            notices.append("NOTICE: MD5 password cleared because of role rename")
+        }
+        _ = try t.applyDDL { _ in .createRole(role) }
+        return StatementResult(tag: "ALTER ROLE", notices: notices)
+    }
+
+    func dropRoles(_ names: [String], ifExists: Bool, in t: Transaction) throws -> StatementResult {
+        var notices: [String] = []
+        for name in names {
+            let catalog = t.catalog
+            guard let role = catalog.role(named: name) else {
+                if ifExists {
+                    notices.append("NOTICE: role \"\(name)\" does not exist, skipping")
+                    continue
+                }
+                throw SQLError(.undefinedObject, "role \"\(name)\" does not exist")
+            }
+            if name == userName { throw SQLError(SQLState("55006"), "current user cannot be dropped") }
+            let actor = actingRole(in: catalog)
+            if let a = actor, !a.superuser && !(a.createRole && !role.superuser) {
+                throw SQLError(.insufficientPrivilege, "permission denied to drop role")
+            }
+            _ = try t.applyDDL { _ in .dropRole(role.id) }
+        }
+        return StatementResult(tag: "DROP ROLE", notices: notices)
+    }
+
+    /// Applies CREATE/ALTER ROLE options to `role`, with PostgreSQL's rules: each option once,
+    /// SUPERUSER, REPLICATION and BYPASSRLS only from a superuser.
+    func applyRoleOptions(_ options: [(String, Expr?)], to role: inout RoleDef, actor: RoleDef?, notices: inout [String]) throws {
+        var seen = Set<String>()
+        let superuser = actor?.superuser ?? true
+        for (name, value) in options {
+            guard seen.insert(name).inserted else { throw SQLError(.syntaxError, "conflicting or redundant options") }
+            func flag() throws -> Bool {
+                if case .constant(.bool(let b), _)? = value { return b }
+                if value == nil { return true }
+                throw SQLError(.syntaxError, "option \"\(name)\" takes no value")
+            }
+            func needSuperuser(_ what: String) throws {
+                guard superuser else { throw SQLError(.insufficientPrivilege, "must be superuser to change \(what) attribute") }
+            }
+            switch name {
+            case "superuser":
+                try needSuperuser("superuser")
+                role.superuser = try flag()
+            case "replication", "isreplication":
+                try needSuperuser("replication")
+                role.replication = try flag()
+            case "bypassrls":
+                try needSuperuser("bypassrls")
+                role.bypassRLS = try flag()
+            case "createrole": role.createRole = try flag()
+            case "createdb": role.createDB = try flag()
+            case "canlogin": role.login = try flag()
+            case "inherit": role.inherit = try flag()
+            case "connectionlimit":
+                guard case .constant(.integer(let n), _)? = value, n >= -1, n <= Int64(Int32.max) else {
+                    throw SQLError(.invalidParameterValue, "invalid connection limit")
+                }
+                role.connectionLimit = n
+            case "validUntil":
+                guard case .constant(.string(let text), _)? = value else { throw SQLError(.syntaxError, "VALID UNTIL needs a timestamp") }
+                role.validUntil = try PGDateTime.timestamptz(text, DateTimeContext(timeZone: timeZone))
+            case "password":
+                switch value {
+                case .constant(.string(let p), _)?:
+                    if p.isEmpty {
+                        notices.append("NOTICE: empty string is not a valid password, clearing password")
+                        role.password = nil
+                    } else {
+                        role.password = PasswordVerifier.make(password: p, user: role.name, encryption: settings["password_encryption"] ?? "scram-sha-256")
+                    }
+                case nil, .constant(.null, _)?: role.password = nil
+                default: throw SQLError(.syntaxError, "PASSWORD needs a string")
+                }
+            case "sysid": notices.append("NOTICE: SYSID can no longer be specified")
+            case "addroleto", "rolemembers", "adminmembers":
+                throw SQLError(.featureNotSupported, "role membership (IN ROLE, ROLE, ADMIN) is not supported yet")
+            default:
+                throw SQLError(.syntaxError, "unrecognized role option \"\(name)\"")
+            }
+        }
+    }
+}
