@@ -163,9 +163,10 @@ public struct SCRAMVerifier: Sendable, Equatable {
 
 /// Standard base64 (RFC 4648) with padding.
 public enum Base64 {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    public static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    public static func encode(_ bytes: [UInt8]) -> String {
+    /// `lineBreaks`: a newline after every 76 characters, as PostgreSQL's encode() writes.
+    public static func encode(_ bytes: [UInt8], lineBreaks: Bool = false) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -179,6 +180,7 @@ public enum Base64 {
             out.append(n > 1 ? alphabet[Int(v >> 6 & 63)] : 61)
             out.append(n > 2 ? alphabet[Int(v & 63)] : 61)
             i += 3
+            if lineBreaks && i < bytes.count && out.count % 77 == 76 { out.append(10) }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -489,26 +489,9 @@ enum PatternRegex {
 
 /// Base64 (RFC 4648) for encode()/decode(); decoding skips whitespace as PostgreSQL does.
 enum Base64 {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    static let alphabet = DriftCore.Base64.alphabet
 
-    static func encode(_ b: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var i = 0
-        while i < b.count {
-            let n = min(3, b.count - i)
-            var v = UInt32(b[i]) << 16
-            if n > 1 { v |= UInt32(b[i + 1]) << 8 }
-            if n > 2 { v |= UInt32(b[i + 2]) }
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(n > 1 ? alphabet[Int(v >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(n > 2 ? alphabet[Int(v & 63)] : UInt8(ascii: "="))
-            i += 3
-            // PostgreSQL breaks lines every 76 characters.
-            if i < b.count && out.count % 77 == 76 { out.append(10) }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func encode(_ b: [UInt8]) -> String { DriftCore.Base64.encode(b, lineBreaks: true) }
 
     static func decode(_ s: String) throws -> [UInt8] {
         var v: UInt32 = 0, bits = 0
