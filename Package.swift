@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "DriftPluginAPI", "DriftCore", "DriftStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Plugins/Auth",

@@ -11,7 +11,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_pgwire  # noqa: E402
@@ -20,14 +22,15 @@ from test_pgwire import Server, psycopg2  # noqa: E402
 PASSWORD = 'Adm1n secret'
 
 
-def auth_config(cert, key):
+def auth_config(cert, key, metrics_port):
     return (f'    tls_cert: {cert}\n    tls_key: {key}\n'
+            f'  - kind: metrics\n    listen: 127.0.0.1:{metrics_port}\n'
             '  - kind: auth\n'
             '    superuser: admin\n'
             '    rules:\n'
             '      - {connection: local, database: all, user: all, method: trust}\n'
             '      - {connection: hostnossl, database: all, user: tlsonly, method: reject}\n'
-            '      - {connection: host, database: all, user: old, address: 127.0.0.1/32, method: md5}\n'
+            '      - {connection: host, database: all, user: "old,victim", address: 127.0.0.0/8, method: md5}\n'
             '      - {connection: host, database: all, user: all, address: 127.0.0.1/32, method: scram-sha-256}\n')
 
 
@@ -40,7 +43,8 @@ class Auth(unittest.TestCase):
                         '-days', '2', '-subj', '/CN=127.0.0.1'], check=True, capture_output=True)
         os.environ['DRIFTDB_PASSWORD'] = PASSWORD
         try:
-            cls.server = Server(extra=auth_config(cls.cert, cls.key))
+            cls.metrics_port = test_pgwire.free_port()
+            cls.server = Server(extra=auth_config(cls.cert, cls.key, cls.metrics_port))
         finally:
             del os.environ['DRIFTDB_PASSWORD']
         c = cls.admin()
@@ -50,6 +54,7 @@ class Auth(unittest.TestCase):
         cur.execute("CREATE ROLE nologin PASSWORD 'x'")
         cur.execute("SET password_encryption = 'md5'")
         cur.execute("CREATE USER old PASSWORD 'old pw'")
+        cur.execute("CREATE USER victim PASSWORD 'victim pw'")
         c.close()
 
     @classmethod
@@ -69,10 +74,10 @@ class Auth(unittest.TestCase):
             self.server.connect(**kw).close()
         return str(e.exception)
 
-    def sqlstate(self, user, md5_answer=None):
-        """The SQLSTATE of the ErrorResponse a TCP startup as `user` ends in, answering an MD5
-        challenge with `md5_answer`."""
-        with socket.create_connection(('127.0.0.1', self.server.port), timeout=10) as sock:
+    def sqlstate(self, user, md5_answer=None, source='127.0.0.1'):
+        """The SQLSTATE of the ErrorResponse a TCP startup as `user` from `source` ends in
+        (None: AuthenticationOk), answering an MD5 challenge with `md5_answer`."""
+        with socket.create_connection(('127.0.0.1', self.server.port), timeout=10, source_address=(source, 0)) as sock:
             body = struct.pack('!i', 196608) + b'user\0' + user.encode() + b'\0database\0driftdb\0\0'
             sock.sendall(struct.pack('!i', len(body) + 4) + body)
             f = sock.makefile('rb')
@@ -84,6 +89,8 @@ class Auth(unittest.TestCase):
                     answer = md5_answer.encode() + b'\0'
                     sock.sendall(b'p' + struct.pack('!i', len(answer) + 4) + answer)
                     continue
+                if kind == b'R' and struct.unpack('!i', payload[:4])[0] == 0:
+                    return None
                 if kind == b'E':
                     fields = {p[:1]: p[1:].decode() for p in payload.split(b'\0') if p}
                     return fields[b'C']
@@ -148,6 +155,54 @@ class Auth(unittest.TestCase):
             bad.dispose()
         finally:
             engine.dispose()
+
+    def test_a_brute_force_from_one_address_is_throttled_and_others_go_on(self):
+        wrong = 'md5' + '0' * 32
+        states = [self.sqlstate('victim', md5_answer=wrong, source='127.0.0.3') for _ in range(1000)]
+        # A handful were checked (28P01); the rest were refused without a check (28000).
+        self.assertLess(states.count('28P01'), 40, states[:60])
+        self.assertEqual(states.count('28P01') + states.count('28000'), 1000)
+        # That address waits out its window whoever it names: refused before any challenge.
+        self.assertEqual(self.sqlstate('app', source='127.0.0.3'), '28000')
+        # Another address and another role are untouched.
+        started = time.time()
+        c = self.server.connect(user='app', password='app pw')
+        c.close()
+        print(f'login from another address during the throttle: {(time.time() - started) * 1000:.1f} ms', flush=True)
+        self.assertLess(time.time() - started, 5)
+        self.assertGreaterEqual(self.attempts('throttled'), states.count('28000'))
+        self.assertGreaterEqual(self.attempts('wrong_password'), states.count('28P01'))
+
+    def attempts(self, result):
+        """driftdb_auth_attempts_total{result} as the metrics plugin serves it."""
+        text = urllib.request.urlopen(f'http://127.0.0.1:{self.metrics_port}/metrics', timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith(f'driftdb_auth_attempts_total{{result="{result}"}} '):
+                return float(line.split(' ')[1])
+        return 0
+
+    def test_a_roles_connection_limit_holds_except_for_superusers(self):
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute("CREATE ROLE limited LOGIN CONNECTION LIMIT 1 PASSWORD 'lim'")
+        first = self.server.connect(user='limited', password='lim')
+        self.assertIn('too many connections for role "limited"', self.refused(user='limited', password='lim'))
+        first.close()
+        # The slot frees when the connection closes (its session unregisters as it ends).
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.server.connect(user='limited', password='lim').close()
+                break
+            except psycopg2.OperationalError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        cur.execute('ALTER ROLE admin CONNECTION LIMIT 0')
+        self.admin().close()
+        cur.execute('ALTER ROLE admin CONNECTION LIMIT -1')
+        cur.execute('DROP ROLE limited')
+        c.close()
 
     def test_md5_role_through_psycopg2(self):
         c = self.server.connect(user='old', password='old pw')

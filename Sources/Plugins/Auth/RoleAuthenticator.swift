@@ -1,3 +1,4 @@
+import CoreMetrics
 import DriftCore
 import DriftPluginAPI
 import DriftStorage
@@ -11,15 +12,25 @@ final class RoleAuthenticator: Authenticator, @unchecked Sendable {
     let rules: [HostRule]
     /// Seeds the mock salts of unknown roles (stable for a server's life).
     let secret: [UInt8]
+    let throttle: LoginThrottle
 
-    init(engine: Engine, rules: [HostRule]) {
+    init(engine: Engine, rules: [HostRule], throttle: LoginThrottle = LoginThrottle()) {
         self.engine = engine
         self.rules = rules
+        self.throttle = throttle
         var rng = SystemRandomNumberGenerator()
         secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     func begin(_ request: AuthRequest) -> any AuthExchange {
+        if let wait = throttle.check(address: request.remoteAddress, role: request.user) {
+            AuthMetrics.shared.throttled.increment()
+            return Decided(.reject(wait))
+        }
+        return Throttled(exchange(request), throttle: throttle, request: request)
+    }
+
+    func exchange(_ request: AuthRequest) -> any AuthExchange {
         guard let rule = rules.first(where: { $0.matches(request) }) else {
             let host = request.remoteAddress.map { "host \"\($0)\"" } ?? "local connection"
             return Decided(.reject(SQLError(.invalidAuthorizationSpecification,
@@ -58,6 +69,51 @@ final class RoleAuthenticator: Authenticator, @unchecked Sendable {
         guard let until = role.validUntil else { return true }
         return PGTime.fromUnix(wallClockMicros()) < until
     }
+}
+
+/// Reports each exchange's outcome to the throttle: a wrong password counts against the
+/// address and the role, a login clears them.
+final class Throttled: AuthExchange {
+    let inner: any AuthExchange
+    let throttle: LoginThrottle
+    let request: AuthRequest
+
+    init(_ inner: any AuthExchange, throttle: LoginThrottle, request: AuthRequest) {
+        self.inner = inner
+        self.throttle = throttle
+        self.request = request
+    }
+
+    func start() -> AuthStep { note(inner.start()) }
+    func respond(_ message: [UInt8]) -> AuthStep { note(inner.respond(message)) }
+
+    private func note(_ step: AuthStep) -> AuthStep {
+        switch step {
+        case .reject(let e) where e.code == .invalidPassword:
+            throttle.failed(address: request.remoteAddress, role: request.user)
+            AuthMetrics.shared.wrongPassword.increment()
+        case .reject:
+            AuthMetrics.shared.refused.increment()
+        case .accept, .saslFinal(_, then: .accept):
+            throttle.succeeded(address: request.remoteAddress, role: request.user)
+            AuthMetrics.shared.ok.increment()
+        case .saslFinal(_, then: .reject):
+            AuthMetrics.shared.refused.increment()
+        default:
+            break
+        }
+        return step
+    }
+}
+
+/// `driftdb_auth_attempts_total{result}`: `ok`, `wrong_password` (28P01), `refused` (28000
+/// and protocol errors), `throttled` (refused by the login throttle before any check).
+final class AuthMetrics: Sendable {
+    static let shared = AuthMetrics()
+    let ok = Counter(label: "driftdb_auth_attempts_total", dimensions: [("result", "ok")])
+    let wrongPassword = Counter(label: "driftdb_auth_attempts_total", dimensions: [("result", "wrong_password")])
+    let refused = Counter(label: "driftdb_auth_attempts_total", dimensions: [("result", "refused")])
+    let throttled = Counter(label: "driftdb_auth_attempts_total", dimensions: [("result", "throttled")])
 }
 
 /// An exchange decided before it starts (trust, reject, no rule).

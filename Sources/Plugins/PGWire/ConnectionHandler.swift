@@ -152,7 +152,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             sendAndClose(w.buffer, context)
             return
         }
-        let key = server.registry.register(session)
+        // CONNECTION LIMIT binds every role but superusers, as in PostgreSQL.
+        let def = server.context.engine.latestCatalog.role(named: role)
+        guard let key = server.registry.register(session, roleLimit: def?.superuser == false ? def?.connectionLimit : nil) else {
+            w.error(SQLError(.tooManyConnections, "too many connections for role \"\(session.userName)\""), severity: "FATAL")
+            sendAndClose(w.buffer, context)
+            return
+        }
         registered = key
         let worker = ConnectionWorker(protocolHandler: QueryProtocol(session: session), channel: context.channel)
         // The connection's event loop is its own: named after the session, as ps shows it.

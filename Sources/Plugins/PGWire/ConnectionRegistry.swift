@@ -16,9 +16,14 @@ final class ConnectionRegistry: @unchecked Sendable {
     private var sessions: [Int32: (secretKey: Int32, session: Session)] = [:]
     private var nextProcessId: Int32 = 1
 
-    /// A new connection's key: a process id unique among open connections and a random secret.
-    func register(_ session: Session) -> Key {
+    /// A new connection's key: a process id unique among open connections and a random secret;
+    /// nil when its role already has `roleLimit` connections (checked and counted at once).
+    func register(_ session: Session, roleLimit: Int64? = nil) -> Key? {
         lock.withLock {
+            if let limit = roleLimit, limit >= 0,
+               sessions.values.lazy.filter({ $0.session.userName == session.userName }).count >= limit {
+                return nil
+            }
             while sessions[nextProcessId] != nil || nextProcessId <= 0 {
                 nextProcessId = nextProcessId == Int32.max ? 1 : nextProcessId + 1
             }
