@@ -32,22 +32,33 @@ import Testing
         #expect(Base64.encode(Array("any carnal pleas".utf8)) == "YW55IGNhcm5hbCBwbGVhcw==")
     }
 
-    func exchange(_ password: String, verifier: String?, user: String = "alice") -> AuthStep {
+    /// A whole exchange as a client runs it; `serverBinding`: the connection's TLS end point
+    /// (SCRAM-SHA-256-PLUS offered), `flag`/`clientBinding`: what the client sends.
+    func exchange(_ password: String, verifier: String?, user: String = "alice", serverBinding: [UInt8]? = nil,
+                  flag: String = "n", clientBinding: [UInt8] = []) -> AuthStep {
         var role = RoleDef(id: 1, name: "alice")
         role.login = true
         role.password = verifier
-        let x = SCRAMExchange(request: AuthRequest(user: user, database: "driftdb", remoteAddress: "127.0.0.1", tls: false),
-                              role: verifier == nil ? nil : role, secret: Array(repeating: 7, count: 32))
-        #expect(x.start() == .askSASL(mechanisms: ["SCRAM-SHA-256"]))
+        let request = AuthRequest(user: user, database: "driftdb", remoteAddress: "127.0.0.1", tls: serverBinding != nil,
+                                  tlsServerEndPoint: serverBinding)
+        let x = SCRAMExchange(request: request, role: verifier == nil ? nil : role, secret: Array(repeating: 7, count: 32))
+        #expect(x.start() == .askSASL(mechanisms: serverBinding == nil ? ["SCRAM-SHA-256"] : ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]))
         let clientFirstBare = "n=,r=fyko+d2lbbFgONRv9qkxdawL"
-        let first = Array("SCRAM-SHA-256".utf8) + [0] + [0, 0, 0, UInt8(3 + clientFirstBare.utf8.count)] + Array(("n,," + clientFirstBare).utf8)
-        guard case .saslContinue(let sf) = x.respond(first) else { return .reject(SQLError(.protocolViolation, "no server-first")) }
+        let gs2 = flag + ",,"
+        let mechanism = flag.hasPrefix("p=") ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256"
+        let message = Array((gs2 + clientFirstBare).utf8)
+        let first = Array(mechanism.utf8) + [0] + [0, 0, 0, UInt8(message.count)] + message
+        let sf: [UInt8]
+        switch x.respond(first) {
+        case .saslContinue(let m): sf = m
+        case let other: return other
+        }
         let serverFirst = String(decoding: sf, as: UTF8.self)
         let parts = Dictionary(uniqueKeysWithValues: serverFirst.split(separator: ",").map { ($0.prefix(1), String($0.dropFirst(2))) })
         let salt = Base64.decode(parts["s"] ?? "") ?? []
         let salted = PasswordVerifier.saltedPassword(password, salt: salt, iterations: Int(parts["i"] ?? "") ?? 0)
         let clientKey = PasswordVerifier.hmac(salted, "Client Key")
-        let withoutProof = "c=biws,r=" + (parts["r"] ?? "")
+        let withoutProof = "c=" + Base64.encode(Array(gs2.utf8) + clientBinding) + ",r=" + (parts["r"] ?? "")
         let auth = Array((clientFirstBare + "," + serverFirst + "," + withoutProof).utf8)
         let proof = zip(clientKey, PasswordVerifier.hmac(PasswordVerifier.sha256(clientKey), auth)).map { $0 ^ $1 }
         return x.respond(Array((withoutProof + ",p=" + Base64.encode(proof)).utf8))
@@ -65,6 +76,31 @@ import Testing
         // An unknown role runs the same exchange and fails with the same error.
         #expect(exchange("s3cret", verifier: nil, user: "ghost")
             == .reject(SQLError(.invalidPassword, "password authentication failed for user \"ghost\"")))
+    }
+
+    @Test func scramPlusBindsTheExchangeToTheTLSConnection() {
+        let v = PasswordVerifier.make(password: "s3cret", user: "alice")
+        let endPoint = PasswordVerifier.sha256(Array("certificate".utf8))
+        guard case .saslFinal(_, then: .accept(role: "alice")) = exchange("s3cret", verifier: v, serverBinding: endPoint,
+                                                                         flag: "p=tls-server-end-point", clientBinding: endPoint) else {
+            Issue.record("a bound exchange was refused")
+            return
+        }
+        // Another certificate's hash (a man in the middle's): refused.
+        #expect(exchange("s3cret", verifier: v, serverBinding: endPoint, flag: "p=tls-server-end-point",
+                         clientBinding: PasswordVerifier.sha256(Array("other".utf8)))
+            == .reject(SQLError(.protocolViolation, "SCRAM channel binding check failed")))
+        // "y": the client could bind but thinks the server cannot, while -PLUS was offered.
+        guard case .reject(let e) = exchange("s3cret", verifier: v, serverBinding: endPoint, flag: "y") else {
+            Issue.record("a downgraded exchange was accepted")
+            return
+        }
+        #expect(e.message == "SCRAM channel binding negotiation error")
+        // Without TLS, "y" is fine and -PLUS is not offered.
+        guard case .saslFinal(_, then: .accept) = exchange("s3cret", verifier: v, flag: "y") else {
+            Issue.record("flag y without TLS was refused")
+            return
+        }
     }
 
     @Test func hostRulesMatchConnectionDatabaseUserAndAddress() throws {

@@ -118,13 +118,23 @@ class Auth(unittest.TestCase):
         self.assertNotIn(PASSWORD.encode(), log)
         self.assertIn(b'SCRAM-SHA-256$4096:', log)
 
-    def test_psql_logs_in_with_scram_and_over_tls(self):
+    def test_psql_logs_in_with_scram_over_tls_and_with_channel_binding(self):
         env = dict(os.environ, PGPASSWORD='app pw')
         for mode in ('disable', 'require'):
             r = subprocess.run(['psql', '-X', '-At', '-c', 'SELECT current_user',
                                 f'host=127.0.0.1 port={self.server.port} user=app dbname=driftdb sslmode={mode}'],
                                capture_output=True, text=True, env=env, timeout=30)
             self.assertEqual((r.returncode, r.stdout.strip()), (0, 'app'), r.stderr)
+        # SCRAM-SHA-256-PLUS: the exchange bound to this TLS connection's certificate.
+        r = subprocess.run(['psql', '-X', '-At', '-c', 'SELECT current_user',
+                            f'host=127.0.0.1 port={self.server.port} user=app dbname=driftdb sslmode=require channel_binding=require'],
+                           capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, 'app'), r.stderr)
+        # Without TLS there is nothing to bind to: libpq refuses rather than log in unbound.
+        r = subprocess.run(['psql', '-X', '-At', '-c', 'SELECT 1',
+                            f'host=127.0.0.1 port={self.server.port} user=app dbname=driftdb sslmode=disable channel_binding=require'],
+                           capture_output=True, text=True, env=env, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
         env['PGPASSWORD'] = 'wrong'
         r = subprocess.run(['psql', '-X', '-At', '-c', 'SELECT 1', f'host=127.0.0.1 port={self.server.port} user=app dbname=driftdb'],
                            capture_output=True, text=True, env=env, timeout=30)

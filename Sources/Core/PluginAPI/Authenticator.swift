@@ -7,12 +7,16 @@ public struct AuthRequest: Sendable {
     /// The peer's address (nil over a Unix-domain socket).
     public var remoteAddress: String?
     public var tls: Bool
+    /// Over TLS: the `tls-server-end-point` channel-binding data (RFC 5929: the hash of the
+    /// server's certificate) for SCRAM-SHA-256-PLUS.
+    public var tlsServerEndPoint: [UInt8]?
 
-    public init(user: String, database: String, remoteAddress: String?, tls: Bool) {
+    public init(user: String, database: String, remoteAddress: String?, tls: Bool, tlsServerEndPoint: [UInt8]? = nil) {
         self.user = user
         self.database = database
         self.remoteAddress = remoteAddress
         self.tls = tls
+        self.tlsServerEndPoint = tlsServerEndPoint
     }
 }
 

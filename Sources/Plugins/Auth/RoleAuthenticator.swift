@@ -177,9 +177,11 @@ final class MD5Exchange: AuthExchange {
 }
 
 /// SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL runs it: the user name in the SCRAM
-/// messages is ignored (the startup packet's counts), no channel binding offered.
+/// messages is ignored (the startup packet's counts); over TLS SCRAM-SHA-256-PLUS is offered
+/// too, bound to the connection by `tls-server-end-point`.
 final class SCRAMExchange: AuthExchange {
     static let mechanism = "SCRAM-SHA-256"
+    static let plus = "SCRAM-SHA-256-PLUS"
 
     let request: AuthRequest
     let role: RoleDef?
@@ -191,6 +193,8 @@ final class SCRAMExchange: AuthExchange {
     private var serverFirst = ""
     private var nonce = ""
     private var gs2Header = ""
+    /// What `c=` must carry: the gs2 header, then the binding data under -PLUS.
+    private var expectedBinding: [UInt8] = []
     private var stage = 0
 
     init(request: AuthRequest, role: RoleDef?, secret: [UInt8]) {
@@ -208,7 +212,9 @@ final class SCRAMExchange: AuthExchange {
         }
     }
 
-    func start() -> AuthStep { .askSASL(mechanisms: [Self.mechanism]) }
+    func start() -> AuthStep {
+        .askSASL(mechanisms: request.tlsServerEndPoint == nil ? [Self.mechanism] : [Self.plus, Self.mechanism])
+    }
 
     func respond(_ message: [UInt8]) -> AuthStep {
         stage += 1
@@ -225,7 +231,10 @@ final class SCRAMExchange: AuthExchange {
 
     /// SASLInitialResponse: mechanism, length, client-first-message.
     private func first(_ m: [UInt8]) -> AuthStep {
-        guard let zero = m.firstIndex(of: 0), String(decoding: m[..<zero], as: UTF8.self) == Self.mechanism else {
+        guard let zero = m.firstIndex(of: 0) else { return malformed("no mechanism") }
+        let mechanism = String(decoding: m[..<zero], as: UTF8.self)
+        let binding = request.tlsServerEndPoint
+        guard mechanism == Self.mechanism || (mechanism == Self.plus && binding != nil) else {
             return .reject(SQLError(.protocolViolation, "client selected an invalid SASL authentication mechanism"))
         }
         let rest = m[(zero + 1)...]
@@ -239,15 +248,29 @@ final class SCRAMExchange: AuthExchange {
         let parts = text.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else { return malformed("no gs2 header") }
         switch parts[0] {
-        case "n", "y": break
+        case "n" where mechanism == Self.mechanism:
+            break
+        case "y" where mechanism == Self.mechanism:
+            // The client could bind and believes the server cannot: with -PLUS offered, a
+            // man in the middle removed it.
+            if binding != nil {
+                return .reject(SQLError(.protocolViolation, "SCRAM channel binding negotiation error",
+                                        detail: "The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding."))
+            }
+        case "p=tls-server-end-point" where mechanism == Self.plus:
+            break
         default:
+            if mechanism == Self.plus {
+                return .reject(SQLError(.protocolViolation, "unsupported SCRAM channel-binding type \"\(parts[0])\""))
+            }
             if parts[0].hasPrefix("p=") {
-                return .reject(SQLError(.protocolViolation, "channel binding was requested, but the server did not offer it"))
+                return .reject(SQLError(.protocolViolation, "channel binding was requested, but the client did not select SCRAM-SHA-256-PLUS"))
             }
             return malformed("unexpected channel-binding flag \"\(parts[0])\"")
         }
         guard parts[1].isEmpty else { return .reject(SQLError(.featureNotSupported, "client uses authorization identity, but it is not supported")) }
         gs2Header = String(parts[0]) + ",,"
+        expectedBinding = Array(gs2Header.utf8) + (mechanism == Self.plus ? (binding ?? []) : [])
         clientFirstBare = String(parts[2])
         let attrs = attributes(clientFirstBare)
         guard attrs.first?.0 == "n", let clientNonce = attrs.first(where: { $0.0 == "r" })?.1, !clientNonce.isEmpty,
@@ -275,7 +298,7 @@ final class SCRAMExchange: AuthExchange {
         let withoutProof = String(decoding: m[..<at], as: UTF8.self)
         let attrs = attributes(withoutProof)
         guard attrs.count >= 2, attrs[0].0 == "c", attrs[1].0 == "r" else { return malformed("client-final-message needs c= and r=") }
-        guard Base64.decode(attrs[0].1) == Array(gs2Header.utf8) else {
+        guard let sent = Base64.decode(attrs[0].1), constantTimeEqual(sent, expectedBinding) else {
             return .reject(SQLError(.protocolViolation, "SCRAM channel binding check failed"))
         }
         guard attrs[1].1 == nonce else { return malformed("nonce mismatch") }

@@ -96,7 +96,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         case let .cancel(pid, key):
             server.registry.cancel(processId: pid, secretKey: key)
             context.close(promise: nil)
-        case let .authenticate(request, negotiation):
+        case .authenticate(var request, let negotiation):
+            if request.tls { request.tlsServerEndPoint = server.tlsServerEndPoint }
             if let n = negotiation {
                 var w = BackendWriter()
                 w.message("v") { b in

@@ -27,6 +27,8 @@ final class PGServer: @unchecked Sendable {
     private(set) var endpoints: [String] = []
     /// The TLS context when a certificate and key are configured.
     private(set) var tls: NIOSSLContext?
+    /// The certificate's `tls-server-end-point` channel-binding data.
+    private(set) var tlsServerEndPoint: [UInt8]?
 
     init(settings: PGWirePlugin.Settings, context: PluginContext) {
         self.settings = settings
@@ -39,7 +41,9 @@ final class PGServer: @unchecked Sendable {
     func start() throws {
         if let cert = settings.tlsCertificate, let key = settings.tlsKey {
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                let certificates = try NIOSSLCertificate.fromPEMFile(cert)
+                let chain = certificates.map { NIOSSLCertificateSource.certificate($0) }
+                tlsServerEndPoint = try certificates.first.map { ChannelBinding.serverEndPoint(derCertificate: try $0.toDERBytes()) }
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
                 tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
             } catch {
