@@ -214,6 +214,37 @@ class Auth(unittest.TestCase):
         cur.execute('DROP ROLE limited')
         c.close()
 
+    def test_a_roles_settings_apply_to_its_sessions(self):
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute("CREATE ROLE timed LOGIN PASSWORD 'tp'")
+        cur.execute("ALTER ROLE timed SET statement_timeout = '200ms'")
+        cur.execute("ALTER ROLE timed SET application_name TO 'batch'")
+        cur.execute("SELECT rolconfig FROM pg_roles WHERE rolname = 'timed'")
+        self.assertEqual(cur.fetchone(), (['statement_timeout=200ms', 'application_name=batch'],))
+        with self.assertRaises(psycopg2.Error) as e:
+            cur.execute("ALTER ROLE timed SET statement_timeout = 'soon'")
+        self.assertEqual(e.exception.pgcode, '22023')
+        t = self.server.connect(user='timed', password='tp')
+        tcur = t.cursor()
+        tcur.execute('SHOW statement_timeout')
+        self.assertEqual(tcur.fetchone(), ('200ms',))
+        with self.assertRaises(psycopg2.Error) as e:
+            tcur.execute('SELECT pg_sleep(2)')
+        self.assertEqual(e.exception.pgcode, '57014')
+        t.close()
+        cur.execute('ALTER ROLE timed RESET statement_timeout')
+        t = self.server.connect(user='timed', password='tp')
+        tcur = t.cursor()
+        tcur.execute('SHOW statement_timeout')
+        self.assertEqual(tcur.fetchone(), ('0',))
+        t.close()
+        cur.execute('ALTER ROLE timed RESET ALL')
+        cur.execute("SELECT rolconfig FROM pg_roles WHERE rolname = 'timed'")
+        self.assertEqual(cur.fetchone(), (None,))
+        cur.execute('DROP ROLE timed')
+        c.close()
+
     def test_md5_role_through_psycopg2(self):
         c = self.server.connect(user='old', password='old pw')
         cur = c.cursor()
@@ -273,6 +304,241 @@ class Auth(unittest.TestCase):
         cur.execute('DROP ROLE IF EXISTS temp2')
         self.assertEqual(c.notices[-1].strip(), 'NOTICE:  role "temp2" does not exist, skipping')
         c.close()
+
+
+    def role_conn(self, user, password='m', **kw):
+        c = self.server.connect(user=user, password=password, **kw)
+        c.autocommit = True
+        return c
+
+    def outcome(self, cur, sql):
+        """'ok' or the SQLSTATE a statement fails with."""
+        try:
+            cur.execute(sql)
+            return 'ok'
+        except psycopg2.Error as e:
+            return e.pgcode
+
+    def test_grant_matrix(self):
+        """Each privilege on each kind of object, held directly, through a granted role and
+        through PUBLIC: what it allows succeeds, everything else fails with 42501, and
+        has_*_privilege says the same; REVOKE takes effect at a live session's next statement."""
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute("CREATE ROLE m_direct LOGIN PASSWORD 'm'")
+        cur.execute("CREATE ROLE m_member LOGIN PASSWORD 'm'")
+        cur.execute("CREATE ROLE m_other LOGIN PASSWORD 'm'")
+        cur.execute('CREATE ROLE m_group')
+        cur.execute('GRANT m_group TO m_member')
+        # REFERENCES is exercised by creating a referencing table.
+        cur.execute('GRANT CREATE ON SCHEMA public TO m_direct, m_member, m_other')
+        paths = [('direct', 'm_direct', 'm_direct'), ('group', 'm_group', 'm_member'), ('public', 'PUBLIC', 'm_other')]
+        table_statements = {
+            'SELECT': 'SELECT * FROM {t}',
+            'INSERT': 'INSERT INTO {t} VALUES ({n}, 0)',
+            'UPDATE': 'UPDATE {t} SET v = 1',
+            'DELETE': 'DELETE FROM {t}',
+            'TRUNCATE': 'TRUNCATE {t}',
+            'REFERENCES': 'CREATE TABLE {t}_ref{n} (a int REFERENCES {t})',
+        }
+        sequence_statements = {'USAGE': "SELECT nextval('{t}')", 'SELECT': 'SELECT last_value FROM {t}',
+                               'UPDATE': "SELECT setval('{t}', 10)"}
+        # nextval takes USAGE or UPDATE.
+        sequence_implies = {'UPDATE': {'UPDATE', 'USAGE'}}
+        schema_statements = {'USAGE': 'SELECT * FROM {t}.inside', 'CREATE': 'CREATE TABLE {t}.made (a int)'}
+        n = 1000
+        for kind, statements in [('table', table_statements), ('sequence', sequence_statements), ('schema', schema_statements)]:
+            for privilege in statements:
+                for path, grantee, user in paths:
+                    name = f'g_{kind[:3]}_{privilege.lower()}_{path}'
+                    if kind == 'table':
+                        cur.execute(f'CREATE TABLE {name} (id int PRIMARY KEY, v int)')
+                        cur.execute(f'INSERT INTO {name} VALUES (1, 1)')
+                    elif kind == 'sequence':
+                        cur.execute(f'CREATE SEQUENCE {name}')
+                    else:
+                        cur.execute(f'CREATE SCHEMA {name}')
+                        cur.execute(f'CREATE TABLE {name}.inside (a int)')
+                        cur.execute(f'GRANT SELECT ON {name}.inside TO PUBLIC')
+                    on = {'table': 'TABLE', 'sequence': 'SEQUENCE', 'schema': 'SCHEMA'}[kind]
+                    cur.execute(f'GRANT {privilege} ON {on} {name} TO {grantee}')
+                    r = self.role_conn(user)
+                    rcur = r.cursor()
+                    allowed = sequence_implies.get(privilege, {privilege}) if kind == 'sequence' else {privilege}
+                    for other, sql in statements.items():
+                        n += 1
+                        got = self.outcome(rcur, sql.format(t=name, n=n))
+                        self.assertEqual(got, 'ok' if other in allowed else '42501', f'{user} holding {privilege} on {kind} {name}: {sql}')
+                        function = {'table': 'has_table_privilege', 'sequence': 'has_sequence_privilege', 'schema': 'has_schema_privilege'}[kind]
+                        rcur.execute(f'SELECT {function}(%s, %s)', (name, other))
+                        self.assertEqual(rcur.fetchone()[0], other == privilege, f'{function}({name}, {other}) as {user}')
+                    # REVOKE reaches the live session at its next statement.
+                    cur.execute(f'REVOKE {privilege} ON {on} {name} FROM {grantee}')
+                    n += 1
+                    self.assertEqual(self.outcome(rcur, statements[privilege].format(t=name, n=n)), '42501', f'after REVOKE {privilege} on {name}')
+                    r.close()
+        # The message is PostgreSQL's.
+        r = self.role_conn('m_direct')
+        with self.assertRaises(psycopg2.Error) as e:
+            r.cursor().execute('SELECT * FROM g_tab_select_direct')
+        self.assertEqual(e.exception.pgerror.splitlines()[0], 'ERROR:  permission denied for table g_tab_select_direct')
+        r.close()
+
+    def test_owners_grant_options_and_acl_columns(self):
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute("CREATE ROLE o_owner LOGIN PASSWORD 'm'")
+        cur.execute("CREATE ROLE o_reader LOGIN PASSWORD 'm'")
+        cur.execute("CREATE ROLE o_third LOGIN PASSWORD 'm'")
+        o = self.role_conn('o_owner')
+        ocur = o.cursor()
+        # PostgreSQL 15: nobody but the owner creates in public until granted.
+        self.assertEqual(self.outcome(ocur, 'CREATE TABLE owned (id int PRIMARY KEY, v text)'), '42501')
+        cur.execute('GRANT CREATE ON SCHEMA public TO o_owner')
+        ocur.execute('CREATE TABLE owned (id int PRIMARY KEY, v text)')
+        ocur.execute("INSERT INTO owned VALUES (1, 'a')")
+        cur.execute("SELECT pg_get_userbyid(relowner), relacl FROM pg_class WHERE relname = 'owned'")
+        self.assertEqual(cur.fetchone(), ('o_owner', None))
+        cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'owned'")
+        self.assertEqual(cur.fetchone(), ('o_owner',))
+        r = self.role_conn('o_reader')
+        rcur = r.cursor()
+        self.assertEqual(self.outcome(rcur, 'SELECT * FROM owned'), '42501')
+        ocur.execute('GRANT SELECT ON owned TO o_reader WITH GRANT OPTION')
+        rcur.execute('SELECT * FROM owned')
+        self.assertEqual(rcur.fetchall(), [(1, 'a')])
+        # With the grant option the reader passes SELECT on, and only SELECT.
+        rcur.execute('GRANT SELECT ON owned TO o_third')
+        self.assertEqual(self.outcome(rcur, 'GRANT INSERT ON owned TO o_third'), 'ok')
+        self.assertIn('no privileges were granted for "owned"', r.notices[-1])
+        cur.execute("SELECT relacl FROM pg_class WHERE relname = 'owned'")
+        self.assertEqual(cur.fetchone()[0], ['o_owner=arwdDxt/o_owner', 'o_reader=r*/o_owner', 'o_third=r/o_reader'])
+        # Revoking the option needs CASCADE once it was used.
+        self.assertEqual(self.outcome(ocur, 'REVOKE GRANT OPTION FOR SELECT ON owned FROM o_reader'), '2BP01')
+        ocur.execute('REVOKE GRANT OPTION FOR SELECT ON owned FROM o_reader CASCADE')
+        cur.execute("SELECT relacl FROM pg_class WHERE relname = 'owned'")
+        self.assertEqual(cur.fetchone()[0], ['o_owner=arwdDxt/o_owner', 'o_reader=r/o_owner'])
+        # Only the owner alters or drops; ownership moves to a role the owner is a member of.
+        for sql in ['DROP TABLE owned', 'ALTER TABLE owned ADD COLUMN x int', 'CREATE INDEX ON owned (v)']:
+            self.assertEqual(self.outcome(rcur, sql), '42501', sql)
+        self.assertEqual(self.outcome(ocur, 'ALTER TABLE owned OWNER TO o_reader'), '42501')
+        cur.execute('ALTER TABLE owned OWNER TO o_reader')
+        cur.execute("SELECT pg_get_userbyid(relowner), relacl FROM pg_class WHERE relname = 'owned'")
+        self.assertEqual(cur.fetchone(), ('o_reader', ['o_reader=arwdDxt/o_reader']))
+        # A role that owns objects or holds privileges cannot be dropped.
+        with self.assertRaises(psycopg2.Error) as e:
+            cur.execute('DROP ROLE o_reader')
+        self.assertEqual(e.exception.pgcode, '2BP01')
+        self.assertIn('owner of table owned', e.exception.pgerror)
+        rcur.execute('DROP TABLE owned')
+        # A view reads its tables with its owner's rights.
+        cur.execute('CREATE TABLE secret (id int, s text)')
+        cur.execute("INSERT INTO secret VALUES (1, 'x')")
+        cur.execute('SELECT max(drift_seq) FROM drift_events')
+        written = cur.fetchone()[0]
+        cur.execute('CREATE VIEW secret_ids AS SELECT id FROM secret')
+        cur.execute('GRANT SELECT ON secret_ids TO o_third')
+        t = self.role_conn('o_third')
+        tcur = t.cursor()
+        tcur.execute('SELECT * FROM secret_ids')
+        self.assertEqual(tcur.fetchall(), [(1,)])
+        self.assertEqual(self.outcome(tcur, 'SELECT * FROM secret'), '42501')
+        self.assertEqual(self.outcome(tcur, f'SELECT * FROM secret AS OF @seq:{written}'), '42501')
+        # drift_events shows only the tables the reader may read.
+        tcur.execute("SELECT DISTINCT table_name FROM drift_events WHERE table_name IN ('secret', 'secret_ids')")
+        self.assertEqual(tcur.fetchall(), [])
+        cur.execute('GRANT SELECT ON secret TO o_third')
+        tcur.execute("SELECT DISTINCT table_name FROM drift_events WHERE table_name = 'secret'")
+        self.assertEqual(tcur.fetchall(), [('secret',)])
+        for conn in (o, r, t):
+            conn.close()
+        cur.execute('DROP VIEW secret_ids')
+        cur.execute('DROP TABLE secret')
+        cur.execute('REVOKE CREATE ON SCHEMA public FROM o_owner')
+        for role in ('o_owner', 'o_reader', 'o_third'):
+            cur.execute(f'DROP ROLE {role}')
+
+    def test_role_membership_set_role_and_catalog(self):
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute('CREATE ROLE s_group')
+        cur.execute('CREATE ROLE s_noinherit NOINHERIT')
+        cur.execute("CREATE ROLE s_user LOGIN PASSWORD 'm'")
+        cur.execute("CREATE ROLE s_stranger LOGIN PASSWORD 'm'")
+        cur.execute('CREATE TABLE s_data (x int)')
+        cur.execute('GRANT SELECT ON s_data TO s_group')
+        cur.execute('GRANT s_group TO s_user WITH ADMIN OPTION')
+        cur.execute('GRANT s_noinherit TO s_stranger')
+        cur.execute('GRANT s_group TO s_noinherit')
+        self.assertEqual(self.outcome(cur, 'GRANT s_user TO s_group'), '0LP01')
+        cur.execute("SELECT r.rolname, m.rolname, admin_option FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+                    "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname LIKE 's\\_%' ORDER BY 1, 2")
+        self.assertEqual(cur.fetchall(), [('s_group', 's_noinherit', False), ('s_group', 's_user', True),
+                                          ('s_noinherit', 's_stranger', False)])
+        u = self.role_conn('s_user')
+        ucur = u.cursor()
+        ucur.execute('SELECT * FROM s_data')
+        ucur.execute("SELECT pg_has_role('s_group', 'MEMBER'), pg_has_role('s_stranger', 'MEMBER')")
+        self.assertEqual(ucur.fetchone(), (True, False))
+        # SET ROLE: to a role one is a member of; current_user changes, session_user does not.
+        self.assertEqual(self.outcome(ucur, 'SET ROLE s_stranger'), '42501')
+        ucur.execute('SET ROLE s_group')
+        ucur.execute('SELECT current_user, session_user')
+        self.assertEqual(ucur.fetchone(), ('s_group', 's_user'))
+        ucur.execute('RESET ROLE')
+        ucur.execute('SELECT current_user')
+        self.assertEqual(ucur.fetchone(), ('s_user',))
+        # Nor through a startup option, set_config or the role's own defaults.
+        self.assertIn('permission denied to set role "s_stranger"', self.refused(user='s_user', password='m', options='-c role=s_stranger'))
+        self.assertEqual(self.outcome(ucur, "SELECT set_config('role', 's_stranger', false)"), '42501')
+        # A default the role may not take is skipped at login (PostgreSQL warns and goes on).
+        cur.execute("ALTER ROLE s_user SET role = 's_stranger'")
+        with self.role_conn('s_user') as g:
+            gcur = g.cursor()
+            gcur.execute('SELECT current_user')
+            self.assertEqual(gcur.fetchone(), ('s_user',))
+        g.close()
+        cur.execute("ALTER ROLE s_user SET role = 's_group'")
+        with self.role_conn('s_user') as g:
+            gcur = g.cursor()
+            gcur.execute('SELECT current_user')
+            self.assertEqual(gcur.fetchone(), ('s_group',))
+        g.close()
+        cur.execute('ALTER ROLE s_user RESET role')
+        with self.role_conn('s_user', options='-c role=s_group') as g:
+            gcur = g.cursor()
+            gcur.execute('SELECT current_user, session_user')
+            self.assertEqual(gcur.fetchone(), ('s_group', 's_user'))
+        g.close()
+        # ADMIN OPTION lets s_user grant the role on.
+        ucur.execute('GRANT s_group TO s_stranger')
+        u.close()
+        # NOINHERIT: s_stranger's membership in s_noinherit does not pass s_group's rights
+        # through it, but its direct membership (just granted) does.
+        s = self.role_conn('s_stranger')
+        scur = s.cursor()
+        scur.execute('SELECT * FROM s_data')
+        cur.execute('REVOKE s_group FROM s_stranger')
+        self.assertEqual(self.outcome(scur, 'SELECT * FROM s_data'), '42501')
+        # As s_noinherit, nothing of s_group's; but s_group may be set (membership, not inheritance).
+        scur.execute('SET ROLE s_noinherit')
+        self.assertEqual(self.outcome(scur, 'SELECT * FROM s_data'), '42501')
+        scur.execute('SET ROLE s_group')
+        scur.execute('SELECT * FROM s_data')
+        s.close()
+        # psql's \du and \dp read what the catalog says.
+        env = dict(os.environ, PGPASSWORD=PASSWORD)
+        out = subprocess.run(['psql', '-X', '-c', r'\du s_*', '-c', r'\dp s_data',
+                              f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb'],
+                             capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r's_user\s*\|[^\n]*\|\s*\{s_group\}')
+        self.assertRegex(out.stdout, r's_noinherit\s*\|\s*No inheritance, Cannot login\s*\|\s*\{s_group\}')
+        self.assertIn('admin=arwdDxt/admin', out.stdout)
+        self.assertIn('s_group=r/admin', out.stdout)
+        cur.execute('DROP TABLE s_data')
+        for role in ('s_user', 's_stranger', 's_noinherit', 's_group'):
+            cur.execute(f'DROP ROLE {role}')
 
 
 if __name__ == '__main__':

@@ -101,11 +101,14 @@ public final class AuthPlugin: DriftPlugin, @unchecked Sendable {
     }
 
     /// Creates the configured superuser if it does not exist (with the password from the
-    /// environment, if set: without one it can log in only where a rule trusts it).
+    /// environment, if set: without one it can log in only where a rule trusts it). The first
+    /// becomes the bootstrap superuser (id 0, OID 10): the owner of everything made without
+    /// a role, as PostgreSQL's initdb user owns the system.
     static func bootstrap(_ settings: Settings, _ context: PluginContext) throws {
-        guard let name = settings.superuser, context.engine.latestCatalog.role(named: name) == nil else { return }
+        let catalog = context.engine.latestCatalog
+        guard let name = settings.superuser, catalog.role(named: name) == nil else { return }
         let t = context.engine.begin()
-        var role = RoleDef(id: t.allocateTableId(), name: name)
+        var role = RoleDef(id: catalog.roles[Catalog.bootstrapRoleId] == nil ? Catalog.bootstrapRoleId : t.allocateTableId(), name: name)
         (role.superuser, role.createRole, role.createDB, role.login, role.replication, role.bypassRLS) = (true, true, true, true, true, true)
         let password = environment(settings.passwordVariable)
         role.password = password.map { PasswordVerifier.make(password: $0, user: name) }

@@ -44,6 +44,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// CREATE ROLE, or the role with that id as ALTER ROLE leaves it.
     case createRole(RoleDef)
     case dropRole(UInt32)
+    /// An object's owner and access list as GRANT, REVOKE or ALTER ... OWNER TO leave them
+    /// (nil: back to no entry, when the object is dropped).
+    case setACL(PrivilegeObject, ObjectACL?)
 
     public var tableId: UInt32 {
         switch self {
@@ -60,6 +63,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createEnum(let e): return e.id
         case .dropEnum(let id): return id
         case .createRole, .dropRole: return 0
+        case .setACL(.relation(let id), _): return id
+        case .setACL(.schema, _): return 0
         }
     }
 
@@ -165,6 +170,11 @@ public enum CatalogEvent: Sendable, Hashable {
         case .truncateTable(let id): w.u8(26); w.varint(UInt64(id))
         case .createRole(let role): w.u8(27); role.encode(into: &w)
         case .dropRole(let id): w.u8(28); w.varint(UInt64(id))
+        case let .setACL(object, acl):
+            w.u8(29)
+            object.encode(into: &w)
+            w.u8(acl == nil ? 0 : 1)
+            acl?.encode(into: &w)
         }
     }
 
@@ -317,6 +327,9 @@ public enum CatalogEvent: Sendable, Hashable {
         case 26: return .truncateTable(try id())
         case 27: return .createRole(try RoleDef.decode(&r))
         case 28: return .dropRole(try id())
+        case 29:
+            let object = try PrivilegeObject.decode(&r)
+            return .setACL(object, try r.u8() == 1 ? try ObjectACL.decode(&r) : nil)
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -20,6 +20,10 @@ public struct RoleDef: Sendable, Hashable {
     /// Microseconds since 2000-01-01 UTC after which the password no longer works.
     public var validUntil: Int64?
     public var password: String?
+    /// ALTER ROLE ... SET: session defaults, `name=value`, applied when a session starts as it.
+    public var config: [String] = []
+    /// GRANT role TO this role: the roles it is a member of.
+    public var memberOf: [RoleMembership] = []
 
     /// Role OIDs: this base plus the role's catalog id.
     public static let oidBase: UInt32 = 200_000
@@ -43,6 +47,14 @@ public struct RoleDef: Sendable, Hashable {
         if let v = validUntil { w.zigzag(v) }
         w.u8(password == nil ? 0 : 1)
         if let p = password { w.string(p) }
+        w.varint(UInt64(config.count))
+        for c in config { w.string(c) }
+        w.varint(UInt64(memberOf.count))
+        for m in memberOf {
+            w.varint(UInt64(m.role))
+            w.varint(UInt64(m.grantor))
+            w.u8(m.admin ? 1 : 0)
+        }
     }
 
     static func decode(_ r: inout ByteReader) throws -> RoleDef {
@@ -58,6 +70,17 @@ public struct RoleDef: Sendable, Hashable {
         role.connectionLimit = try r.zigzag()
         if flags & 128 != 0 { role.validUntil = try r.zigzag() }
         if try r.u8() == 1 { role.password = try r.string() }
+        // Settings and memberships came after the first release of role events: a role
+        // event written before them ends here (the role is always the last thing in its event).
+        if !r.isAtEnd {
+            let n = try r.count(max: 10_000)
+            for _ in 0..<n { role.config.append(try r.string()) }
+            let m = try r.count(max: 100_000)
+            for _ in 0..<m {
+                let id = UInt32(truncatingIfNeeded: try r.varint())
+                role.memberOf.append(RoleMembership(role: id, grantor: UInt32(truncatingIfNeeded: try r.varint()), admin: try r.u8() == 1))
+            }
+        }
         return role
     }
 }

@@ -219,6 +219,9 @@ public struct Catalog: Sendable {
     public var schemas: Set<String> = ["public"]
     public var enums: [UInt32: EnumType] = [:]
     public var roles: [UInt32: RoleDef] = [:]
+    /// Owners and access lists that differ from the default (objects made without a role,
+    /// never granted on, have none).
+    public var acls: [PrivilegeObject: ObjectACL] = [:]
 
     public func enumType(schema: String = "public", _ name: String) -> EnumType? {
         enums.values.first { $0.schema == schema && $0.name == name }
@@ -300,6 +303,7 @@ public struct Catalog: Sendable {
             let t = try existing(id)
             tables[id] = nil
             byName[t.qualifiedName] = nil
+            acls[.relation(id)] = nil
         case .addColumn(let id, let c):
             let t = try existing(id)
             guard t.columns.count < Limits.tableColumnsMax else {
@@ -339,6 +343,7 @@ public struct Catalog: Sendable {
             guard let v = views[id] else { throw DecodeError("DDL event drops unknown view \(id)", offset: 0) }
             views[id] = nil
             viewsByName[v.qualifiedName] = nil
+            acls[.relation(id)] = nil
         case .addConstraint(let id, let c):
             tables[id] = try existing(id).with { $0.constraints.append(c) }
         case .dropConstraint(let id, let name):
@@ -353,6 +358,7 @@ public struct Catalog: Sendable {
             guard let s = sequences[id] else { throw DecodeError("DDL event drops unknown sequence \(id)", offset: 0) }
             sequences[id] = nil
             sequencesByName[s.qualifiedName] = nil
+            acls[.relation(id)] = nil
         case .sequenceState:
             break
         case .createEnum(let e):
@@ -369,6 +375,9 @@ public struct Catalog: Sendable {
             schemas.insert(name)
         case .dropSchema(let name):
             schemas.remove(name)
+            acls[.schema(name)] = nil
+        case let .setACL(object, acl):
+            acls[object] = acl
         case let .setPrimaryKey(id, cols):
             let t = try existing(id)
             guard cols.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {

@@ -38,7 +38,8 @@ public final class TemporaryTables: @unchecked Sendable {
         case .createSequence(let s): return s.schema == schema
         case .alterSequence(let s): return temp.sequences[s.id] != nil
         case .dropSequence(let id), .sequenceState(let id, _, _): return temp.sequences[id] != nil
-        case .createSchema, .dropSchema, .createEnum, .dropEnum, .createView, .dropView, .createRole, .dropRole: return false
+        case .createSchema, .dropSchema, .createEnum, .dropEnum, .createView, .dropView, .createRole, .dropRole,
+             .setACL(.schema, _): return false
         default: return temp.tables[event.tableId] != nil
         }
     }

@@ -191,7 +191,7 @@ struct CatalogView {
     /// shows as the bootstrap superuser it acts as.
     var roles: [RoleDef] {
         var all = catalog.roles.values.sorted { $0.name < $1.name }
-        if catalog.role(named: userName) == nil {
+        if catalog.role(named: userName) == nil && catalog.roles[Catalog.bootstrapRoleId] == nil {
             var me = RoleDef(id: 0, name: userName)
             (me.superuser, me.createRole, me.createDB, me.login, me.replication, me.bypassRLS) = (true, true, true, true, true, true)
             all.insert(me, at: 0)
@@ -200,7 +200,46 @@ struct CatalogView {
     }
 
     /// A role's OID: the bootstrap role's for the trusted session user.
-    func roleOid(_ role: RoleDef) -> Int64 { role.id == 0 ? PGOid.bootstrapRole : Int64(role.oid) }
+    func roleOid(_ role: RoleDef) -> Int64 { roleOid(id: role.id) }
+
+    func roleOid(id: UInt32) -> Int64 { id == Catalog.bootstrapRoleId ? PGOid.bootstrapRole : Int64(RoleDef.oidBase &+ id) }
+
+    /// The bootstrap superuser's name: its role's, or the trusted session user's when no role
+    /// has its id (a server without the auth plugin).
+    var bootstrapName: String { catalog.roles[Catalog.bootstrapRoleId]?.name ?? userName }
+
+    func roleName(id: UInt32) -> String {
+        id == Catalog.bootstrapRoleId ? bootstrapName : catalog.roles[id]?.name ?? "unknown (OID=\(roleOid(id: id)))"
+    }
+
+    /// The role an OID names, if any.
+    func role(oid: Int64) -> RoleDef? {
+        if oid == PGOid.bootstrapRole { return roles.first { $0.id == Catalog.bootstrapRoleId } }
+        guard oid > Int64(RoleDef.oidBase), oid <= Int64(RoleDef.oidBase) + Int64(UInt32.max - RoleDef.oidBase) else { return nil }
+        return catalog.roles[UInt32(oid - Int64(RoleDef.oidBase))]
+    }
+
+    /// The privilege object a pg_class row stands for (an index: its table's).
+    func privilegeObject(_ rel: PGRelation) -> PrivilegeObject? {
+        switch rel.object {
+        case .table(let t), .index(_, of: let t): return .relation(t.id)
+        case .view(let v): return .relation(v.id)
+        case .sequence(let s): return .relation(s.id)
+        case .system: return nil
+        }
+    }
+
+    func ownerOid(_ object: PrivilegeObject?) -> Int64 {
+        object.map { roleOid(id: catalog.objectACL($0).owner) } ?? PGOid.bootstrapRole
+    }
+
+    func ownerName(_ object: PrivilegeObject) -> String { roleName(id: catalog.objectACL(object).owner) }
+
+    /// An object's access list as `aclitem[]` text (NULL: the default).
+    func aclValue(_ object: PrivilegeObject?) -> Value {
+        guard let object, let items = catalog.aclText(object, roleName: roleName(id:)) else { return .null }
+        return .array(items.map { .text($0) })
+    }
 
     /// The view a statement reads: its transaction's catalog, or the catalog as of `seq`.
     static func reading(_ ctx: ExecContext, asOf seq: UInt64?) -> CatalogView {
@@ -557,7 +596,7 @@ struct CatalogView {
         case .regclass: return relation(oid: oid).map(displayName) ?? String(oid)
         case .regtype: return (BuiltinType.byOid[oid] != nil || enumType(oid: oid) != nil) ? formatType(oid, nil) : String(oid)
         case .regnamespace: return schema(oid: oid).map(Deparser.ident) ?? String(oid)
-        case .regrole: return oid == PGOid.bootstrapRole ? Deparser.ident(userName) : String(oid)
+        case .regrole: return role(oid: oid).map { Deparser.ident($0.name) } ?? String(oid)
         case .regproc: return CatalogView.procedures.first { $0.oid == oid }?.name ?? String(oid)
         }
     }
@@ -583,8 +622,11 @@ struct CatalogView {
             guard name.count == 1, schemas.contains(name[0]) else { throw SQLError(SQLState("3F000"), "schema \"\(text)\" does not exist") }
             return PGOid.namespace(name[0])
         case .regrole:
-            guard try CatalogView.nameParts(text) == [userName] else { throw SQLError(.undefinedObject, "role \"\(text)\" does not exist") }
-            return PGOid.bootstrapRole
+            let name = try CatalogView.nameParts(text)
+            guard name.count == 1, let r = roles.first(where: { $0.name == name[0] }) else {
+                throw SQLError(.undefinedObject, "role \"\(text)\" does not exist")
+            }
+            return roleOid(r)
         case .regproc:
             var name = try CatalogView.nameParts(text)
             if name.count == 2, name[0] == "pg_catalog" { name.removeFirst() }

@@ -15,7 +15,8 @@ enum PGCatalogTables {
                 r.add {
                     $0["oid"] = .oid(PGOid.namespace(s))
                     $0["nspname"] = .name(s)
-                    $0["nspowner"] = .oid(PGOid.bootstrapRole)
+                    $0["nspowner"] = .oid(v.ownerOid(s == TemporaryTables.schema || s == "pg_catalog" || s == "information_schema" ? nil : .schema(s)))
+                    $0["nspacl"] = v.aclValue(s == TemporaryTables.schema ? nil : .schema(s))
                 }
             }
         },
@@ -35,7 +36,9 @@ enum PGCatalogTables {
                     $0["oid"] = .oid(rel.oid)
                     $0["relname"] = .name(rel.name)
                     $0["relnamespace"] = .oid(PGOid.namespace(rel.schema))
-                    $0["relowner"] = .oid(PGOid.bootstrapRole)
+                    let object = v.privilegeObject(rel)
+                    $0["relowner"] = .oid(v.ownerOid(object))
+                    if case .index = rel.object {} else { $0["relacl"] = v.aclValue(object) }
                     $0["relfilenode"] = .oid(rel.oid)
                     $0["relpersistence"] = .text(rel.schema == TemporaryTables.schema ? "t" : "p")
                     $0["relkind"] = .text(rel.kind)
@@ -320,6 +323,7 @@ enum PGCatalogTables {
                     $0["rolconnlimit"] = .int(role.connectionLimit)
                     $0["rolpassword"] = .text("********")
                     $0["rolvaliduntil"] = role.validUntil.map { .timestamptz($0) } ?? .null
+                    $0["rolconfig"] = role.config.isEmpty ? .null : .array(role.config.map { .text($0) })
                     $0["oid"] = .oid(v.roleOid(role))
                 }
             }
@@ -521,7 +525,7 @@ enum PGCatalogTables {
                 r.add {
                     $0["schemaname"] = .name(t.schema)
                     $0["tablename"] = .name(t.name)
-                    $0["tableowner"] = .name(v.userName)
+                    $0["tableowner"] = .name(v.ownerName(.relation(t.id)))
                     $0["hasindexes"] = .bool(!t.indexes.isEmpty)
                     $0["hastriggers"] = .bool(t.constraints.contains { if case .foreignKey = $0 { return true }; return false })
                 }
@@ -532,7 +536,7 @@ enum PGCatalogTables {
                 r.add {
                     $0["schemaname"] = .name(view.schema)
                     $0["viewname"] = .name(view.name)
-                    $0["viewowner"] = .name(v.userName)
+                    $0["viewowner"] = .name(v.ownerName(.relation(view.id)))
                     $0["definition"] = .text(view.sql)
                 }
             }
@@ -560,7 +564,7 @@ enum PGCatalogTables {
                 r.add {
                     $0["schemaname"] = .name(s.schema)
                     $0["sequencename"] = .name(s.name)
-                    $0["sequenceowner"] = .name(v.userName)
+                    $0["sequenceowner"] = .name(v.ownerName(.relation(s.id)))
                     $0["data_type"] = .text(s.type.name)
                     $0["start_value"] = .int(s.start)
                     $0["min_value"] = .int(s.minValue)
@@ -575,7 +579,21 @@ enum PGCatalogTables {
         // Empty: DriftDB has no inheritance, partitioning, triggers, rules, publications,
         // extended statistics, extensions or prepared transactions; row-level security
         // policies arrive with the auth plugin.
-        SystemTable(c, "pg_auth_members", oid: 1261, "oid oid, roleid oid, member oid, grantor oid, admin_option bool") { _, _ in },
+        SystemTable(c, "pg_auth_members", oid: 1261, "oid oid, roleid oid, member oid, grantor oid, admin_option bool") { v, r in
+            var n: Int64 = 0
+            for member in v.catalog.roles.values.sorted(by: { $0.id < $1.id }) {
+                for m in member.memberOf {
+                    n += 1
+                    r.add {
+                        $0["oid"] = .oid(0x4000_0000 + n)
+                        $0["roleid"] = .oid(v.roleOid(id: m.role))
+                        $0["member"] = .oid(v.roleOid(id: member.id))
+                        $0["grantor"] = .oid(v.roleOid(id: m.grantor))
+                        $0["admin_option"] = .bool(m.admin)
+                    }
+                }
+            }
+        },
         SystemTable(c, "pg_inherits", oid: 2611, "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool") { _, _ in },
         SystemTable(c, "pg_policy", oid: 3256, """
             oid oid, polname name, polrelid oid, polcmd char, polpermissive bool, polroles oid[], polqual node, polwithcheck node

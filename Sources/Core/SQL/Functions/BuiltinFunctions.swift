@@ -6,7 +6,8 @@ import DriftStorage
 enum BuiltinFunctions {
     static let now = ScalarFunction("now", .nullary { .timestamptz($0.transactionTime) })
 
-    static let currentUser = ScalarFunction("current_user", .nullary { ctx in .text(ctx.session?.userName ?? "driftdb") })
+    static let currentUser = ScalarFunction("current_user", .nullary { ctx in .text(ctx.session?.currentRoleName ?? "driftdb") })
+    static let sessionUser = ScalarFunction("session_user", .nullary { ctx in .text(ctx.session?.userName ?? "driftdb") })
 
     static let similarToRegex = ScalarFunction("similar_to_escape", .nary { args in
         guard case .text(let p) = args[0] else { return .null }

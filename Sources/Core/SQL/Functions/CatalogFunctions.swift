@@ -103,7 +103,8 @@ enum CatalogFunctions {
         }
         out.append(F.fn("pg_get_userbyid", [oid], text, .context { ctx, a in
             let o = try a[0].int()
-            return .text(o == PGOid.bootstrapRole ? view(ctx).userName : "unknown (OID=\(o))")
+            let v = view(ctx)
+            return .text(v.role(oid: o)?.name ?? (o == PGOid.bootstrapRole ? v.bootstrapName : "unknown (OID=\(o))"))
         }))
         out.append(F.fn("pg_table_is_visible", [oid], bool, .context { ctx, a in
             let v = view(ctx)
@@ -180,29 +181,35 @@ enum CatalogFunctions {
             }
             return .array(path.map { .text($0) })
         }))
-        // Privileges: until the auth plugin brings roles, the one user is a superuser (who
-        // holds every privilege); the object must still exist.
-        func exists(_ ctx: ExecContext, _ object: Value, table: Bool) throws -> Bool {
-            let v = view(ctx)
-            switch object {
-            case .int(let o): return !table || v.relation(oid: o) != nil
-            case .text(let name):
-                if table, try v.relation(named: name) == nil { throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist") }
-                return true
-            default: return true
-            }
-        }
-        for (name, isTable) in [("has_table_privilege", true), ("has_sequence_privilege", true), ("has_column_privilege", true),
-                                ("has_any_column_privilege", true), ("has_schema_privilege", false), ("has_database_privilege", false),
-                                ("has_function_privilege", false), ("has_type_privilege", false), ("has_tablespace_privilege", false),
-                                ("has_language_privilege", false), ("has_foreign_data_wrapper_privilege", false),
-                                ("has_server_privilege", false), ("pg_has_role", false)] {
+        // Privilege tests: from the catalog's access lists; a trusted user that is no role
+        // holds every privilege (the object must still exist).
+        for (name, kind) in [("has_table_privilege", PrivilegeTest.Kind.table), ("has_sequence_privilege", .sequence),
+                             ("has_column_privilege", .column), ("has_any_column_privilege", .table),
+                             ("has_schema_privilege", .schema), ("has_database_privilege", .database),
+                             ("has_function_privilege", .always), ("has_type_privilege", .always),
+                             ("has_tablespace_privilege", .always), ("has_language_privilege", .always),
+                             ("has_foreign_data_wrapper_privilege", .always), ("has_server_privilege", .always),
+                             ("pg_has_role", .role)] {
             for object in [text, oid] {
-                out.append(F.fn(name, [object, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: isTable)) }))
-                out.append(F.fn(name, [text, object, text], bool, .context { ctx, a in .bool(try exists(ctx, a[1], table: isTable)) }))
+                out.append(F.fn(name, [object, text], bool, .context { ctx, a in
+                    try PrivilegeTest(view(ctx), kind).holds(user: nil, a[0], column: nil, a[1])
+                }))
+                for user in [text, oid] {
+                    out.append(F.fn(name, [user, object, text], bool, .context { ctx, a in
+                        try PrivilegeTest(view(ctx), kind).holds(user: a[0], a[1], column: nil, a[2])
+                    }))
+                }
                 if name == "has_column_privilege" {
-                    out.append(F.fn(name, [object, text, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: true)) }))
-                    out.append(F.fn(name, [object, .int2, text], bool, .context { ctx, a in .bool(try exists(ctx, a[0], table: true)) }))
+                    for column in [text, .int2] {
+                        out.append(F.fn(name, [object, column, text], bool, .context { ctx, a in
+                            try PrivilegeTest(view(ctx), kind).holds(user: nil, a[0], column: a[1], a[2])
+                        }))
+                        for user in [text, oid] {
+                            out.append(F.fn(name, [user, object, column, text], bool, .context { ctx, a in
+                                try PrivilegeTest(view(ctx), kind).holds(user: a[0], a[1], column: a[2], a[3])
+                            }))
+                        }
+                    }
                 }
             }
         }
@@ -323,5 +330,143 @@ extension Session {
             throw SQLError(.undefinedTable, "could not open relation with OID \(oid)")
         }
         return def
+    }
+}
+
+/// has_table_privilege and friends: whether a role holds any of the listed privileges.
+struct PrivilegeTest {
+    enum Kind { case table, sequence, column, schema, database, role, always }
+
+    let view: CatalogView
+    let kind: Kind
+
+    init(_ view: CatalogView, _ kind: Kind) {
+        self.view = view
+        self.kind = kind
+    }
+
+    /// The role asked about: by name or OID, else the current one; nil: a trusted user that
+    /// is no role (every privilege).
+    func role(_ user: Value?) throws -> RoleDef? {
+        let catalog = view.catalog
+        guard let user else { return view.session.flatMap { $0.actingRole(in: catalog) } }
+        if case .int(let o) = user {
+            guard let r = view.role(oid: o) else {
+                if o == PGOid.bootstrapRole { return nil }
+                throw SQLError(.undefinedObject, "role with OID \(o) does not exist")
+            }
+            return r
+        }
+        let name = try user.text()
+        if name == "public" { return RoleDef(id: .max, name: "public") }
+        guard let r = catalog.role(named: name) else {
+            if name == view.userName { return nil }
+            throw SQLError(.undefinedObject, "role \"\(name)\" does not exist")
+        }
+        return r
+    }
+
+    /// The privileges named (`SELECT, UPDATE WITH GRANT OPTION`), each with whether its grant
+    /// option is asked for.
+    func wanted(_ text: String, allowed: [String]) throws -> [(Privileges?, String, grantOption: Bool)] {
+        try text.split(separator: ",").map { part in
+            var word = part.trimming().uppercased()
+            var option = false
+            if word.hasSuffix(" WITH GRANT OPTION") {
+                option = true
+                word = String(word.dropLast(" WITH GRANT OPTION".count)).trimming()
+            }
+            guard allowed.contains(word) else { throw SQLError(.invalidParameterValue, "unrecognized privilege type: \"\(part.trimming())\"") }
+            return (Privileges.keywords.first { $0.0 == word }?.1, word, option)
+        }
+    }
+
+    func holds(user: Value?, _ object: Value, column: Value?, _ privilege: Value) throws -> Value {
+        if user?.isNull == true || object.isNull || privilege.isNull || column?.isNull == true { return .null }
+        let catalog = view.catalog
+        let who = try role(user)
+        let list = try privilege.text()
+        switch kind {
+        case .always:
+            return .bool(true)
+        case .role:
+            let target: RoleDef?
+            if case .int(let o) = object { target = view.role(oid: o) } else { target = catalog.role(named: try object.text()) }
+            guard let target else { throw SQLError(.undefinedObject, "role \"\(object.pgText)\" does not exist") }
+            let asked = try list.split(separator: ",").map { $0.trimming().uppercased() }
+            for a in asked where !["MEMBER", "USAGE", "SET", "MEMBER WITH ADMIN OPTION", "USAGE WITH ADMIN OPTION", "MEMBER WITH GRANT OPTION", "USAGE WITH GRANT OPTION"].contains(a) {
+                throw SQLError(.invalidParameterValue, "unrecognized privilege type: \"\(a.lowercased())\"")
+            }
+            guard let who else { return .bool(true) }
+            if who.superuser { return .bool(true) }
+            return .bool(asked.contains { a in
+                if a.contains("OPTION") {
+                    return who.id == target.id || catalog.memberRoles(of: who).contains { id in
+                        catalog.roles[id]?.memberOf.contains { $0.role == target.id && $0.admin } ?? (who.memberOf.contains { $0.role == target.id && $0.admin })
+                    }
+                }
+                return (a == "USAGE" ? catalog.privilegeRoles(of: who) : catalog.memberRoles(of: who)).contains(target.id)
+            })
+        case .database:
+            let asked = try wanted(list, allowed: ["CREATE", "CONNECT", "TEMPORARY", "TEMP"])
+            guard let who, !who.superuser, who.id != Catalog.bootstrapRoleId else { return .bool(true) }
+            // The database's default ACL: CONNECT and TEMPORARY for PUBLIC, CREATE for its owner.
+            return .bool(asked.contains { $0.1 != "CREATE" && !$0.grantOption })
+        case .schema:
+            let asked = try wanted(list, allowed: ["USAGE", "CREATE"])
+            let name: String
+            if case .int(let o) = object {
+                guard let s = view.schema(oid: o) else { return .null }
+                name = s
+            } else {
+                name = try object.text()
+                guard view.schemas.contains(name) else { throw SQLError(SQLState("3F000"), "schema \"\(name)\" does not exist") }
+            }
+            if name == "pg_catalog" || name == "information_schema" || name == TemporaryTables.schema {
+                return .bool(asked.contains { $0.0 == .usage } || who == nil || who?.superuser == true)
+            }
+            return .bool(check(who, .schema(name), asked))
+        case .table, .sequence, .column:
+            let rel: PGRelation?
+            if case .int(let o) = object { rel = view.relation(oid: o) } else {
+                rel = try view.relation(named: try object.text())
+                if rel == nil { throw SQLError(.undefinedTable, "relation \"\(try object.text())\" does not exist") }
+            }
+            guard let rel else { return .null }
+            if kind == .column, let column {
+                guard case .table(let t) = rel.object else { return .null }
+                if case .int(let n) = column {
+                    guard n >= 1, n <= t.columns.count else { return .null }
+                } else if t.columnPosition(try column.text()) == nil {
+                    throw SQLError(.undefinedColumn, "column \"\(try column.text())\" of relation \"\(t.name)\" does not exist")
+                }
+            }
+            let allowed: [String]
+            switch kind {
+            case .sequence:
+                guard case .sequence = rel.object else { throw SQLError(.wrongObjectType, "\"\(rel.name)\" is not a sequence") }
+                allowed = ["USAGE", "SELECT", "UPDATE"]
+            case .column: allowed = ["SELECT", "INSERT", "UPDATE", "REFERENCES"]
+            default: allowed = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
+            }
+            let asked = try wanted(list, allowed: allowed)
+            guard let object = view.privilegeObject(rel) else {
+                // The system catalogs: SELECT for everyone, nothing else for a non-superuser.
+                return .bool(who == nil || who?.superuser == true || asked.contains { $0.0 == .select && !$0.grantOption })
+            }
+            return .bool(check(who, object, asked))
+        }
+    }
+
+    func check(_ who: RoleDef?, _ object: PrivilegeObject, _ asked: [(Privileges?, String, grantOption: Bool)]) -> Bool {
+        guard let who else { return true }
+        let catalog = view.catalog
+        if who.name == "public" && who.id == .max {
+            let items = catalog.effectiveACL(object).filter { $0.grantee == nil }
+            return asked.contains { a in items.contains { a.2 ? $0.grantOptions.isSuperset(of: a.0 ?? []) : $0.privileges.isSuperset(of: a.0 ?? []) } }
+        }
+        let held = catalog.privileges(of: who, on: object)
+        let options = catalog.grantable(by: who, on: object)
+        return asked.contains { a in (a.2 ? options : held).isSuperset(of: a.0 ?? []) }
     }
 }

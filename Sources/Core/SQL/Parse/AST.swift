@@ -440,6 +440,42 @@ public enum RoleStatement: Sendable {
     case alter(name: String?, options: [(String, Expr?)])
     case rename(from: String, to: String)
     case drop([String], ifExists: Bool)
+    /// ALTER ROLE name SET setting = value / RESET setting (nil value) / RESET ALL ("all").
+    case set(role: String?, setting: String, value: String?)
+    /// GRANT / REVOKE role, ... TO / FROM member, ... [WITH ADMIN OPTION | ADMIN OPTION FOR].
+    case membership(roles: [String], members: [RoleName], grant: Bool, admin: Bool)
+    /// GRANT / REVOKE privileges ON objects TO / FROM roles.
+    case privileges(GrantStatement)
+    /// ALTER TABLE | VIEW | SEQUENCE | SCHEMA ... OWNER TO.
+    case owner(kind: ObjectKind, object: [String], to: RoleName)
+}
+
+/// A role as a statement names it: by name, PUBLIC, or the session's own.
+public enum RoleName: Sendable, Equatable {
+    case name(String)
+    case `public`
+    case currentUser
+    case sessionUser
+}
+
+/// GRANT / REVOKE on tables, views, sequences and schemas.
+public struct GrantStatement: Sendable {
+    public enum Target: Sendable {
+        /// Tables and views (`sequence`: named as sequences), by name.
+        case relations([TableRef], sequence: Bool)
+        /// ALL TABLES / ALL SEQUENCES IN SCHEMA.
+        case allInSchemas([String], sequence: Bool)
+        case schemas([String])
+    }
+
+    public var grant: Bool
+    public var target: Target
+    /// Privilege keywords, upper case; nil: ALL [PRIVILEGES].
+    public var privileges: [String]?
+    public var grantees: [RoleName]
+    /// WITH GRANT OPTION; on REVOKE, GRANT OPTION FOR.
+    public var grantOption: Bool
+    public var cascade: Bool
 }
 
 public indirect enum Statement: Sendable {

@@ -74,7 +74,16 @@ struct ASTBuilder {
         case "IndexStmt": return .createIndex(try createIndex(body))
         case "ViewStmt": return .createView(try createView(body))
         case "DropStmt": return .drop(try drop(body))
-        case "AlterTableStmt": return .alterTable(try alterTable(body))
+        case "AlterTableStmt":
+            // OWNER TO alone is a privilege statement (it applies to views and sequences too).
+            let cmds = body["cmds"]?.children ?? []
+            if cmds.count == 1, let cmd = cmds[0]["AlterTableCmd"], string(cmd, "subtype") == "AT_ChangeOwner" {
+                let kind = ObjectKind(rawValue: string(body, "objtype") ?? "OBJECT_TABLE") ?? .table
+                guard kind == .table || kind == .view || kind == .sequence else { throw Self.unsupported("ALTER \(objectName(kind.rawValue)) ... OWNER TO") }
+                let ref = try rangeVar(body["relation"])
+                return .role(.owner(kind: kind, object: (ref.schema.map { [$0] } ?? []) + [ref.name], to: try roleName(cmd["newowner"])))
+            }
+            return .alterTable(try alterTable(body))
         case "RenameStmt": return try rename(body)
         case "TruncateStmt":
             let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
@@ -95,6 +104,27 @@ struct ASTBuilder {
             let spec = body["role"]
             let name = string(spec, "roletype") == "ROLESPEC_CSTRING" ? string(spec, "rolename") : nil
             return .role(.alter(name: name, options: try defElems(body["options"])))
+        case "AlterRoleSetStmt":
+            guard let spec = body["role"] else { throw Self.unsupported("ALTER ROLE ALL SET") }
+            guard body["database"] == nil else { throw Self.unsupported("ALTER ROLE ... IN DATABASE") }
+            guard let setting = body["setstmt"], case let .set(name, value, _) = try variableSet(setting) else {
+                throw Self.unsupported("this ALTER ROLE ... SET")
+            }
+            let role = string(spec, "roletype") == "ROLESPEC_CSTRING" ? string(spec, "rolename") : nil
+            return .role(.set(role: role, setting: name, value: value))
+        case "GrantRoleStmt":
+            guard body["grantor"] == nil else { throw Self.unsupported("GRANT ... GRANTED BY") }
+            let roles = (body["granted_roles"]?.children ?? []).map { string($0["AccessPriv"], "priv_name") ?? "" }
+            let members = try (body["grantee_roles"]?.children ?? []).map { try roleName($0["RoleSpec"]) }
+            return .role(.membership(roles: roles, members: members, grant: body["is_grant"]?.bool ?? false,
+                                     admin: body["admin_opt"]?.bool ?? false))
+        case "GrantStmt":
+            return .role(.privileges(try grant(body)))
+        case "AlterOwnerStmt":
+            guard string(body, "objectType") == "OBJECT_SCHEMA", let name = body["object"]?["String"]?["sval"]?.string else {
+                throw Self.unsupported("ALTER \(objectName(string(body, "objectType") ?? "")) ... OWNER TO")
+            }
+            return .role(.owner(kind: .schema, object: [name], to: try roleName(body["newowner"])))
         case "DropRoleStmt":
             let names = (body["roles"]?.children ?? []).map { string($0["RoleSpec"], "rolename") ?? "" }
             return .role(.drop(names, ifExists: body["missing_ok"]?.bool ?? false))
@@ -243,6 +273,51 @@ struct ASTBuilder {
         guard let t = n["ResTarget"] else { throw fail("target list item") }
         guard let v = t["val"] else { throw fail("target without a value") }
         return SelectTarget(expr: try expr(v), alias: string(t, "name"), location: location(t))
+    }
+
+    /// A RoleSpec: a name, PUBLIC, CURRENT_USER / CURRENT_ROLE or SESSION_USER.
+    func roleName(_ spec: TreeRef?) throws -> RoleName {
+        switch string(spec, "roletype") ?? "" {
+        case "ROLESPEC_CSTRING": return .name(string(spec, "rolename") ?? "")
+        case "ROLESPEC_PUBLIC": return .public
+        case "ROLESPEC_CURRENT_USER", "ROLESPEC_CURRENT_ROLE": return .currentUser
+        case "ROLESPEC_SESSION_USER": return .sessionUser
+        case let k: throw Self.unsupported("role \(k)")
+        }
+    }
+
+    /// GRANT / REVOKE privileges ON tables, sequences or schemas.
+    func grant(_ n: TreeRef) throws -> GrantStatement {
+        let objtype = string(n, "objtype") ?? ""
+        let all = string(n, "targtype") == "ACL_TARGET_ALL_IN_SCHEMA"
+        guard string(n, "targtype") != "ACL_TARGET_DEFAULTS" else { throw Self.unsupported("ALTER DEFAULT PRIVILEGES") }
+        guard n["grantor"] == nil else { throw Self.unsupported("GRANT ... GRANTED BY") }
+        let target: GrantStatement.Target
+        let objects = n["objects"]?.children ?? []
+        switch objtype {
+        case "OBJECT_TABLE", "OBJECT_SEQUENCE":
+            let sequence = objtype == "OBJECT_SEQUENCE"
+            if all {
+                target = .allInSchemas(objects.map { $0["String"]?["sval"]?.string ?? "" }, sequence: sequence)
+            } else {
+                target = .relations(try objects.map { try rangeVar($0["RangeVar"] ?? $0) }, sequence: sequence)
+            }
+        case "OBJECT_SCHEMA":
+            target = .schemas(objects.map { $0["String"]?["sval"]?.string ?? "" })
+        default:
+            throw Self.unsupported("GRANT / REVOKE on \(objectName(objtype))s")
+        }
+        var privileges: [String]?
+        if let list = n["privileges"]?.children {
+            privileges = try list.map { p in
+                let priv = p["AccessPriv"]
+                if priv?["cols"] != nil { throw Self.unsupported("column privileges (GRANT ... (column, ...))") }
+                return (string(priv, "priv_name") ?? "").uppercased()
+            }
+        }
+        return GrantStatement(grant: n["is_grant"]?.bool ?? false, target: target, privileges: privileges,
+                              grantees: try (n["grantees"]?.children ?? []).map { try roleName($0["RoleSpec"]) },
+                              grantOption: n["grant_option"]?.bool ?? false, cascade: string(n, "behavior") == "DROP_CASCADE")
     }
 
     func rangeVar(_ n: TreeRef?) throws -> TableRef {

@@ -354,8 +354,10 @@ extension Binder {
             return .cast(.function(BuiltinFunctions.now, [], .timestamptz), .timestamp, explicit: false)
         case "SVFOP_CURRENT_DATE":
             return .cast(.function(BuiltinFunctions.now, [], .timestamptz), .date, explicit: false)
-        case "SVFOP_CURRENT_USER", "SVFOP_USER", "SVFOP_SESSION_USER", "SVFOP_CURRENT_ROLE":
+        case "SVFOP_CURRENT_USER", "SVFOP_USER", "SVFOP_CURRENT_ROLE":
             return .function(BuiltinFunctions.currentUser, [], .text)
+        case "SVFOP_SESSION_USER":
+            return .function(BuiltinFunctions.sessionUser, [], .text)
         case "SVFOP_CURRENT_CATALOG": return .constant(.text("driftdb"), .text)
         case "SVFOP_CURRENT_SCHEMA": return .constant(searchPath.first.map { .text($0) } ?? .null, .text)
         default:

@@ -191,6 +191,7 @@ extension Binder {
             }
             if let seq = catalog.sequence(schema: schema, ref.name) {
                 // A sequence reads as one row: last_value, log_cnt, is_called.
+                try requirePrivileges(.select, relation: seq.id, kind: "sequence", name: seq.name, schema: seq.schema)
                 cacheable = false
                 let (last, called) = engine.sequenceCurrent(seq)
                 let row: [BoundExpr] = [.constant(.int(last), .int8), .constant(.int(0), .int8), .constant(.bool(called), .bool)]
@@ -266,7 +267,31 @@ extension Binder {
     /// Schemas searched for an unqualified name.
     var searchPath: [String] { session?.searchPath(in: catalogOverride ?? txn.catalog) ?? ["public"] }
 
-    func addTable(_ t: TableDef, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
+    /// 42501 unless the reading role holds `needed` on the relation (and USAGE on its schema).
+    /// Checked against the catalog as it is now, also for reads of the past.
+    func requirePrivileges(_ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String) throws {
+        guard let session, !needed.isEmpty else { return }
+        let catalog = catalogOverride ?? txn.catalog
+        let role: RoleDef
+        if let top = privilegeRoles.last {
+            guard let r = top else { return }
+            role = r
+        } else {
+            guard let r = session.actingRole(in: catalog) else { return }
+            role = r
+        }
+        if role.superuser { return }
+        if schema != TemporaryTables.schema, !catalog.privileges(of: role, on: .schema(schema)).contains(.usage) {
+            throw SQLError(.insufficientPrivilege, "permission denied for schema \(schema)")
+        }
+        guard !catalog.privileges(of: role, on: .relation(id)).isSuperset(of: needed) else { return }
+        throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
+    }
+
+    /// `need`: the privileges reading the table takes (SELECT; none for a statement's own
+    /// target, which the statement checks for what it does).
+    func addTable(_ t: TableDef, ref: TableRef, mode: ReadMode, scope: BlockScope, need: Privileges = .select) throws -> FromNode {
+        try requirePrivileges(need, relation: t.id, kind: "table", name: t.name, schema: t.schema)
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
         if let s = engine.store(t.id) { access.tableRows = Double(max(s.stats.liveRows, 1)) }
@@ -302,6 +327,7 @@ extension Binder {
         if case .history = mode {
             throw SQLError.notSupported("FOR SYSTEM_TIME ALL/BETWEEN/FROM on a view", position: sqlPosition(ref.location))
         }
+        try requirePrivileges(.select, relation: v.id, kind: "view", name: v.name, schema: v.schema)
         var asOf: UInt64?
         if case .asOf(let seq) = mode { asOf = seq }
         let bound = try withVisibility(scope, lateral: false) { try bindView(v, asOf: asOf, parent: scope) }
@@ -319,6 +345,11 @@ extension Binder {
         }
         viewStack.append(v.qualifiedName)
         defer { viewStack.removeLast() }
+        // The view's tables are read with its owner's privileges (PostgreSQL's default).
+        let current = catalogOverride ?? txn.catalog
+        let owner = current.objectACL(.relation(v.id)).owner
+        privilegeRoles.append(owner == Catalog.bootstrapRoleId ? nil : current.roles[owner])
+        defer { privilegeRoles.removeLast() }
         var (q, map) = try Session.parseQuery(v.sql, what: "view \"\(v.name)\"", dt: dateTime)
         if let asOf {
             // Read as of a point: every table of the view reads as of it, whatever the view says.

@@ -14,6 +14,9 @@ final class Binder {
     var statementTemporal: TemporalSpec?
     /// Views being expanded (a view that reads itself fails instead of recursing).
     var viewStack: [String] = []
+    /// Whose privileges a relation is read with: the session's acting role when empty, a
+    /// view's owner inside the view (nil there: the bootstrap superuser, no checks).
+    var privilegeRoles: [RoleDef?] = []
     /// Nesting depth of queries and expressions bound so far (54001 past the limit).
     var depth = 0
     /// Above zero while binding the arms of a CASE or COALESCE: constants there are folded

@@ -39,6 +39,12 @@ enum DriftEvents {
             let floor = UInt64(max(0, (try? args[0].int()) ?? 0))
             let last = upTo ?? ctx.txn.readSeq
             let reader = ctx.engine.changeReader(after: floor)
+            // Only the tables the reader may SELECT now (a superuser's, or a trusted user's
+            // that is no role: all of them).
+            let catalog = ctx.txn.catalog
+            let readable: ((UInt32) -> Bool)? = ctx.session?.actingRole(in: catalog).flatMap { role in
+                role.superuser ? nil : { catalog.privileges(of: role, on: .relation($0)).contains(.select) }
+            }
             var pending: [[Value]] = []
             var index = 0
             return AnyIterator {
@@ -53,7 +59,7 @@ enum DriftEvents {
                         return nil
                     }
                     guard let t = next else { return nil }
-                    pending = rows(of: t)
+                    pending = rows(of: t, readable: readable)
                     index = 0
                 }
                 defer { index += 1 }
@@ -62,12 +68,13 @@ enum DriftEvents {
         })
     }
 
-    static func rows(of t: CommittedTransaction) -> [[Value]] {
+    static func rows(of t: CommittedTransaction, readable: ((UInt32) -> Bool)? = nil) -> [[Value]] {
         var out: [[Value]] = []
         let seq = Value.int(Int64(t.seq))
         let at = Value.timestamptz(PGTime.fromUnix(t.timestamp))
         for e in t.events {
             if let d = e.ddl, d.isSequenceState { continue }
+            if let readable, let table = e.table, !readable(table.id) { continue }
             let table: Value = e.table.map { .text($0.name) } ?? .null
             switch e.kind {
             case .ddl:

@@ -20,6 +20,7 @@ extension Session {
             throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist")
         }
         let id = found.id
+        try requireOwner(.relation(id), kind: "table", name: found.name, in: t.catalog)
         var notices: [String] = []
         for action in s.actions {
             // Each action sees the rows the ones before it rewrote.
@@ -235,6 +236,10 @@ extension Session {
             (seq, _) = try sequenceDefinition(seq, identity.options, creating: true, in: t)
             let created = seq
             try t.applyDDL { _ in .createSequence(created) }
+            // The sequence belongs to the table's owner.
+            if let owner = t.catalog.acls[.relation(table.id)]?.owner {
+                try t.applyDDL { _ in .setACL(.relation(created.id), ObjectACL(owner: owner)) }
+            }
             def.defaultSQL = "nextval('\(table.schema == "public" ? "" : table.schema + ".")\(name)'::regclass)"
             defaultExpr = try Session.parseExpression(def.defaultSQL ?? "")
             if let kind = identity.kind { try t.applyDDL { _ in .setOption(table.id, "drift.identity.\(position)", kind) } }
@@ -403,7 +408,7 @@ extension Session {
         let column = table.columns[pos]
         let b = binder(t, parameters: parameters)
         let scope = BlockScope(parent: nil)
-        _ = try b.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope)
+        _ = try b.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope, need: [])
         scope.aggregateBan = "transform expressions"
         scope.windowBan = "transform expressions"
         let source = try b.bindExpr(using ?? .column([column.name], location: 0), scope)

@@ -124,7 +124,7 @@ extension Session {
             guard let table = c.table else { throw SQLError(.syntaxError, "COPY FROM needs a table") }
             var names = c.columns
             _ = try withTransaction(readOnly: true) { t in
-                let def = try targetTable(table, in: t, verb: "copy to")
+                let def = try targetTable(table, in: t, verb: "copy to", need: .insert)
                 if names.isEmpty { names = def.visibleColumns.map { def.columns[$0].name } }
                 for n in names where def.columnPosition(n) == nil {
                     throw SQLError(.undefinedColumn, "column \"\(n)\" of relation \"\(def.name)\" does not exist")

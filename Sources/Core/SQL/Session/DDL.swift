@@ -63,6 +63,7 @@ extension Session {
             schema = TemporaryTables.schema
         } else {
             schema = try checkSchema(s.table.schema, location: s.table.location)
+            try requireCreate(inSchema: schema, in: t.catalog)
         }
         try checkName(s.table.name, location: s.table.location)
         if t.catalog.relationExists(schema: schema, s.table.name) {
@@ -234,6 +235,10 @@ extension Session {
             if catalog.relationExists(schema: schema, created.name) { throw SQLError(.duplicateTable, "relation \"\(created.name)\" already exists") }
             return .createTable(created)
         }
+        if schema != TemporaryTables.schema {
+            try recordOwner(.relation(tableId), in: t)
+            for seq in sequences { try recordOwner(.relation(seq.id), in: t) }
+        }
         for c in constraints { try t.applyDDL { _ in .addConstraint(tableId, c) } }
         for f in foreignKeys {
             let table = try current(tableId, t)
@@ -264,10 +269,12 @@ extension Session {
         }
         let tableId = t.allocateTableId()
         let table = TableDef(id: tableId, schema: schema, name: s.table.name, columns: columns, primaryKey: [], indexes: [], origin: .sql)
+        if schema != TemporaryTables.schema { try requireCreate(inSchema: schema, in: t.catalog) }
         try t.applyDDL { catalog in
             if catalog.relationExists(schema: schema, table.name) { throw SQLError(.duplicateTable, "relation \"\(table.name)\" already exists") }
             return .createTable(table)
         }
+        if schema != TemporaryTables.schema { try recordOwner(.relation(tableId), in: t) }
         if s.withNoData { return StatementResult(tag: "CREATE TABLE AS") }
         let ctx = execContext(t, parameters: parameters)
         let rows = try Executor.collect(bound.plan, columns: bound.columns.count, ctx)
@@ -350,7 +357,7 @@ extension Session {
     func validateCheck(_ e: Expr, table: TableDef, in t: Transaction) throws {
         let b = binder(t, parameters: [])
         let scope = BlockScope(parent: nil)
-        _ = try b.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope)
+        _ = try b.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope, need: [])
         scope.aggregateBan = "check constraints"
         scope.windowBan = "check constraints"
         let bound = try b.bindCondition(e, scope, context: "CHECK")
@@ -370,6 +377,7 @@ extension Session {
             }
             throw SQLError(.undefinedTable, "relation \"\(s.table.name)\" does not exist")
         }
+        try requireOwner(.relation(table.id), kind: "table", name: table.name, in: t.catalog)
         var positions: [Int] = []
         for c in s.columns {
             guard let name = c.name else { throw SQLError.notSupported("expression indexes") }
@@ -418,6 +426,7 @@ extension Session {
         if s.temporary { throw SQLError.notSupported("temporary views") }
         let schema = try checkSchema(s.view.schema, location: s.view.location)
         try checkName(s.view.name, location: s.view.location)
+        try requireCreate(inSchema: schema, in: t.catalog)
         // Bind now: a view over missing tables or columns fails at CREATE, as in PostgreSQL.
         let b = binder(t, parameters: [])
         let bound = try b.bindQuery(s.query, parent: nil)
@@ -450,8 +459,10 @@ extension Session {
                 }
             }
         }
+        if let existing { try requireOwner(.relation(existing.id), kind: "view", name: existing.name, in: t.catalog) }
         let view = ViewDef(id: existing?.id ?? t.allocateTableId(), schema: schema, name: s.view.name, sql: text, columnNames: names)
         try t.applyDDL { _ in .createView(view) }
+        if existing == nil { try recordOwner(.relation(view.id), in: t) }
         return StatementResult(tag: "CREATE VIEW")
     }
 
@@ -482,6 +493,7 @@ extension Session {
                     if s.ifExists { notices.append("NOTICE: table \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedTable, "table \"\(name)\" does not exist")
                 }
+                try requireOwner(.relation(table.id), kind: "table", name: table.name, in: catalog)
                 try checkDependentViews(of: table.id, name: table.name, isView: false, in: t, cascade: s.cascade)
                 // Foreign keys of other tables referencing it: refused, or dropped with CASCADE.
                 for other in t.catalog.tables.values.sorted(by: { $0.id < $1.id }) where other.id != table.id {
@@ -508,6 +520,7 @@ extension Session {
                     if s.ifExists { notices.append("NOTICE: view \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedTable, "view \"\(name)\" does not exist")
                 }
+                try requireOwner(.relation(view.id), kind: "view", name: view.name, in: catalog)
                 try checkDependentViews(of: view.id, name: view.name, isView: true, in: t, cascade: s.cascade)
                 try t.applyDDL { _ in .dropView(view.id) }
             case .sequence:
@@ -515,6 +528,7 @@ extension Session {
                     if s.ifExists { notices.append("NOTICE: sequence \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedTable, "sequence \"\(name)\" does not exist")
                 }
+                try requireOwner(.relation(seq.id), kind: "sequence", name: seq.name, in: catalog)
                 if let o = seq.ownedBy, let table = catalog.table(id: o.table), !s.cascade,
                    table.columns[o.column].defaultSQL?.contains("'\(seq.name)'") == true {
                     throw SQLError(SQLState("2BP01"), "cannot drop sequence \(seq.name) because other objects depend on it",
@@ -527,6 +541,7 @@ extension Session {
                     if s.ifExists { notices.append("NOTICE: index \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedObject, "index \"\(name)\" does not exist")
                 }
+                try requireOwner(.relation(table.id), kind: "index", name: name, in: catalog)
                 if table.isPrimaryKeyIndex(index) {
                     throw SQLError(SQLState("2BP01"), "cannot drop index \(name) because constraint \(name) on table \(table.name) requires it",
                                    hint: "You can drop constraint \(name) on table \(table.name) instead.")

@@ -28,7 +28,7 @@ final class TableWriter {
         for c in table.constraints {
             guard case let .check(name, sql) = c else { continue }
             let scope = BlockScope(parent: nil)
-            _ = try binder.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope)
+            _ = try binder.addTable(table, ref: TableRef(name: table.name), mode: .transaction, scope: scope, need: [])
             let e = try binder.bindCondition(try Self.storedExpression(sql, binder), scope, context: "CHECK")
             checks.append((name, try ExprCompiler.compile(e, ctx)))
         }
@@ -120,12 +120,16 @@ extension Session {
         return e
     }
 
-    /// The table INSERT, UPDATE or DELETE writes (views and missing tables refused).
-    func targetTable(_ ref: TableRef, in t: Transaction, verb: String) throws -> TableDef {
+    /// The table INSERT, UPDATE or DELETE writes (views and missing tables refused), once the
+    /// acting role is found to hold `need` on it.
+    func targetTable(_ ref: TableRef, in t: Transaction, verb: String, need: Privileges) throws -> TableDef {
         if ref.temporal != nil || temporalClauses[ref.location] != nil {
             throw SQLError(.readOnlySQLTransaction, "cannot \(verb) a table as of a past point (AS OF)", position: sqlPosition(ref.location))
         }
-        if let table = findTable(ref.schema, ref.name, in: t.catalog) { return table }
+        if let table = findTable(ref.schema, ref.name, in: t.catalog) {
+            try requireTablePrivileges(need, table, in: t.catalog)
+            return table
+        }
         if findView(ref.schema, ref.name, in: t.catalog) != nil {
             throw SQLError(.featureNotSupported, "cannot \(verb) view \"\(ref.name)\"",
                            detail: "Views are not updatable here.", hint: "Write to the view's table instead.")
@@ -182,7 +186,7 @@ extension Session {
 
     func insert(_ s: InsertStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         referential = ReferentialQueue()
-        let table = try targetTable(s.table, in: t, verb: "insert into")
+        let table = try targetTable(s.table, in: t, verb: "insert into", need: .insert)
         let b = binder(t, parameters: parameters)
         let ctx = execContext(t, parameters: parameters)
         var targets: [Int] = []
@@ -258,10 +262,16 @@ extension Session {
 
         // ON CONFLICT and RETURNING read the table's row (and EXCLUDED, the proposed one).
         let scope = BlockScope(parent: nil)
-        let tableNode = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias), mode: .transaction, scope: scope)
+        let tableNode = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias), mode: .transaction, scope: scope, need: [])
         let returning = try bindReturning(s.returning, b, scope, tableNode.star)
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }
         let conflict = try s.onConflict.map { try OnConflictPlan($0, table: table, binder: b, scope: scope, ctx: ctx, session: self) }
+        // RETURNING reads the row; ON CONFLICT reads the existing one (DO UPDATE writes it).
+        var reads: Privileges = s.returning.isEmpty ? [] : .select
+        if let c = s.onConflict {
+            if c.doUpdate != nil { reads.formUnion([.update, .select]) } else if !c.columns.isEmpty || c.constraint != nil { reads.insert(.select) }
+        }
+        try requireTablePrivileges(reads, table, in: t.catalog)
         try describeHook(b, columns: returningColumns(returning))
         switch source {
         case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)))
@@ -382,7 +392,7 @@ extension Session {
             planCache.noteHit()
             return try runUpdate(hit.bound, in: t, parameters: parameters, cursorKey: nil)
         }
-        let table = try targetTable(s.table, in: t, verb: "update")
+        let table = try targetTable(s.table, in: t, verb: "update", need: .update)
         var parameters = parameters
         var whereClause = s.whereClause
         var cursorKey: [UInt8]?
@@ -391,7 +401,7 @@ extension Session {
         }
         let b = binder(t, parameters: parameters)
         let scope = BlockScope(parent: nil)
-        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
+        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope, need: [])
         guard let access = scope.relations[0].access else { throw SQLError.bug("UPDATE target has no access") }
         access.needsKey = true
         access.readsAllColumns = true
@@ -418,6 +428,14 @@ extension Session {
             sets.append((p, try assign(try b.bindExpr(item.value, scope), to: table.columns[p], b, location: item.value.location)))
         }
         let returning = try bindReturning(s.returning, b, scope, from.reduce(target.star) { $0 + $1.star })
+        let readsColumns = whereExpr != nil || !returning.isEmpty || sets.contains { _, e in
+            switch e {
+            case nil, .constant?, .parameter?: return false
+            case .cast(.constant, _, _)?, .cast(.parameter, _, _)?: return false
+            default: return true
+            }
+        }
+        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
         try explainHook("Update on \(table.name)", plan)
@@ -483,7 +501,7 @@ extension Session {
     func delete(_ s: DeleteStatement, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         referential = ReferentialQueue()
         if !s.with.isEmpty { throw SQLError.notSupported("WITH on DELETE") }
-        let table = try targetTable(s.table, in: t, verb: "delete from")
+        let table = try targetTable(s.table, in: t, verb: "delete from", need: .delete)
         var parameters = parameters
         var whereClause = s.whereClause
         var cursorKey: [UInt8]?
@@ -493,7 +511,7 @@ extension Session {
         let b = binder(t, parameters: parameters)
         let ctx = execContext(t, parameters: parameters)
         let scope = BlockScope(parent: nil)
-        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope)
+        let target = try b.addTable(table, ref: TableRef(name: table.name, alias: s.table.alias, location: s.table.location), mode: .transaction, scope: scope, need: [])
         guard let access = scope.relations[0].access else { throw SQLError.bug("DELETE target has no access") }
         access.needsKey = true
         access.readsAllColumns = true
@@ -502,6 +520,7 @@ extension Session {
         scope.windowBan = "WHERE"
         let whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
+        if whereExpr != nil || !returning.isEmpty { try requireTablePrivileges(.select, table, in: t.catalog) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
         try explainHook("Delete on \(table.name)", plan)
@@ -596,7 +615,7 @@ final class OnConflictPlan {
         if let sets = c.doUpdate {
             // EXCLUDED is the proposed row, after the table's row in the wide row.
             let excludedRef = TableRef(name: table.name, alias: "excluded")
-            _ = try b.addTable(table, ref: excludedRef, mode: .transaction, scope: scope)
+            _ = try b.addTable(table, ref: excludedRef, mode: .transaction, scope: scope, need: [])
             var bound: [(Int, Eval?)] = []
             for (column, value) in sets {
                 let p = try session.targetColumn(table, column, location: c.location)

@@ -28,6 +28,7 @@ extension Session {
             parent = selfTable
         } else if let p = findTable(ref.schema, ref.name, in: t.catalog) {
             parent = p
+            try requireTablePrivileges(.references, p, in: t.catalog)
         } else {
             throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist")
         }

@@ -13,7 +13,7 @@ extension Session {
             throw SQLError(SQLState("25P01"), "LOCK TABLE can only be used in transaction blocks")
         }
         for ref in refs {
-            let table = try targetTable(ref, in: b, verb: "lock")
+            let table = try targetTable(ref, in: b, verb: "lock", need: [])
             let level: RowLockMode?
             switch Int(mode) ?? 8 {
             case 1: level = nil

@@ -4,16 +4,16 @@ import DriftCore
 /// who existed with which attributes then. Passwords become verifiers
 /// (`password_encryption`) before they reach the log.
 extension Session {
-    /// The role the session acts as; nil when its user is no role (a server without the auth
-    /// plugin trusts its loopback clients as whoever they say they are, with every right).
-    func actingRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: userName) }
-
     func role(_ s: RoleStatement, in t: Transaction) throws -> StatementResult {
         switch s {
         case let .create(name, options, user): return try createRole(name, options, user: user, in: t)
         case let .alter(name, options): return try alterRole(name ?? userName, options, in: t)
         case let .rename(from, to): return try renameRole(from, to, in: t)
         case let .drop(names, ifExists): return try dropRoles(names, ifExists: ifExists, in: t)
+        case let .set(name, setting, value): return try alterRoleSet(name ?? userName, setting, value, in: t)
+        case let .membership(roles, members, grant, admin): return try membership(roles: roles, members: members, grant: grant, admin: admin, in: t)
+        case .privileges(let g): return try grantPrivileges(g, in: t)
+        case let .owner(kind, object, to): return try changeOwner(kind: kind, object: object, to: to, in: t)
         }
     }
 
@@ -60,6 +60,32 @@ extension Session {
         return StatementResult(tag: "ALTER ROLE", notices: notices)
     }
 
+    /// ALTER ROLE ... SET / RESET: the role's session defaults (checked as SET checks them).
+    func alterRoleSet(_ name: String, _ setting: String, _ value: String?, in t: Transaction) throws -> StatementResult {
+        let catalog = t.catalog
+        guard var role = catalog.role(named: name) else { throw SQLError(.undefinedObject, "role \"\(name)\" does not exist") }
+        let actor = actingRole(in: catalog)
+        if let a = actor, !a.superuser && !(a.id == role.id && !role.superuser) && !(a.createRole && !role.superuser) {
+            throw SQLError(.insufficientPrivilege, "permission denied")
+        }
+        let key = setting.lowercased()
+        if key == "all" && value == nil {
+            role.config = []
+        } else {
+            var canonical: String?
+            if let value {
+                var scratch = SessionSettings()
+                _ = try scratch.set(setting, value, local: false)
+                canonical = scratch[setting] ?? value
+            }
+            let stored = SettingDefinition.byName[key]?.name ?? key
+            role.config.removeAll { $0.prefix { $0 != "=" }.lowercased() == key }
+            if let canonical { role.config.append(stored + "=" + canonical) }
+        }
+        _ = try t.applyDDL { _ in .createRole(role) }
+        return StatementResult(tag: "ALTER ROLE")
+    }
+
     func renameRole(_ from: String, _ to: String, in t: Transaction) throws -> StatementResult {
         let catalog = t.catalog
         guard var role = catalog.role(named: from) else { throw SQLError(.undefinedObject, "role \"\(from)\" does not exist") }
@@ -96,6 +122,20 @@ extension Session {
             let actor = actingRole(in: catalog)
             if let a = actor, !a.superuser && !(a.createRole && !role.superuser) {
                 throw SQLError(.insufficientPrivilege, "permission denied to drop role")
+            }
+            if role.id == Catalog.bootstrapRoleId {
+                throw SQLError(SQLState("2BP01"), "cannot drop role \(name) because it is required by the database system")
+            }
+            let dependents = roleDependents(role, in: catalog)
+            if !dependents.isEmpty {
+                throw SQLError(SQLState("2BP01"), "role \"\(name)\" cannot be dropped because some objects depend on it",
+                               detail: dependents.joined(separator: "\n"))
+            }
+            // Memberships in the role go with it (PostgreSQL drops its pg_auth_members rows).
+            for var member in catalog.roles.values where member.memberOf.contains(where: { $0.role == role.id }) {
+                member.memberOf.removeAll { $0.role == role.id }
+                let changed = member
+                _ = try t.applyDDL { _ in .createRole(changed) }
             }
             _ = try t.applyDDL { _ in .dropRole(role.id) }
         }

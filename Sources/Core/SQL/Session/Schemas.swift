@@ -8,14 +8,14 @@ extension Session {
     func searchPath(in catalog: Catalog) -> [String] {
         // Asked for by every name lookup: kept while the setting, the user and the schemas hold.
         refreshDerivedSettings()
-        if derived.searchPathSetting == derived.searchPathNow, derived.searchPathUser == userName,
+        if derived.searchPathSetting == derived.searchPathNow, derived.searchPathUser == currentRoleName,
            derived.searchPathSchemas == catalog.schemas {
             return derived.searchPath
         }
         let setting = derived.searchPathNow
         derived.searchPath = resolveSearchPath(setting, in: catalog)
         derived.searchPathSetting = setting
-        derived.searchPathUser = userName
+        derived.searchPathUser = currentRoleName
         derived.searchPathSchemas = catalog.schemas
         return derived.searchPath
     }
@@ -30,7 +30,7 @@ extension Session {
             } else {
                 name = name.lowercased()
             }
-            if name == "$user" { name = userName }
+            if name == "$user" { name = currentRoleName }
             if catalog.schemas.contains(name), !out.contains(name) { out.append(name) }
         }
         return out
@@ -97,7 +97,12 @@ extension Session {
             if ifNotExists { return StatementResult(tag: "CREATE SCHEMA", notices: ["NOTICE: schema \"\(name)\" already exists, skipping"]) }
             throw SQLError(SQLState("42P06"), "schema \"\(name)\" already exists")
         }
+        if let actor = actingRole(in: t.catalog), !actor.superuser {
+            // CREATE on the database: its owner's, the bootstrap superuser's.
+            throw SQLError(.insufficientPrivilege, "permission denied for database \(databaseName)")
+        }
         try t.applyDDL { _ in .createSchema(name) }
+        try recordOwner(.schema(name), in: t)
         return StatementResult(tag: "CREATE SCHEMA")
     }
 
@@ -111,6 +116,7 @@ extension Session {
                 throw SQLError(SQLState("3F000"), "schema \"\(name)\" does not exist")
             }
             let catalog = t.catalog
+            try requireOwner(.schema(name), kind: "schema", name: name, in: catalog)
             let views = catalog.views.values.filter { $0.schema == name }.sorted { $0.id < $1.id }
             let tables = catalog.tables.values.filter { $0.schema == name }.sorted { $0.id < $1.id }
             let sequences = catalog.sequences.values.filter { $0.schema == name }.sorted { $0.id < $1.id }

@@ -118,7 +118,9 @@ extension Session {
         }
         let base = SequenceDef(id: t.allocateTableId(), schema: schema, name: s.sequence.name)
         let (def, _) = try sequenceDefinition(base, s.options, creating: true, in: t)
+        if schema != TemporaryTables.schema { try requireCreate(inSchema: schema, in: t.catalog) }
         try t.applyDDL { _ in .createSequence(def) }
+        if schema != TemporaryTables.schema { try recordOwner(.relation(def.id), in: t) }
         return StatementResult(tag: "CREATE SEQUENCE")
     }
 
@@ -126,6 +128,7 @@ extension Session {
         guard let old = findSequence(ref.schema, ref.name, in: t.catalog) else {
             throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist")
         }
+        try requireOwner(.relation(old.id), kind: "sequence", name: old.name, in: t.catalog)
         let (def, restart) = try sequenceDefinition(old, options, creating: false, in: t)
         if def != old { try t.applyDDL { _ in .alterSequence(def) } }
         if let r = restart { try engine.sequenceSet(def, value: r, called: false) }
@@ -154,6 +157,7 @@ extension Session {
 
     func nextval(_ def: SequenceDef) throws -> Int64 {
         if let b = block, b.readOnly { throw SQLError(.readOnlySQLTransaction, "cannot execute nextval() in a read-only transaction") }
+        try requireSequence(def, anyOf: [.usage, .update])
         let v = try engine.sequenceNext(def)
         currentValues[def.id] = v
         lastValueSequence = def.id
@@ -163,6 +167,7 @@ extension Session {
     func currval(_ name: String) throws -> Int64 { try currval(try sequenceNamed(name)) }
 
     func currval(_ def: SequenceDef) throws -> Int64 {
+        try requireSequence(def, anyOf: [.usage, .select])
         guard let v = currentValues[def.id] else {
             throw SQLError(.objectNotInPrerequisiteState, "currval of sequence \"\(def.name)\" is not yet defined in this session")
         }
@@ -182,6 +187,7 @@ extension Session {
 
     func setval(_ def: SequenceDef, _ value: Int64, called: Bool) throws -> Int64 {
         if let b = block, b.readOnly { throw SQLError(.readOnlySQLTransaction, "cannot execute setval() in a read-only transaction") }
+        try requireSequence(def, anyOf: .update)
         try engine.sequenceSet(def, value: value, called: called)
         if called {
             currentValues[def.id] = value

@@ -434,6 +434,10 @@ public final class Session {
             case .create: return "CREATE ROLE"
             case .alter, .rename: return "ALTER ROLE"
             case .drop: return "DROP ROLE"
+            case .set: return "ALTER ROLE"
+            case .membership(_, _, let grant, _): return grant ? "GRANT ROLE" : "REVOKE ROLE"
+            case .privileges(let g): return g.grant ? "GRANT" : "REVOKE"
+            case .owner: return "ALTER OWNER"
             }
         case .drop(let d):
             switch d.kind {
@@ -469,7 +473,7 @@ public final class Session {
     /// TRUNCATE: one logged truncate event per table (history before it stays readable).
     /// RESTART IDENTITY resets the sequences the tables' columns own once the transaction commits.
     func truncate(_ tables: [TableRef], restartIdentity: Bool, cascade: Bool, in t: Transaction) throws -> StatementResult {
-        var targets = try tables.map { try targetTable($0, in: t, verb: "truncate") }
+        var targets = try tables.map { try targetTable($0, in: t, verb: "truncate", need: .truncate) }
         // A table referenced by a foreign key is truncated only with its referencing tables.
         var i = 0
         while i < targets.count {
@@ -710,6 +714,7 @@ public final class Session {
             try settings.resetAll()
             return StatementResult(tag: "RESET")
         }
+        if key == "role" { return try setRoleSetting(value, local: local) }
         if key == "drift.as_of" {
             if let v = value, !v.isEmpty {
                 guard block == nil else {

@@ -46,6 +46,8 @@ struct SettingDefinition: Sendable {
         .init("application_name", .text, "", reported: true),
         .init("is_superuser", .readOnly, "on", reported: true),
         .init("session_authorization", .readOnly, "driftdb", reported: true),
+        /// SET ROLE: `none` acts as the session user (checked by `Session.setRoleSetting`).
+        .init("role", .text, "none"),
         .init("default_transaction_read_only", .bool, "off", reported: true),
         .init("in_hot_standby", .readOnly, "off", reported: true),
         .init("transaction_read_only", .readOnly, "off"),
@@ -314,6 +316,10 @@ struct SessionSettings {
 extension Session {
     /// Applies a parameter a client sent at connection start (as a session-level SET).
     public func setStartupParameter(_ name: String, _ value: String) throws {
+        if name.lowercased() == "role" {
+            _ = try setRoleSetting(value, local: false)
+            return
+        }
         _ = try settings.set(name, value, local: false)
     }
 
@@ -353,6 +359,8 @@ extension Session {
         /// `drift.plan_cache` is on; `drift.as_of` is empty.
         var planCache = true
         var asOfUnset = true
+        /// SET ROLE's role; `none`: the session user.
+        var role = "none"
     }
 
     /// Read in place (a getter would copy the struct, retaining each of its strings and
@@ -373,7 +381,8 @@ extension Session {
             d.idleInTransactionTimeoutMillis = (try? SettingDefinition.parseMillis(settings["idle_in_transaction_session_timeout"] ?? "0", name: "")) ?? 0
             d.lockTimeoutMillis = try? SettingDefinition.parseMillis(settings["lock_timeout"] ?? "0", name: "lock_timeout")
             d.timeZone = (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
-            d.planSettings = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "")
+            // The role too: a plan is bound after its privilege checks, for one role.
+            d.planSettings = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "") + "\u{1}" + (settings["role"] ?? "")
             d.planCache = settings["drift.plan_cache"] == "on"
             d.searchPathNow = settings["search_path"] ?? "public"
             // Kept: still valid if the path, user and schemas match when next asked.
@@ -382,6 +391,7 @@ extension Session {
             d.searchPathSchemas = derived.searchPathSchemas
             d.searchPath = derived.searchPath
             d.asOfUnset = (settings["drift.as_of"] ?? "").isEmpty
+            d.role = settings["role"] ?? "none"
             derived = d
         }
     }
@@ -392,7 +402,13 @@ extension Session {
     public func setRole(_ role: String) {
         userName = role
         settings.setReadOnly("session_authorization", role)
-        let superuser = engine.latestCatalog.role(named: role)?.superuser ?? true
-        settings.setReadOnly("is_superuser", superuser ? "on" : "off")
+        let def = engine.latestCatalog.role(named: role)
+        settings.setReadOnly("is_superuser", def?.superuser ?? true ? "on" : "off")
+        // ALTER ROLE ... SET: the role's defaults (a value no longer valid is skipped, as
+        // PostgreSQL warns and goes on); the client's startup options come after them.
+        for entry in def?.config ?? [] {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            _ = try? setStartupParameter(String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+        }
     }
 }

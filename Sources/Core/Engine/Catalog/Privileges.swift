@@ -1,0 +1,232 @@
+import DriftStorage
+
+/// Privileges on an object, as PostgreSQL's ACL bits (its letters in `relacl`: `arwdDxtUC`).
+public struct Privileges: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let insert = Privileges(rawValue: 1 << 0)
+    public static let select = Privileges(rawValue: 1 << 1)
+    public static let update = Privileges(rawValue: 1 << 2)
+    public static let delete = Privileges(rawValue: 1 << 3)
+    public static let truncate = Privileges(rawValue: 1 << 4)
+    public static let references = Privileges(rawValue: 1 << 5)
+    public static let trigger = Privileges(rawValue: 1 << 6)
+    public static let usage = Privileges(rawValue: 1 << 8)
+    public static let create = Privileges(rawValue: 1 << 9)
+
+    /// Every privilege a table or view can carry.
+    public static let table: Privileges = [.insert, .select, .update, .delete, .truncate, .references, .trigger]
+    public static let sequence: Privileges = [.usage, .select, .update]
+    public static let schema: Privileges = [.usage, .create]
+
+    /// In PostgreSQL's order, as `aclitem` text writes them.
+    public static let letters: [(Character, Privileges)] = [
+        ("a", .insert), ("r", .select), ("w", .update), ("d", .delete), ("D", .truncate), ("x", .references),
+        ("t", .trigger), ("U", .usage), ("C", .create),
+    ]
+
+    /// The SQL keyword of each privilege, as GRANT takes it and has_*_privilege names it.
+    public static let keywords: [(String, Privileges)] = [
+        ("INSERT", .insert), ("SELECT", .select), ("UPDATE", .update), ("DELETE", .delete), ("TRUNCATE", .truncate),
+        ("REFERENCES", .references), ("TRIGGER", .trigger), ("USAGE", .usage), ("CREATE", .create),
+    ]
+}
+
+/// What privileges attach to: a relation (table, view or sequence, by catalog id) or a schema.
+public enum PrivilegeObject: Hashable, Sendable {
+    case relation(UInt32)
+    case schema(String)
+}
+
+/// One entry of an access list: `grantee=privileges/grantor`; grantee `nil` is PUBLIC.
+public struct ACLItem: Hashable, Sendable {
+    public var grantee: UInt32?
+    public var grantor: UInt32
+    public var privileges: Privileges
+    /// The subset the grantee may grant on (WITH GRANT OPTION).
+    public var grantOptions: Privileges
+
+    public init(grantee: UInt32?, grantor: UInt32, privileges: Privileges, grantOptions: Privileges = []) {
+        self.grantee = grantee
+        self.grantor = grantor
+        self.privileges = privileges
+        self.grantOptions = grantOptions
+    }
+}
+
+/// An object's owner and access list. A nil list is the default for its kind (PostgreSQL's
+/// NULL `relacl`): the owner holds everything, nobody else anything (PUBLIC has USAGE on
+/// schema `public`).
+public struct ObjectACL: Hashable, Sendable {
+    /// The owning role's id; 0 is the bootstrap superuser (the trusted user of a server
+    /// without roles, OID 10 in pg_catalog).
+    public var owner: UInt32
+    public var acl: [ACLItem]?
+
+    public init(owner: UInt32, acl: [ACLItem]? = nil) {
+        self.owner = owner
+        self.acl = acl
+    }
+
+    func encode(into w: inout ByteWriter) {
+        w.varint(UInt64(owner))
+        guard let acl else { return w.u8(0) }
+        w.u8(1)
+        w.varint(UInt64(acl.count))
+        for item in acl {
+            w.u8(item.grantee == nil ? 0 : 1)
+            if let g = item.grantee { w.varint(UInt64(g)) }
+            w.varint(UInt64(item.grantor))
+            w.varint(UInt64(item.privileges.rawValue))
+            w.varint(UInt64(item.grantOptions.rawValue))
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws -> ObjectACL {
+        func id() throws -> UInt32 { UInt32(truncatingIfNeeded: try r.varint()) }
+        func bits() throws -> Privileges {
+            let v = try r.varint()
+            guard v <= UInt64(UInt16.max) else { throw DecodeError("privilege bits out of range", offset: r.position) }
+            return Privileges(rawValue: UInt16(v))
+        }
+        var object = ObjectACL(owner: try id())
+        guard try r.u8() == 1 else { return object }
+        let n = try r.count(max: 100_000)
+        var acl: [ACLItem] = []
+        acl.reserveCapacity(n)
+        for _ in 0..<n {
+            let grantee: UInt32? = try r.u8() == 1 ? try id() : nil
+            acl.append(ACLItem(grantee: grantee, grantor: try id(), privileges: try bits(), grantOptions: try bits()))
+        }
+        object.acl = acl
+        return object
+    }
+}
+
+extension PrivilegeObject {
+    func encode(into w: inout ByteWriter) {
+        switch self {
+        case .relation(let id): w.u8(0); w.varint(UInt64(id))
+        case .schema(let name): w.u8(1); w.string(name)
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws -> PrivilegeObject {
+        switch try r.u8() {
+        case 0: return .relation(UInt32(truncatingIfNeeded: try r.varint()))
+        case 1: return .schema(try r.string())
+        default: throw DecodeError("unknown privilege object kind", offset: r.position - 1)
+        }
+    }
+}
+
+/// A membership of one role in another (GRANT role TO member).
+public struct RoleMembership: Hashable, Sendable {
+    public var role: UInt32
+    public var grantor: UInt32
+    public var admin: Bool
+
+    public init(role: UInt32, grantor: UInt32, admin: Bool) {
+        self.role = role
+        self.grantor = grantor
+        self.admin = admin
+    }
+}
+
+extension Catalog {
+    /// The bootstrap superuser's id (owner of what was made without a role).
+    public static let bootstrapRoleId: UInt32 = 0
+
+    /// An object's owner and list, the default when nothing was granted or transferred.
+    public func objectACL(_ object: PrivilegeObject) -> ObjectACL {
+        acls[object] ?? ObjectACL(owner: Self.bootstrapRoleId)
+    }
+
+    /// The access list in force: the stored one, or the default for the object's kind.
+    public func effectiveACL(_ object: PrivilegeObject) -> [ACLItem] {
+        let o = objectACL(object)
+        if let acl = o.acl { return acl }
+        return defaultACL(object, owner: o.owner)
+    }
+
+    /// The privileges an object of this kind can carry.
+    public func applicable(_ object: PrivilegeObject) -> Privileges {
+        switch object {
+        case .relation(let id): return sequences[id] != nil ? .sequence : .table
+        case .schema: return .schema
+        }
+    }
+
+    public func defaultACL(_ object: PrivilegeObject, owner: UInt32) -> [ACLItem] {
+        switch object {
+        case .relation:
+            // The owner's grant options are implicit (PostgreSQL shows none in the list).
+            return [ACLItem(grantee: owner, grantor: owner, privileges: applicable(object))]
+        case .schema(let name):
+            var acl = [ACLItem(grantee: owner, grantor: owner, privileges: .schema)]
+            if name == "public" { acl.append(ACLItem(grantee: nil, grantor: owner, privileges: .usage)) }
+            return acl
+        }
+    }
+
+    /// The roles whose privileges `role` has (PostgreSQL's has_privs_of_role): itself and,
+    /// through every INHERIT step, the roles it is a member of.
+    public func privilegeRoles(of role: RoleDef) -> Set<UInt32> {
+        closure(of: role, followInherit: true)
+    }
+
+    /// Every role `role` is a member of, directly or not, inheriting or not (what SET ROLE may
+    /// become), itself included.
+    public func memberRoles(of role: RoleDef) -> Set<UInt32> {
+        closure(of: role, followInherit: false)
+    }
+
+    private func closure(of role: RoleDef, followInherit: Bool) -> Set<UInt32> {
+        var seen: Set<UInt32> = [role.id]
+        var queue = [role]
+        while let r = queue.popLast() {
+            if followInherit && !r.inherit { continue }
+            for m in r.memberOf where !seen.contains(m.role) {
+                seen.insert(m.role)
+                if let next = roles[m.role] { queue.append(next) }
+            }
+        }
+        return seen
+    }
+
+    /// The privileges `role` holds on `object` (a superuser holds them all).
+    public func privileges(of role: RoleDef, on object: PrivilegeObject) -> Privileges {
+        if role.superuser { return Privileges(rawValue: .max) }
+        let mine = privilegeRoles(of: role)
+        var held: Privileges = []
+        for item in effectiveACL(object) where item.grantee.map(mine.contains) ?? true {
+            held.formUnion(item.privileges)
+        }
+        return held
+    }
+
+    /// The privileges `role` may grant on `object` (owners may grant everything).
+    public func grantable(by role: RoleDef, on object: PrivilegeObject) -> Privileges {
+        if role.superuser { return Privileges(rawValue: .max) }
+        let mine = privilegeRoles(of: role)
+        if mine.contains(objectACL(object).owner) { return Privileges(rawValue: .max) }
+        var held: Privileges = []
+        for item in effectiveACL(object) where item.grantee.map(mine.contains) ?? true {
+            held.formUnion(item.grantOptions)
+        }
+        return held
+    }
+
+    /// Whether `role` owns `object` (or has the privileges of its owner).
+    public func owns(_ role: RoleDef, _ object: PrivilegeObject) -> Bool {
+        role.superuser || privilegeRoles(of: role).contains(objectACL(object).owner)
+    }
+
+    /// The objects a role owns or holds privileges on (DROP ROLE refuses while any remain).
+    public func dependents(of roleId: UInt32) -> [PrivilegeObject] {
+        acls.compactMap { object, o in
+            o.owner == roleId || (o.acl ?? []).contains { $0.grantee == roleId || $0.grantor == roleId } ? object : nil
+        }
+    }
+}

@@ -1,0 +1,377 @@
+import DriftCore
+
+/// GRANT / REVOKE (privileges and role membership), ALTER ... OWNER TO, SET ROLE, and the
+/// checks statements make: PostgreSQL's rules on the catalog's access lists, which are
+/// catalog events like everything else (who could do what as of any seq stays readable).
+extension Session {
+    /// The role privileges are checked for: SET ROLE's, else the session user.
+    public var currentRoleName: String {
+        let r = derivedSettings.role
+        return r == "none" ? userName : r
+    }
+
+    /// The role the session acts as; nil when its user is no role (a server without the auth
+    /// plugin trusts its loopback clients as whoever they say they are, with every right).
+    func actingRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: currentRoleName) }
+
+    /// The session user's role (GRANT's and SET ROLE's membership checks use the role that
+    /// logged in for SET ROLE, the current one for everything else).
+    func sessionRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: userName) }
+
+    /// Records the acting role as the owner of an object it just created (objects made with
+    /// no role belong to the bootstrap superuser and need no entry).
+    func recordOwner(_ object: PrivilegeObject, in t: Transaction) throws {
+        guard let actor = actingRole(in: t.catalog) else { return }
+        try t.applyDDL { _ in .setACL(object, ObjectACL(owner: actor.id)) }
+    }
+
+    /// 42501 unless the acting role owns the object.
+    func requireOwner(_ object: PrivilegeObject, kind: String, name: String, in catalog: Catalog) throws {
+        guard let actor = actingRole(in: catalog), !catalog.owns(actor, object) else { return }
+        throw SQLError(.insufficientPrivilege, "must be owner of \(kind) \(name)")
+    }
+
+    /// 42501 unless the acting role holds every one of `needed` on the object.
+    func requirePrivileges(_ needed: Privileges, on object: PrivilegeObject, kind: String, name: String, in catalog: Catalog) throws {
+        guard let actor = actingRole(in: catalog), !catalog.privileges(of: actor, on: object).isSuperset(of: needed) else { return }
+        throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
+    }
+
+    /// A table's privileges for a statement that writes it (with USAGE on its schema).
+    func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog) throws {
+        guard !needed.isEmpty, let actor = actingRole(in: catalog), !actor.superuser else { return }
+        if table.schema != TemporaryTables.schema, !catalog.privileges(of: actor, on: .schema(table.schema)).contains(.usage) {
+            throw SQLError(.insufficientPrivilege, "permission denied for schema \(table.schema)")
+        }
+        guard !catalog.privileges(of: actor, on: .relation(table.id)).isSuperset(of: needed) else { return }
+        throw SQLError(.insufficientPrivilege, "permission denied for table \(table.name)")
+    }
+
+    /// nextval (USAGE or UPDATE), currval (USAGE or SELECT), setval (UPDATE).
+    func requireSequence(_ def: SequenceDef, anyOf: Privileges) throws {
+        let catalog = block?.catalog ?? engine.latestCatalog
+        guard def.schema != TemporaryTables.schema, let actor = actingRole(in: catalog), !actor.superuser else { return }
+        guard catalog.privileges(of: actor, on: .relation(def.id)).isDisjoint(with: anyOf) else { return }
+        throw SQLError(.insufficientPrivilege, "permission denied for sequence \(def.name)")
+    }
+
+    /// CREATE in a schema: CREATE on it (PostgreSQL 15: only the owner on `public`).
+    func requireCreate(inSchema schema: String, in catalog: Catalog) throws {
+        guard schema != TemporaryTables.schema else { return }
+        try requirePrivileges(.create, on: .schema(schema), kind: "schema", name: schema, in: catalog)
+    }
+
+    /// A relation's kind as privilege messages name it.
+    static func relationKind(_ id: UInt32, in catalog: Catalog) -> String {
+        if catalog.sequences[id] != nil { return "sequence" }
+        if catalog.views[id] != nil { return "view" }
+        return "table"
+    }
+
+    // MARK: SET ROLE
+
+    /// SET ROLE name | NONE, RESET ROLE: the session user must be a member of the role.
+    func setRoleSetting(_ value: String?, local: Bool) throws -> StatementResult {
+        var canonical = value ?? "none"
+        if canonical.lowercased() == "none" {
+            canonical = "none"
+        } else {
+            let catalog = engine.latestCatalog
+            guard let target = catalog.role(named: canonical) else {
+                throw SQLError(.undefinedObject, "role \"\(canonical)\" does not exist")
+            }
+            if let me = sessionRole(in: catalog), !me.superuser, !catalog.memberRoles(of: me).contains(target.id) {
+                throw SQLError(.insufficientPrivilege, "permission denied to set role \"\(canonical)\"")
+            }
+        }
+        if let warning = try settings.set("role", canonical, local: local) {
+            return StatementResult(tag: "SET", notices: [warning])
+        }
+        return StatementResult(tag: value == nil ? "RESET" : "SET")
+    }
+
+    // MARK: Role membership
+
+    func resolveRole(_ name: RoleName, in catalog: Catalog) throws -> RoleDef {
+        let text: String
+        switch name {
+        case .name(let n): text = n
+        case .currentUser: text = currentRoleName
+        case .sessionUser: text = userName
+        case .public: throw SQLError(.undefinedObject, "role \"public\" does not exist")
+        }
+        guard let role = catalog.role(named: text) else { throw SQLError(.undefinedObject, "role \"\(text)\" does not exist") }
+        return role
+    }
+
+    /// GRANT role TO member [WITH ADMIN OPTION] / REVOKE [ADMIN OPTION FOR] role FROM member.
+    func membership(roles: [String], members: [RoleName], grant: Bool, admin: Bool, in t: Transaction) throws -> StatementResult {
+        var notices: [String] = []
+        for roleName in roles {
+            let catalog = t.catalog
+            guard let role = catalog.role(named: roleName) else { throw SQLError(.undefinedObject, "role \"\(roleName)\" does not exist") }
+            let actor = actingRole(in: catalog)
+            if let a = actor, !a.superuser {
+                if role.superuser { throw SQLError(.insufficientPrivilege, "must be superuser to alter superusers") }
+                let adminOf = a.memberOf.contains { $0.role == role.id && $0.admin }
+                    || catalog.privilegeRoles(of: a).contains { id in catalog.roles[id]?.memberOf.contains { $0.role == role.id && $0.admin } ?? false }
+                guard a.createRole || adminOf else {
+                    throw SQLError(.insufficientPrivilege, "must have admin option on role \"\(roleName)\"")
+                }
+            }
+            let grantor = actor?.id ?? Catalog.bootstrapRoleId
+            for memberName in members {
+                let catalog = t.catalog
+                var member = try resolveRole(memberName, in: catalog)
+                if grant {
+                    if member.id == role.id || catalog.memberRoles(of: role).contains(member.id) {
+                        throw SQLError(SQLState("0LP01"), "role \"\(member.name)\" is a member of role \"\(role.name)\"")
+                    }
+                    if let i = member.memberOf.firstIndex(where: { $0.role == role.id }) {
+                        if !admin || member.memberOf[i].admin {
+                            notices.append("NOTICE: role \"\(member.name)\" is already a member of role \"\(role.name)\"")
+                            continue
+                        }
+                        member.memberOf[i].admin = true
+                    } else {
+                        member.memberOf.append(RoleMembership(role: role.id, grantor: grantor, admin: admin))
+                    }
+                } else {
+                    guard let i = member.memberOf.firstIndex(where: { $0.role == role.id }) else {
+                        notices.append("WARNING: role \"\(member.name)\" has not been granted membership in role \"\(role.name)\" by role \"\(actor?.name ?? userName)\"")
+                        continue
+                    }
+                    if admin { member.memberOf[i].admin = false } else { member.memberOf.remove(at: i) }
+                }
+                let changed = member
+                _ = try t.applyDDL { _ in .createRole(changed) }
+            }
+        }
+        return StatementResult(tag: grant ? "GRANT ROLE" : "REVOKE ROLE", notices: notices)
+    }
+
+    // MARK: Object privileges
+
+    /// The objects a GRANT or REVOKE names, each with its kind and name for messages.
+    func grantObjects(_ target: GrantStatement.Target, in catalog: Catalog) throws -> [(PrivilegeObject, kind: String, name: String)] {
+        switch target {
+        case let .relations(refs, sequence):
+            return try refs.map { ref in
+                if let tbl = findTable(ref.schema, ref.name, in: catalog), !sequence { return (.relation(tbl.id), "table", tbl.name) }
+                if let v = findView(ref.schema, ref.name, in: catalog), !sequence { return (.relation(v.id), "view", v.name) }
+                let schemas = ref.schema.map { [$0] } ?? searchPath(in: catalog)
+                for s in schemas {
+                    if let seq = catalog.sequence(schema: s, ref.name) { return (.relation(seq.id), "sequence", seq.name) }
+                }
+                if sequence, findTable(ref.schema, ref.name, in: catalog) != nil {
+                    throw SQLError(.wrongObjectType, "\"\(ref.name)\" is not a sequence")
+                }
+                throw SQLError(.undefinedTable, "relation \"\(ref.schema.map { $0 + "." } ?? "")\(ref.name)\" does not exist")
+            }
+        case let .allInSchemas(schemas, sequence):
+            var out: [(PrivilegeObject, kind: String, name: String)] = []
+            for s in schemas {
+                guard catalog.schemas.contains(s) else { throw SQLError(SQLState("3F000"), "schema \"\(s)\" does not exist") }
+                if sequence {
+                    for q in catalog.sequences.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
+                        out.append((.relation(q.id), "sequence", q.name))
+                    }
+                } else {
+                    // ALL TABLES includes views (and, in PostgreSQL, sequences too).
+                    for tbl in catalog.tables.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
+                        out.append((.relation(tbl.id), "table", tbl.name))
+                    }
+                    for v in catalog.views.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
+                        out.append((.relation(v.id), "view", v.name))
+                    }
+                    for q in catalog.sequences.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
+                        out.append((.relation(q.id), "sequence", q.name))
+                    }
+                }
+            }
+            return out
+        case .schemas(let names):
+            return try names.map { s in
+                guard catalog.schemas.contains(s) else { throw SQLError(SQLState("3F000"), "schema \"\(s)\" does not exist") }
+                return (.schema(s), "schema", s)
+            }
+        }
+    }
+
+    func grantPrivileges(_ g: GrantStatement, in t: Transaction) throws -> StatementResult {
+        var notices: [String] = []
+        let objects = try grantObjects(g.target, in: t.catalog)
+        for (object, kind, name) in objects {
+            let catalog = t.catalog
+            let applicable = catalog.applicable(object)
+            var requested: Privileges = []
+            if let names = g.privileges {
+                for p in names {
+                    guard let bit = Privileges.keywords.first(where: { $0.0 == p })?.1 else {
+                        throw SQLError(.syntaxError, "unrecognized privilege type \"\(p.lowercased())\"")
+                    }
+                    if !applicable.contains(bit) {
+                        if kind == "sequence", case .relations(_, false) = g.target {
+                            notices.append("WARNING: sequence \"\(name)\" only supports USAGE, SELECT, and UPDATE privileges")
+                            continue
+                        }
+                        throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(kind == "view" ? "table" : kind)")
+                    }
+                    requested.insert(bit)
+                }
+            } else {
+                requested = applicable
+            }
+            // Who grants: the owner when the actor has its privileges, else the actor on
+            // its grant options (PostgreSQL's select_best_grantor).
+            let o = catalog.objectACL(object)
+            let actor = actingRole(in: catalog)
+            var grantor = o.owner
+            if let a = actor, !catalog.owns(a, object) {
+                let options = catalog.grantable(by: a, on: object)
+                if options.isEmpty {
+                    throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
+                }
+                grantor = a.id
+                if !options.isSuperset(of: requested) {
+                    let verb = g.grant ? "granted" : "revoked"
+                    notices.append(options.intersection(requested).isEmpty
+                        ? "WARNING: no privileges were \(verb) for \"\(name)\""
+                        : "WARNING: not all privileges were \(verb) for \"\(name)\"")
+                    requested.formIntersection(options)
+                }
+            }
+            var acl = catalog.effectiveACL(object)
+            for granteeName in g.grantees {
+                let grantee: UInt32? = granteeName == .public ? nil : try resolveRole(granteeName, in: catalog).id
+                if g.grant {
+                    if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
+                        acl[i].privileges.formUnion(requested)
+                        if g.grantOption { acl[i].grantOptions.formUnion(requested) }
+                    } else {
+                        acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: requested, grantOptions: g.grantOption ? requested : []))
+                    }
+                } else {
+                    try revoke(requested, optionOnly: g.grantOption, from: grantee, by: grantor, cascade: g.cascade, in: &acl, name: name)
+                }
+            }
+            let stored = ObjectACL(owner: o.owner, acl: acl)
+            try t.applyDDL { _ in .setACL(object, stored) }
+        }
+        return StatementResult(tag: g.grant ? "GRANT" : "REVOKE", notices: notices)
+    }
+
+    /// Takes `privileges` (or only their grant options) that `grantor` gave `grantee`; what
+    /// the grantee passed on with those options goes too with CASCADE, else 2BP01.
+    func revoke(_ privileges: Privileges, optionOnly: Bool, from grantee: UInt32?, by grantor: UInt32, cascade: Bool,
+                in acl: inout [ACLItem], name: String) throws {
+        guard let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) else { return }
+        let lostOptions = acl[i].grantOptions.intersection(privileges)
+        acl[i].grantOptions.subtract(privileges)
+        if !optionOnly { acl[i].privileges.subtract(privileges) }
+        if acl[i].privileges.isEmpty { acl.remove(at: i) }
+        guard let g = grantee, !lostOptions.isEmpty else { return }
+        // Grants this grantee made with the options it lost.
+        if acl.contains(where: { $0.grantor == g && $0.grantee != g && !$0.privileges.intersection(lostOptions).isEmpty }) {
+            guard cascade else { throw SQLError(SQLState("2BP01"), "dependent privileges exist", hint: "Use CASCADE to revoke them too.") }
+            for dependent in acl.filter({ $0.grantor == g && $0.grantee != g }) {
+                try revoke(lostOptions, optionOnly: false, from: dependent.grantee, by: g, cascade: true, in: &acl, name: name)
+            }
+        }
+    }
+
+    // MARK: Ownership
+
+    /// ALTER TABLE | VIEW | SEQUENCE | SCHEMA ... OWNER TO.
+    func changeOwner(kind: ObjectKind, object: [String], to newOwnerName: RoleName, in t: Transaction) throws -> StatementResult {
+        let catalog = t.catalog
+        let target: PrivilegeObject
+        let label: String
+        let name = object.last ?? ""
+        let schema: String? = object.count > 1 ? object[0] : nil
+        let tag: String
+        switch kind {
+        case .schema:
+            guard catalog.schemas.contains(name) else { throw SQLError(SQLState("3F000"), "schema \"\(name)\" does not exist") }
+            (target, label, tag) = (.schema(name), "schema", "ALTER SCHEMA")
+        default:
+            if let tbl = findTable(schema, name, in: catalog), tbl.schema != TemporaryTables.schema || kind == .table {
+                (target, label) = (.relation(tbl.id), "table")
+            } else if let v = findView(schema, name, in: catalog) {
+                (target, label) = (.relation(v.id), "view")
+            } else if let q = (schema.map { [$0] } ?? searchPath(in: catalog)).lazy.compactMap({ catalog.sequence(schema: $0, name) }).first {
+                (target, label) = (.relation(q.id), "sequence")
+            } else {
+                throw SQLError(.undefinedTable, "relation \"\(object.joined(separator: "."))\" does not exist")
+            }
+            tag = kind == .view ? "ALTER VIEW" : kind == .sequence ? "ALTER SEQUENCE" : "ALTER TABLE"
+        }
+        let newOwner = try resolveRole(newOwnerName, in: catalog)
+        let current = catalog.objectACL(target)
+        if current.owner == newOwner.id { return StatementResult(tag: tag) }
+        if let a = actingRole(in: catalog), !a.superuser {
+            guard catalog.owns(a, target) else { throw SQLError(.insufficientPrivilege, "must be owner of \(label) \(name)") }
+            guard catalog.memberRoles(of: a).contains(newOwner.id) else {
+                throw SQLError(.insufficientPrivilege, "must be member of role \"\(newOwner.name)\"")
+            }
+        }
+        // The old owner's entries pass to the new one (PostgreSQL's aclnewowner).
+        var acl = current.acl
+        if var list = acl {
+            for i in list.indices {
+                if list[i].grantee == current.owner { list[i].grantee = newOwner.id }
+                if list[i].grantor == current.owner { list[i].grantor = newOwner.id }
+            }
+            var merged: [ACLItem] = []
+            for item in list {
+                if let j = merged.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
+                    merged[j].privileges.formUnion(item.privileges)
+                    merged[j].grantOptions.formUnion(item.grantOptions)
+                } else {
+                    merged.append(item)
+                }
+            }
+            acl = merged
+        }
+        let stored = ObjectACL(owner: newOwner.id, acl: acl)
+        try t.applyDDL { _ in .setACL(target, stored) }
+        // A table's owned sequences (SERIAL, identity) follow it.
+        if case .relation(let id) = target, catalog.tables[id] != nil {
+            for seq in catalog.sequences.values where seq.ownedBy?.0 == id {
+                let s = ObjectACL(owner: newOwner.id, acl: catalog.objectACL(.relation(seq.id)).acl)
+                try t.applyDDL { _ in .setACL(.relation(seq.id), s) }
+            }
+        }
+        return StatementResult(tag: tag)
+    }
+
+    /// What keeps a role from being dropped: objects it owns and privileges it holds or gave.
+    func roleDependents(_ role: RoleDef, in catalog: Catalog) -> [String] {
+        catalog.dependents(of: role.id).map { object in
+            let what: String
+            switch object {
+            case .schema(let s): what = "schema \(s)"
+            case .relation(let id):
+                let name = catalog.tables[id]?.name ?? catalog.views[id]?.name ?? catalog.sequences[id]?.name ?? String(id)
+                what = Self.relationKind(id, in: catalog) + " " + name
+            }
+            return (catalog.objectACL(object).owner == role.id ? "owner of " : "privileges for ") + what
+        }.sorted()
+    }
+}
+
+extension Catalog {
+    /// `aclitem[]` text for pg_class.relacl and friends: `grantee=privs/grantor`, PUBLIC's
+    /// grantee empty, `*` after a privilege held with its grant option.
+    func aclText(_ object: PrivilegeObject, roleName: (UInt32) -> String) -> [String]? {
+        guard acls[object]?.acl != nil else { return nil }
+        return effectiveACL(object).map { item in
+            var privs = ""
+            for (letter, bit) in Privileges.letters where item.privileges.contains(bit) {
+                privs.append(letter)
+                if item.grantOptions.contains(bit) { privs.append("*") }
+            }
+            return (item.grantee.map(roleName) ?? "") + "=" + privs + "/" + roleName(item.grantor)
+        }
+    }
+}
