@@ -541,5 +541,198 @@ class Auth(unittest.TestCase):
             cur.execute(f'DROP ROLE {role}')
 
 
+    def test_row_level_security_model(self):
+        """A multi-tenant table under permissive and restrictive policies and a seeded random
+        history: every current and historical read (AS OF, FOR SYSTEM_TIME ALL and BETWEEN,
+        joins, subqueries, a view, drift_events, COPY TO, SHOW DRIFT) returns exactly the rows
+        a model of the policies allows; writes outside WITH CHECK fail; side channels are
+        closed where PostgreSQL closes them."""
+        import random
+        rng = random.Random(int(os.environ.get('SEED', '20261202')))
+        c = self.admin()
+        cur = c.cursor()
+        for sql in [
+            "CREATE ROLE r_alice LOGIN PASSWORD 'm'", "CREATE ROLE r_bob LOGIN PASSWORD 'm'",
+            "CREATE ROLE r_auditor LOGIN PASSWORD 'm'", 'CREATE ROLE r_viewer', 'CREATE ROLE r_users',
+            'GRANT r_users TO r_alice, r_bob',
+            'CREATE TABLE docs (id int PRIMARY KEY, tenant text NOT NULL, author text NOT NULL, secret int NOT NULL, body text)',
+            'CREATE TABLE tenants (name text PRIMARY KEY, label text)',
+            "INSERT INTO tenants VALUES ('t1', 'one'), ('t2', 'two'), ('t3', 'three')",
+            'GRANT SELECT ON tenants TO PUBLIC',
+            'GRANT SELECT, INSERT, UPDATE, DELETE ON docs TO r_users',
+            'GRANT SELECT ON docs TO r_auditor, r_viewer',
+            'ALTER TABLE docs ENABLE ROW LEVEL SECURITY',
+            "CREATE POLICY tenant_rows ON docs USING (tenant = current_setting('app.tenant', true)) "
+            "WITH CHECK (tenant = current_setting('app.tenant', true))",
+            'CREATE POLICY auditor_reads ON docs FOR SELECT TO r_auditor USING (true)',
+            'CREATE POLICY no_secrets ON docs AS RESTRICTIVE FOR SELECT USING (secret < 90)',
+            'CREATE POLICY own_updates ON docs AS RESTRICTIVE FOR UPDATE USING (author = current_user)',
+            'CREATE VIEW docs_view AS SELECT id, tenant, secret FROM docs',
+            'GRANT SELECT ON docs_view TO r_users, r_auditor',
+            'ALTER VIEW docs_view OWNER TO r_viewer',
+        ]:
+            cur.execute(sql)
+        cur.execute("SELECT polname, polcmd, polpermissive FROM pg_policy ORDER BY 1")
+        self.assertEqual(cur.fetchall(), [('auditor_reads', 'r', True), ('no_secrets', 'r', False),
+                                          ('own_updates', 'w', False), ('tenant_rows', '*', True)])
+        cur.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'docs'")
+        self.assertEqual(cur.fetchone(), (True, False))
+
+        # The seeded history, written by the admin (a superuser: no policy binds it).
+        state, versions, events, seqs = {}, [], [], []
+        next_id = 1
+        def last_seq():
+            cur.execute("SELECT max(drift_seq) FROM drift_events")
+            return cur.fetchone()[0]
+        for step in range(60):
+            op = rng.choice(['insert', 'insert', 'update', 'delete']) if state else 'insert'
+            if op == 'insert':
+                row = (rng.choice(['t1', 't2', 't3']), rng.choice(['r_alice', 'r_bob']), rng.randrange(100), f'b{step}')
+                cur.execute('INSERT INTO docs VALUES (%s, %s, %s, %s, %s)', (next_id,) + row)
+                key, image = next_id, row
+                next_id += 1
+            elif op == 'update':
+                key = rng.choice(sorted(state))
+                old = state[key]
+                image = (rng.choice(['t1', 't2', 't3']) if rng.random() < 0.3 else old[0], old[1], rng.randrange(100), f'b{step}')
+                cur.execute('UPDATE docs SET tenant = %s, secret = %s, body = %s WHERE id = %s', (image[0], image[2], image[3], key))
+            else:
+                key = rng.choice(sorted(state))
+                image = state[key]
+                cur.execute('DELETE FROM docs WHERE id = %s', (key,))
+            seq = last_seq()
+            if op == 'delete':
+                del state[key]
+                for v in versions:
+                    if v['id'] == key and v['end'] is None:
+                        v['end'] = seq
+            else:
+                for v in versions:
+                    if v['id'] == key and v['end'] is None:
+                        v['end'] = seq
+                state[key] = image
+                versions.append({'id': key, 'row': image, 'start': seq, 'end': None})
+            events.append((seq, op, key, image))
+            seqs.append((seq, dict(state)))
+        # A hidden row whose secret would divide by zero, for the error-channel probe.
+        cur.execute("INSERT INTO docs VALUES (5000, 't1', 'r_bob', 95, 'hidden')")
+        hidden_seq = last_seq()
+        state[5000] = ('t1', 'r_bob', 95, 'hidden')
+        versions.append({'id': 5000, 'row': state[5000], 'start': hidden_seq, 'end': None})
+        events.append((hidden_seq, 'insert', 5000, state[5000]))
+
+        def allows(who, tenant, row, through_view=False):
+            t, _, secret, _ = row
+            if secret >= 90:
+                return False
+            if who == 'r_auditor' and not through_view:
+                return True
+            return t == tenant
+
+        checked = 0
+        for who, tenant in [('r_alice', 't1'), ('r_bob', 't2'), ('r_auditor', 't3')]:
+            conn = self.role_conn(who)
+            q = conn.cursor()
+            q.execute("SET app.tenant = %s", (tenant,))
+            def ids(sql, params=None):
+                q.execute(sql, params)
+                return [r[0] for r in q.fetchall()]
+            def visible(rows, view=False):
+                return sorted(k for k, r in rows.items() if allows(who, tenant, r, view))
+            self.assertEqual(ids('SELECT id FROM docs ORDER BY id'), visible(state), who)
+            for seq, snapshot in seqs[::6]:
+                self.assertEqual(ids(f'SELECT id FROM docs AS OF @seq:{seq} ORDER BY id'), visible(snapshot), f'{who} AS OF {seq}')
+                checked += 1
+            q.execute('SELECT id, body FROM docs FOR SYSTEM_TIME ALL')
+            self.assertEqual(sorted(q.fetchall()), sorted((v['id'], v['row'][3]) for v in versions if allows(who, tenant, v['row'])), who)
+            lo, hi = seqs[10][0], seqs[30][0]
+            q.execute(f'SELECT id, body FROM docs FOR SYSTEM_TIME BETWEEN @seq:{lo} AND @seq:{hi}')
+            self.assertEqual(sorted(q.fetchall()), sorted((v['id'], v['row'][3]) for v in versions
+                                                          if v['start'] <= hi and (v['end'] is None or v['end'] > lo)
+                                                          and allows(who, tenant, v['row'])), f'{who} BETWEEN')
+            self.assertEqual(ids('SELECT d.id FROM docs d JOIN tenants t ON t.name = d.tenant ORDER BY d.id'), visible(state))
+            self.assertEqual(ids('SELECT name FROM tenants WHERE name IN (SELECT tenant FROM docs) ORDER BY 1'),
+                             sorted({state[k][0] for k in visible(state)}))
+            self.assertEqual(ids('SELECT (SELECT count(*) FROM docs)'), [len(visible(state))])
+            self.assertEqual(ids('SELECT id FROM docs_view ORDER BY id'), visible(state, view=True), f'{who} view')
+            q.execute("SELECT drift_seq, op, (key->>'id')::int FROM drift_events WHERE table_name = 'docs' AND op <> 'ddl'")
+            self.assertEqual(sorted(q.fetchall()), sorted((s, op, k) for s, op, k, img in events if allows(who, tenant, img)), f'{who} drift_events')
+            import io
+            out = io.StringIO()
+            q.copy_expert('COPY docs TO STDOUT', out)
+            self.assertEqual(sorted(int(line.split('\t')[0]) for line in out.getvalue().splitlines()), visible(state), f'{who} COPY')
+            for key in sorted({k for _, _, k, _ in events})[:12]:
+                q.execute(f'SHOW DRIFT docs KEY {key}')
+                self.assertEqual([r[0] for r in q.fetchall()],
+                                 [v['start'] for v in versions if v['id'] == key and allows(who, tenant, v['row'])], f'{who} SHOW DRIFT {key}')
+            # ORDER BY and errors see only visible rows: the hidden secret 95 divides nothing.
+            self.assertEqual(ids('SELECT id FROM docs WHERE 1 / (secret - 95) >= 0 OR true ORDER BY secret, id'),
+                             sorted(visible(state), key=lambda k: (state[k][2], k)))
+            q.execute('EXPLAIN SELECT * FROM docs WHERE body = %s', ('hidden',))
+            self.assertNotIn('5000', ' '.join(r[0] for r in q.fetchall()))
+            conn.close()
+        self.assertGreater(checked, 10)
+
+        # Writes: WITH CHECK, the UPDATE/DELETE policies, DriftQL, and unique violations that
+        # name no hidden key.
+        a = self.role_conn('r_alice')
+        w = a.cursor()
+        w.execute("SET app.tenant = 't1'")
+        self.assertEqual(self.outcome(w, "INSERT INTO docs VALUES (6000, 't2', 'r_alice', 1, 'x')"), '42501')
+        self.assertIn('new row violates row-level security policy for table "docs"',
+                      self.last_error(w, "INSERT INTO docs VALUES (6000, 't2', 'r_alice', 1, 'x')"))
+        w.execute("INSERT INTO docs VALUES (6000, 't1', 'r_alice', 1, 'mine')")
+        w.execute("INSERT INTO docs VALUES (6001, 't1', 'r_bob', 1, 'bobs')")
+        w.execute("UPDATE docs SET body = 'changed' WHERE id = 6001")
+        self.assertEqual(w.rowcount, 0)
+        w.execute("UPDATE docs SET body = 'changed' WHERE id = 6000")
+        self.assertEqual(w.rowcount, 1)
+        self.assertEqual(self.outcome(w, "UPDATE docs SET tenant = 't2' WHERE id = 6000"), '42501')
+        w.execute("DELETE FROM docs WHERE tenant = 't2'")
+        self.assertEqual(w.rowcount, 0)
+        # ON CONFLICT DO UPDATE: the existing row must pass UPDATE's USING, the new one its CHECK.
+        upsert = "INSERT INTO docs VALUES ({}, 't1', 'r_alice', 1, 'x') ON CONFLICT (id) DO UPDATE SET {}"
+        self.assertIn('violates row-level security policy (USING expression)', self.last_error(w, upsert.format(6001, "body = 'y'")))
+        self.assertEqual(self.outcome(w, upsert.format(6000, "tenant = 't2'")), '42501')
+        w.execute(upsert.format(6000, "body = 'upserted'"))
+        w.execute('SELECT body FROM docs WHERE id = 6000')
+        self.assertEqual(w.fetchone(), ('upserted',))
+        self.assertEqual(self.outcome(w, 'INSERT INTO docs {"id": 6002, "tenant": "t2", "author": "r_alice", "secret": 1}'), '42501')
+        hidden = next(k for k, r in state.items() if r[0] != 't1')
+        error = self.last_error(w, f"INSERT INTO docs VALUES ({hidden}, 't1', 'r_alice', 1, 'dup')")
+        self.assertIn('duplicate key value violates unique constraint', error)
+        self.assertNotIn('Key (id)', error)
+        a.close()
+        # No fail-open: a policy that fails to evaluate fails the statement.
+        cur.execute('CREATE TABLE fragile (id int)')
+        cur.execute('INSERT INTO fragile VALUES (1), (3)')
+        cur.execute('GRANT SELECT ON fragile TO r_alice')
+        cur.execute('ALTER TABLE fragile ENABLE ROW LEVEL SECURITY')
+        cur.execute('CREATE POLICY divides ON fragile USING (1 / (id - 3) > 0)')
+        a = self.role_conn('r_alice')
+        self.assertEqual(self.outcome(a.cursor(), 'SELECT * FROM fragile'), '22012')
+        a.close()
+        # The owner is bound only with FORCE.
+        cur.execute('ALTER TABLE fragile OWNER TO r_alice')
+        a = self.role_conn('r_alice')
+        self.assertEqual(self.outcome(a.cursor(), 'SELECT * FROM fragile'), 'ok')
+        cur.execute('ALTER TABLE fragile FORCE ROW LEVEL SECURITY')
+        self.assertEqual(self.outcome(a.cursor(), 'SELECT * FROM fragile'), '22012')
+        a.close()
+        cur.execute('DROP TABLE fragile')
+        cur.execute('DROP VIEW docs_view')
+        cur.execute('DROP TABLE docs')
+        cur.execute('DROP TABLE tenants')
+        for role in ('r_alice', 'r_bob', 'r_auditor', 'r_viewer', 'r_users'):
+            cur.execute(f'DROP ROLE {role}')
+
+    def last_error(self, cur, sql):
+        try:
+            cur.execute(sql)
+        except psycopg2.Error as e:
+            return e.pgerror
+        self.fail(f'{sql} succeeded')
+
+
 if __name__ == '__main__':
     test_pgwire.main()

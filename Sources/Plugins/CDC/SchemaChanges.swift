@@ -105,7 +105,7 @@ struct SchemaChange {
         case .dropRole(let id):
             guard let r = before.roles[id] else { return nil }
             return SchemaChange(ddl: "DROP ROLE " + SQLQuoting.ident(r.name), schema: "", object: nil)
-        case .sequenceState, .truncateTable, .setACL:
+        case .sequenceState, .truncateTable, .setACL, .createPolicy, .dropPolicy:
             return nil
         }
     }

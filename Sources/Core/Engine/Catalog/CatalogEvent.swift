@@ -47,6 +47,9 @@ public enum CatalogEvent: Sendable, Hashable {
     /// An object's owner and access list as GRANT, REVOKE or ALTER ... OWNER TO leave them
     /// (nil: back to no entry, when the object is dropped).
     case setACL(PrivilegeObject, ObjectACL?)
+    /// CREATE POLICY, or the policy with that id as ALTER POLICY leaves it.
+    case createPolicy(PolicyDef)
+    case dropPolicy(UInt32)
 
     public var tableId: UInt32 {
         switch self {
@@ -65,6 +68,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createRole, .dropRole: return 0
         case .setACL(.relation(let id), _): return id
         case .setACL(.schema, _): return 0
+        case .createPolicy(let p): return p.table
+        case .dropPolicy: return 0
         }
     }
 
@@ -175,6 +180,8 @@ public enum CatalogEvent: Sendable, Hashable {
             object.encode(into: &w)
             w.u8(acl == nil ? 0 : 1)
             acl?.encode(into: &w)
+        case .createPolicy(let p): w.u8(30); p.encode(into: &w)
+        case .dropPolicy(let id): w.u8(31); w.varint(UInt64(id))
         }
     }
 
@@ -330,6 +337,8 @@ public enum CatalogEvent: Sendable, Hashable {
         case 29:
             let object = try PrivilegeObject.decode(&r)
             return .setACL(object, try r.u8() == 1 ? try ObjectACL.decode(&r) : nil)
+        case 30: return .createPolicy(try PolicyDef.decode(&r))
+        case 31: return .dropPolicy(try id())
         default: throw DecodeError("unknown DDL event \(tag)", offset: r.position - 1)
         }
     }

@@ -222,6 +222,8 @@ public struct Catalog: Sendable {
     /// Owners and access lists that differ from the default (objects made without a role,
     /// never granted on, have none).
     public var acls: [PrivilegeObject: ObjectACL] = [:]
+    /// Row-level security policies by id.
+    public var policies: [UInt32: PolicyDef] = [:]
 
     public func enumType(schema: String = "public", _ name: String) -> EnumType? {
         enums.values.first { $0.schema == schema && $0.name == name }
@@ -304,6 +306,7 @@ public struct Catalog: Sendable {
             tables[id] = nil
             byName[t.qualifiedName] = nil
             acls[.relation(id)] = nil
+            policies = policies.filter { $0.value.table != id }
         case .addColumn(let id, let c):
             let t = try existing(id)
             guard t.columns.count < Limits.tableColumnsMax else {
@@ -378,6 +381,12 @@ public struct Catalog: Sendable {
             acls[.schema(name)] = nil
         case let .setACL(object, acl):
             acls[object] = acl
+        case .createPolicy(let p):
+            _ = try existing(p.table)
+            policies[p.id] = p
+        case .dropPolicy(let id):
+            guard policies[id] != nil else { throw DecodeError("DDL event drops unknown policy \(id)", offset: 0) }
+            policies[id] = nil
         case let .setPrimaryKey(id, cols):
             let t = try existing(id)
             guard cols.allSatisfy({ $0 >= 0 && $0 < t.columns.count }) else {

@@ -39,7 +39,7 @@ public final class TemporaryTables: @unchecked Sendable {
         case .alterSequence(let s): return temp.sequences[s.id] != nil
         case .dropSequence(let id), .sequenceState(let id, _, _): return temp.sequences[id] != nil
         case .createSchema, .dropSchema, .createEnum, .dropEnum, .createView, .dropView, .createRole, .dropRole,
-             .setACL(.schema, _): return false
+             .setACL(.schema, _), .dropPolicy: return false
         default: return temp.tables[event.tableId] != nil
         }
     }

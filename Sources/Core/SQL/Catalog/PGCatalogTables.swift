@@ -53,6 +53,8 @@ enum PGCatalogTables {
                         $0["relchecks"] = .int(Int64(t.constraints.filter { if case .check = $0 { return true }; return false }.count))
                         let fk = t.constraints.contains { if case .foreignKey = $0 { return true }; return false }
                         $0["relhastriggers"] = .bool(fk || referenced.contains(t.id))
+                        $0["relrowsecurity"] = .bool(t.options[Catalog.rowSecurityOption] == "on")
+                        $0["relforcerowsecurity"] = .bool(t.options[Catalog.forceRowSecurityOption] == "on")
                         if let s = v.engine.store(t.id) { $0["reltuples"] = .double(Double(s.stats.liveRows)) }
                     case .index(let i, _):
                         $0["relam"] = .oid(PGOid.btreeAM)
@@ -527,6 +529,7 @@ enum PGCatalogTables {
                     $0["tablename"] = .name(t.name)
                     $0["tableowner"] = .name(v.ownerName(.relation(t.id)))
                     $0["hasindexes"] = .bool(!t.indexes.isEmpty)
+                    $0["rowsecurity"] = .bool(t.options[Catalog.rowSecurityOption] == "on")
                     $0["hastriggers"] = .bool(t.constraints.contains { if case .foreignKey = $0 { return true }; return false })
                 }
             }
@@ -597,7 +600,38 @@ enum PGCatalogTables {
         SystemTable(c, "pg_inherits", oid: 2611, "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool") { _, _ in },
         SystemTable(c, "pg_policy", oid: 3256, """
             oid oid, polname name, polrelid oid, polcmd char, polpermissive bool, polroles oid[], polqual node, polwithcheck node
-            """) { _, _ in },
+            """) { v, r in
+            for p in v.catalog.policies.values.sorted(by: { $0.id < $1.id }) where v.catalog.tables[p.table] != nil {
+                r.add {
+                    $0["oid"] = .oid(PGOid.relation(p.id))
+                    $0["polname"] = .name(p.name)
+                    $0["polrelid"] = .oid(PGOid.relation(p.table))
+                    $0["polcmd"] = .text(p.command.letter)
+                    $0["polpermissive"] = .bool(p.permissive)
+                    // 0 stands for PUBLIC, as in PostgreSQL.
+                    $0["polroles"] = .array(p.roles.isEmpty ? [.oid(0)] : p.roles.map { .oid(v.roleOid(id: $0)) })
+                    $0["polqual"] = p.using.map { .text($0) } ?? .null
+                    $0["polwithcheck"] = p.check.map { .text($0) } ?? .null
+                }
+            }
+        },
+        SystemTable(c, "pg_policies", oid: 12010, view: true, """
+            schemaname name, tablename name, policyname name, permissive text, roles name[], cmd text, qual text, with_check text
+            """) { v, r in
+            for p in v.catalog.policies.values.sorted(by: { $0.name < $1.name }) {
+                guard let t = v.catalog.tables[p.table] else { continue }
+                r.add {
+                    $0["schemaname"] = .name(t.schema)
+                    $0["tablename"] = .name(t.name)
+                    $0["policyname"] = .name(p.name)
+                    $0["permissive"] = .text(p.permissive ? "PERMISSIVE" : "RESTRICTIVE")
+                    $0["roles"] = .array(p.roles.isEmpty ? [.name("public")] : p.roles.map { .name(v.roleName(id: $0)) })
+                    $0["cmd"] = .text(["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"][Int(p.command.rawValue)])
+                    $0["qual"] = p.using.map { .text($0) } ?? .null
+                    $0["with_check"] = p.check.map { .text($0) } ?? .null
+                }
+            }
+        },
         SystemTable(c, "pg_trigger", oid: 2620, """
             oid oid, tgrelid oid, tgparentid oid, tgname name, tgfoid oid, tgtype int2, tgenabled char, tgisinternal bool, \
             tgconstrrelid oid, tgconstrindid oid, tgconstraint oid, tgdeferrable bool, tginitdeferred bool, tgnargs int2, \

@@ -10,6 +10,7 @@ extension Session {
         case .snapshot(let name):
             guard block == nil else { throw SQLError(.activeSQLTransaction, "SNAPSHOT cannot run inside a transaction block") }
             let id = try name.map { try currentTable($0).id }
+            try requireMaintenance(id)
             let info = try engine.snapshot(table: id)
             return StatementResult(tag: "SNAPSHOT",
                                    columns: [ResultColumn(name: "seq", type: .int8), ResultColumn(name: "file", type: .text),
@@ -18,6 +19,7 @@ extension Session {
         case .compact(let name):
             guard block == nil else { throw SQLError(.activeSQLTransaction, "COMPACT cannot run inside a transaction block") }
             let id = try name.map { try currentTable($0).id }
+            try requireMaintenance(id)
             let info = try engine.compact(table: id)
             return StatementResult(tag: "COMPACT",
                                    columns: [ResultColumn(name: "segments_packed", type: .int8),
@@ -36,6 +38,16 @@ extension Session {
         }
     }
 
+    /// SNAPSHOT and COMPACT: a table's owner for one table, a superuser for all of them.
+    func requireMaintenance(_ table: UInt32?) throws {
+        let catalog = engine.latestCatalog
+        guard let actor = actingRole(in: catalog), !actor.superuser else { return }
+        guard let table, let def = catalog.tables[table] else {
+            throw SQLError(.insufficientPrivilege, "must be superuser to snapshot or compact every table")
+        }
+        try requireOwner(.relation(table), kind: "table", name: def.name, in: catalog)
+    }
+
     func currentTable(_ name: String) throws -> TableDef {
         guard let t = engine.latestCatalog.table(name) else {
             throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist")
@@ -44,6 +56,7 @@ extension Session {
     }
 
     func createDriftTable(_ t: Transaction, _ name: String, _ pk: String, _ indexed: [String]) throws -> StatementResult {
+        try requireCreate(inSchema: "public", in: t.catalog)
         let tableId = t.allocateTableId()
         try t.applyDDL { catalog in
             if catalog.table(name) != nil { throw SQLError(.duplicateTable, "relation \"\(name)\" already exists") }
@@ -62,6 +75,7 @@ extension Session {
             }
             return .createTable(TableDef(id: tableId, name: name, columns: columns, primaryKey: [0], indexes: indexes, origin: .driftQL))
         }
+        try recordOwner(.relation(tableId), in: t)
         return StatementResult(tag: "CREATE TABLE")
     }
 
@@ -78,6 +92,7 @@ extension Session {
                     return .setColumnType(def.id, pos, type)
                 }
             } else {
+                try requireOwner(.relation(def.id), kind: "table", name: def.name, in: t.catalog)
                 guard def.origin == .driftQL else {
                     throw SQLError(.undefinedColumn, "column \"\(k)\" of relation \"\(name)\" does not exist")
                 }
@@ -134,11 +149,15 @@ extension Session {
 
     func insertDocument(_ t: Transaction, _ name: String, _ doc: JSONValue, _ at: Int) throws -> StatementResult {
         let pairs = try objectPairs(doc, "INSERT INTO \(name)", at)
+        _ = try driftQLAccess(try t.table(name), .insert, in: t)
         let def = try ensureColumns(t, name, pairs)
         var row = [Value](repeating: .null, count: def.columns.count)
         for (k, v) in pairs {
             guard let pos = try column(def, k, v) else { continue }
             row[pos] = try value(v, def.columns[pos], at: at)
+        }
+        if let check = try driftQLAccess(def, .insert, check: true, in: t), try !check(row) {
+            throw SQLError(.insufficientPrivilege, "new row violates row-level security policy for table \"\(def.name)\"")
         }
         try t.insert(def, row)
         return StatementResult(tag: "INSERT 0 1")
@@ -160,10 +179,13 @@ extension Session {
     func patchDocument(_ t: Transaction, _ name: String, _ key: DriftKey, _ doc: JSONValue, _ at: Int) throws -> StatementResult {
         let pairs = try objectPairs(doc, "PATCH", at)
         var def = try t.table(name)
+        let visible = try driftQLAccess(def, .update, in: t)
         let k = try keyBytes(def, key)
         guard case .row(let current?, _) = try t.lockRow(def, key: k, mode: .noKeyUpdate) else {
             return StatementResult(tag: "PATCH 0")
         }
+        // A row the UPDATE policies hide is not there for this role.
+        if let visible, try !visible(current) { return StatementResult(tag: "PATCH 0") }
         def = try ensureColumns(t, name, pairs)
         var row = current + [Value](repeating: .null, count: def.columns.count - current.count)
         for (key, v) in pairs {
@@ -174,22 +196,29 @@ extension Session {
             }
             row[pos] = newValue
         }
+        if let check = try driftQLAccess(def, .update, check: true, in: t), try !check(row) {
+            throw SQLError(.insufficientPrivilege, "new row violates row-level security policy for table \"\(def.name)\"")
+        }
         try t.update(def, key: k, row)
         return StatementResult(tag: "PATCH 1")
     }
 
     func softDelete(_ t: Transaction, _ name: String, _ key: DriftKey) throws -> StatementResult {
         let def = try t.table(name)
+        let visible = try driftQLAccess(def, .delete, in: t)
         let k = try keyBytes(def, key)
-        guard case .row(_?, _) = try t.lockRow(def, key: k, mode: .update) else {
+        guard case .row(let current?, _) = try t.lockRow(def, key: k, mode: .update) else {
             return StatementResult(tag: "SOFT DELETE 0")
         }
+        if let visible, try !visible(current) { return StatementResult(tag: "SOFT DELETE 0") }
         try t.delete(def, key: k)
         return StatementResult(tag: "SOFT DELETE 1")
     }
 
     func showDrift(_ t: Transaction, _ name: String, _ key: DriftKey) throws -> StatementResult {
         let def = try t.table(name)
+        // Every version the reader's SELECT policies allow (as they stand now).
+        let allowed = try driftQLAccess(def, .select, in: t)
         let k = try keyBytes(def, key)
         let visible = def.visibleColumns
         let missing = def.missingValues
@@ -203,6 +232,7 @@ extension Session {
             } else {
                 values = try RowCodec.decode(version.image, missing: missing)
             }
+            if let allowed, try !allowed(values) { return }
             rows.append([.int(Int64(version.version.seq)), .timestamptz(PGTime.fromUnix(engine.systemTime(version.version.seq))),
                          .text(version.version.op.name)] + visible.map { values[$0] })
         }

@@ -448,6 +448,27 @@ public enum RoleStatement: Sendable {
     case privileges(GrantStatement)
     /// ALTER TABLE | VIEW | SEQUENCE | SCHEMA ... OWNER TO.
     case owner(kind: ObjectKind, object: [String], to: RoleName)
+    /// CREATE / ALTER / DROP POLICY, ALTER POLICY ... RENAME TO.
+    case policy(PolicyStatement)
+}
+
+/// Row-level security policies.
+public struct PolicyStatement: Sendable {
+    public enum Action: Sendable {
+        case create(permissive: Bool, command: String)
+        case alter
+        case rename(String)
+        case drop(ifExists: Bool)
+    }
+
+    public var name: String
+    public var table: TableRef
+    public var action: Action
+    /// TO roles (nil: not given; CREATE then means PUBLIC).
+    public var roles: [RoleName]?
+    /// USING and WITH CHECK, as trees and as the text stored.
+    public var using: (Expr, String)?
+    public var check: (Expr, String)?
 }
 
 /// A role as a statement names it: by name, PUBLIC, or the session's own.

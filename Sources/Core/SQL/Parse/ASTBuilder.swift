@@ -73,7 +73,14 @@ struct ASTBuilder {
         case "CreateTableAsStmt": return .createTable(try createTableAs(body))
         case "IndexStmt": return .createIndex(try createIndex(body))
         case "ViewStmt": return .createView(try createView(body))
-        case "DropStmt": return .drop(try drop(body))
+        case "DropStmt":
+            if string(body, "removeType") == "OBJECT_POLICY" {
+                guard let items = body["objects"]?.children, items.count == 1 else { throw Self.unsupported("DROP POLICY of several policies") }
+                var parts = names(items[0]["List"]?["items"])
+                guard parts.count >= 2, let name = parts.popLast(), let table = parts.popLast() else { throw fail("DROP POLICY names") }
+                return .role(.policy(PolicyStatement(name: name, table: TableRef(schema: parts.last, name: table), action: .drop(ifExists: body["missing_ok"]?.bool ?? false))))
+            }
+            return .drop(try drop(body))
         case "AlterTableStmt":
             // OWNER TO alone is a privilege statement (it applies to views and sequences too).
             let cmds = body["cmds"]?.children ?? []
@@ -84,7 +91,12 @@ struct ASTBuilder {
                 return .role(.owner(kind: kind, object: (ref.schema.map { [$0] } ?? []) + [ref.name], to: try roleName(cmd["newowner"])))
             }
             return .alterTable(try alterTable(body))
-        case "RenameStmt": return try rename(body)
+        case "RenameStmt":
+            if string(body, "renameType") == "OBJECT_POLICY" {
+                return .role(.policy(PolicyStatement(name: string(body, "subname") ?? "", table: try rangeVar(body["relation"]),
+                                                     action: .rename(string(body, "newname") ?? ""))))
+            }
+            return try rename(body)
         case "TruncateStmt":
             let tables = try (body["relations"]?.children ?? []).map { try rangeVar($0["RangeVar"] ?? $0) }
             return .truncate(tables, restartIdentity: body["restart_seqs"]?.bool ?? false,
@@ -120,6 +132,15 @@ struct ASTBuilder {
                                      admin: body["admin_opt"]?.bool ?? false))
         case "GrantStmt":
             return .role(.privileges(try grant(body)))
+        case "CreatePolicyStmt", "AlterPolicyStmt":
+            let create = kind == "CreatePolicyStmt"
+            let using = try body["qual"].map { try expr($0) }
+            let check = try body["with_check"].map { try expr($0) }
+            let roles = try body["roles"].map { try $0.children.map { try roleName($0["RoleSpec"]) } }
+            return .role(.policy(PolicyStatement(
+                name: string(body, "policy_name") ?? "", table: try rangeVar(body["table"]),
+                action: create ? .create(permissive: body["permissive"]?.bool ?? false, command: string(body, "cmd_name") ?? "all") : .alter,
+                roles: roles, using: using.map { ($0, Deparser.expr($0)) }, check: check.map { ($0, Deparser.expr($0)) })))
         case "AlterOwnerStmt":
             guard string(body, "objectType") == "OBJECT_SCHEMA", let name = body["object"]?["String"]?["sval"]?.string else {
                 throw Self.unsupported("ALTER \(objectName(string(body, "objectType") ?? "")) ... OWNER TO")

@@ -270,17 +270,9 @@ extension Binder {
     /// 42501 unless the reading role holds `needed` on the relation (and USAGE on its schema).
     /// Checked against the catalog as it is now, also for reads of the past.
     func requirePrivileges(_ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String) throws {
-        guard let session, !needed.isEmpty else { return }
+        guard !needed.isEmpty else { return }
         let catalog = catalogOverride ?? txn.catalog
-        let role: RoleDef
-        if let top = privilegeRoles.last {
-            guard let r = top else { return }
-            role = r
-        } else {
-            guard let r = session.actingRole(in: catalog) else { return }
-            role = r
-        }
-        if role.superuser { return }
+        guard let role = readingRole(catalog), !role.superuser else { return }
         if schema != TemporaryTables.schema, !catalog.privileges(of: role, on: .schema(schema)).contains(.usage) {
             throw SQLError(.insufficientPrivilege, "permission denied for schema \(schema)")
         }
@@ -294,6 +286,11 @@ extension Binder {
         try requirePrivileges(need, relation: t.id, kind: "table", name: t.name, schema: t.schema)
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
+        // Row-level security: the policies' condition is the scan's first filter, evaluated
+        // before any predicate of the reader's (which the planner appends after it).
+        if need.contains(.select), let condition = try rowSecurityCondition(t, .select, check: false, access: access) {
+            access.filters.append(condition)
+        }
         if let s = engine.store(t.id) { access.tableRows = Double(max(s.stats.liveRows, 1)) }
         tableSizes[t.id] = access.tableRows
         if case .transaction = mode {} else { cacheable = false }

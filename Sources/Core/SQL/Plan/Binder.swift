@@ -17,6 +17,8 @@ final class Binder {
     /// Whose privileges a relation is read with: the session's acting role when empty, a
     /// view's owner inside the view (nil there: the bootstrap superuser, no checks).
     var privilegeRoles: [RoleDef?] = []
+    /// Tables whose policies are being bound (a policy reading its own table recursively is 42P17).
+    var rowSecurityStack: [UInt32] = []
     /// Nesting depth of queries and expressions bound so far (54001 past the limit).
     var depth = 0
     /// Above zero while binding the arms of a CASE or COALESCE: constants there are folded

@@ -39,11 +39,11 @@ enum DriftEvents {
             let floor = UInt64(max(0, (try? args[0].int()) ?? 0))
             let last = upTo ?? ctx.txn.readSeq
             let reader = ctx.engine.changeReader(after: floor)
-            // Only the tables the reader may SELECT now (a superuser's, or a trusted user's
-            // that is no role: all of them).
+            // Only the tables the reader may SELECT now, and of those only the row images its
+            // SELECT policies allow (a superuser, or a trusted user that is no role: all).
             let catalog = ctx.txn.catalog
-            let readable: ((UInt32) -> Bool)? = ctx.session?.actingRole(in: catalog).flatMap { role in
-                role.superuser ? nil : { catalog.privileges(of: role, on: .relation($0)).contains(.select) }
+            let readable: EventFilter? = try ctx.session?.actingRole(in: catalog).flatMap { role in
+                role.superuser ? nil : try EventFilter(role: role, catalog: catalog, ctx: ctx)
             }
             var pending: [[Value]] = []
             var index = 0
@@ -59,7 +59,13 @@ enum DriftEvents {
                         return nil
                     }
                     guard let t = next else { return nil }
-                    pending = rows(of: t, readable: readable)
+                    do {
+                        pending = try rows(of: t, readable: readable)
+                    } catch {
+                        // A policy failed to evaluate: the statement fails (no fail-open).
+                        ctx.deferredError = error
+                        return nil
+                    }
                     index = 0
                 }
                 defer { index += 1 }
@@ -68,13 +74,43 @@ enum DriftEvents {
         })
     }
 
-    static func rows(of t: CommittedTransaction, readable: ((UInt32) -> Bool)? = nil) -> [[Value]] {
+    /// What a reader that is bound by privileges and policies may see of the log.
+    final class EventFilter {
+        let role: RoleDef
+        let catalog: Catalog
+        let binder: Binder
+        let ctx: ExecContext
+        /// Each table's policy predicate, per version of its definition (by column count).
+        var policies: [UInt32: (columns: Int, allows: (([Value]) throws -> Bool)?)] = [:]
+
+        init(role: RoleDef, catalog: Catalog, ctx: ExecContext) throws {
+            self.role = role
+            self.catalog = catalog
+            self.ctx = ctx
+            binder = Binder(engine: ctx.engine, txn: ctx.txn, session: ctx.session)
+        }
+
+        func shows(_ table: TableDef, _ image: [Value]?) throws -> Bool {
+            guard catalog.privileges(of: role, on: .relation(table.id)).contains(.select) else { return false }
+            guard let image else { return true }
+            if policies[table.id]?.columns != table.columns.count {
+                policies[table.id] = (table.columns.count, try binder.compiledRowSecurity(table, .select, check: false, ctx: ctx))
+            }
+            guard let allows = policies[table.id]?.allows else { return true }
+            return try allows(image)
+        }
+    }
+
+    static func rows(of t: CommittedTransaction, readable: EventFilter? = nil) throws -> [[Value]] {
         var out: [[Value]] = []
         let seq = Value.int(Int64(t.seq))
         let at = Value.timestamptz(PGTime.fromUnix(t.timestamp))
         for e in t.events {
             if let d = e.ddl, d.isSequenceState { continue }
-            if let readable, let table = e.table, !readable(table.id) { continue }
+            if let readable, let table = e.table {
+                let image = e.kind == .delete ? e.before : e.kind == .insert || e.kind == .update ? e.after : nil
+                guard try readable.shows(table, image) else { continue }
+            }
             let table: Value = e.table.map { .text($0.name) } ?? .null
             switch e.kind {
             case .ddl:

@@ -107,7 +107,7 @@ extension Session {
             case .setOptions(let options):
                 try checkStorageOptions(options)
             case .rowLevelSecurity(let what):
-                throw SQLError.notSupported("ALTER TABLE ... \(what) ROW LEVEL SECURITY (row-level security comes with the auth plugin)")
+                try setRowSecurity(what, on: table, in: t)
             case .owner:
                 throw SQLError.notSupported("ALTER TABLE ... OWNER TO (roles come with the auth plugin)")
             case .setSchema:

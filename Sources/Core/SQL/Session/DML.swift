@@ -7,6 +7,8 @@ final class TableWriter {
     let table: TableDef
     let width: Int
     let checks: [(name: String, eval: Eval)]
+    /// Row-level security's WITH CHECK for the command writing (nil: no policy binds).
+    let rowSecurityCheck: Eval?
     /// Column defaults, bound and compiled when a write first needs one (as PostgreSQL plans
     /// only the defaults of the columns a statement leaves out).
     private var defaults: [Int: Eval] = [:]
@@ -16,7 +18,7 @@ final class TableWriter {
     let notNull: [Int]
     var scratch: [Value]
 
-    init(_ table: TableDef, binder: Binder, ctx: ExecContext) throws {
+    init(_ table: TableDef, binder: Binder, ctx: ExecContext, rowSecurity: PolicyDef.Command? = nil) throws {
         self.table = table
         self.binder = binder
         self.ctx = ctx
@@ -33,6 +35,8 @@ final class TableWriter {
             checks.append((name, try ExprCompiler.compile(e, ctx)))
         }
         self.checks = checks
+        rowSecurityCheck = try rowSecurity.flatMap { try binder.rowSecurityCondition(table, $0, check: true, access: nil) }
+            .map { try ExprCompiler.compile($0, ctx) }
     }
 
     /// A stored expression's tree (a default's or a CHECK's text), parsed once per session.
@@ -68,7 +72,15 @@ final class TableWriter {
     }
 
     /// NOT NULL and CHECK, with PostgreSQL's messages.
-    func validate(_ values: [Value]) throws {
+    /// `rowSecurity`: also the writer's WITH CHECK (ON CONFLICT's update checks its own).
+    func validate(_ values: [Value], rowSecurity: Bool = true) throws {
+        if rowSecurity, let rowSecurityCheck {
+            // Before the constraints, as PostgreSQL checks them.
+            for (i, v) in values.enumerated() { scratch[i] = v }
+            guard case .bool(true) = try scratch.withUnsafeBufferPointer({ try rowSecurityCheck($0) }) else {
+                throw SQLError(.insufficientPrivilege, "new row violates row-level security policy for table \"\(table.name)\"")
+            }
+        }
         for p in notNull where values[p].isNull {
             throw SQLError(.notNullViolation, "null value in column \"\(table.columns[p].name)\" of relation \"\(table.name)\" violates not-null constraint",
                            detail: failingRow(values))
@@ -204,7 +216,9 @@ extension Session {
                 targets.append(p)
             }
         }
-        let writer = try TableWriter(table, binder: b, ctx: ctx)
+        let writer = try TableWriter(table, binder: b, ctx: ctx, rowSecurity: .insert)
+        // A unique violation names no key a policy hides from the writer (PostgreSQL's rule).
+        let hidesKeys = b.rowSecurityHides(table)
         // GENERATED ALWAYS AS IDENTITY refuses given values unless OVERRIDING SYSTEM VALUE.
         func checkIdentity(_ target: Int, given: Bool) throws {
             guard given, !s.overridingSystemValue, table.options["drift.identity.\(target)"] == "a" else { return }
@@ -298,6 +312,13 @@ extension Session {
             try insertRow(full)
         }
         func insertRow(_ full: [Value]) throws {
+            do {
+                try insertChecked(full)
+            } catch let e as SQLError where hidesKeys && e.code == .uniqueViolation {
+                throw SQLError(e.code, e.message)
+            }
+        }
+        func insertChecked(_ full: [Value]) throws {
             try writer.validate(full)
             var final = full
             if let conflict {
@@ -408,7 +429,7 @@ extension Session {
         let from = try b.bindFromList(s.from, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
-        let whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        var whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         scope.aggregateBan = "UPDATE"
         scope.windowBan = "UPDATE"
         var sets: [(Int, BoundExpr?)] = []
@@ -436,6 +457,11 @@ extension Session {
             }
         }
         if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog) }
+        // Row-level security: the rows the UPDATE (and, when it reads them, SELECT) policies
+        // allow, checked before the statement's own WHERE and again on a concurrently changed row.
+        let policyConditions = try [PolicyDef.Command.update, readsColumns ? .select : nil].compactMap { $0 }
+            .compactMap { try b.rowSecurityCondition(table, $0, check: false, access: access) }
+        if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
         try explainHook("Update on \(table.name)", plan)
@@ -452,7 +478,7 @@ extension Session {
     func runUpdate(_ u: BoundUpdate, in t: Transaction, parameters: [Value], cursorKey: [UInt8]?) throws -> StatementResult {
         let table = u.table
         let ctx = execContext(t, parameters: parameters)
-        let writer = try TableWriter(table, binder: binder(t, parameters: parameters), ctx: ctx)
+        let writer = try TableWriter(table, binder: binder(t, parameters: parameters), ctx: ctx, rowSecurity: .update)
         let rows = try materialize(try Executor.instantiate(u.plan, ctx), ctx, what: "UPDATE")
 
         let whereEval = try u.whereExpr.map { try ExprCompiler.compile($0, ctx) }
@@ -518,9 +544,13 @@ extension Session {
         let using = try b.bindFromList(s.using, scope)
         scope.aggregateBan = "WHERE"
         scope.windowBan = "WHERE"
-        let whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
+        var whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
-        if whereExpr != nil || !returning.isEmpty { try requireTablePrivileges(.select, table, in: t.catalog) }
+        let readsColumns = whereExpr != nil || !returning.isEmpty
+        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog) }
+        let policyConditions = try [PolicyDef.Command.delete, readsColumns ? .select : nil].compactMap { $0 }
+            .compactMap { try b.rowSecurityCondition(table, $0, check: false, access: access) }
+        if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
         try explainHook("Delete on \(table.name)", plan)
@@ -575,9 +605,17 @@ final class OnConflictPlan {
     var touched = Set<[UInt8]>()
 
     func inserted(_ key: [UInt8]) { touched.insert(key) }
+    /// Row-level security for the update path: which existing rows, which new ones.
+    let rowSecurity: (using: (([Value]) throws -> Bool)?, check: (([Value]) throws -> Bool)?)?
 
     init(_ c: OnConflict, table: TableDef, binder b: Binder, scope: BlockScope, ctx: ExecContext, session: Session) throws {
         self.table = table
+        if c.doUpdate != nil, b.rowSecurityHides(table) {
+            rowSecurity = (try b.compiledRowSecurity(table, .update, check: false, ctx: ctx),
+                           try b.compiledRowSecurity(table, .update, check: true, ctx: ctx))
+        } else {
+            rowSecurity = nil
+        }
         // The arbiter: listed columns must match the primary key or a unique index exactly.
         var arbiters: [IndexDef?] = []
         if let name = c.constraint {
@@ -666,11 +704,18 @@ final class OnConflictPlan {
         if let w = updateWhere {
             guard case .bool(true) = try wide.withUnsafeBufferPointer({ try w($0) }) else { return .skipped }
         }
+        // The existing row must be one the UPDATE policies let this role change.
+        if let using = rowSecurity?.using, try !using(existing) {
+            throw SQLError(.insufficientPrivilege, "new row violates row-level security policy (USING expression) for table \"\(table.name)\"")
+        }
         var next = existing
         try wide.withUnsafeBufferPointer { r in
             for (p, e) in sets { next[p] = try e.map { try $0(r) } ?? writer.defaultValue(p) }
         }
-        try writer.validate(next)
+        if let check = rowSecurity?.check, try !check(next) {
+            throw SQLError(.insufficientPrivilege, "new row violates row-level security policy for table \"\(table.name)\"")
+        }
+        try writer.validate(next, rowSecurity: false)
         try t.update(table, key: key, next, old: existing)
         touched.insert(key)
         return .updated(next, old: existing)

@@ -14,6 +14,7 @@ extension Session {
         case let .membership(roles, members, grant, admin): return try membership(roles: roles, members: members, grant: grant, admin: admin, in: t)
         case .privileges(let g): return try grantPrivileges(g, in: t)
         case let .owner(kind, object, to): return try changeOwner(kind: kind, object: object, to: to, in: t)
+        case .policy(let p): return try policy(p, in: t)
         }
     }
 

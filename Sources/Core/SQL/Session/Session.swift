@@ -438,6 +438,12 @@ public final class Session {
             case .membership(_, _, let grant, _): return grant ? "GRANT ROLE" : "REVOKE ROLE"
             case .privileges(let g): return g.grant ? "GRANT" : "REVOKE"
             case .owner: return "ALTER OWNER"
+            case .policy(let p):
+                switch p.action {
+                case .create: return "CREATE POLICY"
+                case .alter, .rename: return "ALTER POLICY"
+                case .drop: return "DROP POLICY"
+                }
             }
         case .drop(let d):
             switch d.kind {
