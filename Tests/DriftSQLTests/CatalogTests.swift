@@ -96,6 +96,21 @@ import Testing
         _ = try s.execute("CREATE TABLE t (a int)")
         #expect(try s.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'") == [["t"]])
         #expect(sqlError { _ = try s.execute("SELECT * FROM tables") }?.code == .undefinedTable)
-        #expect(sqlError { _ = try s.execute("SELECT * FROM pg_class FOR SYSTEM_TIME ALL") }?.code == .featureNotSupported)
+    }
+
+    /// A catalog relation FOR SYSTEM_TIME: each row through each catalog version, with when.
+    @Test func catalogRelationsReadForSystemTime() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE t (a int)")
+        _ = try s.execute("ALTER TABLE t RENAME TO u")
+        func q(_ span: String) -> String {
+            "SELECT relname::text, drift_seq::text, drift_op, (system_time_end = 'infinity')::text FROM pg_class FOR SYSTEM_TIME \(span) "
+                + "WHERE relname IN ('t', 'u') ORDER BY drift_seq"
+        }
+        #expect(try s.rows(q("ALL")) == [["t", "1", "insert", "false"], ["u", "2", "update", "true"]])
+        #expect(try s.rows(q("BETWEEN @seq:2 AND @seq:2")) == [["u", "2", "update", "true"]])
+        // The history columns are not part of `*`.
+        #expect(try s.execute("SELECT * FROM pg_roles FOR SYSTEM_TIME ALL").last?.columns?.contains { $0.name == "drift_seq" } == false)
     }
 }

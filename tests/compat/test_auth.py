@@ -726,6 +726,66 @@ class Auth(unittest.TestCase):
         for role in ('r_alice', 'r_bob', 'r_auditor', 'r_viewer', 'r_users'):
             cur.execute(f'DROP ROLE {role}')
 
+    def test_audit_and_role_history_show_a_scripted_sequence(self):
+        c = self.admin()
+        cur = c.cursor()
+        cur.execute('SELECT count(*) FROM drift_audit')
+        before = cur.fetchone()[0]
+        script = [
+            ("CREATE ROLE h_dev LOGIN PASSWORD 'dev pw'", 'create_role', 'h_dev canlogin, password'),
+            ('CREATE ROLE h_team', 'create_role', 'h_team'),
+            ('GRANT h_team TO h_dev', 'grant_role', 'h_team to h_dev'),
+            ('CREATE TABLE h_data (x int)', None, None),
+            ('GRANT SELECT, INSERT ON h_data TO h_team', 'grant', 'SELECT, INSERT on table h_data to h_team'),
+            ('ALTER ROLE h_dev CREATEROLE', 'alter_role', 'h_dev createrole'),
+            ('REVOKE INSERT ON h_data FROM h_team', 'revoke', 'INSERT on table h_data from h_team'),
+            ('REVOKE h_team FROM h_dev', 'revoke_role', 'h_team from h_dev'),
+            ('DROP TABLE h_data', None, None),
+            ('DROP ROLE h_team', 'drop_role', 'h_team'),
+        ]
+        seqs = []
+        for sql, _, _ in script:
+            cur.execute(sql)
+            cur.execute('SELECT max(drift_seq) FROM drift_events')
+            seqs.append(cur.fetchone()[0])
+        # A failed statement leaves no record: its transaction is rolled back with the change.
+        self.assertEqual(self.outcome(cur, 'GRANT SELECT ON no_such_table TO h_dev'), '42P01')
+        self.server.connect(user='h_dev', password='dev pw', sslmode='require').close()
+        self.refused(user='h_dev', password='wrong', sslmode='disable')
+        expected = [('admin', '127.0.0.1', event, detail) for _, event, detail in script if event] + [
+            ('h_dev', '127.0.0.1', 'login', 'tls'), ('h_dev', '127.0.0.1', 'login_failed', 'wrong password')]
+        deadline = time.time() + 10
+        while True:
+            cur.execute('SELECT role, address, event, detail FROM drift_audit ORDER BY at OFFSET %s', (before,))
+            rows = cur.fetchall()
+            if len(rows) >= len(expected) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(rows, expected)
+        # Append-only, for everyone.
+        for sql in ["INSERT INTO drift_audit VALUES (now(), 'x', 'x', 'login', NULL)", 'DELETE FROM drift_audit',
+                    "UPDATE drift_audit SET detail = 'x'", 'TRUNCATE drift.drift_audit', 'DROP TABLE drift.drift_audit',
+                    'ALTER TABLE drift.drift_audit ADD COLUMN y int', 'DROP SCHEMA drift CASCADE']:
+            self.assertEqual(self.outcome(cur, sql), '42501', sql)
+        # Who had which rights when: pg_roles and pg_auth_members FOR SYSTEM_TIME ALL.
+        cur.execute("SELECT rolname, rolcreaterole, drift_seq, drift_op, system_time_end = 'infinity' "
+                    "FROM pg_roles FOR SYSTEM_TIME ALL WHERE rolname LIKE 'h\\_%' ORDER BY drift_seq, rolname")
+        self.assertEqual(cur.fetchall(), [('h_dev', False, seqs[0], 'insert', False), ('h_team', False, seqs[1], 'insert', False),
+                                          ('h_dev', True, seqs[5], 'update', True)])
+        cur.execute("SELECT drift_seq, system_time_end = 'infinity' FROM pg_roles FOR SYSTEM_TIME ALL "
+                    "WHERE rolname = 'h_team'")
+        self.assertEqual(cur.fetchall(), [(seqs[1], False)])
+        cur.execute(f"SELECT rolname FROM pg_roles AS OF @seq:{seqs[8]} WHERE rolname = 'h_team'")
+        self.assertEqual(cur.fetchall(), [('h_team',)])
+        cur.execute("SELECT r.rolname, a.drift_seq FROM pg_auth_members FOR SYSTEM_TIME ALL a JOIN pg_roles r ON r.oid = a.roleid "
+                    "WHERE r.rolname = 'h_team'")
+        self.assertEqual(cur.fetchall(), [])
+        cur.execute("SELECT drift_seq, system_time_end IS NOT NULL FROM pg_auth_members FOR SYSTEM_TIME ALL a "
+                    f"WHERE a.drift_seq = {seqs[2]}")
+        self.assertEqual(cur.fetchall(), [(seqs[2], True)])
+        cur.execute('DROP ROLE h_dev')
+
+
     def last_error(self, cur, sql):
         try:
             cur.execute(sql)

@@ -93,11 +93,14 @@ public final class AuthPlugin: DriftPlugin, @unchecked Sendable {
     let settings: Settings
     let context: PluginContext
 
+    let audit: AuditLog
+
     public init(settings: Settings, context: PluginContext) throws {
         self.settings = settings
         self.context = context
+        audit = AuditLog(engine: context.engine, logger: context.logger)
         try Self.bootstrap(settings, context)
-        try context.extensions.register(authenticator: RoleAuthenticator(engine: context.engine, rules: settings.rules))
+        try context.extensions.register(authenticator: RoleAuthenticator(engine: context.engine, rules: settings.rules, audit: audit))
     }
 
     /// Creates the configured superuser if it does not exist (with the password from the
@@ -106,26 +109,37 @@ public final class AuthPlugin: DriftPlugin, @unchecked Sendable {
     /// a role, as PostgreSQL's initdb user owns the system.
     static func bootstrap(_ settings: Settings, _ context: PluginContext) throws {
         let catalog = context.engine.latestCatalog
-        guard let name = settings.superuser, catalog.role(named: name) == nil else { return }
+        let newRole = settings.superuser.flatMap { catalog.role(named: $0) == nil ? $0 : nil }
+        guard newRole != nil || Audit.table(in: catalog) == nil else { return }
         let t = context.engine.begin()
-        var role = RoleDef(id: catalog.roles[Catalog.bootstrapRoleId] == nil ? Catalog.bootstrapRoleId : t.allocateTableId(), name: name)
-        (role.superuser, role.createRole, role.createDB, role.login, role.replication, role.bypassRLS) = (true, true, true, true, true, true)
-        let password = environment(settings.passwordVariable)
-        role.password = password.map { PasswordVerifier.make(password: $0, user: name) }
+        var password: String?
         do {
-            _ = try t.applyDDL { _ in .createRole(role) }
+            // drift_audit comes with the plugin.
+            try Audit.ensureTable(in: t)
+            if let name = newRole {
+                var role = RoleDef(id: catalog.roles[Catalog.bootstrapRoleId] == nil ? Catalog.bootstrapRoleId : t.allocateTableId(), name: name)
+                (role.superuser, role.createRole, role.createDB, role.login, role.replication, role.bypassRLS) = (true, true, true, true, true, true)
+                password = environment(settings.passwordVariable)
+                role.password = password.map { PasswordVerifier.make(password: $0, user: name) }
+                let created = role
+                _ = try t.applyDDL { _ in .createRole(created) }
+                try Audit.record(in: t, role: nil, address: nil, event: "create_role", detail: name + " superuser (bootstrap)")
+            }
             _ = try t.commit()
         } catch {
             t.rollback()
             throw error
         }
-        context.logger.notice("auth: created superuser \(name)\(password == nil ? " without a password (\(settings.passwordVariable) was not set)" : "")")
+        if let name = newRole {
+            context.logger.notice("auth: created superuser \(name)\(password == nil ? " without a password (\(settings.passwordVariable) was not set)" : "")")
+        }
     }
 
     public var endpoints: [String] { ["auth: \(settings.rules.count) rule(s)"] }
 
     public func run() async throws {
         try? await gracefulShutdown()
+        audit.drain()
     }
 }
 

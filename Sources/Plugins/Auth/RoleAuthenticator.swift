@@ -13,11 +13,14 @@ final class RoleAuthenticator: Authenticator, @unchecked Sendable {
     /// Seeds the mock salts of unknown roles (stable for a server's life).
     let secret: [UInt8]
     let throttle: LoginThrottle
+    /// Where login outcomes are recorded (nil in unit tests).
+    let audit: AuditLog?
 
-    init(engine: Engine, rules: [HostRule], throttle: LoginThrottle = LoginThrottle()) {
+    init(engine: Engine, rules: [HostRule], throttle: LoginThrottle = LoginThrottle(), audit: AuditLog? = nil) {
         self.engine = engine
         self.rules = rules
         self.throttle = throttle
+        self.audit = audit
         var rng = SystemRandomNumberGenerator()
         secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
@@ -25,9 +28,10 @@ final class RoleAuthenticator: Authenticator, @unchecked Sendable {
     func begin(_ request: AuthRequest) -> any AuthExchange {
         if let wait = throttle.check(address: request.remoteAddress, role: request.user) {
             AuthMetrics.shared.throttled.increment()
+            audit?.record(role: request.user, address: request.remoteAddress ?? "local", event: "login_failed", detail: "throttled")
             return Decided(.reject(wait))
         }
-        return Throttled(exchange(request), throttle: throttle, request: request)
+        return Throttled(exchange(request), throttle: throttle, request: request, audit: audit)
     }
 
     func exchange(_ request: AuthRequest) -> any AuthExchange {
@@ -77,11 +81,17 @@ final class Throttled: AuthExchange {
     let inner: any AuthExchange
     let throttle: LoginThrottle
     let request: AuthRequest
+    let audit: AuditLog?
 
-    init(_ inner: any AuthExchange, throttle: LoginThrottle, request: AuthRequest) {
+    init(_ inner: any AuthExchange, throttle: LoginThrottle, request: AuthRequest, audit: AuditLog?) {
         self.inner = inner
         self.throttle = throttle
         self.request = request
+        self.audit = audit
+    }
+
+    private func audit(_ event: String, _ detail: String?) {
+        audit?.record(role: request.user, address: request.remoteAddress ?? "local", event: event, detail: detail)
     }
 
     func start() -> AuthStep { note(inner.start()) }
@@ -92,13 +102,17 @@ final class Throttled: AuthExchange {
         case .reject(let e) where e.code == .invalidPassword:
             throttle.failed(address: request.remoteAddress, role: request.user)
             AuthMetrics.shared.wrongPassword.increment()
-        case .reject:
+            audit("login_failed", "wrong password")
+        case .reject(let e):
             AuthMetrics.shared.refused.increment()
+            audit("login_failed", e.message)
         case .accept, .saslFinal(_, then: .accept):
             throttle.succeeded(address: request.remoteAddress, role: request.user)
             AuthMetrics.shared.ok.increment()
-        case .saslFinal(_, then: .reject):
+            audit("login", request.tls ? "tls" : nil)
+        case .saslFinal(_, then: .reject(let e)):
             AuthMetrics.shared.refused.increment()
+            audit("login_failed", e.message)
         default:
             break
         }

@@ -144,6 +144,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func start(role: String, parameters: [(String, String)], _ context: ChannelHandlerContext) {
         let session = Session(engine: server.context.engine)
+        session.clientAddress = remoteAddress(context) ?? "local"
         session.setRole(role)
         var w = BackendWriter()
         do {

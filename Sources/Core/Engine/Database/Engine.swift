@@ -110,6 +110,10 @@ public final class Engine: CommitApplier, @unchecked Sendable {
 
     public var latestCatalog: Catalog { stateLock.withReadLock { catalogHistory.latest } }
 
+    /// Every version of the catalog with the seq it took effect at, oldest first (seq 0: the
+    /// empty catalog), for the catalog relations read FOR SYSTEM_TIME.
+    public func catalogVersions() -> [(seq: UInt64, catalog: Catalog)] { stateLock.withReadLock { catalogHistory.versions } }
+
     /// The seq of the schema version a reader at `seq` sees (a plan bound against it stays
     /// valid while this does not change).
     public func catalogVersionSeq(at seq: UInt64) -> UInt64 { stateLock.withReadLock { catalogHistory.versionSeq(at: seq) } }

@@ -583,12 +583,11 @@ enum PGCatalogTables {
         // extended statistics, extensions or prepared transactions; row-level security
         // policies arrive with the auth plugin.
         SystemTable(c, "pg_auth_members", oid: 1261, "oid oid, roleid oid, member oid, grantor oid, admin_option bool") { v, r in
-            var n: Int64 = 0
             for member in v.catalog.roles.values.sorted(by: { $0.id < $1.id }) {
                 for m in member.memberOf {
-                    n += 1
                     r.add {
-                        $0["oid"] = .oid(0x4000_0000 + n)
+                        // Stable for the pair (a membership read FOR SYSTEM_TIME keeps its OID).
+                        $0["oid"] = .oid(0x4000_0000 | Int64(member.id & 0x7FFF) << 15 | Int64(m.role & 0x7FFF))
                         $0["roleid"] = .oid(v.roleOid(id: m.role))
                         $0["member"] = .oid(v.roleOid(id: member.id))
                         $0["grantor"] = .oid(v.roleOid(id: m.grantor))

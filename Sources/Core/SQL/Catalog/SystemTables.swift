@@ -112,6 +112,47 @@ enum SystemTables {
             AnyIterator(table.rows(CatalogView.reading(ctx, asOf: seq)).makeIterator())
         })
     }
+
+    /// The history columns a catalog relation read FOR SYSTEM_TIME gets (after its own).
+    static let historyColumns = Pseudo.allCases.map { ResultColumn(name: $0.name, type: $0.type) }
+
+    /// A catalog relation FOR SYSTEM_TIME: each row as it stood through each version of the
+    /// catalog, with the seq and commit times it held from and until (`infinity`: still
+    /// does), for the versions whose validity overlaps [lower, upper] (commit times, unix µs).
+    static func history(_ table: SystemTable, lower: Int64, upper: Int64, upperInclusive: Bool) -> SetFunction {
+        SetFunction(table.schema + "." + table.name, strict: false, columns: { _ in table.columns + historyColumns }, rows: { ctx, _ in
+            let engine = ctx.engine
+            // Seq 0 is the empty catalog, before any commit.
+            func time(_ seq: UInt64) -> Int64 { seq == 0 ? Int64.min : engine.systemTime(seq) }
+            func identity(_ row: [Value]) -> String { row.map { $0.pgText ?? "\u{0}" }.joined(separator: "\u{1}") }
+            var out: [[Value]] = []
+            func emit(_ row: [Value], _ start: UInt64, _ end: UInt64?, _ op: String) {
+                let from = time(start), until = end.map(time) ?? Int64.max
+                guard upperInclusive ? from <= upper : from < upper, until > lower else { return }
+                out.append(row + [.int(Int64(start)), .text(op), .timestamptz(PGTime.fromUnix(from)), .timestamptz(PGTime.fromUnix(until))])
+            }
+            // Rows still standing: their identity, the row, since which seq, how it came.
+            var standing: [String: (row: [Value], since: UInt64, op: String)] = [:]
+            var order: [String] = []
+            for version in engine.catalogVersions() {
+                let rows = table.rows(CatalogView(catalog: version.catalog, session: ctx.session, engine: engine))
+                let keys = rows.map(identity)
+                let present = Set(keys)
+                // A row whose first column (its OID or name) stood before is an update of it.
+                let formerFirst = Set(standing.values.map { $0.row.first?.pgText ?? "" })
+                for key in order where !present.contains(key) {
+                    if let s = standing.removeValue(forKey: key) { emit(s.row, s.since, version.seq, s.op) }
+                }
+                order = order.filter { present.contains($0) }
+                for (key, row) in zip(keys, rows) where standing[key] == nil {
+                    standing[key] = (row, version.seq, formerFirst.contains(row.first?.pgText ?? "") ? "update" : "insert")
+                    order.append(key)
+                }
+            }
+            for key in order { if let s = standing[key] { emit(s.row, s.since, nil, s.op) } }
+            return AnyIterator(out.makeIterator())
+        })
+    }
 }
 
 /// A column's attributes as pg_attribute and information_schema.columns give them.

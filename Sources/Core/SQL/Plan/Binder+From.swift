@@ -133,8 +133,9 @@ extension Binder {
     }
 
     /// A subquery (or expanded view) as a relation of the block.
+    /// `hiddenTail`: trailing columns found by name only, not part of `*`.
     func addDerived(_ q: BoundQuery, name: String, columnAliases: [String], scope: BlockScope, location: Int,
-                    lateral: Bool, schema: String? = nil) throws -> FromNode {
+                    lateral: Bool, schema: String? = nil, hiddenTail: Int = 0) throws -> FromNode {
         guard columnAliases.count <= q.columns.count else {
             throw SQLError(.invalidColumnReference, "table \"\(name)\" has \(q.columns.count) columns available but \(columnAliases.count) columns specified",
                            position: sqlPosition(location))
@@ -150,7 +151,7 @@ extension Binder {
         var r = ScopeRelation(name: name, schema: schema, columns: columns, access: nil, offset: offset, width: q.columns.count)
         r.lateral = lateral
         let index = scope.add(r, source: plan)
-        return FromNode(.relation(index), star: columns.map { ($0.name, .slot($0.slot, $0.type)) })
+        return FromNode(.relation(index), star: columns.dropLast(hiddenTail).map { ($0.name, .slot($0.slot, $0.type)) })
     }
 
     func bindTableRef(_ ref: TableRef, _ scope: BlockScope) throws -> FromNode {
@@ -202,6 +203,10 @@ extension Binder {
                                       location: ref.location, lateral: false)
             }
         }
+        // drift_audit by its name alone, like drift_events (it lives in schema drift).
+        if ref.schema == nil, ref.name == Audit.table, let audit = Audit.table(in: catalog) {
+            return try addTable(audit, ref: ref, mode: mode, scope: scope)
+        }
         if ref.schema == nil || ref.schema == "pg_catalog" || ref.schema == "drift", let system = try systemRelation(ref, mode: mode, scope: scope) {
             return system
         }
@@ -249,19 +254,23 @@ extension Binder {
     /// A pg_catalog or information_schema relation, built from the catalog the reader reads.
     func addSystemTable(_ table: SystemTable, ref: TableRef, mode: ReadMode, scope: BlockScope) throws -> FromNode {
         cacheable = false
-        let upTo: UInt64?
+        let function: SetFunction
+        var columns = table.columns
         switch mode {
-        case .asOf(let seq): upTo = seq
-        case .transaction: upTo = nil
-        case .history:
-            throw SQLError(.featureNotSupported, "FOR SYSTEM_TIME ALL/BETWEEN/FROM on \(table.schema).\(table.name)",
-                           hint: "Read the catalog AS OF a point instead.", position: sqlPosition(ref.location))
+        case .asOf(let seq): function = SystemTables.function(table, asOf: seq)
+        case .transaction: function = SystemTables.function(table, asOf: nil)
+        case let .history(lower, upper, inclusive):
+            // Who had which rights when: every version of the rows, with the history columns
+            // (found by name, not part of `*`, as on a table).
+            function = SystemTables.history(table, lower: lower, upper: upper, upperInclusive: inclusive)
+            columns += SystemTables.historyColumns
         }
-        let call = SetFunctionCall(function: SystemTables.function(table, asOf: upTo), args: [], withOrdinality: false)
-        let plan = Plan(.setFunction(call), width: table.columns.count, rows: 100)
-        let q = BoundQuery(plan: plan, columns: table.columns, outerDepthMax: 0)
+        let call = SetFunctionCall(function: function, args: [], withOrdinality: false)
+        let plan = Plan(.setFunction(call), width: columns.count, rows: 100)
+        let q = BoundQuery(plan: plan, columns: columns, outerDepthMax: 0)
         return try addDerived(q, name: ref.alias ?? ref.name, columnAliases: ref.columnAliases, scope: scope, location: ref.location,
-                              lateral: false, schema: ref.alias == nil ? table.schema : nil)
+                              lateral: false, schema: ref.alias == nil ? table.schema : nil,
+                              hiddenTail: columns.count - table.columns.count)
     }
 
     /// Schemas searched for an unqualified name.

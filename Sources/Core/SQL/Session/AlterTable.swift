@@ -20,6 +20,7 @@ extension Session {
             throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist")
         }
         let id = found.id
+        if Audit.isAuditTable(found) { throw Self.auditIsAppendOnly() }
         try requireOwner(.relation(id), kind: "table", name: found.name, in: t.catalog)
         var notices: [String] = []
         for action in s.actions {

@@ -493,6 +493,7 @@ extension Session {
                     if s.ifExists { notices.append("NOTICE: table \"\(name)\" does not exist, skipping"); continue }
                     throw SQLError(.undefinedTable, "table \"\(name)\" does not exist")
                 }
+                if Audit.isAuditTable(table) { throw Self.auditIsAppendOnly() }
                 try requireOwner(.relation(table.id), kind: "table", name: table.name, in: catalog)
                 try checkDependentViews(of: table.id, name: table.name, isView: false, in: t, cascade: s.cascade)
                 // Foreign keys of other tables referencing it: refused, or dropped with CASCADE.

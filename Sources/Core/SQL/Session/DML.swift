@@ -138,7 +138,12 @@ extension Session {
         if ref.temporal != nil || temporalClauses[ref.location] != nil {
             throw SQLError(.readOnlySQLTransaction, "cannot \(verb) a table as of a past point (AS OF)", position: sqlPosition(ref.location))
         }
+        if ref.schema == nil, ref.name == Audit.table, findTable(nil, ref.name, in: t.catalog) == nil, let audit = Audit.table(in: t.catalog) {
+            if !need.isEmpty { throw Self.auditIsAppendOnly() }
+            return audit
+        }
         if let table = findTable(ref.schema, ref.name, in: t.catalog) {
+            if Audit.isAuditTable(table) && !need.isEmpty { throw Self.auditIsAppendOnly() }
             try requireTablePrivileges(need, table, in: t.catalog)
             return table
         }

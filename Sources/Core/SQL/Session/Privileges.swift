@@ -37,6 +37,12 @@ extension Session {
         throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
     }
 
+    /// drift_audit takes rows from the server alone: no statement writes, alters or drops it.
+    static func auditIsAppendOnly() -> SQLError {
+        SQLError(.insufficientPrivilege, "drift_audit is append-only: only the server writes it",
+                 detail: "Logins and role and privilege changes are recorded as they happen; nothing changes or removes a record.")
+    }
+
     /// A table's privileges for a statement that writes it (with USAGE on its schema).
     func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog) throws {
         guard !needed.isEmpty, let actor = actingRole(in: catalog), !actor.superuser else { return }

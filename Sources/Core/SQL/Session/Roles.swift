@@ -5,6 +5,61 @@ import DriftCore
 /// (`password_encryption`) before they reach the log.
 extension Session {
     func role(_ s: RoleStatement, in t: Transaction) throws -> StatementResult {
+        let result = try roleStatement(s, in: t)
+        // Role and privilege changes join drift_audit in the transaction that makes them.
+        let (event, detail) = Self.auditEntry(s)
+        try Audit.record(in: t, role: currentRoleName, address: clientAddress, event: event, detail: detail)
+        return result
+    }
+
+    /// What the audit says of a role or privilege statement (never a password).
+    static func auditEntry(_ s: RoleStatement) -> (String, String) {
+        func names(_ roles: [RoleName]) -> String {
+            roles.map { r in
+                switch r {
+                case .name(let n): return n
+                case .public: return "PUBLIC"
+                case .currentUser: return "CURRENT_USER"
+                case .sessionUser: return "SESSION_USER"
+                }
+            }.joined(separator: ", ")
+        }
+        func options(_ o: [(String, Expr?)]) -> String {
+            o.isEmpty ? "" : " " + o.map { $0.0 == "password" ? "password" : $0.0 }.joined(separator: ", ")
+        }
+        switch s {
+        case let .create(name, o, _): return ("create_role", name + options(o))
+        case let .alter(name, o): return ("alter_role", (name ?? "CURRENT_USER") + options(o))
+        case let .rename(from, to): return ("alter_role", from + " rename to " + to)
+        case let .drop(list, _): return ("drop_role", list.joined(separator: ", "))
+        case let .set(name, setting, value): return ("alter_role", (name ?? "CURRENT_USER") + (value.map { " set \(setting) = \($0)" } ?? " reset \(setting)"))
+        case let .membership(roles, members, grant, admin):
+            return (grant ? "grant_role" : "revoke_role",
+                    roles.joined(separator: ", ") + (grant ? " to " : " from ") + names(members) + (admin ? " (admin option)" : ""))
+        case .privileges(let g):
+            let objects: String
+            switch g.target {
+            case let .relations(refs, sequence):
+                objects = (sequence ? "sequence " : "table ") + refs.map { ($0.schema.map { $0 + "." } ?? "") + $0.name }.joined(separator: ", ")
+            case let .allInSchemas(schemas, sequence): objects = "all \(sequence ? "sequences" : "tables") in schema " + schemas.joined(separator: ", ")
+            case .schemas(let list): objects = "schema " + list.joined(separator: ", ")
+            }
+            return (g.grant ? "grant" : "revoke", (g.privileges?.joined(separator: ", ") ?? "ALL") + " on " + objects
+                    + (g.grant ? " to " : " from ") + names(g.grantees) + (g.grantOption ? " (grant option)" : ""))
+        case let .owner(kind, object, to):
+            return ("alter_owner", kind.rawValue.replacingPrefix("OBJECT_", with: "").lowercased() + " " + object.joined(separator: ".") + " owner to " + names([to]))
+        case .policy(let p):
+            let verb: String
+            switch p.action {
+            case .create: verb = "create_policy"
+            case .alter, .rename: verb = "alter_policy"
+            case .drop: verb = "drop_policy"
+            }
+            return (verb, p.name + " on " + p.table.name)
+        }
+    }
+
+    func roleStatement(_ s: RoleStatement, in t: Transaction) throws -> StatementResult {
         switch s {
         case let .create(name, options, user): return try createRole(name, options, user: user, in: t)
         case let .alter(name, options): return try alterRole(name ?? userName, options, in: t)

@@ -116,6 +116,7 @@ extension Session {
                 throw SQLError(SQLState("3F000"), "schema \"\(name)\" does not exist")
             }
             let catalog = t.catalog
+            if name == Audit.schema, Audit.table(in: catalog) != nil { throw Self.auditIsAppendOnly() }
             try requireOwner(.schema(name), kind: "schema", name: name, in: catalog)
             let views = catalog.views.values.filter { $0.schema == name }.sorted { $0.id < $1.id }
             let tables = catalog.tables.values.filter { $0.schema == name }.sorted { $0.id < $1.id }

@@ -45,6 +45,8 @@ public final class Session {
     /// currval: the last value nextval gave this session, per sequence; lastval's sequence.
     var currentValues: [UInt32: Int64] = [:]
     var lastValueSequence: UInt32?
+    /// The client's address as the audit records it (`local` for a Unix socket; nil in-process).
+    public var clientAddress: String?
     /// The role the session runs as.
     public var userName = "driftdb"
     /// The database the session is connected to (`database:` in plugins.yaml).
