@@ -135,6 +135,12 @@ public struct RoleMembership: Hashable, Sendable {
 }
 
 extension Catalog {
+    /// The most entries one access list, one role's memberships or one policy's roles may
+    /// have (each decodes with ten times the room, so what SQL can write always reads back).
+    public static let listEntriesMax = 10_000
+    /// The most ALTER ROLE ... SET defaults one role may have (its event decodes 10,000).
+    public static let roleSettingsMax = 1_000
+
     /// The bootstrap superuser's id (owner of what was made without a role).
     public static let bootstrapRoleId: UInt32 = 0
 

@@ -151,6 +151,10 @@ public final class Transaction: @unchecked Sendable {
         w.command < command ? .own(w.image) : w.before
     }
 
+    /// The catalog rights are decided on: this transaction's, or now's for a transaction that
+    /// reads the past (the roles, privileges and policies of now decide every read).
+    public var rightsCatalog: Catalog { historicalSeq == nil ? catalog : engine.latestCatalog }
+
     /// The catalog this transaction sees: its own DDL on top, else the catalog as of its reads.
     public var catalog: Catalog {
         let base: Catalog

@@ -562,8 +562,14 @@ enum PGCatalogTables {
             schemaname name, sequencename name, sequenceowner name, data_type text, start_value int8, min_value int8, \
             max_value int8, increment_by int8, cycle bool, cache_size int8, last_value int8
             """) { v, r in
+            let reader = v.session?.actingRole(in: v.catalog)
             for s in v.catalog.sequences.values.sorted(by: { ($0.schema, $0.name) < ($1.schema, $1.name) }) {
-                let (last, called) = v.engine.sequenceCurrent(s)
+                var (last, called) = v.engine.sequenceCurrent(s)
+                // The value only for a reader with SELECT or USAGE on it (PostgreSQL shows NULL).
+                if let reader, !reader.superuser, s.schema != TemporaryTables.schema,
+                   v.catalog.privileges(of: reader, on: .relation(s.id)).isDisjoint(with: [.select, .usage]) {
+                    called = false
+                }
                 r.add {
                     $0["schemaname"] = .name(s.schema)
                     $0["sequencename"] = .name(s.name)

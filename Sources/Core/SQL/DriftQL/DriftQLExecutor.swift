@@ -86,6 +86,7 @@ extension Session {
         for (k, v) in pairs {
             if let pos = def.columnPosition(k) {
                 guard def.columns[pos].type == .unknown, let inferred = Coercion.inferType(v) else { continue }
+                try requireOwner(.relation(def.id), kind: "table", name: def.name, in: t.catalog)
                 let type: SQLType = def.primaryKey.contains(pos) ? (inferred == .int8 ? .int8 : .text) : inferred
                 try t.applyDDL { c in
                     guard let cur = c.table(id: def.id), cur.columns[pos].type == .unknown else { return nil }

@@ -279,10 +279,10 @@ extension Binder {
     /// 42501 unless the reading role holds `needed` on the relation (and USAGE on its schema).
     /// Checked against the catalog as it is now, also for reads of the past.
     func requirePrivileges(_ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String) throws {
-        guard !needed.isEmpty else { return }
-        let catalog = catalogOverride ?? txn.catalog
+        guard !needed.isEmpty, schema != TemporaryTables.schema else { return }
+        let catalog = rightsCatalog
         guard let role = readingRole(catalog), !role.superuser else { return }
-        if schema != TemporaryTables.schema, !catalog.privileges(of: role, on: .schema(schema)).contains(.usage) {
+        if !catalog.privileges(of: role, on: .schema(schema)).contains(.usage) {
             throw SQLError(.insufficientPrivilege, "permission denied for schema \(schema)")
         }
         guard !catalog.privileges(of: role, on: .relation(id)).isSuperset(of: needed) else { return }
@@ -352,7 +352,7 @@ extension Binder {
         viewStack.append(v.qualifiedName)
         defer { viewStack.removeLast() }
         // The view's tables are read with its owner's privileges (PostgreSQL's default).
-        let current = catalogOverride ?? txn.catalog
+        let current = rightsCatalog
         let owner = current.objectACL(.relation(v.id)).owner
         privilegeRoles.append(owner == Catalog.bootstrapRoleId ? nil : current.roles[owner])
         defer { privilegeRoles.removeLast() }

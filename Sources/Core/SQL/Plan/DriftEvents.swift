@@ -41,7 +41,7 @@ enum DriftEvents {
             let reader = ctx.engine.changeReader(after: floor)
             // Only the tables the reader may SELECT now, and of those only the row images its
             // SELECT policies allow (a superuser, or a trusted user that is no role: all).
-            let catalog = ctx.txn.catalog
+            let catalog = ctx.txn.rightsCatalog
             let readable: EventFilter? = try ctx.session?.actingRole(in: catalog).flatMap { role in
                 role.superuser ? nil : try EventFilter(role: role, catalog: catalog, ctx: ctx)
             }

@@ -122,6 +122,7 @@ extension Session {
     func renameOther(schema: String, _ name: String, to: String, ifExists: Bool, in t: Transaction) throws -> StatementResult {
         try checkName(to, location: 0)
         if let v = t.catalog.view(schema: schema, name) {
+            try requireOwner(.relation(v.id), kind: "view", name: v.name, in: t.catalog)
             if t.catalog.relationExists(schema: schema, to) { throw SQLError(.duplicateTable, "relation \"\(to)\" already exists") }
             var renamed = v
             renamed.name = to
@@ -133,6 +134,7 @@ extension Session {
             return StatementResult(tag: "ALTER VIEW")
         }
         if let q = t.catalog.sequence(schema: schema, name) {
+            try requireOwner(.relation(q.id), kind: "sequence", name: q.name, in: t.catalog)
             if t.catalog.relationExists(schema: schema, to) { throw SQLError(.duplicateTable, "relation \"\(to)\" already exists") }
             var renamed = q
             renamed.name = to

@@ -616,8 +616,13 @@ final class OnConflictPlan {
     init(_ c: OnConflict, table: TableDef, binder b: Binder, scope: BlockScope, ctx: ExecContext, session: Session) throws {
         self.table = table
         if c.doUpdate != nil, b.rowSecurityHides(table) {
-            rowSecurity = (try b.compiledRowSecurity(table, .update, check: false, ctx: ctx),
-                           try b.compiledRowSecurity(table, .update, check: true, ctx: ctx))
+            // The existing row must pass the UPDATE and the SELECT policies (DO UPDATE reads it).
+            let update = try b.compiledRowSecurity(table, .update, check: false, ctx: ctx)
+            let select = try b.compiledRowSecurity(table, .select, check: false, ctx: ctx)
+            let using: (([Value]) throws -> Bool)? = update == nil && select == nil ? nil : { row in
+                try (update?(row) ?? true) && (select?(row) ?? true)
+            }
+            rowSecurity = (using, try b.compiledRowSecurity(table, .update, check: true, ctx: ctx))
         } else {
             rowSecurity = nil
         }

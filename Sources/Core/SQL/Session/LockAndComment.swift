@@ -14,6 +14,8 @@ extension Session {
         }
         for ref in refs {
             let table = try targetTable(ref, in: b, verb: "lock", need: [])
+            // PostgreSQL: ACCESS SHARE takes SELECT; the stronger modes a write privilege.
+            try requireAnyTablePrivilege(Int(mode) ?? 8 == 1 ? .select : [.update, .delete, .truncate, .insert], table, in: b.rightsCatalog)
             let level: RowLockMode?
             switch Int(mode) ?? 8 {
             case 1: level = nil
@@ -35,6 +37,7 @@ extension Session {
             guard let table = findTable(object.count > 1 ? object[object.count - 2] : nil, name, in: t.catalog) else {
                 throw SQLError(.undefinedTable, "relation \"\(object.joined(separator: "."))\" does not exist")
             }
+            try requireOwner(.relation(table.id), kind: "table", name: table.name, in: t.catalog)
             try t.applyDDL { _ in .setOption(table.id, "drift.comment", text.flatMap { $0.isEmpty ? nil : $0 }) }
         case .column:
             guard object.count >= 2 else { throw SQLError(.syntaxError, "column name must be qualified") }
@@ -45,6 +48,7 @@ extension Session {
             guard let pos = table.columnPosition(column) else {
                 throw SQLError(.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
             }
+            try requireOwner(.relation(table.id), kind: "table", name: table.name, in: t.catalog)
             try t.applyDDL { _ in .setOption(table.id, "drift.comment.\(pos)", text.flatMap { $0.isEmpty ? nil : $0 }) }
         default:
             throw SQLError.notSupported("COMMENT ON \(kind.rawValue.replacingPrefix("OBJECT_", with: ""))")

@@ -10,9 +10,19 @@ extension Session {
         return r == "none" ? userName : r
     }
 
-    /// The role the session acts as; nil when its user is no role (a server without the auth
-    /// plugin trusts its loopback clients as whoever they say they are, with every right).
-    func actingRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: currentRoleName) }
+    /// The role the session acts as, as `catalog` (the rights catalog: now's) defines it; nil
+    /// when its user is no role (a server without the auth plugin trusts its loopback clients
+    /// as whoever they say they are, with every right). A login role or SET ROLE role that no
+    /// longer exists (dropped or renamed meanwhile) acts with no rights but PUBLIC's: never
+    /// with every right.
+    func actingRole(in catalog: Catalog) -> RoleDef? {
+        let name = currentRoleName
+        if let role = catalog.role(named: name) { return role }
+        return loginWasRole || derivedSettings.role != "none" ? Self.nobody : nil
+    }
+
+    /// Stands for a role that is gone: holds nothing but what PUBLIC holds.
+    static let nobody = RoleDef(id: UInt32.max - 1, name: "")
 
     /// The session user's role (GRANT's and SET ROLE's membership checks use the role that
     /// logged in for SET ROLE, the current one for everything else).
@@ -25,8 +35,9 @@ extension Session {
         try t.applyDDL { _ in .setACL(object, ObjectACL(owner: actor.id)) }
     }
 
-    /// 42501 unless the acting role owns the object.
+    /// 42501 unless the acting role owns the object (a session's temporary objects are its own).
     func requireOwner(_ object: PrivilegeObject, kind: String, name: String, in catalog: Catalog) throws {
+        if case .relation(let id) = object, Self.isTemporary(id, in: catalog) { return }
         guard let actor = actingRole(in: catalog), !catalog.owns(actor, object) else { return }
         throw SQLError(.insufficientPrivilege, "must be owner of \(kind) \(name)")
     }
@@ -45,8 +56,8 @@ extension Session {
 
     /// A table's privileges for a statement that writes it (with USAGE on its schema).
     func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog) throws {
-        guard !needed.isEmpty, let actor = actingRole(in: catalog), !actor.superuser else { return }
-        if table.schema != TemporaryTables.schema, !catalog.privileges(of: actor, on: .schema(table.schema)).contains(.usage) {
+        guard !needed.isEmpty, table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog), !actor.superuser else { return }
+        if !catalog.privileges(of: actor, on: .schema(table.schema)).contains(.usage) {
             throw SQLError(.insufficientPrivilege, "permission denied for schema \(table.schema)")
         }
         guard !catalog.privileges(of: actor, on: .relation(table.id)).isSuperset(of: needed) else { return }
@@ -61,10 +72,29 @@ extension Session {
         throw SQLError(.insufficientPrivilege, "permission denied for sequence \(def.name)")
     }
 
+    /// LOCK TABLE: any one of `anyOf` on the table.
+    func requireAnyTablePrivilege(_ anyOf: Privileges, _ table: TableDef, in catalog: Catalog) throws {
+        guard table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog), !actor.superuser else { return }
+        guard catalog.privileges(of: actor, on: .relation(table.id)).isDisjoint(with: anyOf) else { return }
+        throw SQLError(.insufficientPrivilege, "permission denied for table \(table.name)")
+    }
+
+    /// VACUUM, ANALYZE, CHECKPOINT: the owner's right for named tables, a superuser's for all.
+    func requireMaintenance(of tables: [TableDef], all: Bool, what: String) throws {
+        let catalog = engine.latestCatalog
+        guard let actor = actingRole(in: catalog), !actor.superuser else { return }
+        if all { throw SQLError(.insufficientPrivilege, "must be superuser to \(what) every table") }
+        for t in tables { try requireOwner(.relation(t.id), kind: "table", name: t.name, in: catalog) }
+    }
+
     /// CREATE in a schema: CREATE on it (PostgreSQL 15: only the owner on `public`).
     func requireCreate(inSchema schema: String, in catalog: Catalog) throws {
         guard schema != TemporaryTables.schema else { return }
         try requirePrivileges(.create, on: .schema(schema), kind: "schema", name: schema, in: catalog)
+    }
+
+    static func isTemporary(_ id: UInt32, in catalog: Catalog) -> Bool {
+        (catalog.tables[id]?.schema ?? catalog.sequences[id]?.schema) == TemporaryTables.schema
     }
 
     /// A relation's kind as privilege messages name it.
@@ -86,7 +116,8 @@ extension Session {
             guard let target = catalog.role(named: canonical) else {
                 throw SQLError(.undefinedObject, "role \"\(canonical)\" does not exist")
             }
-            if let me = sessionRole(in: catalog), !me.superuser, !catalog.memberRoles(of: me).contains(target.id) {
+            let me = sessionRole(in: catalog)
+            if me == nil && loginWasRole || me.map({ !$0.superuser && !catalog.memberRoles(of: $0).contains(target.id) }) == true {
                 throw SQLError(.insufficientPrivilege, "permission denied to set role \"\(canonical)\"")
             }
         }
@@ -140,6 +171,9 @@ extension Session {
                         }
                         member.memberOf[i].admin = true
                     } else {
+                        guard member.memberOf.count < Catalog.listEntriesMax else {
+                            throw SQLError(SQLState("54000"), "role \"\(member.name)\" is a member of \(Catalog.listEntriesMax) roles already")
+                        }
                         member.memberOf.append(RoleMembership(role: role.id, grantor: grantor, admin: admin))
                     }
                 } else {
@@ -183,15 +217,12 @@ extension Session {
                         out.append((.relation(q.id), "sequence", q.name))
                     }
                 } else {
-                    // ALL TABLES includes views (and, in PostgreSQL, sequences too).
+                    // ALL TABLES: tables and views (sequences take ALL SEQUENCES).
                     for tbl in catalog.tables.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
                         out.append((.relation(tbl.id), "table", tbl.name))
                     }
                     for v in catalog.views.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
                         out.append((.relation(v.id), "view", v.name))
-                    }
-                    for q in catalog.sequences.values.filter({ $0.schema == s }).sorted(by: { $0.id < $1.id }) {
-                        out.append((.relation(q.id), "sequence", q.name))
                     }
                 }
             }
@@ -260,6 +291,9 @@ extension Session {
                 } else {
                     try revoke(requested, optionOnly: g.grantOption, from: grantee, by: grantor, cascade: g.cascade, in: &acl, name: name)
                 }
+            }
+            guard acl.count <= Catalog.listEntriesMax else {
+                throw SQLError(SQLState("54000"), "the access list of \(kind) \(name) would have more than \(Catalog.listEntriesMax) entries")
             }
             let stored = ObjectACL(owner: o.owner, acl: acl)
             try t.applyDDL { _ in .setACL(object, stored) }
@@ -353,7 +387,10 @@ extension Session {
 
     /// What keeps a role from being dropped: objects it owns and privileges it holds or gave.
     func roleDependents(_ role: RoleDef, in catalog: Catalog) -> [String] {
-        catalog.dependents(of: role.id).map { object in
+        let policies = catalog.policies.values.filter { $0.roles.contains(role.id) }.compactMap { p in
+            catalog.tables[p.table].map { "target of policy \(p.name) on table \($0.name)" }
+        }
+        return policies + catalog.dependents(of: role.id).map { object in
             let what: String
             switch object {
             case .schema(let s): what = "schema \(s)"

@@ -136,7 +136,12 @@ extension Session {
             }
             let stored = SettingDefinition.byName[key]?.name ?? key
             role.config.removeAll { $0.prefix { $0 != "=" }.lowercased() == key }
-            if let canonical { role.config.append(stored + "=" + canonical) }
+            if let canonical {
+                guard role.config.count < Catalog.roleSettingsMax else {
+                    throw SQLError(SQLState("54000"), "role \"\(role.name)\" has \(Catalog.roleSettingsMax) settings already")
+                }
+                role.config.append(stored + "=" + canonical)
+            }
         }
         _ = try t.applyDDL { _ in .createRole(role) }
         return StatementResult(tag: "ALTER ROLE")

@@ -81,7 +81,15 @@ extension Session {
 
     func policyRoles(_ names: [RoleName], in catalog: Catalog) throws -> [UInt32] {
         if names.contains(.public) { return [] }
-        return try names.map { try resolveRole($0, in: catalog).id }
+        var ids: [UInt32] = []
+        for n in names {
+            let id = try resolveRole(n, in: catalog).id
+            if !ids.contains(id) { ids.append(id) }
+        }
+        guard ids.count <= Catalog.listEntriesMax else {
+            throw SQLError(SQLState("54000"), "a policy may name at most \(Catalog.listEntriesMax) roles")
+        }
+        return ids
     }
 
     /// PostgreSQL's rules on which expressions a command's policy takes, and each bound now
@@ -117,6 +125,10 @@ extension Session {
 }
 
 extension Binder {
+    /// The catalog privileges and policies are decided on: now's, also when the statement
+    /// reads the past (a probe catalog while DDL checks what it would break).
+    var rightsCatalog: Catalog { catalogOverride ?? txn.rightsCatalog }
+
     /// The role a read is checked for: the session's acting role, or inside a view its owner;
     /// nil: nothing binds the reader (a trusted user that is no role, a view of the bootstrap
     /// superuser's, no session).
@@ -131,7 +143,7 @@ extension Binder {
     /// reading role. The permissive policies' expressions OR'd (none: no row), AND the
     /// restrictive ones. `access`: the scan that will evaluate it, told which columns it reads.
     func rowSecurityCondition(_ table: TableDef, _ command: PolicyDef.Command, check: Bool, access: TableAccess?) throws -> BoundExpr? {
-        let catalog = catalogOverride ?? txn.catalog
+        let catalog = rightsCatalog
         guard let role = readingRole(catalog), catalog.rowSecurityApplies(to: role, on: table) else { return nil }
         guard !rowSecurityStack.contains(table.id) else {
             throw SQLError(SQLState("42P17"), "infinite recursion detected in policy for relation \"\(table.name)\"")
@@ -177,7 +189,7 @@ extension Binder {
     /// Whether row-level security hides rows of `table` from the reading role (unique
     /// violations then give no DETAIL with the key, as PostgreSQL).
     func rowSecurityHides(_ table: TableDef) -> Bool {
-        let catalog = catalogOverride ?? txn.catalog
+        let catalog = rightsCatalog
         guard let role = readingRole(catalog) else { return false }
         return catalog.rowSecurityApplies(to: role, on: table)
     }

@@ -45,6 +45,9 @@ public final class Session {
     /// currval: the last value nextval gave this session, per sequence; lastval's sequence.
     var currentValues: [UInt32: Int64] = [:]
     var lastValueSequence: UInt32?
+    /// Whether the session user was a role when it logged in (if it is gone now, the session
+    /// keeps no rights; a user that never was one is trusted as before).
+    var loginWasRole = false
     /// The client's address as the audit records it (`local` for a Unix socket; nil in-process).
     public var clientAddress: String?
     /// The role the session runs as.
@@ -380,9 +383,15 @@ public final class Session {
         case .driftQL(let d): return try runDriftQL(d)
         case .vacuum(let tables, let analyzeToo):
             guard block == nil else { throw SQLError(.activeSQLTransaction, "VACUUM cannot run inside a transaction block") }
-            for t in tables where findTable(t.schema, t.name, in: engine.latestCatalog) == nil {
-                throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
+            var named: [TableDef] = []
+            for t in tables {
+                guard let def = findTable(t.schema, t.name, in: engine.latestCatalog) else {
+                    throw SQLError(.undefinedTable, "relation \"\(t.name)\" does not exist")
+                }
+                named.append(def)
             }
+            // VACUUM compacts the whole log: a superuser's (a table's owner's when named).
+            try requireMaintenance(of: named, all: true, what: "vacuum")
             _ = try engine.compact(table: nil)
             if analyzeToo { try analyze(tables) }
             return StatementResult(tag: "VACUUM")
@@ -390,6 +399,7 @@ public final class Session {
             try analyze(tables)
             return StatementResult(tag: "ANALYZE")
         case .checkpoint:
+            try requireMaintenance(of: [], all: true, what: "checkpoint")
             _ = try engine.snapshot(table: nil)
             return StatementResult(tag: "CHECKPOINT")
         case .copy(let c): return try copy(c, text: p.text)
@@ -492,7 +502,12 @@ public final class Session {
                                        detail: "Table \"\(other.name)\" references \"\(targets[i].name)\".",
                                        hint: "Truncate table \"\(other.name)\" at the same time, or use TRUNCATE ... CASCADE.")
                     }
-                    if !targets.contains(where: { $0.id == other.id }) { targets.append(other) }
+                    if !targets.contains(where: { $0.id == other.id }) {
+                        // Each table CASCADE reaches needs TRUNCATE as much as the named ones.
+                        if Audit.isAuditTable(other) { throw Self.auditIsAppendOnly() }
+                        try requireTablePrivileges(.truncate, other, in: t.catalog)
+                        targets.append(other)
+                    }
                 }
             }
             i += 1
@@ -519,6 +534,7 @@ public final class Session {
                 tables.append(table)
             }
             if refs.isEmpty { tables = t.catalog.tables.values.sorted { $0.id < $1.id } }
+            try requireMaintenance(of: tables, all: refs.isEmpty, what: "analyze")
             for table in tables { engine.setStatistics(try TableStatistics.gather(table, in: t), of: table.id) }
             return StatementResult(tag: "ANALYZE")
         }

@@ -401,6 +401,7 @@ extension Session {
     /// plugin, acts with every right).
     public func setRole(_ role: String) {
         userName = role
+        loginWasRole = engine.latestCatalog.role(named: role) != nil
         settings.setReadOnly("session_authorization", role)
         let def = engine.latestCatalog.role(named: role)
         settings.setReadOnly("is_superuser", def?.superuser ?? true ? "on" : "off")
