@@ -204,12 +204,7 @@ extension Catalog {
     /// The privileges `role` holds on `object` (a superuser holds them all).
     public func privileges(of role: RoleDef, on object: PrivilegeObject) -> Privileges {
         if role.superuser { return Privileges(rawValue: .max) }
-        let mine = privilegeRoles(of: role)
-        var held: Privileges = []
-        for item in effectiveACL(object) where item.grantee.map(mine.contains) ?? true {
-            held.formUnion(item.privileges)
-        }
-        return held
+        return held(by: privilegeRoles(of: role), on: object).privileges
     }
 
     /// The privileges `role` may grant on `object` (owners may grant everything).
@@ -217,11 +212,25 @@ extension Catalog {
         if role.superuser { return Privileges(rawValue: .max) }
         let mine = privilegeRoles(of: role)
         if mine.contains(objectACL(object).owner) { return Privileges(rawValue: .max) }
-        var held: Privileges = []
-        for item in effectiveACL(object) where item.grantee.map(mine.contains) ?? true {
-            held.formUnion(item.grantOptions)
+        return held(by: mine, on: object).options
+    }
+
+    /// What the list gives `roles` (and PUBLIC): privileges and grant options.
+    private func held(by roles: Set<UInt32>, on object: PrivilegeObject) -> (privileges: Privileges, options: Privileges) {
+        var held: (privileges: Privileges, options: Privileges) = ([], [])
+        for item in effectiveACL(object) where item.grantee.map(roles.contains) ?? true {
+            held.privileges.formUnion(item.privileges)
+            held.options.formUnion(item.grantOptions)
         }
         return held
+    }
+
+    /// Why `role` lacks `needed` on a relation of `schema` (no USAGE on the schema comes
+    /// first, as in PostgreSQL), as the 42501 message names it; nil when it holds them.
+    public func denial(of role: RoleDef, _ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String) -> String? {
+        if role.superuser || needed.isEmpty { return nil }
+        if !privileges(of: role, on: .schema(schema)).contains(.usage) { return "permission denied for schema \(schema)" }
+        return privileges(of: role, on: .relation(id)).isSuperset(of: needed) ? nil : "permission denied for \(kind) \(name)"
     }
 
     /// Whether `role` owns `object` (or has the privileges of its owner).

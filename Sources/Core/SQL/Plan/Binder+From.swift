@@ -281,12 +281,9 @@ extension Binder {
     func requirePrivileges(_ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String) throws {
         guard !needed.isEmpty, schema != TemporaryTables.schema else { return }
         let catalog = rightsCatalog
-        guard let role = readingRole(catalog), !role.superuser else { return }
-        if !catalog.privileges(of: role, on: .schema(schema)).contains(.usage) {
-            throw SQLError(.insufficientPrivilege, "permission denied for schema \(schema)")
-        }
-        guard !catalog.privileges(of: role, on: .relation(id)).isSuperset(of: needed) else { return }
-        throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
+        guard let role = readingRole(catalog),
+              let denied = catalog.denial(of: role, needed, relation: id, kind: kind, name: name, schema: schema) else { return }
+        throw SQLError(.insufficientPrivilege, denied)
     }
 
     /// `need`: the privileges reading the table takes (SELECT; none for a statement's own

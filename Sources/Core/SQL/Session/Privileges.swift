@@ -56,12 +56,9 @@ extension Session {
 
     /// A table's privileges for a statement that writes it (with USAGE on its schema).
     func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog) throws {
-        guard !needed.isEmpty, table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog), !actor.superuser else { return }
-        if !catalog.privileges(of: actor, on: .schema(table.schema)).contains(.usage) {
-            throw SQLError(.insufficientPrivilege, "permission denied for schema \(table.schema)")
-        }
-        guard !catalog.privileges(of: actor, on: .relation(table.id)).isSuperset(of: needed) else { return }
-        throw SQLError(.insufficientPrivilege, "permission denied for table \(table.name)")
+        guard table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog),
+              let denied = catalog.denial(of: actor, needed, relation: table.id, kind: "table", name: table.name, schema: table.schema) else { return }
+        throw SQLError(.insufficientPrivilege, denied)
     }
 
     /// nextval (USAGE or UPDATE), currval (USAGE or SELECT), setval (UPDATE).
