@@ -46,6 +46,22 @@ import Testing
         _ = try s.execute("ROLLBACK")
     }
 
+    /// A table created in the open transaction has no committed version yet: its history is
+    /// empty, as is the history of one dropped and created again under the same name.
+    @Test func historyOfATableCreatedInTheOpenTransactionIsEmpty() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE TABLE old (a int); INSERT INTO old VALUES (1)")
+        _ = try s.execute("BEGIN")
+        _ = try s.execute("CREATE TABLE n (a int); INSERT INTO n VALUES (1)")
+        #expect(try s.rows("SELECT a FROM n FOR SYSTEM_TIME ALL") == [])
+        #expect(try s.rows("SELECT a FROM n") == [["1"]])
+        _ = try s.execute("DROP TABLE old; CREATE TABLE old (a int)")
+        #expect(try s.rows("SELECT a FROM old FOR SYSTEM_TIME ALL") == [])
+        _ = try s.execute("COMMIT")
+        #expect(try s.rows("SELECT a FROM n FOR SYSTEM_TIME ALL") == [["1"]])
+    }
+
     @Test func transactionBlocksBehaveAsInPostgreSQL() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

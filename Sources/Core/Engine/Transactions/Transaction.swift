@@ -191,6 +191,10 @@ public final class Transaction: @unchecked Sendable {
         if state == .active { state = .failed }
     }
 
+    /// The store whose committed versions a history read walks; for a table this transaction
+    /// created, an empty one (it has no committed version yet).
+    public func committedStore(_ table: TableDef) throws -> TableStore { try store(table) }
+
     func store(_ table: TableDef) throws -> TableStore {
         if let s = engine.store(table.id) { return s }
         // A table this transaction created has no committed rows yet: an empty store stands in.

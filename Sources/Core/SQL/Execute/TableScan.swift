@@ -392,7 +392,7 @@ final class TableScanNode: PlanNode {
             done = true
             return nil
         }
-        guard let store = ctx.engine.store(access.table.id) else { throw SQLError.bug("no storage for \(access.table.name)") }
+        let store = try ctx.txn.committedStore(access.table)
         let engine = ctx.engine
         let readSeq = ctx.txn.readSeq
         while batch.count == 0, let c = history {
