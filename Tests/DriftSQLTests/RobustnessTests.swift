@@ -147,6 +147,25 @@ extension Session {
         #expect(s.outcome("SET no_such_setting = 1") == .error("42704"))
     }
 
+    @Test func isSuperuserFollowsTheActingRole() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE ROLE plain")
+        _ = s.takeChangedParameters()
+        func step(_ sql: String) throws -> (String?, String) {
+            _ = try s.execute(sql)
+            let reported = s.takeChangedParameters().first { $0.0 == "is_superuser" }?.1
+            return (reported, try s.rows("SHOW is_superuser")[0][0])
+        }
+        #expect(try step("SET ROLE plain") == ("off", "off"))
+        #expect(try step("RESET ROLE") == ("on", "on"))
+        #expect(try step("BEGIN") == (nil, "on"))
+        #expect(try step("SET LOCAL ROLE plain") == ("off", "off"))
+        #expect(try step("COMMIT") == ("on", "on"))
+        #expect(try step("BEGIN; SET ROLE plain") == ("off", "off"))
+        #expect(try step("ROLLBACK") == ("on", "on"))
+    }
+
     @Test func defaultReadOnlyRefusesWrites() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

@@ -103,7 +103,15 @@ class Auth(unittest.TestCase):
         self.assertEqual(cur.fetchone(), ('app', 'app'))
         self.assertEqual((c.get_parameter_status('is_superuser'), c.get_parameter_status('session_authorization')), ('off', 'app'))
         c.close()
-        self.assertEqual(self.admin().get_parameter_status('is_superuser'), 'on')
+        a = self.admin()
+        self.assertEqual(a.get_parameter_status('is_superuser'), 'on')
+        # It follows SET ROLE, as ParameterStatus and SHOW, and the end of SET LOCAL's block.
+        acur = a.cursor()
+        for sql, want in [('SET ROLE app', 'off'), ('RESET ROLE', 'on'), ('BEGIN', 'on'), ('SET LOCAL ROLE app', 'off'), ('COMMIT', 'on')]:
+            acur.execute(sql)
+            acur.execute('SHOW is_superuser')
+            self.assertEqual((a.get_parameter_status('is_superuser'), acur.fetchone()[0]), (want, want), sql)
+        a.close()
         wrong = self.refused(user='app', password='nope')
         self.assertIn('password authentication failed for user "app"', wrong)
         # An unknown role fails the same way: nothing says it does not exist.
@@ -851,6 +859,141 @@ class Auth(unittest.TestCase):
         for sql in ['DROP TABLE e_serial', 'DROP TABLE e_child', 'DROP TABLE e_parent', 'DROP SEQUENCE e_seq', 'DROP VIEW e_view',
                     'DROP TABLE e_secret', 'REVOKE e_y FROM e_late', 'DROP ROLE e_y', 'DROP ROLE e_late']:
             cur.execute(sql)
+
+
+    # Column privileges, run step by step against DriftDB and a real PostgreSQL 15: each
+    # step is (role or None for the superuser, statement); the outcomes (rows or SQLSTATE
+    # and message) must match.
+    COLUMN_SETUP = [
+        'CREATE ROLE c_reader', 'CREATE ROLE c_writer',
+        'CREATE TABLE c_t (id int PRIMARY KEY, pub text, secret text, n int)',
+        "INSERT INTO c_t VALUES (1, 'a', 's', 10)",
+        'GRANT SELECT (id, pub) ON c_t TO c_reader',
+        'GRANT INSERT (id, pub), UPDATE (pub), SELECT (id) ON c_t TO c_writer',
+        'CREATE TABLE c_parent (k int PRIMARY KEY, other int UNIQUE)',
+        'INSERT INTO c_parent VALUES (1, 1)',
+        'GRANT REFERENCES (k) ON c_parent TO c_writer',
+        'GRANT CREATE ON SCHEMA public TO c_writer',
+    ]
+    ATTACL = ("SELECT attname, attacl::text[] FROM pg_attribute WHERE attrelid = 'c_t'::regclass "
+              'AND attnum > 0 AND NOT attisdropped ORDER BY attnum')
+    COLUMN_STEPS = [
+        ('c_reader', 'SELECT id, pub FROM c_t'),
+        ('c_reader', 'SELECT * FROM c_t'),
+        ('c_reader', 'SELECT secret FROM c_t'),
+        ('c_reader', "SELECT id FROM c_t WHERE secret = 's'"),
+        ('c_reader', 'SELECT id FROM c_t ORDER BY n'),
+        ('c_reader', 'SELECT count(*) FROM c_t'),
+        ('c_reader', 'SELECT 1 FROM c_t'),
+        ('c_reader', 'SELECT t.id, u.pub FROM c_t t JOIN c_t u ON t.id = u.id'),
+        ('c_reader', 'SELECT id FROM (SELECT id, pub FROM c_t) s'),
+        ('c_reader', 'SELECT id FROM (SELECT * FROM c_t) s'),
+        ('c_reader', 'SELECT pub FROM c_t GROUP BY pub HAVING max(n) > 0'),
+        ('c_reader', "SELECT has_column_privilege('c_t', 'pub', 'SELECT'), has_column_privilege('c_t', 'secret', 'SELECT'), "
+                     "has_table_privilege('c_t', 'SELECT'), has_any_column_privilege('c_t', 'SELECT'), "
+                     "has_any_column_privilege('c_t', 'UPDATE'), has_column_privilege('c_writer', 'c_t', 'pub', 'UPDATE')"),
+        ('c_reader', "INSERT INTO c_t (id, pub) VALUES (5, 'x')"),
+        ('c_reader', "UPDATE c_t SET pub = 'q'"),
+        ('c_reader', 'GRANT SELECT (id) ON c_t TO c_writer'),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (2, 'b')"),
+        ('c_writer', "INSERT INTO c_t (id, pub, n) VALUES (3, 'c', 1)"),
+        ('c_writer', 'INSERT INTO c_t VALUES (4)'),
+        ('c_writer', "INSERT INTO c_t VALUES (6, 'f', 'g')"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (5, 'e') RETURNING id"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (7, 'e') RETURNING pub"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (2, 'z') ON CONFLICT (id) DO UPDATE SET pub = excluded.pub"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (2, 'z') ON CONFLICT (id) DO UPDATE SET n = 1"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (2, 'z') ON CONFLICT (id) DO UPDATE SET pub = c_t.pub || 'z'"),
+        ('c_writer', "INSERT INTO c_t (id, pub) VALUES (2, 'z') ON CONFLICT (id) DO NOTHING"),
+        ('c_writer', "UPDATE c_t SET pub = 'z' WHERE id = 1"),
+        ('c_writer', "UPDATE c_t SET pub = pub || 'z'"),
+        ('c_writer', 'UPDATE c_t SET n = 1 WHERE id = 1'),
+        ('c_writer', "UPDATE c_t SET pub = 'y' WHERE id = 1 RETURNING id"),
+        ('c_writer', 'DELETE FROM c_t WHERE id = 2'),
+        ('c_writer', 'SELECT id FROM c_t ORDER BY id'),
+        ('c_writer', 'SELECT pub FROM c_t'),
+        ('c_writer', 'CREATE TABLE c_child (a int REFERENCES c_parent (k))'),
+        ('c_writer', 'CREATE TABLE c_child2 (a int REFERENCES c_parent (other))'),
+        ('c_writer', 'CREATE TABLE c_child3 (a int REFERENCES c_parent)'),
+        ('c_writer', 'INSERT INTO c_child VALUES (1)'),
+        (None, 'SELECT id, pub, secret, n FROM c_t ORDER BY id'),
+        (None, 'GRANT DELETE (id) ON c_t TO c_reader'),
+        (None, 'GRANT SELECT (nope) ON c_t TO c_reader'),
+        (None, ATTACL),
+        (None, "SELECT relacl FROM pg_class WHERE relname = 'c_t'"),
+        (None, 'DROP ROLE c_reader'),
+        (None, 'REVOKE SELECT ON c_t FROM c_reader'),
+        (None, ATTACL),
+        ('c_reader', 'SELECT id FROM c_t'),
+        (None, 'GRANT ALL (secret) ON c_t TO c_reader WITH GRANT OPTION'),
+        ('c_reader', 'GRANT SELECT (secret) ON c_t TO c_writer'),
+        ('c_reader', 'GRANT SELECT (id) ON c_t TO c_writer'),
+        (None, ATTACL),
+        (None, 'REVOKE GRANT OPTION FOR SELECT (secret) ON c_t FROM c_reader'),
+        (None, 'REVOKE UPDATE (pub) ON c_t FROM c_writer'),
+        (None, ATTACL),
+        (None, 'ALTER TABLE c_t DROP COLUMN pub'),
+        (None, 'ALTER TABLE c_t RENAME COLUMN secret TO hidden'),
+        (None, ATTACL),
+        ('c_reader', 'SELECT hidden FROM c_t ORDER BY id'),
+        (None, 'ALTER TABLE c_t OWNER TO c_writer'),
+        (None, ATTACL),
+    ]
+
+    def column_outcomes(self, conn, superuser):
+        cur = conn.cursor()
+        got = []
+        for role, sql in self.COLUMN_STEPS:
+            cur.execute(f'SET ROLE {role}' if role else 'RESET ROLE')
+            try:
+                cur.execute(sql)
+                rows = cur.fetchall() if cur.description else None
+                got.append(('ok', rows))
+            except psycopg2.Error as e:
+                got.append((e.pgcode, e.pgerror.splitlines()[0]))
+        cur.execute('RESET ROLE')
+        text = repr(got).replace(f"'{superuser}=", "'SU=").replace(f"/{superuser}'", "/SU'")
+        return eval(text)  # noqa: S307 - our own repr of rows and strings
+
+    @staticmethod
+    def psql_dp(dsn, superuser):
+        out = subprocess.run(['psql', '-X', '-c', r'\dp c_t', dsn], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, PGPASSWORD=PASSWORD))
+        return (out.returncode, out.stdout.replace(superuser, 'SU'), out.stderr)
+
+    def test_column_privileges_match_postgresql(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'differential'))
+        import difftest  # noqa: E402
+        pg = difftest.PgServer(lambda m: print(m, file=sys.stderr))
+        dsn = pg.start()
+        try:
+            p = psycopg2.connect(dsn)
+            p.autocommit = True
+            for sql in self.COLUMN_SETUP:
+                p.cursor().execute(sql)
+            expected = self.column_outcomes(p, 'postgres')
+            p.close()
+            expected_dp = self.psql_dp(dsn, 'postgres')
+        finally:
+            pg.stop()
+        c = self.admin()
+        for sql in self.COLUMN_SETUP:
+            c.cursor().execute(sql)
+        got = self.column_outcomes(c, 'admin')
+        for (role, sql), want, have in zip(self.COLUMN_STEPS, expected, got):
+            self.assertEqual(have, want, f'as {role or "superuser"}: {sql}')
+        # psql's \dp shows the column privileges as PostgreSQL's does.
+        self.assertEqual(self.psql_dp(f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb', 'admin'), expected_dp)
+        # DriftDB's pseudo-columns are not columns a grant names: they need SELECT on the table.
+        cur = c.cursor()
+        cur.execute('SET ROLE c_reader')
+        self.assertEqual(self.outcome(cur, 'SELECT hidden FROM c_t'), 'ok')
+        self.assertEqual(self.outcome(cur, 'SELECT hidden, drift_seq FROM c_t'), '42501')
+        cur.execute('RESET ROLE')
+        for sql in ['DROP TABLE c_child', 'DROP TABLE c_child3', 'DROP TABLE c_t', 'DROP TABLE c_parent',
+                    'REVOKE CREATE ON SCHEMA public FROM c_writer', 'DROP ROLE c_reader', 'DROP ROLE c_writer']:
+            cur.execute(sql)
+        c.close()
 
 
     def last_error(self, cur, sql):

@@ -66,7 +66,7 @@ public enum CatalogEvent: Sendable, Hashable {
         case .createEnum(let e): return e.id
         case .dropEnum(let id): return id
         case .createRole, .dropRole: return 0
-        case .setACL(.relation(let id), _): return id
+        case .setACL(.relation(let id), _), .setACL(.column(let id, _), _): return id
         case .setACL(.schema, _): return 0
         case .createPolicy(let p): return p.table
         case .dropPolicy: return 0

@@ -19,6 +19,9 @@ public struct Privileges: OptionSet, Hashable, Sendable {
     public static let table: Privileges = [.insert, .select, .update, .delete, .truncate, .references, .trigger]
     public static let sequence: Privileges = [.usage, .select, .update]
     public static let schema: Privileges = [.usage, .create]
+    /// What a column can carry (GRANT SELECT (a, b) ON t): a table's other privileges
+    /// (DELETE, TRUNCATE, TRIGGER) exist only for the whole table.
+    public static let column: Privileges = [.select, .insert, .update, .references]
 
     /// In PostgreSQL's order, as `aclitem` text writes them.
     public static let letters: [(Character, Privileges)] = [
@@ -33,10 +36,12 @@ public struct Privileges: OptionSet, Hashable, Sendable {
     ]
 }
 
-/// What privileges attach to: a relation (table, view or sequence, by catalog id) or a schema.
+/// What privileges attach to: a relation (table, view or sequence, by catalog id), a schema,
+/// or a table's column (by position, stable as PostgreSQL's attnum: dropped columns keep theirs).
 public enum PrivilegeObject: Hashable, Sendable {
     case relation(UInt32)
     case schema(String)
+    case column(UInt32, Int)
 }
 
 /// One entry of an access list: `grantee=privileges/grantor`; grantee `nil` is PUBLIC.
@@ -109,6 +114,7 @@ extension PrivilegeObject {
         switch self {
         case .relation(let id): w.u8(0); w.varint(UInt64(id))
         case .schema(let name): w.u8(1); w.string(name)
+        case let .column(table, position): w.u8(2); w.varint(UInt64(table)); w.varint(UInt64(position))
         }
     }
 
@@ -116,6 +122,13 @@ extension PrivilegeObject {
         switch try r.u8() {
         case 0: return .relation(UInt32(truncatingIfNeeded: try r.varint()))
         case 1: return .schema(try r.string())
+        case 2:
+            let table = UInt32(truncatingIfNeeded: try r.varint())
+            let position = try r.varint()
+            guard position < UInt64(Limits.tableColumnsMax) else {
+                throw DecodeError("column position \(position) out of range", offset: r.position)
+            }
+            return .column(table, Int(position))
         default: throw DecodeError("unknown privilege object kind", offset: r.position - 1)
         }
     }
@@ -144,9 +157,21 @@ extension Catalog {
     /// The bootstrap superuser's id (owner of what was made without a role).
     public static let bootstrapRoleId: UInt32 = 0
 
-    /// An object's owner and list, the default when nothing was granted or transferred.
+    /// An object's owner and list, the default when nothing was granted or transferred. A
+    /// column's owner is its table's.
     public func objectACL(_ object: PrivilegeObject) -> ObjectACL {
-        acls[object] ?? ObjectACL(owner: Self.bootstrapRoleId)
+        if case .column(let table, _) = object {
+            return ObjectACL(owner: objectACL(.relation(table)).owner, acl: acls[object]?.acl)
+        }
+        return acls[object] ?? ObjectACL(owner: Self.bootstrapRoleId)
+    }
+
+    /// The columns of a table that carry an access list, by position.
+    public func columnACLs(of table: UInt32) -> [(position: Int, acl: [ACLItem])] {
+        acls.compactMap { object, o in
+            guard case let .column(t, p) = object, t == table, let acl = o.acl else { return nil }
+            return (p, acl)
+        }.sorted { $0.position < $1.position }
     }
 
     /// The access list in force: the stored one, or the default for the object's kind.
@@ -161,6 +186,7 @@ extension Catalog {
         switch object {
         case .relation(let id): return sequences[id] != nil ? .sequence : .table
         case .schema: return .schema
+        case .column: return .column
         }
     }
 
@@ -173,6 +199,9 @@ extension Catalog {
             var acl = [ACLItem(grantee: owner, grantor: owner, privileges: .schema)]
             if name == "public" { acl.append(ACLItem(grantee: nil, grantor: owner, privileges: .usage)) }
             return acl
+        case .column:
+            // Nobody holds anything on a column by default (the table's privileges cover it).
+            return []
         }
     }
 
@@ -212,6 +241,10 @@ extension Catalog {
         if role.superuser { return Privileges(rawValue: .max) }
         let mine = privilegeRoles(of: role)
         if mine.contains(objectACL(object).owner) { return Privileges(rawValue: .max) }
+        if case .column(let table, _) = object {
+            // Grant options on the table cover its columns.
+            return held(by: mine, on: object).options.union(held(by: mine, on: .relation(table)).options)
+        }
         return held(by: mine, on: object).options
     }
 
@@ -233,6 +266,30 @@ extension Catalog {
         return privileges(of: role, on: .relation(id)).isSuperset(of: needed) ? nil : "permission denied for \(kind) \(name)"
     }
 
+    /// Like `denial`, where what the table lacks of `needed` may be held on columns instead
+    /// (PostgreSQL's rule): on each of `columns` (positions; a history pseudo-column, past the
+    /// table's columns, needs the table's privilege), or, when the statement names no column
+    /// (`count(*)`, DEFAULT VALUES), on any one column.
+    public func denial(of role: RoleDef, _ needed: Privileges, relation id: UInt32, kind: String, name: String, schema: String,
+                       columns: Set<Int>) -> String? {
+        guard let denied = denial(of: role, needed, relation: id, kind: kind, name: name, schema: schema) else { return nil }
+        let missing = needed.subtracting(privileges(of: role, on: .relation(id)))
+        guard !missing.isEmpty, Privileges.column.isSuperset(of: missing), let table = tables[id] else { return denied }
+        let mine = privilegeRoles(of: role)
+        if columns.isEmpty {
+            // Each privilege on some column (not necessarily the same one).
+            let grants = columnACLs(of: id).filter { $0.position < table.columns.count && !table.columns[$0.position].isDropped }
+            for (_, bit) in Privileges.keywords where missing.contains(bit) {
+                guard grants.contains(where: { held(by: mine, on: .column(id, $0.position)).privileges.contains(bit) }) else { return denied }
+            }
+            return nil
+        }
+        for c in columns {
+            guard c < table.columns.count, held(by: mine, on: .column(id, c)).privileges.isSuperset(of: missing) else { return denied }
+        }
+        return nil
+    }
+
     /// Whether `role` owns `object` (or has the privileges of its owner).
     public func owns(_ role: RoleDef, _ object: PrivilegeObject) -> Bool {
         role.superuser || privilegeRoles(of: role).contains(objectACL(object).owner)
@@ -241,7 +298,9 @@ extension Catalog {
     /// The objects a role owns or holds privileges on (DROP ROLE refuses while any remain).
     public func dependents(of roleId: UInt32) -> [PrivilegeObject] {
         acls.compactMap { object, o in
-            o.owner == roleId || (o.acl ?? []).contains { $0.grantee == roleId || $0.grantor == roleId } ? object : nil
+            let owns: Bool
+            if case .column = object { owns = false } else { owns = o.owner == roleId }
+            return owns || (o.acl ?? []).contains { $0.grantee == roleId || $0.grantor == roleId } ? object : nil
         }
     }
 }

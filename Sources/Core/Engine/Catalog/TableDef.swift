@@ -306,6 +306,7 @@ public struct Catalog: Sendable {
             tables[id] = nil
             byName[t.qualifiedName] = nil
             acls[.relation(id)] = nil
+            acls = acls.filter { if case .column(id, _) = $0.key { return false } else { return true } }
             policies = policies.filter { $0.value.table != id }
         case .addColumn(let id, let c):
             let t = try existing(id)
@@ -314,6 +315,7 @@ public struct Catalog: Sendable {
             }
             tables[id] = t.with { $0.columns.append(c) }
         case .dropColumn(let id, let pos):
+            acls[.column(id, pos)] = nil
             tables[id] = try existing(id, column: pos).with {
                 $0.columns[pos].isDropped = true
                 $0.indexes.removeAll { $0.columns.contains(pos) }

@@ -111,6 +111,7 @@ enum PGCatalogTables {
                             $0["atthasdef"] = .bool(col.defaultSQL != nil && identity == nil)
                             if let identity { $0["attidentity"] = .text(identity) }
                             if !col.missingValue.isNull { $0["atthasmissing"] = .bool(true) }
+                            $0["attacl"] = v.aclValue(.column(t.id, p))
                         }
                     }
                 case .index(let i, let t):

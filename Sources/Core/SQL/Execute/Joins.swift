@@ -571,6 +571,7 @@ final class IndexLookupJoinNode: PlanNode {
         default:
             throw SQLError.bug("index lookup join over a non-table")
         }
+        try access.columnGrantCheck?.verify(access)
         condition = try spec.condition.map { try ExprCompiler.compile($0, ctx) }
         filters = try access.filters.map { try ExprCompiler.compile($0, ctx) }
         filler = RowFiller(access, engine: ctx.engine)

@@ -107,6 +107,7 @@ final class TableScanNode: PlanNode {
     let expectedRows: Int
 
     init(_ access: TableAccess, _ ctx: ExecContext, offset: Int = 0, width: Int? = nil, expectedRows: Double = 4) throws {
+        try access.columnGrantCheck?.verify(access)
         self.access = access
         self.ctx = ctx
         self.offset = offset

@@ -184,7 +184,7 @@ enum CatalogFunctions {
         // Privilege tests: from the catalog's access lists; a trusted user that is no role
         // holds every privilege (the object must still exist).
         for (name, kind) in [("has_table_privilege", PrivilegeTest.Kind.table), ("has_sequence_privilege", .sequence),
-                             ("has_column_privilege", .column), ("has_any_column_privilege", .table),
+                             ("has_column_privilege", .column), ("has_any_column_privilege", .anyColumn),
                              ("has_schema_privilege", .schema), ("has_database_privilege", .database),
                              ("has_function_privilege", .always), ("has_type_privilege", .always),
                              ("has_tablespace_privilege", .always), ("has_language_privilege", .always),
@@ -194,7 +194,8 @@ enum CatalogFunctions {
                 out.append(F.fn(name, [object, text], bool, .context { ctx, a in
                     try PrivilegeTest(view(ctx), kind).holds(user: nil, a[0], column: nil, a[1])
                 }))
-                for user in [text, oid] {
+                // has_column_privilege's three arguments are (table, column, privilege).
+                for user in [text, oid] where name != "has_column_privilege" {
                     out.append(F.fn(name, [user, object, text], bool, .context { ctx, a in
                         try PrivilegeTest(view(ctx), kind).holds(user: a[0], a[1], column: nil, a[2])
                     }))
@@ -335,7 +336,7 @@ extension Session {
 
 /// has_table_privilege and friends: whether a role holds any of the listed privileges.
 struct PrivilegeTest {
-    enum Kind { case table, sequence, column, schema, database, role, always }
+    enum Kind { case table, sequence, column, anyColumn, schema, database, role, always }
 
     let view: CatalogView
     let kind: Kind
@@ -426,27 +427,35 @@ struct PrivilegeTest {
                 return .bool(asked.contains { $0.0 == .usage } || who == nil || who?.superuser == true)
             }
             return .bool(check(who, .schema(name), asked))
-        case .table, .sequence, .column:
+        case .table, .sequence, .column, .anyColumn:
             let rel: PGRelation?
             if case .int(let o) = object { rel = view.relation(oid: o) } else {
                 rel = try view.relation(named: try object.text())
                 if rel == nil { throw SQLError(.undefinedTable, "relation \"\(try object.text())\" does not exist") }
             }
             guard let rel else { return .null }
+            // Column privileges count beside the table's: the column's, or any column's.
+            var columns: [PrivilegeObject] = []
             if kind == .column, let column {
                 guard case .table(let t) = rel.object else { return .null }
                 if case .int(let n) = column {
-                    guard n >= 1, n <= t.columns.count else { return .null }
-                } else if t.columnPosition(try column.text()) == nil {
+                    guard n >= 1, n <= t.columns.count, !t.columns[Int(n) - 1].isDropped else { return .null }
+                    columns = [.column(t.id, Int(n) - 1)]
+                } else if let p = t.columnPosition(try column.text()) {
+                    columns = [.column(t.id, p)]
+                } else {
                     throw SQLError(.undefinedColumn, "column \"\(try column.text())\" of relation \"\(t.name)\" does not exist")
                 }
+            }
+            if kind == .anyColumn, case .table(let t) = rel.object {
+                columns = view.catalog.columnACLs(of: t.id).map { .column(t.id, $0.position) }
             }
             let allowed: [String]
             switch kind {
             case .sequence:
                 guard case .sequence = rel.object else { throw SQLError(.wrongObjectType, "\"\(rel.name)\" is not a sequence") }
                 allowed = ["USAGE", "SELECT", "UPDATE"]
-            case .column: allowed = ["SELECT", "INSERT", "UPDATE", "REFERENCES"]
+            case .column, .anyColumn: allowed = ["SELECT", "INSERT", "UPDATE", "REFERENCES"]
             default: allowed = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
             }
             let asked = try wanted(list, allowed: allowed)
@@ -454,19 +463,24 @@ struct PrivilegeTest {
                 // The system catalogs: SELECT for everyone, nothing else for a non-superuser.
                 return .bool(who == nil || who?.superuser == true || asked.contains { $0.0 == .select && !$0.grantOption })
             }
-            return .bool(check(who, object, asked))
+            return .bool(check(who, object, asked, alsoOn: columns))
         }
     }
 
-    func check(_ who: RoleDef?, _ object: PrivilegeObject, _ asked: [(Privileges?, String, grantOption: Bool)]) -> Bool {
+    /// Whether `who` holds one of the privileges asked for on `object`, or on one of `alsoOn`
+    /// (a table's columns).
+    func check(_ who: RoleDef?, _ object: PrivilegeObject, _ asked: [(Privileges?, String, grantOption: Bool)],
+               alsoOn: [PrivilegeObject] = []) -> Bool {
         guard let who else { return true }
         let catalog = view.catalog
-        if who.name == "public" && who.id == .max {
-            let items = catalog.effectiveACL(object).filter { $0.grantee == nil }
-            return asked.contains { a in items.contains { a.2 ? $0.grantOptions.isSuperset(of: a.0 ?? []) : $0.privileges.isSuperset(of: a.0 ?? []) } }
+        return ([object] + alsoOn).contains { object in
+            if who.name == "public" && who.id == .max {
+                let items = catalog.effectiveACL(object).filter { $0.grantee == nil }
+                return asked.contains { a in items.contains { a.2 ? $0.grantOptions.isSuperset(of: a.0 ?? []) : $0.privileges.isSuperset(of: a.0 ?? []) } }
+            }
+            let held = catalog.privileges(of: who, on: object)
+            let options = catalog.grantable(by: who, on: object)
+            return asked.contains { a in (a.2 ? options : held).isSuperset(of: a.0 ?? []) }
         }
-        let held = catalog.privileges(of: who, on: object)
-        let options = catalog.grantable(by: who, on: object)
-        return asked.contains { a in (a.2 ? options : held).isSuperset(of: a.0 ?? []) }
     }
 }

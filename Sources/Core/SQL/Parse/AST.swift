@@ -493,6 +493,8 @@ public struct GrantStatement: Sendable {
     public var target: Target
     /// Privilege keywords, upper case; nil: ALL [PRIVILEGES].
     public var privileges: [String]?
+    /// Privileges on columns (`SELECT (a, b)`): the keyword (nil: ALL) and the column names.
+    public var columnPrivileges: [(privilege: String?, columns: [String])] = []
     public var grantees: [RoleName]
     /// WITH GRANT OPTION; on REVOKE, GRANT OPTION FOR.
     public var grantOption: Bool

@@ -329,16 +329,24 @@ struct ASTBuilder {
             throw Self.unsupported("GRANT / REVOKE on \(objectName(objtype))s")
         }
         var privileges: [String]?
+        var columnPrivileges: [(privilege: String?, columns: [String])] = []
         if let list = n["privileges"]?.children {
-            privileges = try list.map { p in
+            privileges = []
+            for p in list {
                 let priv = p["AccessPriv"]
-                if priv?["cols"] != nil { throw Self.unsupported("column privileges (GRANT ... (column, ...))") }
-                return (string(priv, "priv_name") ?? "").uppercased()
+                let name = string(priv, "priv_name")?.uppercased()
+                if let cols = priv?["cols"]?.children {
+                    columnPrivileges.append((name, cols.map { $0["String"]?["sval"]?.string ?? "" }))
+                } else {
+                    privileges?.append(name ?? "")
+                }
             }
         }
-        return GrantStatement(grant: n["is_grant"]?.bool ?? false, target: target, privileges: privileges,
-                              grantees: try (n["grantees"]?.children ?? []).map { try roleName($0["RoleSpec"]) },
-                              grantOption: n["grant_option"]?.bool ?? false, cascade: string(n, "behavior") == "DROP_CASCADE")
+        var g = GrantStatement(grant: n["is_grant"]?.bool ?? false, target: target, privileges: privileges,
+                               grantees: try (n["grantees"]?.children ?? []).map { try roleName($0["RoleSpec"]) },
+                               grantOption: n["grant_option"]?.bool ?? false, cascade: string(n, "behavior") == "DROP_CASCADE")
+        g.columnPrivileges = columnPrivileges
+        return g
     }
 
     func rangeVar(_ n: TreeRef?) throws -> TableRef {

@@ -286,12 +286,28 @@ extension Binder {
         throw SQLError(.insufficientPrivilege, denied)
     }
 
+    /// 42501 unless the reading role holds `need` on the table; a role with SELECT on some of
+    /// its columns only gets a check of the columns the statement reads, run once they are
+    /// all known (before the scan reads a row).
+    func tableReadCheck(_ need: Privileges, _ t: TableDef) throws -> ColumnGrantCheck? {
+        guard !need.isEmpty, t.schema != TemporaryTables.schema else { return nil }
+        let catalog = rightsCatalog
+        guard let role = readingRole(catalog),
+              let denied = catalog.denial(of: role, need, relation: t.id, kind: "table", name: t.name, schema: t.schema) else { return nil }
+        guard need == .select,
+              catalog.denial(of: role, need, relation: t.id, kind: "table", name: t.name, schema: t.schema, columns: []) == nil else {
+            throw SQLError(.insufficientPrivilege, denied)
+        }
+        return ColumnGrantCheck(role: role, catalog: catalog)
+    }
+
     /// `need`: the privileges reading the table takes (SELECT; none for a statement's own
     /// target, which the statement checks for what it does).
     func addTable(_ t: TableDef, ref: TableRef, mode: ReadMode, scope: BlockScope, need: Privileges = .select) throws -> FromNode {
-        try requirePrivileges(need, relation: t.id, kind: "table", name: t.name, schema: t.schema)
+        let columnCheck = try tableReadCheck(need, t)
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
+        access.columnGrantCheck = columnCheck
         // Row-level security: the policies' condition is the scan's first filter, evaluated
         // before any predicate of the reader's (which the planner appends after it).
         if need.contains(.select), let condition = try rowSecurityCondition(t, .select, check: false, access: access) {

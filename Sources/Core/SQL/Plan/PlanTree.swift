@@ -73,6 +73,11 @@ final class TableAccess {
     var usedColumns = Set<Int>()
     /// Every column is decoded (writes, row locks: the whole row is the statement's).
     var readsAllColumns = false
+    /// The slots of the table's row the statement's own expressions read (row security's
+    /// do not count): what column privileges must cover.
+    var userColumns = Set<Int>()
+    /// Set when the reader holds SELECT on some of the table's columns, not on the table.
+    var columnGrantCheck: ColumnGrantCheck?
     /// Rows per the table's statistics when planned.
     var tableRows: Double = 1000
     /// What ANALYZE found, if it ran.
@@ -94,6 +99,21 @@ final class TableAccess {
     var width: Int { table.columns.count + Pseudo.allCases.count + 1 }
     var keySlot: Int { table.columns.count + Pseudo.allCases.count }
     func pseudoSlot(_ p: Pseudo) -> Int { table.columns.count + p.rawValue }
+}
+
+/// SELECT through column privileges: every column a statement reads of the table must carry
+/// it (any one column when it reads none, as `count(*)` does). Run by each scan before it reads.
+struct ColumnGrantCheck {
+    let role: RoleDef
+    let catalog: Catalog
+
+    func verify(_ access: TableAccess) throws {
+        let t = access.table
+        if let denied = catalog.denial(of: role, .select, relation: t.id, kind: "table", name: t.name, schema: t.schema,
+                                       columns: access.userColumns) {
+            throw SQLError(.insufficientPrivilege, denied)
+        }
+    }
 }
 
 struct SortKey {

@@ -92,6 +92,7 @@ final class BlockScope {
             guard let i = relationIndex(ofSlot: slot), let access = relations[i].access else { continue }
             let col = slot - relations[i].offset
             if col >= 0 && col < access.table.columns.count { access.usedColumns.insert(col) }
+            if col >= 0 && col < access.width { access.userColumns.insert(col) }
         }
     }
 

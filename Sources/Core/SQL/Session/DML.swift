@@ -144,7 +144,8 @@ extension Session {
         }
         if let table = findTable(ref.schema, ref.name, in: t.catalog) {
             if Audit.isAuditTable(table) && !need.isEmpty { throw Self.auditIsAppendOnly() }
-            try requireTablePrivileges(need, table, in: t.catalog)
+            // INSERT and UPDATE may hold on columns instead: the statement checks which, once bound.
+            try requireTablePrivileges(need, table, in: t.catalog, columns: [])
             return table
         }
         if findView(ref.schema, ref.name, in: t.catalog) != nil {
@@ -290,7 +291,23 @@ extension Session {
         if let c = s.onConflict {
             if c.doUpdate != nil { reads.formUnion([.update, .select]) } else if !c.columns.isEmpty || c.constraint != nil { reads.insert(.select) }
         }
-        try requireTablePrivileges(reads, table, in: t.catalog)
+        // Column privileges may stand in for the table's: INSERT on each column given a value,
+        // SELECT on each the statement reads (the conflict target's too), UPDATE on each DO
+        // UPDATE sets.
+        if case .defaults = source {
+            try requireTablePrivileges(.insert, table, in: t.catalog, columns: [])
+        } else {
+            try requireTablePrivileges(.insert, table, in: t.catalog, columns: Set(targets))
+        }
+        if reads.contains(.select) {
+            // The row's columns and EXCLUDED's (PostgreSQL checks both as reads of the table).
+            var columns = Set(scope.relations.flatMap { $0.access?.userColumns ?? [] })
+            for arbiter in conflict?.arbiters ?? [] { columns.formUnion(arbiter?.columns ?? table.primaryKey) }
+            try requireTablePrivileges(.select, table, in: t.catalog, columns: columns)
+        }
+        if reads.contains(.update) {
+            try requireTablePrivileges(.update, table, in: t.catalog, columns: Set((conflict?.doUpdate ?? []).map(\.0)))
+        }
         try describeHook(b, columns: returningColumns(returning))
         switch source {
         case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)))
@@ -461,7 +478,8 @@ extension Session {
             default: return true
             }
         }
-        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog) }
+        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog, columns: access.userColumns) }
+        try requireTablePrivileges(.update, table, in: t.catalog, columns: Set(sets.map(\.0)))
         // Row-level security: the rows the UPDATE (and, when it reads them, SELECT) policies
         // allow, checked before the statement's own WHERE and again on a concurrently changed row.
         let policyConditions = try [PolicyDef.Command.update, readsColumns ? .select : nil].compactMap { $0 }
@@ -552,7 +570,7 @@ extension Session {
         var whereExpr = try whereClause.map { try b.bindCondition($0, scope, context: "WHERE") }
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let readsColumns = whereExpr != nil || !returning.isEmpty
-        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog) }
+        if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog, columns: access.userColumns) }
         let policyConditions = try [PolicyDef.Command.delete, readsColumns ? .select : nil].compactMap { $0 }
             .compactMap { try b.rowSecurityCondition(table, $0, check: false, access: access) }
         if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }

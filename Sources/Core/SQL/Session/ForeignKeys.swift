@@ -28,7 +28,6 @@ extension Session {
             parent = selfTable
         } else if let p = findTable(ref.schema, ref.name, in: t.catalog) {
             parent = p
-            try requireTablePrivileges(.references, p, in: t.catalog)
         } else {
             throw SQLError(.undefinedTable, "relation \"\(ref.name)\" does not exist")
         }
@@ -46,6 +45,8 @@ extension Session {
                 return p
             }
         }
+        // REFERENCES on the referenced table, or on each referenced column.
+        if parent.id != selfTable?.id { try requireTablePrivileges(.references, parent, in: t.catalog, columns: Set(refPositions)) }
         guard columns.count == refPositions.count else {
             throw SQLError(SQLState("42830"), "number of referencing and referenced columns for foreign key disagree")
         }

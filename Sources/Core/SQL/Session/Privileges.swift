@@ -54,11 +54,14 @@ extension Session {
                  detail: "Logins and role and privilege changes are recorded as they happen; nothing changes or removes a record.")
     }
 
-    /// A table's privileges for a statement that writes it (with USAGE on its schema).
-    func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog) throws {
-        guard table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog),
-              let denied = catalog.denial(of: actor, needed, relation: table.id, kind: "table", name: table.name, schema: table.schema) else { return }
-        throw SQLError(.insufficientPrivilege, denied)
+    /// A table's privileges for a statement that writes it (with USAGE on its schema). With
+    /// `columns`, privileges a column can carry may be held on those columns instead (on any
+    /// one column when the set is empty).
+    func requireTablePrivileges(_ needed: Privileges, _ table: TableDef, in catalog: Catalog, columns: Set<Int>? = nil) throws {
+        guard table.schema != TemporaryTables.schema, let actor = actingRole(in: catalog) else { return }
+        let denied = columns.map { catalog.denial(of: actor, needed, relation: table.id, kind: "table", name: table.name, schema: table.schema, columns: $0) }
+            ?? catalog.denial(of: actor, needed, relation: table.id, kind: "table", name: table.name, schema: table.schema)
+        if let denied { throw SQLError(.insufficientPrivilege, denied) }
     }
 
     /// nextval (USAGE or UPDATE), currval (USAGE or SELECT), setval (UPDATE).
@@ -118,10 +121,18 @@ extension Session {
                 throw SQLError(.insufficientPrivilege, "permission denied to set role \"\(canonical)\"")
             }
         }
-        if let warning = try settings.set("role", canonical, local: local) {
-            return StatementResult(tag: "SET", notices: [warning])
-        }
+        let warning = try settings.set("role", canonical, local: local)
+        noteActingRole()
+        if let warning { return StatementResult(tag: "SET", notices: [warning]) }
         return StatementResult(tag: value == nil ? "RESET" : "SET")
+    }
+
+    /// `is_superuser` follows the acting role, as in PostgreSQL (SET ROLE, RESET ROLE, and a
+    /// rolled-back or ended block that undoes one), reported to the client when it changes.
+    func noteActingRole() {
+        let superuser = actingRole(in: engine.latestCatalog).map(\.superuser) ?? true
+        let value = superuser ? "on" : "off"
+        if settings["is_superuser"] != value { settings.setReadOnly("is_superuser", value, report: true) }
     }
 
     // MARK: Role membership
@@ -241,9 +252,7 @@ extension Session {
             var requested: Privileges = []
             if let names = g.privileges {
                 for p in names {
-                    guard let bit = Privileges.keywords.first(where: { $0.0 == p })?.1 else {
-                        throw SQLError(.syntaxError, "unrecognized privilege type \"\(p.lowercased())\"")
-                    }
+                    let bit = try Self.privilegeBit(p)
                     if !applicable.contains(bit) {
                         if kind == "sequence", case .relations(_, false) = g.target {
                             notices.append("WARNING: sequence \"\(name)\" only supports USAGE, SELECT, and UPDATE privileges")
@@ -256,46 +265,119 @@ extension Session {
             } else {
                 requested = applicable
             }
-            // Who grants: the owner when the actor has its privileges, else the actor on
-            // its grant options (PostgreSQL's select_best_grantor).
-            let o = catalog.objectACL(object)
-            let actor = actingRole(in: catalog)
-            var grantor = o.owner
-            if let a = actor, !catalog.owns(a, object) {
-                let options = catalog.grantable(by: a, on: object)
-                if options.isEmpty {
-                    throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
-                }
-                grantor = a.id
-                if !options.isSuperset(of: requested) {
-                    let verb = g.grant ? "granted" : "revoked"
-                    notices.append(options.intersection(requested).isEmpty
-                        ? "WARNING: no privileges were \(verb) for \"\(name)\""
-                        : "WARNING: not all privileges were \(verb) for \"\(name)\"")
-                    requested.formIntersection(options)
-                }
-            }
-            var acl = catalog.effectiveACL(object)
-            for granteeName in g.grantees {
-                let grantee: UInt32? = granteeName == .public ? nil : try resolveRole(granteeName, in: catalog).id
-                if g.grant {
-                    if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
-                        acl[i].privileges.formUnion(requested)
-                        if g.grantOption { acl[i].grantOptions.formUnion(requested) }
-                    } else {
-                        acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: requested, grantOptions: g.grantOption ? requested : []))
+            if g.privileges == nil || !requested.isEmpty {
+                try changeACL(object, kind: kind, name: name, requested, g, in: t, notices: &notices)
+                // REVOKE on a table takes the same privileges from its columns too (PostgreSQL's rule).
+                let onColumns = requested.intersection(.column)
+                if !g.grant, !onColumns.isEmpty, case .relation(let id) = object, let table = t.catalog.tables[id] {
+                    var quiet: [String] = []
+                    for (p, _) in t.catalog.columnACLs(of: id) {
+                        try changeACL(.column(id, p), kind: kind, name: name, onColumns, g, in: t, notices: &quiet, column: table.columns[p].name)
                     }
-                } else {
-                    try revoke(requested, optionOnly: g.grantOption, from: grantee, by: grantor, cascade: g.cascade, in: &acl, name: name)
                 }
             }
-            guard acl.count <= Catalog.listEntriesMax else {
-                throw SQLError(SQLState("54000"), "the access list of \(kind) \(name) would have more than \(Catalog.listEntriesMax) entries")
-            }
-            let stored = ObjectACL(owner: o.owner, acl: acl)
-            try t.applyDDL { _ in .setACL(object, stored) }
+            try grantColumnPrivileges(g, object, kind: kind, in: t, notices: &notices)
         }
         return StatementResult(tag: g.grant ? "GRANT" : "REVOKE", notices: notices)
+    }
+
+    static func privilegeBit(_ keyword: String) throws -> Privileges {
+        guard let bit = Privileges.keywords.first(where: { $0.0 == keyword })?.1 else {
+            throw SQLError(.syntaxError, "unrecognized privilege type \"\(keyword.lowercased())\"")
+        }
+        return bit
+    }
+
+    /// GRANT SELECT (a, b), UPDATE (c) ON t: each column's own access list.
+    func grantColumnPrivileges(_ g: GrantStatement, _ object: PrivilegeObject, kind: String, in t: Transaction,
+                               notices: inout [String]) throws {
+        guard !g.columnPrivileges.isEmpty else { return }
+        let catalog = t.catalog
+        guard case .relation(let id) = object, kind == "table", let table = catalog.tables[id] else {
+            if kind == "view" { throw SQLError.notSupported("column privileges on a view") }
+            throw SQLError(SQLState("0LP01"), "invalid privilege type \(g.columnPrivileges[0].privilege ?? "ALL") for \(kind)")
+        }
+        var perColumn: [(Int, Privileges)] = []
+        for (keyword, names) in g.columnPrivileges {
+            let bits: Privileges
+            if let keyword {
+                bits = try Self.privilegeBit(keyword)
+                guard Privileges.column.isSuperset(of: bits) else {
+                    throw SQLError(SQLState("0LP01"), "invalid privilege type \(keyword) for column")
+                }
+            } else {
+                bits = .column
+            }
+            for n in names {
+                guard let p = table.columnPosition(n) else {
+                    throw SQLError(.undefinedColumn, "column \"\(n)\" of relation \"\(table.name)\" does not exist")
+                }
+                if let i = perColumn.firstIndex(where: { $0.0 == p }) { perColumn[i].1.formUnion(bits) } else { perColumn.append((p, bits)) }
+            }
+        }
+        for (p, bits) in perColumn {
+            try changeACL(.column(id, p), kind: "table", name: table.name, bits, g, in: t, notices: &notices,
+                          column: table.columns[p].name)
+        }
+    }
+
+    /// Grants or revokes `requested` on one object for each grantee of `g`, as one catalog event.
+    func changeACL(_ object: PrivilegeObject, kind: String, name: String, _ requested: Privileges, _ g: GrantStatement,
+                   in t: Transaction, notices: inout [String], column: String? = nil) throws {
+        var requested = requested
+        let catalog = t.catalog
+        // Who grants: the owner when the actor has its privileges, else the actor on
+        // its grant options (PostgreSQL's select_best_grantor).
+        let o = catalog.objectACL(object)
+        let actor = actingRole(in: catalog)
+        var grantor = o.owner
+        if let a = actor, !catalog.owns(a, object) {
+            let options = catalog.grantable(by: a, on: object)
+            // With no grant option, holding any privilege on the object (for a column, on
+            // it or its table) makes it a warning below, as in PostgreSQL; holding none, 42501.
+            var holds = !catalog.privileges(of: a, on: object).isEmpty
+            if case .column(let table, _) = object { holds = holds || !catalog.privileges(of: a, on: .relation(table)).isEmpty }
+            if options.isEmpty && !holds {
+                if let column { throw SQLError(.insufficientPrivilege, "permission denied for column \"\(column)\" of relation \"\(name)\"") }
+                throw SQLError(.insufficientPrivilege, "permission denied for \(kind) \(name)")
+            }
+            grantor = a.id
+            if !options.isSuperset(of: requested) {
+                let verb = g.grant ? "granted" : "revoked"
+                let what = column.map { "column \"\($0)\" of relation \"\(name)\"" } ?? "\"\(name)\""
+                notices.append(options.intersection(requested).isEmpty
+                    ? "WARNING: no privileges were \(verb) for \(what)"
+                    : "WARNING: not all privileges were \(verb) for \(what)")
+                requested.formIntersection(options)
+            }
+        }
+        if requested.isEmpty { return }
+        var acl = catalog.effectiveACL(object)
+        for granteeName in g.grantees {
+            let grantee: UInt32? = granteeName == .public ? nil : try resolveRole(granteeName, in: catalog).id
+            if g.grant {
+                guard !requested.isEmpty else { continue }
+                if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
+                    acl[i].privileges.formUnion(requested)
+                    if g.grantOption { acl[i].grantOptions.formUnion(requested) }
+                } else {
+                    acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: requested, grantOptions: g.grantOption ? requested : []))
+                }
+            } else {
+                try revoke(requested, optionOnly: g.grantOption, from: grantee, by: grantor, cascade: g.cascade, in: &acl, name: name)
+            }
+        }
+        guard acl.count <= Catalog.listEntriesMax else {
+            let what = column.map { "column \($0) of table \(name)" } ?? "\(kind) \(name)"
+            throw SQLError(SQLState("54000"), "the access list of \(what) would have more than \(Catalog.listEntriesMax) entries")
+        }
+        // A column whose list empties goes back to having none (as PostgreSQL's NULL attacl).
+        if case .column = object, acl.isEmpty {
+            if catalog.acls[object] != nil { try t.applyDDL { _ in .setACL(object, nil) } }
+            return
+        }
+        let stored = ObjectACL(owner: o.owner, acl: acl)
+        try t.applyDDL { _ in .setACL(object, stored) }
     }
 
     /// Takes `privileges` (or only their grant options) that `grantor` gave `grantee`; what
@@ -352,26 +434,14 @@ extension Session {
                 throw SQLError(.insufficientPrivilege, "must be member of role \"\(newOwner.name)\"")
             }
         }
-        // The old owner's entries pass to the new one (PostgreSQL's aclnewowner).
-        var acl = current.acl
-        if var list = acl {
-            for i in list.indices {
-                if list[i].grantee == current.owner { list[i].grantee = newOwner.id }
-                if list[i].grantor == current.owner { list[i].grantor = newOwner.id }
-            }
-            var merged: [ACLItem] = []
-            for item in list {
-                if let j = merged.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
-                    merged[j].privileges.formUnion(item.privileges)
-                    merged[j].grantOptions.formUnion(item.grantOptions)
-                } else {
-                    merged.append(item)
-                }
-            }
-            acl = merged
-        }
-        let stored = ObjectACL(owner: newOwner.id, acl: acl)
+        let stored = ObjectACL(owner: newOwner.id, acl: current.acl.map { Self.passOwnership($0, from: current.owner, to: newOwner.id) })
         try t.applyDDL { _ in .setACL(target, stored) }
+        if case .relation(let id) = target {
+            for (p, list) in catalog.columnACLs(of: id) {
+                let moved = ObjectACL(owner: newOwner.id, acl: Self.passOwnership(list, from: current.owner, to: newOwner.id))
+                try t.applyDDL { _ in .setACL(.column(id, p), moved) }
+            }
+        }
         // A table's owned sequences (SERIAL, identity) follow it.
         if case .relation(let id) = target, catalog.tables[id] != nil {
             for seq in catalog.sequences.values where seq.ownedBy?.0 == id {
@@ -380,6 +450,22 @@ extension Session {
             }
         }
         return StatementResult(tag: tag)
+    }
+
+    /// An access list with the old owner's entries passed to the new one (PostgreSQL's aclnewowner).
+    static func passOwnership(_ list: [ACLItem], from old: UInt32, to new: UInt32) -> [ACLItem] {
+        var merged: [ACLItem] = []
+        for var item in list {
+            if item.grantee == old { item.grantee = new }
+            if item.grantor == old { item.grantor = new }
+            if let j = merged.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
+                merged[j].privileges.formUnion(item.privileges)
+                merged[j].grantOptions.formUnion(item.grantOptions)
+            } else {
+                merged.append(item)
+            }
+        }
+        return merged
     }
 
     /// What keeps a role from being dropped: objects it owns and privileges it holds or gave.
@@ -391,6 +477,10 @@ extension Session {
             let what: String
             switch object {
             case .schema(let s): what = "schema \(s)"
+            case let .column(id, p):
+                let t = catalog.tables[id]
+                let column = t.flatMap { p < $0.columns.count ? $0.columns[p].name : nil } ?? String(p + 1)
+                return "privileges for column \(column) of table \(t?.name ?? String(id))"
             case .relation(let id):
                 let name = catalog.tables[id]?.name ?? catalog.views[id]?.name ?? catalog.sequences[id]?.name ?? String(id)
                 what = Self.relationKind(id, in: catalog) + " " + name

@@ -294,8 +294,9 @@ struct SessionSettings {
     }
 
     /// Sets a read-only parameter the server decides (the session's role).
-    mutating func setReadOnly(_ name: String, _ value: String) {
+    mutating func setReadOnly(_ name: String, _ value: String, report: Bool = false) {
         values[name.lowercased()] = value
+        if report { changed.insert(name.lowercased()) }
     }
 
     /// The names changed since the last call (for ParameterStatus), reported ones only.
@@ -332,7 +333,8 @@ extension Session {
     /// Reported parameters changed since the last call (a SET, RESET, or a rolled-back block
     /// undoing one), for the ParameterStatus messages that follow a statement.
     public func takeChangedParameters() -> [(String, String)] {
-        settings.takeChangedReported()
+        if settings.changed.contains("role") { noteActingRole() }
+        return settings.takeChangedReported()
     }
 
     /// `idle_in_transaction_session_timeout` in milliseconds (0: none).
