@@ -757,6 +757,14 @@ final class Binder {
                 if case .transaction = access.mode {} else {
                     throw SQLError(.readOnlySQLTransaction, "cannot lock rows while reading the past (AS OF)")
                 }
+                // Locking a row takes UPDATE on the table or on some column of it (PostgreSQL
+                // 15's rule): SELECT alone must not let a reader block the writers.
+                let t = access.table
+                let rights = rightsCatalog
+                if t.schema != TemporaryTables.schema, let role = readingRole(rights),
+                   let denied = rights.denial(of: role, .update, relation: t.id, kind: "table", name: t.name, schema: t.schema, columns: []) {
+                    throw SQLError(.insufficientPrivilege, denied)
+                }
                 access.needsKey = true
                 access.readsAllColumns = true
                 if let i = specs.firstIndex(where: { $0.access === access }) {
