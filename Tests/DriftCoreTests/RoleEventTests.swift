@@ -67,7 +67,9 @@ import Testing
         let acl = ObjectACL(owner: 4, acl: [ACLItem(grantee: 4, grantor: 4, privileges: .table, grantOptions: .table),
                                             ACLItem(grantee: nil, grantor: 4, privileges: .select),
                                             ACLItem(grantee: 9, grantor: 4, privileges: [.select, .update], grantOptions: .select)])
-        for e in [CatalogEvent.setACL(.relation(17), acl), .setACL(.schema("app"), ObjectACL(owner: 0)), .setACL(.relation(3), nil)] {
+        for e in [CatalogEvent.setACL(.relation(17), acl), .setACL(.schema("app"), ObjectACL(owner: 0)), .setACL(.relation(3), nil),
+                  .setACL(.column(17, 2), acl), .setACL(.defaults(role: 4, schema: nil, kind: .sequences), acl),
+                  .setACL(.defaults(role: 4, schema: "app", kind: .tables), nil)] {
             #expect(try decoded(e) == e)
             let bytes = e.encode()
             for cut in 0..<bytes.count {
@@ -120,6 +122,34 @@ import Testing
         for r in [group, member, blocked] { try c.apply(.createRole(r)) }
         try c.apply(.createTable(TableDef(id: 10, name: "t", columns: [ColumnDef(name: "a", type: .int4)], primaryKey: [], indexes: [], origin: .sql)))
         return (c, group, member, blocked)
+    }
+
+    @Test func defaultPrivilegesShapeNewObjectsAndGoWithTheirSchema() throws {
+        var (c, group, _, _) = try catalog()
+        // No entry: the built-in default (nil list).
+        #expect(c.initialACL(kind: .tables, owner: 4, schema: "public") == nil)
+        let global = [ACLItem(grantee: 4, grantor: 4, privileges: [.select, .insert]), ACLItem(grantee: group.id, grantor: 4, privileges: .select)]
+        try c.apply(.setACL(.defaults(role: 4, schema: nil, kind: .tables), ObjectACL(owner: 4, acl: global)))
+        try c.apply(.createSchema("app"))
+        try c.apply(.setACL(.defaults(role: 4, schema: "app", kind: .tables),
+                            ObjectACL(owner: 4, acl: [ACLItem(grantee: group.id, grantor: 4, privileges: .insert, grantOptions: .insert),
+                                                      ACLItem(grantee: nil, grantor: 4, privileges: .select)])))
+        // The global list in place of the built-in one; the schema's merged in; sorted as
+        // PostgreSQL sorts them (PUBLIC first, then by grantee).
+        #expect(c.initialACL(kind: .tables, owner: 4, schema: "public") == global.reversed())
+        #expect(c.initialACL(kind: .tables, owner: 4, schema: "app") == [
+            ACLItem(grantee: nil, grantor: 4, privileges: .select),
+            ACLItem(grantee: group.id, grantor: 4, privileges: [.select, .insert], grantOptions: .insert),
+            ACLItem(grantee: 4, grantor: 4, privileges: [.select, .insert])])
+        // Another owner or kind is untouched; the schema's entry goes with the schema.
+        #expect(c.initialACL(kind: .tables, owner: 5, schema: "app") == nil)
+        #expect(c.initialACL(kind: .sequences, owner: 4, schema: "app") == nil)
+        try c.apply(.dropSchema("app"))
+        #expect(c.acls[.defaults(role: 4, schema: "app", kind: .tables)] == nil)
+        #expect(c.acls[.defaults(role: 4, schema: nil, kind: .tables)] != nil)
+        // The owner's entry keeps the role from being dropped.
+        #expect(c.dependents(of: 4) == [.defaults(role: 4, schema: nil, kind: .tables)])
+        #expect(c.dependents(of: group.id) == [.defaults(role: 4, schema: nil, kind: .tables)])
     }
 
     @Test func privilegesComeDirectlyThroughInheritanceAndPublic() throws {

@@ -944,10 +944,10 @@ class Auth(unittest.TestCase):
         (None, ATTACL),
     ]
 
-    def column_outcomes(self, conn, superuser):
+    def column_outcomes(self, conn, superuser, steps=None):
         cur = conn.cursor()
         got = []
-        for role, sql in self.COLUMN_STEPS:
+        for role, sql in steps or self.COLUMN_STEPS:
             cur.execute(f'SET ROLE {role}' if role else 'RESET ROLE')
             try:
                 cur.execute(sql)
@@ -960,8 +960,8 @@ class Auth(unittest.TestCase):
         return eval(text)  # noqa: S307 - our own repr of rows and strings
 
     @staticmethod
-    def psql_dp(dsn, superuser):
-        out = subprocess.run(['psql', '-X', '-c', r'\dp c_t', dsn], capture_output=True, text=True, timeout=30,
+    def psql_dp(dsn, superuser, command=r'\dp c_t'):
+        out = subprocess.run(['psql', '-X', '-c', command, dsn], capture_output=True, text=True, timeout=30,
                              env=dict(os.environ, PGPASSWORD=PASSWORD))
         return (out.returncode, out.stdout.replace(superuser, 'SU'), out.stderr)
 
@@ -999,6 +999,94 @@ class Auth(unittest.TestCase):
             cur.execute(sql)
         c.close()
 
+
+    DEFAULTS_SETUP = [
+        'CREATE ROLE d_r', 'CREATE ROLE d_x', 'CREATE ROLE d_m', 'GRANT d_r TO d_m', 'CREATE SCHEMA d_s',
+        'GRANT CREATE, USAGE ON SCHEMA d_s TO d_r', 'GRANT CREATE ON SCHEMA public TO d_r', 'GRANT USAGE ON SCHEMA d_s TO d_x',
+    ]
+    DEFAULTS = ('SELECT pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype, d.defaclacl::text[] FROM pg_default_acl d '
+                'LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace ORDER BY 1, 2, 3')
+    DEFAULTS_STEPS = [
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r IN SCHEMA d_s GRANT INSERT ON TABLES TO d_x WITH GRANT OPTION'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE UPDATE ON TABLES FROM d_r'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT USAGE ON SEQUENCES TO PUBLIC'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT CREATE ON SCHEMAS TO d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r IN SCHEMA d_s GRANT CREATE ON SCHEMAS TO d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r IN SCHEMA nope GRANT SELECT ON TABLES TO d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE nope GRANT SELECT ON TABLES TO d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO nope'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT DELETE ON SEQUENCES TO d_x'),
+        (None, DEFAULTS),
+        ('d_r', 'CREATE TABLE d_s.d_t1 (a int)'),
+        ('d_r', 'CREATE TABLE public.d_t2 (a int)'),
+        ('d_r', 'CREATE SEQUENCE d_sq'),
+        ('d_r', 'CREATE TABLE d_t3 (a serial)'),
+        ('d_r', 'CREATE VIEW d_v AS SELECT 1 AS one'),
+        (None, 'ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO d_x'),
+        (None, 'CREATE SCHEMA d_s2'),
+        (None, 'ALTER DEFAULT PRIVILEGES REVOKE USAGE ON SCHEMAS FROM d_x'),
+        (None, "SELECT relname, relacl::text[] FROM pg_class WHERE relname IN ('d_t1', 'd_t2', 'd_t3', 'd_t3_a_seq', 'd_sq', 'd_v') "
+               'ORDER BY 1'),
+        (None, "SELECT nspname, nspacl::text[] FROM pg_namespace WHERE nspname = 'd_s2'"),
+        ('d_x', 'SELECT * FROM d_t2'),
+        ('d_x', 'INSERT INTO d_s.d_t1 VALUES (1)'),
+        ('d_x', 'SELECT * FROM d_s.d_t1'),
+        ('d_x', "SELECT nextval('d_sq')"),
+        ('d_x', 'UPDATE d_t2 SET a = 1'),
+        (None, 'DROP ROLE d_x'),
+        ('d_x', 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x'),
+        ('d_m', 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT TRUNCATE ON TABLES TO d_x'),
+        ('d_x', 'ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO d_r'),
+        (None, DEFAULTS),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r IN SCHEMA d_s REVOKE INSERT ON TABLES FROM d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT UPDATE ON TABLES TO d_r'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE SELECT, TRUNCATE ON TABLES FROM d_x'),
+        (None, DEFAULTS),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r IN SCHEMA d_s GRANT SELECT ON SEQUENCES TO d_x'),
+        (None, 'DROP TABLE d_s.d_t1'),
+        (None, 'DROP SCHEMA d_s'),
+        (None, DEFAULTS),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE ALL ON SEQUENCES FROM PUBLIC'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE ALL ON SCHEMAS FROM d_x'),
+        (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_x REVOKE ALL ON TABLES FROM d_r'),
+        (None, DEFAULTS),
+    ]
+
+    def test_default_privileges_match_postgresql(self):
+        """ALTER DEFAULT PRIVILEGES, step by step against DriftDB and a real PostgreSQL 15:
+        the lists pg_default_acl holds, what new tables, views, sequences and schemas start
+        with, what the grantees may then do, and who may change whose defaults."""
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'differential'))
+        import difftest  # noqa: E402
+        pg = difftest.PgServer(lambda m: print(m, file=sys.stderr))
+        dsn = pg.start()
+        try:
+            p = psycopg2.connect(dsn)
+            p.autocommit = True
+            for sql in self.DEFAULTS_SETUP:
+                p.cursor().execute(sql)
+            p.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x')
+            expected_ddp = self.psql_dp(dsn, 'postgres', r'\ddp')
+            p.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE SELECT ON TABLES FROM d_x')
+            expected = self.column_outcomes(p, 'postgres', self.DEFAULTS_STEPS)
+            p.close()
+        finally:
+            pg.stop()
+        c = self.admin()
+        for sql in self.DEFAULTS_SETUP:
+            c.cursor().execute(sql)
+        c.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x')
+        self.assertEqual(self.psql_dp(f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb', 'admin', r'\ddp'), expected_ddp)
+        c.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE SELECT ON TABLES FROM d_x')
+        got = self.column_outcomes(c, 'admin', self.DEFAULTS_STEPS)
+        for (role, sql), want, have in zip(self.DEFAULTS_STEPS, expected, got):
+            self.assertEqual(have, want, f'as {role or "superuser"}: {sql}')
+        cur = c.cursor()
+        for sql in ['DROP VIEW d_v', 'DROP TABLE d_t3', 'DROP TABLE d_t2', 'DROP SEQUENCE d_sq', 'DROP SCHEMA d_s2',
+                    'REVOKE CREATE ON SCHEMA public FROM d_r', 'DROP ROLE d_m', 'DROP ROLE d_x', 'DROP ROLE d_r']:
+            cur.execute(sql)
+        c.close()
 
     def last_error(self, cur, sql):
         try:

@@ -67,7 +67,7 @@ public enum CatalogEvent: Sendable, Hashable {
         case .dropEnum(let id): return id
         case .createRole, .dropRole: return 0
         case .setACL(.relation(let id), _), .setACL(.column(let id, _), _): return id
-        case .setACL(.schema, _): return 0
+        case .setACL(.schema, _), .setACL(.defaults, _): return 0
         case .createPolicy(let p): return p.table
         case .dropPolicy: return 0
         }

@@ -42,6 +42,35 @@ public enum PrivilegeObject: Hashable, Sendable {
     case relation(UInt32)
     case schema(String)
     case column(UInt32, Int)
+    /// ALTER DEFAULT PRIVILEGES: the list new objects of `kind` that `role` creates start
+    /// with (`schema` nil: everywhere, in place of the built-in default; a schema: added to
+    /// it for objects made there), as PostgreSQL's pg_default_acl rows.
+    case defaults(role: UInt32, schema: String?, kind: DefaultPrivilegeKind)
+}
+
+/// The kinds of object default privileges apply to, by pg_default_acl's `defaclobjtype`.
+public enum DefaultPrivilegeKind: String, Hashable, Sendable, CaseIterable {
+    case tables = "r"
+    case sequences = "S"
+    case schemas = "n"
+
+    /// What objects of the kind can carry.
+    public var privileges: Privileges {
+        switch self {
+        case .tables: return .table
+        case .sequences: return .sequence
+        case .schemas: return .schema
+        }
+    }
+
+    /// As PostgreSQL's messages name the objects (`new relations`).
+    public var noun: String {
+        switch self {
+        case .tables: return "relations"
+        case .sequences: return "sequences"
+        case .schemas: return "schemas"
+        }
+    }
 }
 
 /// One entry of an access list: `grantee=privileges/grantor`; grantee `nil` is PUBLIC.
@@ -115,6 +144,11 @@ extension PrivilegeObject {
         case .relation(let id): w.u8(0); w.varint(UInt64(id))
         case .schema(let name): w.u8(1); w.string(name)
         case let .column(table, position): w.u8(2); w.varint(UInt64(table)); w.varint(UInt64(position))
+        case let .defaults(role, schema, kind):
+            w.u8(3)
+            w.varint(UInt64(role))
+            if let schema { w.u8(1); w.string(schema) } else { w.u8(0) }
+            w.u8(kind.rawValue.utf8.first ?? 0)
         }
     }
 
@@ -129,6 +163,14 @@ extension PrivilegeObject {
                 throw DecodeError("column position \(position) out of range", offset: r.position)
             }
             return .column(table, Int(position))
+        case 3:
+            let role = UInt32(truncatingIfNeeded: try r.varint())
+            let schema: String? = try r.u8() == 1 ? try r.string() : nil
+            let code = try r.u8()
+            guard let kind = DefaultPrivilegeKind(rawValue: String(UnicodeScalar(code))) else {
+                throw DecodeError("unknown default privilege kind \(code)", offset: r.position - 1)
+            }
+            return .defaults(role: role, schema: schema, kind: kind)
         default: throw DecodeError("unknown privilege object kind", offset: r.position - 1)
         }
     }
@@ -163,7 +205,43 @@ extension Catalog {
         if case .column(let table, _) = object {
             return ObjectACL(owner: objectACL(.relation(table)).owner, acl: acls[object]?.acl)
         }
+        if case .defaults(let role, _, _) = object { return acls[object] ?? ObjectACL(owner: role) }
         return acls[object] ?? ObjectACL(owner: Self.bootstrapRoleId)
+    }
+
+    /// The list a new object of `kind` that `owner` creates in `schema` starts with, from
+    /// the owner's default privileges: its global entry for the kind (else the built-in
+    /// default) with its entry for the schema merged in, sorted as PostgreSQL sorts them;
+    /// nil when that is the built-in default.
+    public func initialACL(kind: DefaultPrivilegeKind, owner: UInt32, schema: String?) -> [ACLItem]? {
+        let global = acls[.defaults(role: owner, schema: nil, kind: kind)]?.acl
+        let local = schema.flatMap { acls[.defaults(role: owner, schema: $0, kind: kind)]?.acl }
+        let builtIn = Self.builtInACL(kind, owner: owner)
+        guard global != nil || local != nil else { return nil }
+        var acl = global ?? builtIn
+        for item in local ?? [] {
+            if let i = acl.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
+                acl[i].privileges.formUnion(item.privileges)
+                acl[i].grantOptions.formUnion(item.grantOptions)
+            } else {
+                acl.append(item)
+            }
+        }
+        acl = Self.sortedDefaultACL(acl)
+        return acl == builtIn ? nil : acl
+    }
+
+    /// The built-in default of a kind: the owner holds everything.
+    public static func builtInACL(_ kind: DefaultPrivilegeKind, owner: UInt32) -> [ACLItem] {
+        [ACLItem(grantee: owner, grantor: owner, privileges: kind.privileges)]
+    }
+
+    /// Default privilege lists in PostgreSQL's order: PUBLIC first, then by grantee, grantor.
+    public static func sortedDefaultACL(_ acl: [ACLItem]) -> [ACLItem] {
+        acl.sorted { a, b in
+            let ga = a.grantee.map { Int64($0) } ?? -1, gb = b.grantee.map { Int64($0) } ?? -1
+            return ga != gb ? ga < gb : a.grantor < b.grantor
+        }
     }
 
     /// The columns of a table that carry an access list, by position.
@@ -187,6 +265,7 @@ extension Catalog {
         case .relation(let id): return sequences[id] != nil ? .sequence : .table
         case .schema: return .schema
         case .column: return .column
+        case .defaults(_, _, let kind): return kind.privileges
         }
     }
 
@@ -202,6 +281,9 @@ extension Catalog {
         case .column:
             // Nobody holds anything on a column by default (the table's privileges cover it).
             return []
+        case let .defaults(role, schema, kind):
+            // No entry: the built-in default everywhere, nothing added in a schema.
+            return schema == nil ? Self.builtInACL(kind, owner: role) : []
         }
     }
 

@@ -381,6 +381,8 @@ public struct Catalog: Sendable {
         case .dropSchema(let name):
             schemas.remove(name)
             acls[.schema(name)] = nil
+            // Default privileges for the schema go with it.
+            acls = acls.filter { if case .defaults(_, name?, _) = $0.key { return false } else { return true } }
         case let .setACL(object, acl):
             acls[object] = acl
         case .createPolicy(let p):

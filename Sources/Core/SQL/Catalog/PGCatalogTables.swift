@@ -603,6 +603,24 @@ enum PGCatalogTables {
                 }
             }
         },
+        SystemTable(c, "pg_default_acl", oid: 826, "oid oid, defaclrole oid, defaclnamespace oid, defaclobjtype char, defaclacl text[]") { v, r in
+            let entries = v.catalog.acls.keys.compactMap { object -> (UInt32, String?, DefaultPrivilegeKind)? in
+                if case let .defaults(role, schema, kind) = object { return (role, schema, kind) }
+                return nil
+            }.sorted { ($0.0, $0.1 ?? "", $0.2.rawValue) < ($1.0, $1.1 ?? "", $1.2.rawValue) }
+            for (role, schema, kind) in entries {
+                r.add {
+                    // Stable for the entry (read FOR SYSTEM_TIME, a row keeps its OID).
+                    var h: UInt32 = 2_166_136_261
+                    for b in "\(role)\u{1}\(schema ?? "")\u{1}\(kind.rawValue)".utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+                    $0["oid"] = .oid(0x5000_0000 | Int64(h & 0x0FFF_FFFF))
+                    $0["defaclrole"] = .oid(v.roleOid(id: role))
+                    $0["defaclnamespace"] = .oid(schema.map(PGOid.namespace) ?? 0)
+                    $0["defaclobjtype"] = .text(kind.rawValue)
+                    $0["defaclacl"] = v.aclValue(.defaults(role: role, schema: schema, kind: kind))
+                }
+            }
+        },
         SystemTable(c, "pg_inherits", oid: 2611, "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool") { _, _ in },
         SystemTable(c, "pg_policy", oid: 3256, """
             oid oid, polname name, polrelid oid, polcmd char, polpermissive bool, polroles oid[], polqual node, polwithcheck node

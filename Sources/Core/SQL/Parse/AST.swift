@@ -487,6 +487,9 @@ public struct GrantStatement: Sendable {
         /// ALL TABLES / ALL SEQUENCES IN SCHEMA.
         case allInSchemas([String], sequence: Bool)
         case schemas([String])
+        /// ALTER DEFAULT PRIVILEGES [FOR ROLE roles] [IN SCHEMA schemas] ... ON kind (no
+        /// roles: the current one; no schemas: everywhere).
+        case defaults(roles: [RoleName], schemas: [String], kind: DefaultPrivilegeKind)
     }
 
     public var grant: Bool

@@ -132,6 +132,20 @@ struct ASTBuilder {
                                      admin: body["admin_opt"]?.bool ?? false))
         case "GrantStmt":
             return .role(.privileges(try grant(body)))
+        case "AlterDefaultPrivilegesStmt":
+            var roles: [RoleName] = []
+            var schemas: [String] = []
+            for o in body["options"]?.children ?? [] {
+                guard let d = o["DefElem"] else { continue }
+                let items = d["arg"]?["List"]?["items"]?.children ?? []
+                switch string(d, "defname") {
+                case "roles": roles = try items.map { try roleName($0["RoleSpec"]) }
+                case "schemas": schemas = items.map { $0["String"]?["sval"]?.string ?? "" }
+                default: throw Self.unsupported("ALTER DEFAULT PRIVILEGES option \(string(d, "defname") ?? "")")
+                }
+            }
+            guard let action = body["action"] else { throw fail("ALTER DEFAULT PRIVILEGES without GRANT or REVOKE") }
+            return .role(.privileges(try grant(action, defaults: (roles, schemas))))
         case "CreatePolicyStmt", "AlterPolicyStmt":
             let create = kind == "CreatePolicyStmt"
             let using = try body["qual"].map { try expr($0) }
@@ -308,14 +322,19 @@ struct ASTBuilder {
     }
 
     /// GRANT / REVOKE privileges ON tables, sequences or schemas.
-    func grant(_ n: TreeRef) throws -> GrantStatement {
+    func grant(_ n: TreeRef, defaults: (roles: [RoleName], schemas: [String])? = nil) throws -> GrantStatement {
         let objtype = string(n, "objtype") ?? ""
         let all = string(n, "targtype") == "ACL_TARGET_ALL_IN_SCHEMA"
-        guard string(n, "targtype") != "ACL_TARGET_DEFAULTS" else { throw Self.unsupported("ALTER DEFAULT PRIVILEGES") }
         guard n["grantor"] == nil else { throw Self.unsupported("GRANT ... GRANTED BY") }
         let target: GrantStatement.Target
         let objects = n["objects"]?.children ?? []
         switch objtype {
+        case _ where defaults != nil:
+            let kinds: [String: DefaultPrivilegeKind] = ["OBJECT_TABLE": .tables, "OBJECT_SEQUENCE": .sequences, "OBJECT_SCHEMA": .schemas]
+            guard let kind = kinds[objtype], let defaults else {
+                throw Self.unsupported("ALTER DEFAULT PRIVILEGES on \(objectName(objtype).lowercased())s")
+            }
+            target = .defaults(roles: defaults.roles, schemas: defaults.schemas, kind: kind)
         case "OBJECT_TABLE", "OBJECT_SEQUENCE":
             let sequence = objtype == "OBJECT_SEQUENCE"
             if all {

@@ -28,11 +28,100 @@ extension Session {
     /// logged in for SET ROLE, the current one for everything else).
     func sessionRole(in catalog: Catalog) -> RoleDef? { catalog.role(named: userName) }
 
-    /// Records the acting role as the owner of an object it just created (objects made with
-    /// no role belong to the bootstrap superuser and need no entry).
+    /// Records the acting role as the owner of an object it just created, with the access
+    /// list its default privileges give it (objects made with no role belong to the
+    /// bootstrap superuser and need no entry unless it has default privileges).
     func recordOwner(_ object: PrivilegeObject, in t: Transaction) throws {
-        guard let actor = actingRole(in: t.catalog) else { return }
-        try t.applyDDL { _ in .setACL(object, ObjectACL(owner: actor.id)) }
+        let catalog = t.catalog
+        let actor = actingRole(in: catalog)
+        let owner = actor?.id ?? Catalog.bootstrapRoleId
+        var acl: [ACLItem]?
+        switch object {
+        case .relation(let id):
+            let schema = catalog.tables[id]?.schema ?? catalog.views[id]?.schema ?? catalog.sequences[id]?.schema
+            acl = catalog.initialACL(kind: catalog.sequences[id] != nil ? .sequences : .tables, owner: owner, schema: schema)
+        case .schema:
+            acl = catalog.initialACL(kind: .schemas, owner: owner, schema: nil)
+        case .column, .defaults:
+            break
+        }
+        guard actor != nil || acl != nil else { return }
+        try t.applyDDL { _ in .setACL(object, ObjectACL(owner: owner, acl: acl)) }
+    }
+
+    // MARK: ALTER DEFAULT PRIVILEGES
+
+    /// ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...] [IN SCHEMA s, ...] GRANT | REVOKE ... ON
+    /// TABLES | SEQUENCES | SCHEMAS: changes the lists objects those roles create start with
+    /// (the acting role must be a member of each). A role's global list replaces the
+    /// built-in default (owner holds everything); a schema's list is added to it. A list back
+    /// at its default is removed, as PostgreSQL removes the pg_default_acl row.
+    func alterDefaultPrivileges(_ g: GrantStatement, roles: [RoleName], schemas: [String], kind: DefaultPrivilegeKind,
+                                in t: Transaction) throws -> StatementResult {
+        let catalog = t.catalog
+        if kind == .schemas && !schemas.isEmpty {
+            throw SQLError(SQLState("0LP01"), "cannot use IN SCHEMA clause when using GRANT/REVOKE ON SCHEMAS")
+        }
+        if !g.columnPrivileges.isEmpty {
+            throw SQLError(SQLState("0LP01"), "default privileges cannot be set for columns")
+        }
+        var requested: Privileges = []
+        for p in g.privileges ?? [] {
+            let bit = try Self.privilegeBit(p)
+            guard kind.privileges.contains(bit) else {
+                let noun = kind == .tables ? "relation" : String(kind.noun.dropLast())
+                throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(noun)")
+            }
+            requested.insert(bit)
+        }
+        if g.privileges == nil { requested = kind.privileges }
+        let me = actingRole(in: catalog)
+        var owners: [UInt32] = []
+        if roles.isEmpty {
+            owners = [me?.id ?? Catalog.bootstrapRoleId]
+        } else {
+            for name in roles {
+                let role = try resolveRole(name, in: catalog)
+                if let me, !me.superuser, !catalog.memberRoles(of: me).contains(role.id) {
+                    throw SQLError(.insufficientPrivilege, "must be member of role \"\(role.name)\"")
+                }
+                owners.append(role.id)
+            }
+        }
+        for s in schemas where !catalog.schemas.contains(s) {
+            throw SQLError(SQLState("3F000"), "schema \"\(s)\" does not exist")
+        }
+        let grantees: [UInt32?] = try g.grantees.map { $0 == .public ? nil : try resolveRole($0, in: catalog).id }
+        for owner in owners {
+            for schema in schemas.isEmpty ? [nil] : schemas.map(Optional.some) {
+                let object = PrivilegeObject.defaults(role: owner, schema: schema, kind: kind)
+                var acl = t.catalog.effectiveACL(object)
+                for grantee in grantees {
+                    if g.grant {
+                        if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == owner }) {
+                            acl[i].privileges.formUnion(requested)
+                            if g.grantOption { acl[i].grantOptions.formUnion(requested) }
+                        } else {
+                            acl.append(ACLItem(grantee: grantee, grantor: owner, privileges: requested, grantOptions: g.grantOption ? requested : []))
+                        }
+                    } else {
+                        try revoke(requested, optionOnly: g.grantOption, from: grantee, by: owner, cascade: g.cascade, in: &acl,
+                                   name: "default privileges")
+                    }
+                }
+                acl = Catalog.sortedDefaultACL(acl.filter { !$0.privileges.isEmpty })
+                guard acl.count <= Catalog.listEntriesMax else {
+                    throw SQLError(SQLState("54000"), "the default privileges would have more than \(Catalog.listEntriesMax) entries")
+                }
+                let unchanged = schema == nil ? Catalog.builtInACL(kind, owner: owner) : []
+                if acl == unchanged {
+                    if t.catalog.acls[object] != nil { try t.applyDDL { _ in .setACL(object, nil) } }
+                } else {
+                    try t.applyDDL { _ in .setACL(object, ObjectACL(owner: owner, acl: acl)) }
+                }
+            }
+        }
+        return StatementResult(tag: "ALTER DEFAULT PRIVILEGES")
     }
 
     /// 42501 unless the acting role owns the object (a session's temporary objects are its own).
@@ -203,6 +292,8 @@ extension Session {
     /// The objects a GRANT or REVOKE names, each with its kind and name for messages.
     func grantObjects(_ target: GrantStatement.Target, in catalog: Catalog) throws -> [(PrivilegeObject, kind: String, name: String)] {
         switch target {
+        case .defaults:
+            return []
         case let .relations(refs, sequence):
             return try refs.map { ref in
                 if let tbl = findTable(ref.schema, ref.name, in: catalog), !sequence { return (.relation(tbl.id), "table", tbl.name) }
@@ -244,6 +335,9 @@ extension Session {
     }
 
     func grantPrivileges(_ g: GrantStatement, in t: Transaction) throws -> StatementResult {
+        if case let .defaults(roles, schemas, kind) = g.target {
+            return try alterDefaultPrivileges(g, roles: roles, schemas: schemas, kind: kind, in: t)
+        }
         var notices: [String] = []
         let objects = try grantObjects(g.target, in: t.catalog)
         for (object, kind, name) in objects {
@@ -484,6 +578,9 @@ extension Session {
             case .relation(let id):
                 let name = catalog.tables[id]?.name ?? catalog.views[id]?.name ?? catalog.sequences[id]?.name ?? String(id)
                 what = Self.relationKind(id, in: catalog) + " " + name
+            case let .defaults(owner, schema, kind):
+                what = "default privileges on new \(kind.noun) belonging to role \(catalog.roles[owner]?.name ?? String(owner))"
+                    + (schema.map { " in schema \($0)" } ?? "")
             }
             return (catalog.objectACL(object).owner == role.id ? "owner of " : "privileges for ") + what
         }.sorted()

@@ -43,6 +43,9 @@ extension Session {
                 objects = (sequence ? "sequence " : "table ") + refs.map { ($0.schema.map { $0 + "." } ?? "") + $0.name }.joined(separator: ", ")
             case let .allInSchemas(schemas, sequence): objects = "all \(sequence ? "sequences" : "tables") in schema " + schemas.joined(separator: ", ")
             case .schemas(let list): objects = "schema " + list.joined(separator: ", ")
+            case let .defaults(roles, schemas, kind):
+                objects = "default privileges on new \(kind.noun)" + (roles.isEmpty ? "" : " for role " + names(roles))
+                    + (schemas.isEmpty ? "" : " in schema " + schemas.joined(separator: ", "))
             }
             return (g.grant ? "grant" : "revoke", (g.privileges?.joined(separator: ", ") ?? "ALL") + " on " + objects
                     + (g.grant ? " to " : " from ") + names(g.grantees) + (g.grantOption ? " (grant option)" : ""))
