@@ -6,6 +6,7 @@ connections (28000), CREATE/ALTER/DROP ROLE and pg_roles as of a past seq.
     python3 tests/compat/test_auth.py --driftdb .build/release/driftdb [-k pattern]
 """
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -920,6 +921,7 @@ class Auth(unittest.TestCase):
         ('c_writer', 'CREATE TABLE c_child2 (a int REFERENCES c_parent (other))'),
         ('c_writer', 'CREATE TABLE c_child3 (a int REFERENCES c_parent)'),
         ('c_writer', 'INSERT INTO c_child VALUES (1)'),
+        ('psql', r'\dp c_t'),
         (None, 'SELECT id, pub, secret, n FROM c_t ORDER BY id'),
         (None, 'GRANT DELETE (id) ON c_t TO c_reader'),
         (None, 'GRANT SELECT (nope) ON c_t TO c_reader'),
@@ -942,12 +944,23 @@ class Auth(unittest.TestCase):
         ('c_reader', 'SELECT hidden FROM c_t ORDER BY id'),
         (None, 'ALTER TABLE c_t OWNER TO c_writer'),
         (None, ATTACL),
+        ('psql', r'\dp c_t'),
     ]
 
-    def column_outcomes(self, conn, superuser, steps=None):
+    def step_outcomes(self, conn, dsn, superuser, steps):
+        """Each step's outcome as (role or None for the superuser, statement): its rows or
+        SQLSTATE and message; a step ('psql', command) records psql's output instead.
+        The superuser's name reads as SU."""
         cur = conn.cursor()
         got = []
-        for role, sql in steps or self.COLUMN_STEPS:
+        for role, sql in steps:
+            if role == 'psql':
+                out = subprocess.run(['psql', '-X', '-c', sql, dsn], capture_output=True, text=True, timeout=30,
+                                     env=dict(os.environ, PGPASSWORD=PASSWORD))
+                # The superusers' names differ in length: compare without psql's padding.
+                table = re.sub(r'-+', '-', re.sub(r' +', ' ', out.stdout.replace(superuser, 'SU')))
+                got.append((out.returncode, table, out.stderr))
+                continue
             cur.execute(f'SET ROLE {role}' if role else 'RESET ROLE')
             try:
                 cur.execute(sql)
@@ -959,13 +972,9 @@ class Auth(unittest.TestCase):
         text = repr(got).replace(f"'{superuser}=", "'SU=").replace(f"/{superuser}'", "/SU'")
         return eval(text)  # noqa: S307 - our own repr of rows and strings
 
-    @staticmethod
-    def psql_dp(dsn, superuser, command=r'\dp c_t'):
-        out = subprocess.run(['psql', '-X', '-c', command, dsn], capture_output=True, text=True, timeout=30,
-                             env=dict(os.environ, PGPASSWORD=PASSWORD))
-        return (out.returncode, out.stdout.replace(superuser, 'SU'), out.stderr)
-
-    def test_column_privileges_match_postgresql(self):
+    def assert_steps_match_postgresql(self, setup, steps):
+        """Runs `setup` and `steps` on a real PostgreSQL 15, then on DriftDB as its
+        superuser, and compares every step's outcome."""
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'differential'))
         import difftest  # noqa: E402
         pg = difftest.PgServer(lambda m: print(m, file=sys.stderr))
@@ -973,21 +982,22 @@ class Auth(unittest.TestCase):
         try:
             p = psycopg2.connect(dsn)
             p.autocommit = True
-            for sql in self.COLUMN_SETUP:
+            for sql in setup:
                 p.cursor().execute(sql)
-            expected = self.column_outcomes(p, 'postgres')
+            expected = self.step_outcomes(p, dsn, 'postgres', steps)
             p.close()
-            expected_dp = self.psql_dp(dsn, 'postgres')
         finally:
             pg.stop()
         c = self.admin()
-        for sql in self.COLUMN_SETUP:
+        for sql in setup:
             c.cursor().execute(sql)
-        got = self.column_outcomes(c, 'admin')
-        for (role, sql), want, have in zip(self.COLUMN_STEPS, expected, got):
+        got = self.step_outcomes(c, f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb', 'admin', steps)
+        for (role, sql), want, have in zip(steps, expected, got):
             self.assertEqual(have, want, f'as {role or "superuser"}: {sql}')
-        # psql's \dp shows the column privileges as PostgreSQL's does.
-        self.assertEqual(self.psql_dp(f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb', 'admin'), expected_dp)
+        return c
+
+    def test_column_privileges_match_postgresql(self):
+        c = self.assert_steps_match_postgresql(self.COLUMN_SETUP, self.COLUMN_STEPS)
         # DriftDB's pseudo-columns are not columns a grant names: they need SELECT on the table.
         cur = c.cursor()
         cur.execute('SET ROLE c_reader')
@@ -1018,6 +1028,7 @@ class Auth(unittest.TestCase):
         (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO nope'),
         (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT DELETE ON SEQUENCES TO d_x'),
         (None, DEFAULTS),
+        ('psql', r'\ddp'),
         ('d_r', 'CREATE TABLE d_s.d_t1 (a int)'),
         ('d_r', 'CREATE TABLE public.d_t2 (a int)'),
         ('d_r', 'CREATE SEQUENCE d_sq'),
@@ -1057,31 +1068,7 @@ class Auth(unittest.TestCase):
         """ALTER DEFAULT PRIVILEGES, step by step against DriftDB and a real PostgreSQL 15:
         the lists pg_default_acl holds, what new tables, views, sequences and schemas start
         with, what the grantees may then do, and who may change whose defaults."""
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'differential'))
-        import difftest  # noqa: E402
-        pg = difftest.PgServer(lambda m: print(m, file=sys.stderr))
-        dsn = pg.start()
-        try:
-            p = psycopg2.connect(dsn)
-            p.autocommit = True
-            for sql in self.DEFAULTS_SETUP:
-                p.cursor().execute(sql)
-            p.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x')
-            expected_ddp = self.psql_dp(dsn, 'postgres', r'\ddp')
-            p.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE SELECT ON TABLES FROM d_x')
-            expected = self.column_outcomes(p, 'postgres', self.DEFAULTS_STEPS)
-            p.close()
-        finally:
-            pg.stop()
-        c = self.admin()
-        for sql in self.DEFAULTS_SETUP:
-            c.cursor().execute(sql)
-        c.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r GRANT SELECT ON TABLES TO d_x')
-        self.assertEqual(self.psql_dp(f'host=127.0.0.1 port={self.server.port} user=admin dbname=driftdb', 'admin', r'\ddp'), expected_ddp)
-        c.cursor().execute('ALTER DEFAULT PRIVILEGES FOR ROLE d_r REVOKE SELECT ON TABLES FROM d_x')
-        got = self.column_outcomes(c, 'admin', self.DEFAULTS_STEPS)
-        for (role, sql), want, have in zip(self.DEFAULTS_STEPS, expected, got):
-            self.assertEqual(have, want, f'as {role or "superuser"}: {sql}')
+        c = self.assert_steps_match_postgresql(self.DEFAULTS_SETUP, self.DEFAULTS_STEPS)
         cur = c.cursor()
         for sql in ['DROP VIEW d_v', 'DROP TABLE d_t3', 'DROP TABLE d_t2', 'DROP SEQUENCE d_sq', 'DROP SCHEMA d_s2',
                     'REVOKE CREATE ON SCHEMA public FROM d_r', 'DROP ROLE d_m', 'DROP ROLE d_x', 'DROP ROLE d_r']:

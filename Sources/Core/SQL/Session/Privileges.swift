@@ -98,12 +98,7 @@ extension Session {
                 var acl = t.catalog.effectiveACL(object)
                 for grantee in grantees {
                     if g.grant {
-                        if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == owner }) {
-                            acl[i].privileges.formUnion(requested)
-                            if g.grantOption { acl[i].grantOptions.formUnion(requested) }
-                        } else {
-                            acl.append(ACLItem(grantee: grantee, grantor: owner, privileges: requested, grantOptions: g.grantOption ? requested : []))
-                        }
+                        Self.addGrant(requested, to: grantee, by: owner, withOption: g.grantOption, in: &acl)
                     } else {
                         try revoke(requested, optionOnly: g.grantOption, from: grantee, by: owner, cascade: g.cascade, in: &acl,
                                    name: "default privileges")
@@ -451,12 +446,7 @@ extension Session {
             let grantee: UInt32? = granteeName == .public ? nil : try resolveRole(granteeName, in: catalog).id
             if g.grant {
                 guard !requested.isEmpty else { continue }
-                if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
-                    acl[i].privileges.formUnion(requested)
-                    if g.grantOption { acl[i].grantOptions.formUnion(requested) }
-                } else {
-                    acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: requested, grantOptions: g.grantOption ? requested : []))
-                }
+                Self.addGrant(requested, to: grantee, by: grantor, withOption: g.grantOption, in: &acl)
             } else {
                 try revoke(requested, optionOnly: g.grantOption, from: grantee, by: grantor, cascade: g.cascade, in: &acl, name: name)
             }
@@ -472,6 +462,16 @@ extension Session {
         }
         let stored = ObjectACL(owner: o.owner, acl: acl)
         try t.applyDDL { _ in .setACL(object, stored) }
+    }
+
+    /// Adds `privileges` (and their grant options) to the entry `grantor` gave `grantee`.
+    static func addGrant(_ privileges: Privileges, to grantee: UInt32?, by grantor: UInt32, withOption: Bool, in acl: inout [ACLItem]) {
+        if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
+            acl[i].privileges.formUnion(privileges)
+            if withOption { acl[i].grantOptions.formUnion(privileges) }
+        } else {
+            acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: privileges, grantOptions: withOption ? privileges : []))
+        }
     }
 
     /// Takes `privileges` (or only their grant options) that `grantor` gave `grantee`; what
