@@ -850,6 +850,20 @@ class Auth(unittest.TestCase):
         lcur.execute('BEGIN')
         self.assertEqual(self.outcome(lcur, 'LOCK TABLE drift.drift_audit IN ACCESS EXCLUSIVE MODE'), '42501')
         lcur.execute('ROLLBACK')
+        # A view whose owner lost its right to a table still depends on the table: DROP
+        # TABLE and a rename of a column it reads are refused, not left to break it.
+        cur.execute('GRANT CREATE ON SCHEMA public TO e_late')
+        cur.execute('CREATE TABLE e_base (a int)')
+        cur.execute('GRANT SELECT ON e_base TO e_late')
+        lcur.execute('CREATE VIEW e_reader AS SELECT a FROM e_base')
+        cur.execute('REVOKE SELECT ON e_base FROM e_late')
+        self.assertEqual(self.outcome(cur, 'DROP TABLE e_base'), '2BP01')
+        self.assertEqual(self.outcome(cur, 'ALTER TABLE e_base RENAME COLUMN a TO b'), '0A000')
+        self.assertEqual(self.outcome(cur, 'ALTER TABLE e_base DROP COLUMN a'), '2BP01')
+        self.assertEqual(self.outcome(lcur, 'SELECT * FROM e_reader'), '42501')
+        cur.execute('DROP VIEW e_reader')
+        cur.execute('DROP TABLE e_base')
+        cur.execute('REVOKE CREATE ON SCHEMA public FROM e_late')
         # ALL TABLES IN SCHEMA means tables and views, not the sequences beside them.
         cur.execute('CREATE TABLE e_serial (id serial)')
         cur.execute('GRANT INSERT ON ALL TABLES IN SCHEMA public TO e_late')

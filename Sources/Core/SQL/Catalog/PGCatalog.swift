@@ -247,6 +247,8 @@ struct CatalogView {
         v.viewTypes = { [weak ctx] view in
             guard let ctx else { return nil }
             let b = Binder(engine: ctx.engine, txn: ctx.txn, session: ctx.session)
+            // A view's column types are the same whoever asks.
+            b.checksRights = false
             return (try? b.bindView(view, asOf: seq))?.columns.map(\.type)
         }
         return v

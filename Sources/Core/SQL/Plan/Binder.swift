@@ -17,6 +17,10 @@ final class Binder {
     /// Whose privileges a relation is read with: the session's acting role when empty, a
     /// view's owner inside the view (nil there: the bootstrap superuser, no checks).
     var privilegeRoles: [RoleDef?] = []
+    /// False when binding only to learn what a statement or view reads (DDL's dependency
+    /// probes, a view's column types): structure, not rights, decides those, as PostgreSQL's
+    /// recorded dependencies do.
+    var checksRights = true
     /// Tables whose policies are being bound (a policy reading its own table recursively is 42P17).
     var rowSecurityStack: [UInt32] = []
     /// Nesting depth of queries and expressions bound so far (54001 past the limit).

@@ -174,12 +174,10 @@ extension Session {
         var after = t.catalog
         try change(&after)
         for v in t.catalog.views.values.sorted(by: { $0.id < $1.id }) where v.id != except {
-            let before = binder(t, parameters: [])
+            let before = dependencyBinder(t)
             guard (try? before.bindView(v)) != nil else { continue }
             if let table, !before.referenced.contains(table.id) { continue }
-            let probe = binder(t, parameters: [])
-            probe.catalogOverride = after
-            if (try? probe.bindView(after.views[v.id] ?? v)) == nil {
+            if (try? dependencyBinder(t, catalog: after).bindView(after.views[v.id] ?? v)) == nil {
                 throw SQLError(.featureNotSupported, "cannot \(what) because view \(v.name) reads it by name",
                                detail: "Views are stored as SQL text.", hint: "Drop and recreate the view around the change.")
             }
@@ -345,11 +343,9 @@ extension Session {
         var after = t.catalog
         try after.apply(.dropColumn(table.id, pos))
         for v in t.catalog.views.values.sorted(by: { $0.id < $1.id }) {
-            let before = binder(t, parameters: [])
+            let before = dependencyBinder(t)
             guard (try? before.bindView(v)) != nil, before.referenced.contains(table.id) else { continue }
-            let probe = binder(t, parameters: [])
-            probe.catalogOverride = after
-            guard (try? probe.bindView(v)) == nil else { continue }
+            guard (try? dependencyBinder(t, catalog: after).bindView(v)) == nil else { continue }
             guard cascade else {
                 throw SQLError(SQLState("2BP01"), "cannot drop column \(column) of table \(table.name) because other objects depend on it",
                                detail: "view \(v.name) depends on column \(column) of table \(table.name)",

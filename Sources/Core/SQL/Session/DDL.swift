@@ -554,9 +554,18 @@ extension Session {
     }
 
     /// Views reading relation `id`: DROP refuses (2BP01) unless CASCADE, which drops them too.
+    /// A binder for what a view reads, whoever asks: a view whose owner lost a right still
+    /// depends on its tables (a DROP must not break it silently).
+    func dependencyBinder(_ t: Transaction, catalog: Catalog? = nil) -> Binder {
+        let b = binder(t, parameters: [])
+        b.checksRights = false
+        if let catalog { b.catalogOverride = catalog }
+        return b
+    }
+
     func checkDependentViews(of id: UInt32, name: String, isView: Bool, in t: Transaction, cascade: Bool) throws {
         for v in t.catalog.views.values.sorted(by: { $0.id < $1.id }) where v.id != id {
-            let b = binder(t, parameters: [])
+            let b = dependencyBinder(t)
             guard (try? b.bindView(v)) != nil, b.referenced.contains(id) else { continue }
             if cascade {
                 try checkDependentViews(of: v.id, name: v.name, isView: true, in: t, cascade: true)

@@ -133,7 +133,7 @@ extension Binder {
     /// nil: nothing binds the reader (a trusted user that is no role, a view of the bootstrap
     /// superuser's, no session).
     func readingRole(_ catalog: Catalog) -> RoleDef? {
-        guard let session else { return nil }
+        guard checksRights, let session else { return nil }
         if let top = privilegeRoles.last { return top }
         return session.actingRole(in: catalog)
     }
