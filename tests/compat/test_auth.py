@@ -904,6 +904,8 @@ class Auth(unittest.TestCase):
         ('c_reader', 'SELECT id FROM (SELECT id, pub FROM c_t) s'),
         ('c_reader', 'SELECT id FROM (SELECT * FROM c_t) s'),
         ('c_reader', 'SELECT pub FROM c_t GROUP BY pub HAVING max(n) > 0'),
+        ('c_reader', 'EXPLAIN SELECT secret FROM c_t'),
+        ('c_reader', "EXPLAIN SELECT id FROM c_t WHERE secret = 's'"),
         ('c_reader', "SELECT has_column_privilege('c_t', 'pub', 'SELECT'), has_column_privilege('c_t', 'secret', 'SELECT'), "
                      "has_table_privilege('c_t', 'SELECT'), has_any_column_privilege('c_t', 'SELECT'), "
                      "has_any_column_privilege('c_t', 'UPDATE'), has_column_privilege('c_writer', 'c_t', 'pub', 'UPDATE')"),
@@ -929,6 +931,8 @@ class Auth(unittest.TestCase):
         ('c_writer', 'UPDATE c_t SET n = 1 WHERE id = 1'),
         ('c_writer', "UPDATE c_t SET pub = 'y' WHERE id = 1 RETURNING id"),
         ('c_writer', 'DELETE FROM c_t WHERE id = 2'),
+        ('c_writer', "EXPLAIN UPDATE c_t SET pub = 'x' WHERE id IN (SELECT id FROM c_t WHERE n > 0)"),
+        ('c_writer', "EXPLAIN INSERT INTO c_t (id, pub) SELECT id + 100, secret FROM c_t"),
         ('c_writer', 'SELECT id FROM c_t ORDER BY id'),
         ('c_writer', 'SELECT pub FROM c_t'),
         ('c_writer', 'CREATE TABLE c_child (a int REFERENCES c_parent (k))'),

@@ -286,6 +286,11 @@ extension Binder {
         throw SQLError(.insufficientPrivilege, denied)
     }
 
+    /// The column privilege checks of every scan bound so far (EXPLAIN runs no scan).
+    func verifyColumnGrants() throws {
+        for access in columnChecked { try access.columnGrantCheck?.verify(access) }
+    }
+
     /// 42501 unless the reading role holds `need` on the table; a role with SELECT on some of
     /// its columns only gets a check of the columns the statement reads, run once they are
     /// all known (before the scan reads a row).
@@ -308,6 +313,7 @@ extension Binder {
         referenced.insert(t.id)
         let access = TableAccess(table: t, alias: ref.alias ?? t.name, mode: mode)
         access.columnGrantCheck = columnCheck
+        if columnCheck != nil { columnChecked.append(access) }
         // Row-level security: the policies' condition is the scan's first filter, evaluated
         // before any predicate of the reader's (which the planner appends after it).
         if need.contains(.select), let condition = try rowSecurityCondition(t, .select, check: false, access: access) {

@@ -21,6 +21,9 @@ final class Binder {
     /// probes, a view's column types): structure, not rights, decides those, as PostgreSQL's
     /// recorded dependencies do.
     var checksRights = true
+    /// Scans whose SELECT rests on column privileges: checked when the scan starts, and by
+    /// EXPLAIN (which starts none) once the statement is bound, as PostgreSQL checks both.
+    var columnChecked: [TableAccess] = []
     /// Tables whose policies are being bound (a policy reading its own table recursively is 42P17).
     var rowSecurityStack: [UInt32] = []
     /// Nesting depth of queries and expressions bound so far (54001 past the limit).

@@ -310,9 +310,9 @@ extension Session {
         }
         try describeHook(b, columns: returningColumns(returning))
         switch source {
-        case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)))
-        case .query(let plan, _, _): try explainHook("Insert on \(table.name)", plan)
-        default: try explainHook("Insert on \(table.name)", Plan(.oneRow, width: 0, rows: 1))
+        case .values(let rows): try explainHook("Insert on \(table.name)", Plan(.values([]), width: 0, rows: Double(rows.count)), b)
+        case .query(let plan, _, _): try explainHook("Insert on \(table.name)", plan, b)
+        default: try explainHook("Insert on \(table.name)", Plan(.oneRow, width: 0, rows: 1), b)
         }
 
         var count = 0
@@ -487,7 +487,7 @@ extension Session {
         if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + from, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
-        try explainHook("Update on \(table.name)", plan)
+        try explainHook("Update on \(table.name)", plan, b)
         let bound = BoundUpdate(table: table, plan: plan, whereExpr: whereExpr, sets: sets, returning: returning, keySlot: access.keySlot)
         if let cacheKey, b.cacheable, let stamp = planStamp(t) {
             planCache.noteMiss()
@@ -576,7 +576,7 @@ extension Session {
         if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }
         let plan = try JoinPlanner(binder: b, scope: scope).plan([target] + using, where: whereExpr)
         try describeHook(b, columns: returningColumns(returning))
-        try explainHook("Delete on \(table.name)", plan)
+        try explainHook("Delete on \(table.name)", plan, b)
         let rows = try materialize(try Executor.instantiate(plan, ctx), ctx, what: "DELETE")
         let whereEval = try whereExpr.map { try ExprCompiler.compile($0, ctx) }
         let returningEvals = try returning.map { try ExprCompiler.compile($0.0, ctx) }

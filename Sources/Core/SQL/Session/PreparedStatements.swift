@@ -157,8 +157,9 @@ extension Session {
     /// there with what the binder found.
     /// EXPLAIN of INSERT/UPDATE/DELETE: once the statement is planned, its plan is taken
     /// and nothing runs.
-    func explainHook(_ title: String, _ plan: Plan) throws {
+    func explainHook(_ title: String, _ plan: Plan, _ b: Binder) throws {
         guard let capture = explaining else { return }
+        try b.verifyColumnGrants()
         if capture.plan == nil {
             capture.title = title
             capture.plan = plan

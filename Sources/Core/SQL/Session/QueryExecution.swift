@@ -91,6 +91,7 @@ extension Session {
         guard case .select(let q) = s else { throw SQLError.bug("EXPLAIN of a non-query") }
         let b = binder(t, parameters: parameters)
         let bound = try b.bindQuery(q, parent: nil)
+        try b.verifyColumnGrants()
         var lines: [String] = []
         if analyze {
             let ctx = execContext(t, parameters: parameters)
