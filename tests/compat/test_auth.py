@@ -1016,8 +1016,22 @@ class Auth(unittest.TestCase):
 
     def test_column_privileges_match_postgresql(self):
         c = self.assert_steps_match_postgresql(self.COLUMN_SETUP, self.COLUMN_STEPS)
-        # DriftDB's pseudo-columns are not columns a grant names: they need SELECT on the table.
+        # COPY goes by the same column grants (c_reader holds SELECT and INSERT on hidden).
+        import io
         cur = c.cursor()
+        cur.execute('SET ROLE c_reader')
+        out = io.StringIO()
+        cur.copy_expert('COPY c_t (hidden) TO STDOUT', out)
+        self.assertEqual(sorted(out.getvalue().splitlines()), ['\\N', '\\N', '\\N', 's'])
+        for sql in ['COPY c_t TO STDOUT', 'COPY c_t (id) TO STDOUT', 'COPY (SELECT n FROM c_t) TO STDOUT']:
+            with self.assertRaises(psycopg2.Error) as e:
+                cur.copy_expert(sql, io.StringIO())
+            self.assertEqual(e.exception.pgcode, '42501', sql)
+        with self.assertRaises(psycopg2.Error) as e:
+            cur.copy_expert('COPY c_t (id, hidden) FROM STDIN', io.StringIO('9\tq\n'))
+        self.assertEqual(e.exception.pgcode, '42501')
+        cur.execute('RESET ROLE')
+        # DriftDB's pseudo-columns are not columns a grant names: they need SELECT on the table.
         cur.execute('SET ROLE c_reader')
         self.assertEqual(self.outcome(cur, 'SELECT hidden FROM c_t'), 'ok')
         self.assertEqual(self.outcome(cur, 'SELECT hidden, drift_seq FROM c_t'), '42501')
