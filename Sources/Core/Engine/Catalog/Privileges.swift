@@ -89,6 +89,20 @@ public struct ACLItem: Hashable, Sendable {
     }
 }
 
+extension [ACLItem] {
+    /// Adds `item` to the entry with its grantee and grantor (their privileges and grant
+    /// options joined), or appends it when there is none: how GRANT, default privileges and
+    /// a change of owner combine lists.
+    public mutating func merge(_ item: ACLItem) {
+        if let i = firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
+            self[i].privileges.formUnion(item.privileges)
+            self[i].grantOptions.formUnion(item.grantOptions)
+        } else {
+            append(item)
+        }
+    }
+}
+
 /// An object's owner and access list. A nil list is the default for its kind (PostgreSQL's
 /// NULL `relacl`): the owner holds everything, nobody else anything (PUBLIC has USAGE on
 /// schema `public`).
@@ -219,14 +233,7 @@ extension Catalog {
         let builtIn = Self.builtInACL(kind, owner: owner)
         guard global != nil || local != nil else { return nil }
         var acl = global ?? builtIn
-        for item in local ?? [] {
-            if let i = acl.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
-                acl[i].privileges.formUnion(item.privileges)
-                acl[i].grantOptions.formUnion(item.grantOptions)
-            } else {
-                acl.append(item)
-            }
-        }
+        for item in local ?? [] { acl.merge(item) }
         acl = Self.sortedDefaultACL(acl)
         return acl == builtIn ? nil : acl
     }

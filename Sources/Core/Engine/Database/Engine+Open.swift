@@ -59,6 +59,9 @@ extension Engine {
                                        reason: "snapshot at seq \(loaded.metaSeq) is ahead of the log, which ends at seq \(report.lastSeq)")
         }
         for s in report.segments { log.add(s) }
+        // A table dropped before its snapshot was taken comes back from it with its rows' images.
+        let latest = catalogHistory.latest
+        for (id, s) in stores where latest.table(id: id) == nil && !s.retired { s.lock.withWriteLock { s.retire() } }
         visible.store(report.lastSeq, ordering: .releasing)
         writer = try LogWriter(log: log, config: LogWriterConfig(durability: config.durability, segmentBytesMax: config.segmentBytesMax,
                                                                  applyDuringSyncEventsMin: config.applyDuringSyncEventsMin,
@@ -180,7 +183,9 @@ extension Engine {
             guard let s = store(id) else { return }
             try s.lock.withWriteLock { try s.addIndex(def, missing: s.missing) }
         case .dropTable:
-            return
+            // History only from here on: the rows' memory goes (reads before the drop use the log).
+            guard let s = store(id) else { return }
+            s.lock.withWriteLock { s.retire() }
         case .dropSequence(let id):
             forgetSequence(id)
         default:

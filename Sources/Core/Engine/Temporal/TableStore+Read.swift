@@ -26,7 +26,7 @@ extension TableStore {
     /// Reads the row image of `v` (a version of `e`): memory for the newest, the log otherwise.
     func withImage<T>(_ e: KeyEntry, _ v: Version, log: Log, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         if v.isDelete { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        if v == e.latest && e.imageLength >= 0 {
+        if v == e.latest && e.imageLength >= 0 && !retired {
             return try images.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])) }
         }
         return try log.withFrame(at: v.location) { frame, buf in
@@ -84,6 +84,11 @@ extension TableStore {
         let key = keyBytes(e, arena)
         if e.latest.seq <= seq {
             guard e.imageLength >= 0 else { return }
+            if retired {
+                return try withImage(e, e.latest, log: log) { img in
+                    try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
+                }
+            }
             let img = UnsafeRawBufferPointer(rebasing: current[e.imageOffset..<(e.imageOffset + Int(e.imageLength))])
             try body(RowVersion(entry: n, key: key, image: img, version: e.latest, nextSeq: nil))
         } else if let (v, next) = versionAndNext(e, at: seq), !v.isDelete {

@@ -41,6 +41,12 @@ public final class TableStore: @unchecked Sendable {
     /// A session's temporary table: nothing is logged, so only the newest version of a key
     /// is kept (older ones would have no log frame to read their image from).
     var temporary = false
+    /// Set once the table is dropped: its rows are history only, read as of seqs before the
+    /// drop, so the newest images come from the log like older ones and the index trees are
+    /// gone (an index range is answered by a scan that computes each row's key). A dropped
+    /// table would otherwise keep every row's image and index key in memory for the life of
+    /// the process, and again after each restart.
+    private(set) var retired = false
 
     // Statistics (under `lock`).
     var liveRows = 0
@@ -190,7 +196,7 @@ public final class TableStore: @unchecked Sendable {
                 tree.insert(try indexKey(def, image: image, key: key, missing: missing), Int32(entryIndex))
             }
         }
-        if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
+        if !retired && imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
     }
 
     /// Commits with at least this many new rows for a table reserve room for them first.
@@ -238,12 +244,18 @@ public final class TableStore: @unchecked Sendable {
             versionCount += 1
         }
         liveRows = 0
-        if imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
+        if !retired && imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
     }
 
     private func setImage(_ entry: inout KeyEntry, _ image: UnsafeRawBufferPointer?) {
         guard let image else {
             entry.imageLength = -1
+            return
+        }
+        if retired {
+            // Live, with its image in the log only.
+            entry.imageOffset = 0
+            entry.imageLength = Int32(image.count)
             return
         }
         entry.imageOffset = images.count
@@ -328,6 +340,17 @@ public final class TableStore: @unchecked Sendable {
             defer { nextRowId += 1 }
             return nextRowId
         }
+    }
+
+    /// Releases what only the current rows need once the table is dropped (under the write
+    /// lock): the image arena and the index trees. Keys and versions stay, so reads as of
+    /// any seq before the drop answer as before, from the log.
+    func retire() {
+        guard !temporary else { return }
+        retired = true
+        images = []
+        imageGarbage = 0
+        indexes = [:]
     }
 
     func dropIndex(_ id: UInt32) {

@@ -65,16 +65,10 @@ extension Session {
         if !g.columnPrivileges.isEmpty {
             throw SQLError(SQLState("0LP01"), "default privileges cannot be set for columns")
         }
-        var requested: Privileges = []
-        for p in g.privileges ?? [] {
-            let bit = try Self.privilegeBit(p)
-            guard kind.privileges.contains(bit) else {
-                let noun = kind == .tables ? "relation" : String(kind.noun.dropLast())
-                throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(noun)")
-            }
-            requested.insert(bit)
+        let requested = try Self.requestedPrivileges(g.privileges, applicable: kind.privileges) { p in
+            let noun = kind == .tables ? "relation" : String(kind.noun.dropLast())
+            throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(noun)")
         }
-        if g.privileges == nil { requested = kind.privileges }
         let me = actingRole(in: catalog)
         var owners: [UInt32] = []
         if roles.isEmpty {
@@ -338,21 +332,11 @@ extension Session {
         for (object, kind, name) in objects {
             let catalog = t.catalog
             let applicable = catalog.applicable(object)
-            var requested: Privileges = []
-            if let names = g.privileges {
-                for p in names {
-                    let bit = try Self.privilegeBit(p)
-                    if !applicable.contains(bit) {
-                        if kind == "sequence", case .relations(_, false) = g.target {
-                            notices.append("WARNING: sequence \"\(name)\" only supports USAGE, SELECT, and UPDATE privileges")
-                            continue
-                        }
-                        throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(kind == "view" ? "table" : kind)")
-                    }
-                    requested.insert(bit)
+            let requested = try Self.requestedPrivileges(g.privileges, applicable: applicable) { p in
+                guard kind == "sequence", case .relations(_, false) = g.target else {
+                    throw SQLError(SQLState("0LP01"), "invalid privilege type \(p) for \(kind == "view" ? "table" : kind)")
                 }
-            } else {
-                requested = applicable
+                notices.append("WARNING: sequence \"\(name)\" only supports USAGE, SELECT, and UPDATE privileges")
             }
             if g.privileges == nil || !requested.isEmpty {
                 try changeACL(object, kind: kind, name: name, requested, g, in: t, notices: &notices)
@@ -368,6 +352,20 @@ extension Session {
             try grantColumnPrivileges(g, object, kind: kind, in: t, notices: &notices)
         }
         return StatementResult(tag: g.grant ? "GRANT" : "REVOKE", notices: notices)
+    }
+
+    /// The privileges a GRANT or REVOKE names, or all that apply when it names none (ALL).
+    /// A named privilege the object does not take goes to `inapplicable`, which throws or,
+    /// returning, leaves it out.
+    static func requestedPrivileges(_ names: [String]?, applicable: Privileges,
+                                    inapplicable: (String) throws -> Void) throws -> Privileges {
+        guard let names else { return applicable }
+        var requested: Privileges = []
+        for p in names {
+            let bit = try privilegeBit(p)
+            if applicable.contains(bit) { requested.insert(bit) } else { try inapplicable(p) }
+        }
+        return requested
     }
 
     static func privilegeBit(_ keyword: String) throws -> Privileges {
@@ -466,12 +464,7 @@ extension Session {
 
     /// Adds `privileges` (and their grant options) to the entry `grantor` gave `grantee`.
     static func addGrant(_ privileges: Privileges, to grantee: UInt32?, by grantor: UInt32, withOption: Bool, in acl: inout [ACLItem]) {
-        if let i = acl.firstIndex(where: { $0.grantee == grantee && $0.grantor == grantor }) {
-            acl[i].privileges.formUnion(privileges)
-            if withOption { acl[i].grantOptions.formUnion(privileges) }
-        } else {
-            acl.append(ACLItem(grantee: grantee, grantor: grantor, privileges: privileges, grantOptions: withOption ? privileges : []))
-        }
+        acl.merge(ACLItem(grantee: grantee, grantor: grantor, privileges: privileges, grantOptions: withOption ? privileges : []))
     }
 
     /// Takes `privileges` (or only their grant options) that `grantor` gave `grantee`; what
@@ -552,12 +545,7 @@ extension Session {
         for var item in list {
             if item.grantee == old { item.grantee = new }
             if item.grantor == old { item.grantor = new }
-            if let j = merged.firstIndex(where: { $0.grantee == item.grantee && $0.grantor == item.grantor }) {
-                merged[j].privileges.formUnion(item.privileges)
-                merged[j].grantOptions.formUnion(item.grantOptions)
-            } else {
-                merged.append(item)
-            }
+            merged.merge(item)
         }
         return merged
     }
