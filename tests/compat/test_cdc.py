@@ -535,6 +535,22 @@ class Stream(unittest.TestCase):
         self.assertEqual(ids, list(range(0, 201)))
         self.assertEqual(s.stop(), 0)
 
+    def test_an_idle_sink_does_not_take_its_first_record_for_a_stall(self):
+        # The stall timeout counts from the oldest record still waiting, not from the last
+        # acknowledgement: a sink idle for longer than it must not rebuild its producer (and
+        # send everything after its checkpoint again) on the next commit.
+        s, c, cur = self.serve('    snapshot_mode: never\n    stall_timeout_ms: 1000\n')
+        cur.execute('CREATE TABLE idle (id int PRIMARY KEY)')
+        for i in range(3):
+            time.sleep(2.5)
+            cur.execute('INSERT INTO idle VALUES (%s)', (i,))
+            s.wait_checkpoint(last_seq(cur))
+        cur.execute('SELECT state, lag_seqs, last_error FROM drift_cdc_status')
+        self.assertEqual(cur.fetchone(), ('streaming', 0, None))
+        with open(s.log_path) as f:
+            self.assertNotIn('rebuilding the producer', f.read())
+        c.close()
+
     def test_no_acknowledged_commit_is_lost_across_kill_9(self):
         s = CDCServer(self.broker, extra_cdc='    snapshot_mode: never\n')
         self.addCleanup(s.remove)

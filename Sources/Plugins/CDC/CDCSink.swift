@@ -145,7 +145,13 @@ final class CDCSink: @unchecked Sendable {
     private func checkStall(_ producer: KafkaProducer) throws {
         let (reason, since) = lock.withLock { (rewindReason, lastProgress) }
         if let reason { throw Rewind(why: reason) }
-        if monotonicNanos() - since >= stallNanos && producer.outstanding > 0 {
+        // Nothing waiting: the stall clock starts again, so the first record after an idle
+        // spell is not already overdue (the loop comes here at least every 100 ms).
+        guard producer.outstanding > 0 else {
+            lock.withLock { lastProgress = monotonicNanos() }
+            return
+        }
+        if monotonicNanos() - since >= stallNanos {
             throw Rewind(why: "no record acknowledged for \(stallNanos / 1_000_000) ms")
         }
     }
