@@ -166,6 +166,23 @@ extension Session {
         #expect(try step("ROLLBACK") == ("on", "on"))
     }
 
+    /// A plan cached for one session user is not used for another: SET SESSION
+    /// AUTHORIZATION changes whose rights a statement is bound with, and is_superuser.
+    @Test func sessionAuthorizationIsPartOfThePlanCacheKey() throws {
+        let (s, e, _) = try memorySession()
+        defer { e.close() }
+        _ = try s.execute("CREATE ROLE plain; CREATE TABLE secret (id int PRIMARY KEY, v text); INSERT INTO secret VALUES (1, 'x')")
+        for _ in 0..<3 { #expect(try s.rows("SELECT v FROM secret WHERE id = 1") == [["x"]]) }
+        _ = s.takeChangedParameters()
+        _ = try s.execute("SET SESSION AUTHORIZATION plain")
+        #expect(s.takeChangedParameters().filter { ["is_superuser", "session_authorization"].contains($0.0) }.map(\.1) == ["off", "plain"])
+        #expect(s.outcome("SELECT v FROM secret WHERE id = 1") == .error("42501"))
+        #expect(try s.rows("SELECT session_user, current_user") == [["plain", "plain"]])
+        _ = try s.execute("RESET SESSION AUTHORIZATION")
+        #expect(try s.rows("SELECT v FROM secret WHERE id = 1") == [["x"]])
+        #expect(try s.rows("SELECT session_user, current_setting('is_superuser')") == [["driftdb", "on"]])
+    }
+
     @Test func defaultReadOnlyRefusesWrites() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

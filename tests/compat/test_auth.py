@@ -987,7 +987,7 @@ class Auth(unittest.TestCase):
             except psycopg2.Error as e:
                 got.append((e.pgcode, e.pgerror.splitlines()[0]))
         cur.execute('RESET ROLE')
-        text = repr(got).replace(f"'{superuser}=", "'SU=").replace(f"/{superuser}'", "/SU'")
+        text = repr(got).replace(f"'{superuser}=", "'SU=").replace(f"/{superuser}'", "/SU'").replace(f"'{superuser}'", "'SU'")
         return eval(text)  # noqa: S307 - our own repr of rows and strings
 
     def assert_steps_match_postgresql(self, setup, steps):
@@ -1095,6 +1095,81 @@ class Auth(unittest.TestCase):
         (None, 'ALTER DEFAULT PRIVILEGES FOR ROLE d_x REVOKE ALL ON TABLES FROM d_r'),
         (None, DEFAULTS),
     ]
+
+    SESSION_AUTH_SETUP = [
+        'CREATE ROLE sa_alice LOGIN', 'CREATE ROLE sa_bob', 'GRANT sa_bob TO sa_alice',
+        'CREATE TABLE sa_t (a int)', 'GRANT SELECT ON sa_t TO sa_bob',
+    ]
+    WHO = "SELECT session_user, current_user, current_setting('is_superuser'), current_setting('role'), " \
+          "current_setting('session_authorization')"
+    SESSION_AUTH_STEPS = [
+        (None, WHO),
+        (None, 'SET SESSION AUTHORIZATION sa_alice'),
+        (None, WHO),
+        (None, 'SELECT * FROM sa_t'),
+        (None, 'CREATE TABLE sa_t2 (a int)'),
+        (None, 'SET ROLE sa_bob; SELECT * FROM sa_t'),
+        (None, f'SET ROLE sa_bob; SET SESSION AUTHORIZATION sa_alice; {WHO}'),
+        # A superuser login may go on switching after becoming an ordinary role.
+        (None, f'SET SESSION AUTHORIZATION sa_bob; {WHO}'),
+        (None, 'SET ROLE sa_alice'),
+        (None, 'SET SESSION AUTHORIZATION sa_nobody'),
+        (None, f'SET SESSION AUTHORIZATION DEFAULT; {WHO}'),
+        # RESET ALL leaves it; RESET SESSION AUTHORIZATION and DISCARD ALL do not.
+        (None, "SET SESSION AUTHORIZATION 'sa_alice'; RESET ALL; SELECT session_user"),
+        (None, 'RESET SESSION AUTHORIZATION; SELECT session_user'),
+        (None, 'SET SESSION AUTHORIZATION sa_alice'),
+        (None, 'DISCARD ALL'),
+        (None, 'SELECT session_user, current_user'),
+        # Transactional: SET LOCAL ends with the block, a rolled-back SET is undone.
+        (None, f'BEGIN; SET LOCAL SESSION AUTHORIZATION sa_alice; {WHO}'),
+        (None, f'COMMIT; {WHO}'),
+        (None, 'BEGIN; SET SESSION AUTHORIZATION sa_alice; ROLLBACK; SELECT session_user, current_user'),
+        (None, 'BEGIN; SET SESSION AUTHORIZATION sa_alice; COMMIT; SELECT session_user, current_user'),
+        (None, 'RESET SESSION AUTHORIZATION'),
+        (None, "SELECT set_config('session_authorization', 'sa_bob', false)"),
+        (None, WHO),
+        (None, f'SET session_authorization = DEFAULT; {WHO}'),
+    ]
+
+    def test_set_session_authorization_matches_postgresql(self):
+        """SET SESSION AUTHORIZATION, step by step against DriftDB and a real PostgreSQL 15;
+        then an ordinary login, which may take only itself, and the parameters reported."""
+        c = self.assert_steps_match_postgresql(self.SESSION_AUTH_SETUP, self.SESSION_AUTH_STEPS)
+        cur = c.cursor()
+        cur.execute("ALTER ROLE sa_alice PASSWORD 'm'")
+        a = self.role_conn('sa_alice')
+        acur = a.cursor()
+
+        def failure(sql):
+            try:
+                acur.execute(sql)
+                return None
+            except psycopg2.Error as e:
+                return e.pgcode, e.pgerror.splitlines()[0]
+        # PostgreSQL 15's outcomes for a login that is no superuser.
+        self.assertEqual(failure('SET SESSION AUTHORIZATION sa_bob'),
+                         ('42501', 'ERROR:  permission denied to set session authorization "sa_bob"'))
+        self.assertEqual(failure('SET SESSION AUTHORIZATION sa_nobody'), ('22023', 'ERROR:  role "sa_nobody" does not exist'))
+        self.assertIsNone(failure('SET SESSION AUTHORIZATION sa_alice'))
+        self.assertIsNone(failure('SET SESSION AUTHORIZATION DEFAULT'))
+        # The session user and is_superuser go to the client as ParameterStatus.
+        cur.execute('SET SESSION AUTHORIZATION sa_alice')
+        self.assertEqual((c.get_parameter_status('session_authorization'), c.get_parameter_status('is_superuser')),
+                         ('sa_alice', 'off'))
+        cur.execute('BEGIN')
+        cur.execute('SET SESSION AUTHORIZATION sa_bob')
+        self.assertEqual(c.get_parameter_status('session_authorization'), 'sa_bob')
+        cur.execute('ROLLBACK')
+        self.assertEqual((c.get_parameter_status('session_authorization'), c.get_parameter_status('is_superuser')),
+                         ('sa_alice', 'off'))
+        cur.execute('RESET SESSION AUTHORIZATION')
+        self.assertEqual((c.get_parameter_status('session_authorization'), c.get_parameter_status('is_superuser')),
+                         ('admin', 'on'))
+        a.close()
+        for sql in ['DROP TABLE sa_t', 'DROP ROLE sa_alice', 'DROP ROLE sa_bob']:
+            cur.execute(sql)
+        c.close()
 
     def test_default_privileges_match_postgresql(self):
         """ALTER DEFAULT PRIVILEGES, step by step against DriftDB and a real PostgreSQL 15:

@@ -21,7 +21,7 @@ final class ConnectionRegistry: @unchecked Sendable {
     func register(_ session: Session, roleLimit: Int64? = nil) -> Key? {
         lock.withLock {
             if let limit = roleLimit, limit >= 0,
-               sessions.values.lazy.filter({ $0.session.userName == session.userName }).count >= limit {
+               sessions.values.lazy.filter({ $0.session.authenticatedUser == session.authenticatedUser }).count >= limit {
                 return nil
             }
             while sessions[nextProcessId] != nil || nextProcessId <= 0 {

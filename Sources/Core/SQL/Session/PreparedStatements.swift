@@ -254,6 +254,7 @@ extension Session {
         prepared.removeAll()
         cursors.removeAll()
         temporaryTables.dropAll()
+        _ = try setSessionAuthorization(nil, local: false)
         try settings.resetAll()
         currentValues.removeAll()
         lastValueSequence = nil

@@ -205,6 +205,29 @@ extension Session {
         return StatementResult(tag: value == nil ? "RESET" : "SET")
     }
 
+    /// SET [LOCAL] SESSION AUTHORIZATION name | DEFAULT, RESET SESSION AUTHORIZATION: the
+    /// session user (and so the current user) becomes `name`, the authenticated user for
+    /// DEFAULT. Only a login that was a superuser may take another role, as PostgreSQL
+    /// decides it by the login: such a session may go on switching after becoming an
+    /// ordinary role. Any SET ROLE ends with it; both are undone with a rolled-back block.
+    func setSessionAuthorization(_ value: String?, local: Bool) throws -> StatementResult {
+        let target = value ?? authenticatedUser
+        if target != authenticatedUser {
+            guard let role = engine.latestCatalog.role(named: target) else {
+                throw SQLError(.invalidParameterValue, "role \"\(target)\" does not exist")
+            }
+            guard authenticatedIsSuperuser else {
+                throw SQLError(.insufficientPrivilege, "permission denied to set session authorization \"\(role.name)\"")
+            }
+        }
+        if let warning = try settings.set("session_authorization", target, local: local) {
+            return StatementResult(tag: "SET", notices: [warning])
+        }
+        _ = try settings.set("role", "none", local: local)
+        noteActingRole()
+        return StatementResult(tag: value == nil ? "RESET" : "SET")
+    }
+
     /// `is_superuser` follows the acting role, as in PostgreSQL (SET ROLE, RESET ROLE, and a
     /// rolled-back or ended block that undoes one), reported to the client when it changes.
     func noteActingRole() {

@@ -45,13 +45,22 @@ public final class Session {
     /// currval: the last value nextval gave this session, per sequence; lastval's sequence.
     var currentValues: [UInt32: Int64] = [:]
     var lastValueSequence: UInt32?
-    /// Whether the session user was a role when it logged in (if it is gone now, the session
-    /// keeps no rights; a user that never was one is trusted as before).
-    var loginWasRole = false
+    /// The user authentication established. SET SESSION AUTHORIZATION changes the session
+    /// user (`userName`), never this.
+    public internal(set) var authenticatedUser = "driftdb"
+    /// Whether the authenticated user was a role when it logged in (if it is gone now, the
+    /// session keeps no rights; a user that never was one is trusted as before).
+    var authenticatedWasRole = false
+    /// Whether it was a superuser then (or no role at all, trusted with every right): what
+    /// lets SET SESSION AUTHORIZATION take another role, decided at login as PostgreSQL does.
+    var authenticatedIsSuperuser = true
+    /// Whether the session user is a role that existed when it became the session user
+    /// (SET SESSION AUTHORIZATION takes only existing roles).
+    var loginWasRole: Bool { userName == authenticatedUser ? authenticatedWasRole : true }
     /// The client's address as the audit records it (`local` for a Unix socket; nil in-process).
     public var clientAddress: String?
-    /// The role the session runs as.
-    public var userName = "driftdb"
+    /// The session user: the authenticated user, or SET SESSION AUTHORIZATION's role.
+    public var userName: String { derivedSettings.sessionUser }
     /// The database the session is connected to (`database:` in plugins.yaml).
     public var databaseName = "driftdb"
     /// What pg_backend_pid() returns: the process id a frontend gave the client in
@@ -739,6 +748,7 @@ public final class Session {
             return StatementResult(tag: "RESET")
         }
         if key == "role" { return try setRoleSetting(value, local: local) }
+        if key == "session_authorization" { return try setSessionAuthorization(value, local: local) }
         if key == "drift.as_of" {
             if let v = value, !v.isEmpty {
                 guard block == nil else {

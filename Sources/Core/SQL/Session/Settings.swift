@@ -45,7 +45,9 @@ struct SettingDefinition: Sendable {
         .init("standard_conforming_strings", .choice(["on"]), "on", reported: true),
         .init("application_name", .text, "", reported: true),
         .init("is_superuser", .readOnly, "on", reported: true),
-        .init("session_authorization", .readOnly, "driftdb", reported: true),
+        /// SET SESSION AUTHORIZATION (checked by `Session.setSessionAuthorization`); RESET ALL
+        /// leaves it.
+        .init("session_authorization", .text, "driftdb", reported: true),
         /// SET ROLE: `none` acts as the session user (checked by `Session.setRoleSetting`).
         .init("role", .text, "none"),
         .init("default_transaction_read_only", .bool, "off", reported: true),
@@ -237,7 +239,7 @@ struct SessionSettings {
 
     /// RESET ALL: every settable parameter back to its default.
     mutating func resetAll() throws {
-        for d in SettingDefinition.all {
+        for d in SettingDefinition.all where d.name != "session_authorization" {
             if case .readOnly = d.kind { continue }
             _ = try set(d.name, nil, local: false)
         }
@@ -321,6 +323,10 @@ extension Session {
             _ = try setRoleSetting(value, local: false)
             return
         }
+        if name.lowercased() == "session_authorization" {
+            _ = try setSessionAuthorization(value, local: false)
+            return
+        }
         _ = try settings.set(name, value, local: false)
     }
 
@@ -333,7 +339,7 @@ extension Session {
     /// Reported parameters changed since the last call (a SET, RESET, or a rolled-back block
     /// undoing one), for the ParameterStatus messages that follow a statement.
     public func takeChangedParameters() -> [(String, String)] {
-        if settings.changed.contains("role") { noteActingRole() }
+        if settings.changed.contains("role") || settings.changed.contains("session_authorization") { noteActingRole() }
         return settings.takeChangedReported()
     }
 
@@ -363,6 +369,8 @@ extension Session {
         var asOfUnset = true
         /// SET ROLE's role; `none`: the session user.
         var role = "none"
+        /// The session user (`session_authorization`).
+        var sessionUser = "driftdb"
     }
 
     /// Read in place (a getter would copy the struct, retaining each of its strings and
@@ -385,6 +393,7 @@ extension Session {
             d.timeZone = (try? TimeZoneRule.forSetting(settings["timezone"] ?? "UTC")) ?? .utc
             // The role too: a plan is bound after its privilege checks, for one role.
             d.planSettings = (settings["search_path"] ?? "") + "\u{1}" + (settings["TimeZone"] ?? "") + "\u{1}" + (settings["role"] ?? "")
+                + "\u{1}" + (settings["session_authorization"] ?? "")
             d.planCache = settings["drift.plan_cache"] == "on"
             d.searchPathNow = settings["search_path"] ?? "public"
             // Kept: still valid if the path, user and schemas match when next asked.
@@ -394,18 +403,20 @@ extension Session {
             d.searchPath = derived.searchPath
             d.asOfUnset = (settings["drift.as_of"] ?? "").isEmpty
             d.role = settings["role"] ?? "none"
+            d.sessionUser = settings["session_authorization"] ?? "driftdb"
             derived = d
         }
     }
 
-    /// The role the session runs as, also what `session_authorization` shows.
-    /// `is_superuser` follows the role (a user that is no role, trusted without the auth
-    /// plugin, acts with every right).
+    /// The user the session logged in as, also the session user and what
+    /// `session_authorization` shows. `is_superuser` follows the role (a user that is no
+    /// role, trusted without the auth plugin, acts with every right).
     public func setRole(_ role: String) {
-        userName = role
-        loginWasRole = engine.latestCatalog.role(named: role) != nil
-        settings.setReadOnly("session_authorization", role)
         let def = engine.latestCatalog.role(named: role)
+        authenticatedUser = role
+        authenticatedWasRole = def != nil
+        authenticatedIsSuperuser = def?.superuser ?? true
+        settings.setReadOnly("session_authorization", role)
         settings.setReadOnly("is_superuser", def?.superuser ?? true ? "on" : "off")
         // ALTER ROLE ... SET: the role's defaults (a value no longer valid is skipped, as
         // PostgreSQL warns and goes on); the client's startup options come after them.
