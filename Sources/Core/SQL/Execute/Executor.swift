@@ -48,7 +48,22 @@ enum Executor {
                 guard case .slot(let i, _) = e else { slots = nil; break }
                 slots?.append(i)
             }
-            return ProjectNode(try instantiate(input, ctx), try exprs.map { try ExprCompiler.compile($0, ctx) }, slots: slots)
+            let compiled = try exprs.map { try ExprCompiler.compile($0, ctx) }
+            // Every column of one table in order (SELECT *): the scan's rows hold just the
+            // columns, without the pseudo-column and row-key slots nothing here reads, so its
+            // batches pass through the projection instead of being copied row by row.
+            if let s = slots, case .table(let access) = input.op, access.pseudo.isEmpty, !access.needsKey,
+               s.count == access.table.columns.count, s.elementsEqual(0..<s.count) {
+                let scan = try TableScanNode(access, ctx, width: s.count, expectedRows: input.rows)
+                var node: any PlanNode = scan
+                if ctx.instrumentation != nil {
+                    let counted = CountingNode(scan)
+                    ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
+                    node = counted
+                }
+                return ProjectNode(node, compiled, slots: s)
+            }
+            return ProjectNode(try instantiate(input, ctx), compiled, slots: slots)
         case .join(let spec):
             return try JoinNodes.make(spec, width: plan.width, ctx)
         case .aggregate(let spec):

@@ -154,14 +154,16 @@ final class TableScanNode: PlanNode {
         try filler.fill(offset == 0 ? out : UnsafeMutableBufferPointer(rebasing: out[offset..<(offset + access.width)]), r)
     }
 
-    /// Appends a table row (of the table's width) to the output batch.
+    /// Appends a table row (of the table's width) to the output batch: placed at `offset`
+    /// in a wide row, or cut to the columns when the scan's rows hold no more (`width`).
     @inline(__always)
     func appendTableRow(_ r: UnsafeBufferPointer<Value>) {
         if offset == 0 && width == access.width {
             batch.append(r)
         } else {
             let o = offset
-            batch.appendNulls { out in for k in 0..<r.count { out[o + k] = r[k] } }
+            let n = min(r.count, width - o)
+            batch.appendNulls { out in for k in 0..<n { out[o + k] = r[k] } }
         }
     }
 
