@@ -72,10 +72,11 @@ class Broker:
 
 
 class CDCServer(Server):
-    def __init__(self, broker, name='main', extra_cdc='', **kw):
+    def __init__(self, broker, name='main', extra_cdc='', transactions='driftdb.transaction', **kw):
         self.sink = name
+        topic = f'    transactions: {transactions}\n' if transactions else ''
         super().__init__(extra=(f'  - kind: cdc\n    name: {name}\n    brokers: {broker.address}\n'
-                                f'    transactions: driftdb.transaction\n' + extra_cdc), **kw)
+                                + topic + extra_cdc), **kw)
 
     def checkpoint(self):
         """The sink's checkpoint; None before it has one (an initial snapshot in flight)."""
