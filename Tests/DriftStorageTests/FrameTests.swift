@@ -33,6 +33,34 @@ import Testing
         }
     }
 
+    /// Each width read alone at the buffer's end (the one- and two-byte fast path must not
+    /// read past it), every truncation refused, and overlong or overflowing encodings refused.
+    @Test func varintsAtTheEndOfTheBuffer() throws {
+        for v: UInt64 in [0, 5, 127, 128, 200, 16_383, 16_384, 1 << 21, UInt64.max] {
+            var w = ByteWriter()
+            w.varint(v)
+            let bytes = w.bytes
+            try bytes.withUnsafeBytes { b throws in
+                var r = ByteReader(b)
+                #expect(try r.varint() == v)
+                #expect(r.isAtEnd)
+            }
+            for cut in 0..<bytes.count {
+                Array(bytes[..<cut]).withUnsafeBytes { b in
+                    var r = ByteReader(b)
+                    #expect(throws: DecodeError.self) { _ = try r.varint() }
+                }
+            }
+        }
+        for bad: [UInt8] in [[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02],
+                             [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]] {
+            bad.withUnsafeBytes { b in
+                var r = ByteReader(b)
+                #expect(throws: DecodeError.self) { _ = try r.varint() }
+            }
+        }
+    }
+
     @Test func frameRoundTrip() throws {
         var w = ByteWriter()
         let payload: [UInt8] = [1, 2, 3, 4, 5]

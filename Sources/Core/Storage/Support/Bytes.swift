@@ -129,7 +129,24 @@ public struct ByteReader {
 
     @inlinable public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
 
-    @inlinable public mutating func varint() throws -> UInt64 {
+    @inlinable @inline(__always) public mutating func varint() throws -> UInt64 {
+        // One or two bytes (lengths, small integers) without a loop or a call.
+        if position &+ 1 < buffer.count {
+            let b0 = buffer[position]
+            if b0 < 0x80 {
+                position &+= 1
+                return UInt64(b0)
+            }
+            let b1 = buffer[position &+ 1]
+            if b1 < 0x80 {
+                position &+= 2
+                return UInt64(b0 & 0x7F) | UInt64(b1) << 7
+            }
+        }
+        return try varintLoop()
+    }
+
+    @usableFromInline mutating func varintLoop() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
