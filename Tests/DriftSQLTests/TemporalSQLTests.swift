@@ -101,6 +101,33 @@ import Testing
         }
     }
 
+    /// An index range read part-way when the index goes (DROP INDEX, or DROP TABLE, which
+    /// releases the table's index trees) finishes from a keyed scan, from the key after the
+    /// last one it visited: a REPEATABLE READ reader gets every row once, in index order.
+    @Test func anIndexRangeGoneMidScanFinishesFromAKeyedScan() throws {
+        for drop in ["DROP INDEX r_v", "DROP TABLE r"] {
+            let (s, e, _) = try memorySession()
+            defer { e.close() }
+            _ = try s.execute("CREATE TABLE r (id int PRIMARY KEY, v int); CREATE INDEX r_v ON r (v)")
+            _ = try s.execute("INSERT INTO r SELECT g, 30000 - g FROM generate_series(1, 20000) g")
+            let table = try #require(e.latestCatalog.table("r"))
+            let index = try #require(table.indexes.first { $0.name == "r_v" })
+            let t = e.begin(isolation: .repeatableRead, readOnly: true)
+            defer { t.rollback() }
+            var ids: [Int64] = []
+            let other = Session(engine: e)
+            try t.indexScan(table, index: index.id, lower: IndexBound(prefix: KeyCodec.encode(.int(20000)), inclusive: true),
+                            upper: IndexBound(prefix: KeyCodec.encode(.int(20599)), inclusive: true)) { row in
+                if ids.isEmpty { _ = try other.execute(drop) }
+                let values = try RowCodec.decode(row.image, missing: table.missingValues)
+                if case .int(let id) = values[0] { ids.append(id) }
+                return true
+            }
+            #expect(e.latestCatalog.table("r")?.indexes.contains { $0.name == "r_v" } != true, "\(drop)")
+            #expect(ids == Array((9401...10000).reversed()), "\(drop): \(ids.count) rows")
+        }
+    }
+
     @Test func transactionBlocksBehaveAsInPostgreSQL() throws {
         let (s, e, _) = try memorySession()
         defer { e.close() }

@@ -183,8 +183,8 @@ extension TableStore {
     /// The index holds every version ever indexed, so each hit is checked against the version
     /// visible at `seq`: a row is visited once, and only if that version's key is the hit.
     /// Rows are copied out in chunks under the read lock and visited outside it. An index the
-    /// store no longer has (dropped after `seq`) is answered by a scan that computes each row's
-    /// index key, in key order.
+    /// store no longer has (dropped after `seq`, or while the scan ran) is answered by a scan
+    /// that computes each row's index key, in key order.
     public func indexScan(_ def: IndexDef, lower: IndexBound?, upper: IndexBound?, at seq: UInt64, log: Log,
                           missing: [Value], _ body: (RowVersion) throws -> Bool) throws {
         var batch = ScanBatch()
@@ -198,10 +198,10 @@ extension TableStore {
             batch.clear()
             var lastKey: [UInt8]?
             var visited = 0
-            try lock.withReadLock {
-                guard let tree = indexes[def.id] else {
-                    throw SQLError(.objectInUse, "index \(def.name) was dropped during the statement")
-                }
+            let gone = try lock.withReadLock { () -> Bool in
+                // Dropped while this scan ran (DROP INDEX, or DROP TABLE releasing the
+                // trees): it goes on from a keyed scan, after the last key it visited.
+                guard let tree = indexes[def.id] else { return true }
                 var failure: (any Error)?
                 done = true
                 keyArena.withUnsafeBytes { arena in
@@ -234,6 +234,13 @@ extension TableStore {
                     }
                 }
                 if let failure { throw failure }
+                return false
+            }
+            if gone {
+                // `resume` is the last key visited (none yet: the range as asked).
+                let from = resume.map { IndexBound(prefix: $0, inclusive: false) } ?? lower
+                try indexScanWithoutTree(def, lower: from, upper: upper, at: seq, log: log, missing: missing, body)
+                return
             }
             resume = lastKey ?? resume
             for i in 0..<batch.count where try !batch.withRow(i, body) { return }
@@ -383,6 +390,8 @@ public struct IndexRangeState {
     public internal(set) var finished = false
     /// Whether a visit stopped part-way (so rows were delivered).
     public var isStarted: Bool { resume != nil }
+    /// The first index key not yet visited, once a visit stopped part-way.
+    public var resumeKey: [UInt8]? { resume }
 
     public init() {}
 }

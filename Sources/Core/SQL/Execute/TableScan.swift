@@ -372,12 +372,14 @@ final class TableScanNode: PlanNode {
                 try batch.appendRow { out in try fill(out, row) }
             }
             if !held {
-                guard !rangeState.isStarted else {
-                    throw SQLError(.objectInUse, "index \(def.name) was dropped during the statement")
-                }
                 guard pending == nil else { break }
-                // The store no longer holds the index (dropped after the read's seq).
-                pending = try indexRead(def, Array(indexRanges[rangeAt...]))
+                // The store no longer holds the index (dropped after the read's seq, or
+                // while this statement ran, as a dropped table's trees are released): the
+                // rest comes from a scan that computes each row's index key, from the first
+                // key this read has not visited.
+                var rest = Array(indexRanges[rangeAt...])
+                if let resume = rangeState.resumeKey { rest[0].lower = IndexBound(prefix: resume, inclusive: true) }
+                pending = try indexRead(def, rest)
                 rangeAt = indexRanges.count
                 break
             }
