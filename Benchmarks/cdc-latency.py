@@ -117,6 +117,18 @@ def last_seq(server):
     return n
 
 
+def fresh_throughput(server, seconds):
+    """Commits/s of 8 writers on a fresh table of `server`, which is removed after."""
+    try:
+        c = server.connect()
+        c.autocommit = True
+        c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
+        c.close()
+        return commit_at(server, 'thr', 0, seconds, writers=8) / seconds
+    finally:
+        server.remove()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--driftdb', default=os.path.join(os.path.dirname(__file__), '..', '.build', 'release', 'driftdb'))
@@ -133,7 +145,11 @@ def main():
             c = s.connect()
             c.autocommit = True
             c.cursor().execute('CREATE TABLE lat (id bigint PRIMARY KEY)')
+            # One row first, so the table's topic exists before the consumer subscribes (a
+            # consumer of a topic not yet created waits for a metadata refresh).
+            c.cursor().execute('INSERT INTO lat VALUES (-1)')
             c.close()
+            s.wait_checkpoint(last_seq(s))
             base = 0
             for rate in [int(r) for r in args.rates.split(',')]:
                 reader = LatencyReader(broker, 'driftdb.public.lat')
@@ -173,25 +189,9 @@ def main():
         finally:
             s.remove()
         # The sink as configured by default: no transactions topic, one record per commit
-        # here (Debezium's default too: provide.transaction.metadata=false).
-        plain = CDCServer(broker, extra_cdc='    snapshot_mode: never\n', transactions=None)
-        try:
-            c = plain.connect()
-            c.autocommit = True
-            c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
-            c.close()
-            on_plain = commit_at(plain, 'thr', 0, args.seconds, writers=8) / args.seconds
-        finally:
-            plain.remove()
-        off_server = Server()
-        try:
-            c = off_server.connect()
-            c.autocommit = True
-            c.cursor().execute('CREATE TABLE thr (id bigint PRIMARY KEY)')
-            c.close()
-            off = commit_at(off_server, 'thr', 0, args.seconds, writers=8) / args.seconds
-        finally:
-            off_server.remove()
+        # here (Debezium's default too: provide.transaction.metadata=false); then no sink.
+        on_plain = fresh_throughput(CDCServer(broker, extra_cdc='    snapshot_mode: never\n', transactions=None), args.seconds)
+        off = fresh_throughput(Server(), args.seconds)
         rows.append(('commits/s, 8 writers, sink on (with a transactions topic) / off', f'{on:.0f} / {off:.0f} ({on / off:.2f}x)'))
         rows.append(('commits/s, 8 writers, sink on (default settings) / off', f'{on_plain:.0f} / {off:.0f} ({on_plain / off:.2f}x)'))
     finally:
