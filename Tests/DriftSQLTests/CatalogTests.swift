@@ -112,5 +112,11 @@ import Testing
         #expect(try s.rows(q("BETWEEN @seq:2 AND @seq:2")) == [["u", "2", "update", "true"]])
         // The history columns are not part of `*`.
         #expect(try s.execute("SELECT * FROM pg_roles FOR SYSTEM_TIME ALL").last?.columns?.contains { $0.name == "drift_seq" } == false)
+        // Its rows count against the statement's memory bound, as every operator's do.
+        _ = try s.execute("SET drift.statement_memory = 0")
+        let e53200 = sqlError { _ = try s.execute("SELECT count(*) FROM pg_class FOR SYSTEM_TIME ALL") }
+        #expect(e53200?.code == SQLState("53200") && e53200?.detail?.contains("history of pg_catalog.pg_class") == true)
+        _ = try s.execute("RESET drift.statement_memory")
+        #expect(try s.rows(q("ALL")).count == 2)
     }
 }

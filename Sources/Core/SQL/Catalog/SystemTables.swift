@@ -125,23 +125,28 @@ enum SystemTables {
             // Seq 0 is the empty catalog, before any commit.
             func time(_ seq: UInt64) -> Int64 { seq == 0 ? Int64.min : engine.systemTime(seq) }
             func identity(_ row: [Value]) -> String { row.map { $0.pgText ?? "\u{0}" }.joined(separator: "\u{1}") }
+            // The rows are held until the last version is read: counted against the
+            // statement's memory bound (53200), and the walk over every catalog version
+            // stops for a cancel or a statement timeout.
             var out: [[Value]] = []
-            func emit(_ row: [Value], _ start: UInt64, _ end: UInt64?, _ op: String) {
+            func emit(_ row: [Value], _ start: UInt64, _ end: UInt64?, _ op: String) throws {
                 let from = time(start), until = end.map(time) ?? Int64.max
                 guard upperInclusive ? from <= upper : from < upper, until > lower else { return }
+                try ctx.reserve((row.count + 5) * MemoryLayout<Value>.stride, for: "history of \(table.schema).\(table.name)")
                 out.append(row + [.int(Int64(start)), .text(op), .timestamptz(PGTime.fromUnix(from)), .timestamptz(PGTime.fromUnix(until))])
             }
             // Rows still standing: their identity, the row, since which seq, how it came.
             var standing: [String: (row: [Value], since: UInt64, op: String)] = [:]
             var order: [String] = []
             for version in engine.catalogVersions() {
+                try ctx.interrupt?.check()
                 let rows = table.rows(CatalogView(catalog: version.catalog, session: ctx.session, engine: engine))
                 let keys = rows.map(identity)
                 let present = Set(keys)
                 // A row whose first column (its OID or name) stood before is an update of it.
                 let formerFirst = Set(standing.values.map { $0.row.first?.pgText ?? "" })
                 for key in order where !present.contains(key) {
-                    if let s = standing.removeValue(forKey: key) { emit(s.row, s.since, version.seq, s.op) }
+                    if let s = standing.removeValue(forKey: key) { try emit(s.row, s.since, version.seq, s.op) }
                 }
                 order = order.filter { present.contains($0) }
                 for (key, row) in zip(keys, rows) where standing[key] == nil {
@@ -149,7 +154,7 @@ enum SystemTables {
                     order.append(key)
                 }
             }
-            for key in order { if let s = standing[key] { emit(s.row, s.since, nil, s.op) } }
+            for key in order { if let s = standing[key] { try emit(s.row, s.since, nil, s.op) } }
             return AnyIterator(out.makeIterator())
         })
     }
