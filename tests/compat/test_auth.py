@@ -1139,20 +1139,12 @@ class Auth(unittest.TestCase):
         cur = c.cursor()
         cur.execute("ALTER ROLE sa_alice PASSWORD 'm'")
         a = self.role_conn('sa_alice')
-        acur = a.cursor()
-
-        def failure(sql):
-            try:
-                acur.execute(sql)
-                return None
-            except psycopg2.Error as e:
-                return e.pgcode, e.pgerror.splitlines()[0]
         # PostgreSQL 15's outcomes for a login that is no superuser.
-        self.assertEqual(failure('SET SESSION AUTHORIZATION sa_bob'),
-                         ('42501', 'ERROR:  permission denied to set session authorization "sa_bob"'))
-        self.assertEqual(failure('SET SESSION AUTHORIZATION sa_nobody'), ('22023', 'ERROR:  role "sa_nobody" does not exist'))
-        self.assertIsNone(failure('SET SESSION AUTHORIZATION sa_alice'))
-        self.assertIsNone(failure('SET SESSION AUTHORIZATION DEFAULT'))
+        steps = [(None, f'SET SESSION AUTHORIZATION {r}') for r in ['sa_bob', 'sa_nobody', 'sa_alice', 'DEFAULT']]
+        self.assertEqual(self.step_outcomes(a, None, 'admin', steps), [
+            ('42501', 'ERROR:  permission denied to set session authorization "sa_bob"'),
+            ('22023', 'ERROR:  role "sa_nobody" does not exist'),
+            ('ok', None), ('ok', None)])
         # The session user and is_superuser go to the client as ParameterStatus.
         cur.execute('SET SESSION AUTHORIZATION sa_alice')
         self.assertEqual((c.get_parameter_status('session_authorization'), c.get_parameter_status('is_superuser')),

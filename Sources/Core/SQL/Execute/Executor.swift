@@ -4,9 +4,12 @@ import DriftStorage
 /// Turns a plan into operator instances for one execution.
 enum Executor {
     static func instantiate(_ plan: Plan, _ ctx: ExecContext) throws -> any PlanNode {
-        let node = try make(plan, ctx)
+        instrumented(try make(plan, ctx), plan, ctx)
+    }
+
+    /// EXPLAIN ANALYZE: every node counted and timed, under the plan node it runs.
+    static func instrumented(_ node: any PlanNode, _ plan: Plan, _ ctx: ExecContext) -> any PlanNode {
         guard ctx.instrumentation != nil else { return node }
-        // EXPLAIN ANALYZE: every node counted and timed.
         let counted = CountingNode(node)
         ctx.instrumentation?[ObjectIdentifier(plan), default: []].append(counted)
         return counted
@@ -33,11 +36,7 @@ enum Executor {
         case let .place(input, offset):
             if case .table(let access) = input.op {
                 // The scan fills its slots of the wide row itself.
-                let scan = try TableScanNode(access, ctx, offset: offset, width: plan.width, expectedRows: input.rows)
-                guard ctx.instrumentation != nil else { return scan }
-                let counted = CountingNode(scan)
-                ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
-                return counted
+                return instrumented(try TableScanNode(access, ctx, offset: offset, width: plan.width, expectedRows: input.rows), input, ctx)
             }
             return PlaceNode(try instantiate(input, ctx), offset: offset, width: plan.width)
         case let .filter(input, predicate):
@@ -55,13 +54,7 @@ enum Executor {
             if let s = slots, case .table(let access) = input.op, access.pseudo.isEmpty, !access.needsKey,
                s.count == access.table.columns.count, s.elementsEqual(0..<s.count) {
                 let scan = try TableScanNode(access, ctx, width: s.count, expectedRows: input.rows)
-                var node: any PlanNode = scan
-                if ctx.instrumentation != nil {
-                    let counted = CountingNode(scan)
-                    ctx.instrumentation?[ObjectIdentifier(input), default: []].append(counted)
-                    node = counted
-                }
-                return ProjectNode(node, compiled, slots: s)
+                return ProjectNode(instrumented(scan, input, ctx), compiled, slots: s)
             }
             return ProjectNode(try instantiate(input, ctx), compiled, slots: slots)
         case .join(let spec):

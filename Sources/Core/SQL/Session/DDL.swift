@@ -553,7 +553,6 @@ extension Session {
         return StatementResult(tag: tag, notices: notices)
     }
 
-    /// Views reading relation `id`: DROP refuses (2BP01) unless CASCADE, which drops them too.
     /// A binder for what a view reads, whoever asks: a view whose owner lost a right still
     /// depends on its tables (a DROP must not break it silently).
     func dependencyBinder(_ t: Transaction, catalog: Catalog? = nil) -> Binder {
@@ -563,6 +562,7 @@ extension Session {
         return b
     }
 
+    /// Views reading relation `id`: DROP refuses (2BP01) unless CASCADE, which drops them too.
     func checkDependentViews(of id: UInt32, name: String, isView: Bool, in t: Transaction, cascade: Bool) throws {
         for v in t.catalog.views.values.sorted(by: { $0.id < $1.id }) where v.id != id {
             let b = dependencyBinder(t)
