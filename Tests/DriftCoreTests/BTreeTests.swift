@@ -5,8 +5,13 @@ import Testing
 /// without a descent), in reverse, interleaved and at random, with duplicates refused, and
 /// range scans from every kind of lower bound.
 @Suite struct BTreeTests {
-    @Test func insertOrdersAndScansAgreeWithASortedModel() {
-        func key(_ n: Int) -> [UInt8] { KeyCodec.encode(.int(Int64(n))) }
+    @Test(arguments: [false, true])
+    func insertOrdersAndScansAgreeWithASortedModel(textKeys: Bool) {
+        // Integer keys are all one length; text keys of 1 to 40 bytes move every later key
+        // of a node's packed buffer when one lands before them.
+        func key(_ n: Int) -> [UInt8] {
+            textKeys ? KeyCodec.encode(.text(String(repeating: "k", count: (n % 40 + 40) % 40) + String(n))) : KeyCodec.encode(.int(Int64(n)))
+        }
         var state: UInt64 = 7
         func random() -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -26,15 +31,18 @@ import Testing
                 #expect(tree.insert(key(n), Int32(i % 1000)) == model.insert(n).inserted)
             }
             #expect(tree.count == model.count)
-            let sorted = model.sorted()
+            let sorted = model.map(key).sorted { compareBytes($0, $1) < 0 }
             var seen: [[UInt8]] = []
-            tree.scan(from: nil) { k, _ in seen.append(k); return true }
-            #expect(seen == sorted.map(key))
-            for lower in [-1, 0, 17, 4999, 8999, 12345, 25000] {
+            tree.scan(from: nil) { k, _ in seen.append(Array(k)); return true }
+            #expect(seen == sorted)
+            for lower in [-1, 0, 17, 4999, 8999, 12345, 25000] + (textKeys ? [39, 40, 20039] : []) {
                 for strict in [false, true] {
                     var got: [[UInt8]] = []
-                    tree.scan(from: key(lower), strict: strict) { k, _ in got.append(k); return got.count < 50 }
-                    let want = sorted.filter { strict ? $0 > lower : $0 >= lower }.prefix(50).map(key)
+                    tree.scan(from: key(lower), strict: strict) { k, _ in got.append(Array(k)); return got.count < 50 }
+                    let want = Array(sorted.filter {
+                        let c = compareBytes($0, key(lower))
+                        return strict ? c > 0 : c >= 0
+                    }.prefix(50))
                     #expect(got == want, "from \(lower) strict \(strict)")
                 }
             }

@@ -165,8 +165,8 @@ public enum Doctor {
                 var missing = false
                 tree.scan(from: nil) { k, v in
                     var found = false
-                    liveTree.scan(from: k) { k2, v2 in
-                        found = k2 == k && v2 == v
+                    liveTree.scan(from: Array(k)) { k2, v2 in
+                        found = compareBytes(k2, k) == 0 && v2 == v
                         return false
                     }
                     missing = !found
@@ -200,7 +200,7 @@ public enum Doctor {
                         }
                         var found = false
                         tree.scan(from: k) { k2, v2 in
-                            found = k2 == k && Int(v2) == n
+                            found = k.withUnsafeBytes { compareBytes(k2, $0) == 0 } && Int(v2) == n
                             return false
                         }
                         if !found { bad = "live row \(n) is missing from index \(def.name)" }

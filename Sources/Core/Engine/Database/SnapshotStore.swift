@@ -299,7 +299,7 @@ extension TableStore {
                 var list: [([UInt8], Int32)] = []
                 list.reserveCapacity(tree.count)
                 tree.scan(from: nil) { k, v in
-                    if Int(v) < count { list.append((k, v)) }
+                    if Int(v) < count { list.append((Array(k), v)) }
                     return true
                 }
                 return (id, list)

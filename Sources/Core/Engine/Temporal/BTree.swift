@@ -21,17 +21,82 @@ func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
 /// index structure. Keys are order-preserving encodings (`KeyCodec`) of the indexed
 /// values followed by the primary key, so equal values stay distinct and range
 /// scans over a value prefix come out in value order.
+///
+/// A node keeps its keys packed back to back in one byte buffer with their end offsets, not
+/// one heap array per key: a search's probes stay within the node's own memory, a scan hands
+/// out views of that buffer (no reference counting per key), and an insert allocates nothing
+/// once the node's buffers have grown.
 final class BTree {
     final class Node {
-        var keys: [[UInt8]] = []
+        /// The keys, back to back: key `i` is `bytes[start(i)..<ends[i]]`.
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
         /// Leaves: one value per key.
         var values: [Int32] = []
-        /// Internal nodes: `keys.count + 1` children; `keys[i]` is the first key under `children[i + 1]`.
+        /// Internal nodes: `count + 1` children; key `i` is the first key under `children[i + 1]`.
         var children: [Node] = []
         var next: Node?
         let isLeaf: Bool
 
         init(leaf: Bool) { isLeaf = leaf }
+
+        var count: Int { ends.count }
+
+        @inline(__always)
+        func start(_ i: Int) -> Int { i == 0 ? 0 : ends[i - 1] }
+
+        func key(_ i: Int) -> [UInt8] { Array(bytes[start(i)..<ends[i]]) }
+
+        /// Calls `body` with key `i`'s bytes.
+        func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+            let s = start(i), e = ends[i]
+            return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+        }
+
+        func insertKey(_ key: UnsafeRawBufferPointer, at i: Int) {
+            let s = start(i)
+            if i == count {
+                bytes.append(contentsOf: key)
+            } else {
+                bytes.insert(contentsOf: key, at: s)
+                let n = key.count
+                ends.withUnsafeMutableBufferPointer { e in
+                    for j in i..<e.count { e[j] += n }
+                }
+            }
+            ends.insert(s + key.count, at: i)
+        }
+
+        /// Moves keys `from...` into `right` (which holds none yet), sizing its buffers for a
+        /// full node: a node fills once instead of reallocating as it grows, which left a trail
+        /// of freed buffers of every size behind a bulk load.
+        func moveKeys(from: Int, to right: Node) {
+            let base = start(from)
+            let moving = bytes.count - base
+            let perKey = max(1, moving / max(1, count - from))
+            right.bytes.reserveCapacity(max(moving, perKey * (BTree.fanout + 1)))
+            right.bytes.append(contentsOf: bytes[base...])
+            right.ends.reserveCapacity(BTree.fanout + 1)
+            for e in ends[from...] { right.ends.append(e - base) }
+            bytes.removeSubrange(base...)
+            ends.removeSubrange(from...)
+        }
+
+        /// Index of the first key >= `key` (or > when `strict`).
+        func lowerBound(_ key: UnsafeRawBufferPointer, strict: Bool) -> Int {
+            bytes.withUnsafeBytes { b in
+                ends.withUnsafeBufferPointer { e in
+                    var lo = 0, hi = e.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        let s = mid == 0 ? 0 : e[mid - 1]
+                        let c = compareBytes(UnsafeRawBufferPointer(rebasing: b[s..<e[mid]]), key)
+                        if c < 0 || (strict && c == 0) { lo = mid + 1 } else { hi = mid }
+                    }
+                    return lo
+                }
+            }
+        }
     }
 
     static let fanout = 64
@@ -46,25 +111,19 @@ final class BTree {
         lastLeaf = root
     }
 
-    /// Index of the first key in `keys` that is >= `key` (or > when `strict`).
-    static func lowerBound(_ keys: [[UInt8]], _ key: [UInt8], strict: Bool) -> Int {
-        var lo = 0, hi = keys.count
-        key.withUnsafeBytes { k in
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                let c = keys[mid].withUnsafeBytes { compareBytes($0, k) }
-                if c < 0 || (strict && c == 0) { lo = mid + 1 } else { hi = mid }
-            }
-        }
-        return lo
-    }
-
     /// Inserts `key`; returns false when it is already present.
     @discardableResult
     func insert(_ key: [UInt8], _ value: Int32) -> Bool {
+        key.withUnsafeBytes { insert($0, value) }
+    }
+
+    /// Inserts `key` (copied); returns false when it is already present.
+    @discardableResult
+    func insert(_ key: UnsafeRawBufferPointer, _ value: Int32) -> Bool {
         let leaf = lastLeaf
-        if leaf.keys.count < Self.fanout, leaf.keys.last.map({ compareBytes($0, key) < 0 }) ?? (count == 0) {
-            leaf.keys.append(key)
+        let n = leaf.count
+        if n < Self.fanout, n == 0 ? count == 0 : leaf.withKey(n - 1, { compareBytes($0, key) < 0 }) {
+            leaf.insertKey(key, at: n)
             leaf.values.append(value)
             count += 1
             return true
@@ -73,7 +132,7 @@ final class BTree {
         var inserted = false
         if let (sep, right) = insert(key, value, into: root, inserted: &inserted) {
             let newRoot = Node(leaf: false)
-            newRoot.keys = [sep]
+            sep.withUnsafeBytes { newRoot.insertKey($0, at: 0) }
             newRoot.children = [root, right]
             root = newRoot
         }
@@ -81,55 +140,72 @@ final class BTree {
         return inserted
     }
 
-    private func insert(_ key: [UInt8], _ value: Int32, into node: Node, inserted: inout Bool) -> ([UInt8], Node)? {
+    private func insert(_ key: UnsafeRawBufferPointer, _ value: Int32, into node: Node, inserted: inout Bool) -> ([UInt8], Node)? {
         if node.isLeaf {
-            let i = Self.lowerBound(node.keys, key, strict: false)
-            if i < node.keys.count && node.keys[i] == key { return nil }
-            node.keys.insert(key, at: i)
+            let i = node.lowerBound(key, strict: false)
+            if i < node.count && node.withKey(i, { compareBytes($0, key) == 0 }) { return nil }
+            node.insertKey(key, at: i)
             node.values.insert(value, at: i)
             inserted = true
-            guard node.keys.count > Self.fanout else { return nil }
+            guard node.count > Self.fanout else { return nil }
             // A key appended past the end of the last leaf (ascending keys) starts a new leaf
             // and leaves this one full; any other split halves the leaf.
-            let mid = i == node.keys.count - 1 && node.next == nil ? i : node.keys.count / 2
+            let mid = i == node.count - 1 && node.next == nil ? i : node.count / 2
             let right = Node(leaf: true)
-            right.keys = Array(node.keys[mid...])
-            right.values = Array(node.values[mid...])
-            node.keys.removeSubrange(mid...)
+            node.moveKeys(from: mid, to: right)
+            right.values.reserveCapacity(Self.fanout + 1)
+            right.values.append(contentsOf: node.values[mid...])
             node.values.removeSubrange(mid...)
             right.next = node.next
             node.next = right
-            return (right.keys[0], right)
+            return (right.key(0), right)
         }
-        let ci = Self.lowerBound(node.keys, key, strict: true)
+        let ci = node.lowerBound(key, strict: true)
         guard let (sep, child) = insert(key, value, into: node.children[ci], inserted: &inserted) else { return nil }
-        node.keys.insert(sep, at: ci)
+        sep.withUnsafeBytes { node.insertKey($0, at: ci) }
         node.children.insert(child, at: ci + 1)
-        guard node.keys.count > Self.fanout else { return nil }
-        let mid = node.keys.count / 2
+        guard node.count > Self.fanout else { return nil }
+        let mid = node.count / 2
         let right = Node(leaf: false)
-        let up = node.keys[mid]
-        right.keys = Array(node.keys[(mid + 1)...])
-        right.children = Array(node.children[(mid + 1)...])
-        node.keys.removeSubrange(mid...)
+        let up = node.key(mid)
+        node.moveKeys(from: mid + 1, to: right)
+        node.ends.removeLast()
+        node.bytes.removeSubrange(node.start(mid)...)
+        right.children.reserveCapacity(Self.fanout + 2)
+        right.children.append(contentsOf: node.children[(mid + 1)...])
         node.children.removeSubrange((mid + 1)...)
         return (up, right)
     }
 
-    /// Visits keys in order from `lower` (inclusive unless `lowerStrict`) while `body` returns true.
-    func scan(from lower: [UInt8]?, strict lowerStrict: Bool = false, _ body: ([UInt8], Int32) -> Bool) {
+    /// Visits keys in order from `lower` (inclusive unless `lowerStrict`) while `body` returns
+    /// true. Each key's bytes are valid only during its call, and `body` must not change the tree.
+    func scan(from lower: [UInt8]?, strict lowerStrict: Bool = false, _ body: (UnsafeRawBufferPointer, Int32) -> Bool) {
+        guard let lower else { return scan(start: nil, strict: lowerStrict, body) }
+        lower.withUnsafeBytes { scan(start: $0, strict: lowerStrict, body) }
+    }
+
+    private func scan(start lower: UnsafeRawBufferPointer?, strict lowerStrict: Bool, _ body: (UnsafeRawBufferPointer, Int32) -> Bool) {
         var node = root
         while !node.isLeaf {
-            let ci = lower.map { Self.lowerBound(node.keys, $0, strict: true) } ?? 0
+            let ci = lower.map { node.lowerBound($0, strict: true) } ?? 0
             node = node.children[ci]
         }
-        var i = lower.map { Self.lowerBound(node.keys, $0, strict: lowerStrict) } ?? 0
+        var i = lower.map { node.lowerBound($0, strict: lowerStrict) } ?? 0
         var leaf: Node? = node
         while let l = leaf {
-            while i < l.keys.count {
-                if !body(l.keys[i], l.values[i]) { return }
-                i += 1
+            let more = l.bytes.withUnsafeBytes { b in
+                l.ends.withUnsafeBufferPointer { e in
+                    l.values.withUnsafeBufferPointer { v in
+                        while i < e.count {
+                            let s = i == 0 ? 0 : e[i - 1]
+                            if !body(UnsafeRawBufferPointer(rebasing: b[s..<e[i]]), v[i]) { return false }
+                            i += 1
+                        }
+                        return true
+                    }
+                }
             }
+            if !more { return }
             leaf = l.next
             i = 0
         }

@@ -194,9 +194,11 @@ extension TableStore {
             try indexScanWithoutTree(def, lower: lower, upper: upper, at: seq, log: log, missing: missing, body)
             return
         }
+        // The last key visited (when `hasLast`), and the buffer each hit's key is built in.
+        var lastKey: [UInt8] = [], hasLast = false
+        var scratch: [UInt8] = []
         while !done {
             batch.clear()
-            var lastKey: [UInt8]?
             var visited = 0
             let gone = try lock.withReadLock { () -> Bool in
                 // Dropped while this scan ran (DROP INDEX, or DROP TABLE releasing the
@@ -204,6 +206,7 @@ extension TableStore {
                 guard let tree = indexes[def.id] else { return true }
                 var failure: (any Error)?
                 done = true
+                hasLast = false
                 keyArena.withUnsafeBytes { arena in
                     tree.scan(from: resume ?? lower?.prefix, strict: resume != nil) { k, value in
                         if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
@@ -215,7 +218,9 @@ extension TableStore {
                             done = false
                             return false
                         }
-                        lastKey = k
+                        lastKey.removeAll(keepingCapacity: true)
+                        lastKey.append(contentsOf: k)
+                        hasLast = true
                         visited += 1
                         let n = Int(value)
                         let e = entries[n]
@@ -223,7 +228,7 @@ extension TableStore {
                         do {
                             try withImage(e, v, log: log) { img in
                                 let key = keyBytes(e, arena)
-                                guard try indexKey(def, image: img, key: key, missing: missing) == k else { return }
+                                guard try indexKey(def, image: img, key: key, missing: missing, into: &scratch, equals: k) else { return }
                                 batch.append(entry: n, key: key, image: img, version: v, nextSeq: next)
                             }
                         } catch {
@@ -242,9 +247,9 @@ extension TableStore {
                 try indexScanWithoutTree(def, lower: from, upper: upper, at: seq, log: log, missing: missing, body)
                 return
             }
-            resume = lastKey ?? resume
+            if hasLast { resume = lastKey }
             for i in 0..<batch.count where try !batch.withRow(i, body) { return }
-            if lastKey == nil { return }
+            if !hasLast { return }
         }
     }
 
@@ -279,7 +284,7 @@ extension TableStore {
                         }
                         if visited >= limit {
                             stopped = true
-                            state.resume = k
+                            state.resume = Array(k)
                             return false
                         }
                         visited += 1
@@ -366,18 +371,19 @@ extension TableStore {
 }
 
 @inline(__always)
-func hasPrefix(_ k: [UInt8], _ p: [UInt8]) -> Bool {
-    k.count >= p.count && k.withUnsafeBytes { a in p.withUnsafeBytes { b in compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<b.count]), b) == 0 } }
+func hasPrefix(_ k: UnsafeRawBufferPointer, _ p: [UInt8]) -> Bool {
+    k.count >= p.count && p.withUnsafeBytes { b in compareBytes(UnsafeRawBufferPointer(rebasing: k[0..<b.count]), b) == 0 }
 }
 
 /// Compares the first `p.count` bytes of `k` with `p` (a shorter `k` compares as its bytes).
 @inline(__always)
+func comparePrefix(_ k: UnsafeRawBufferPointer, _ p: [UInt8]) -> Int {
+    p.withUnsafeBytes { b in compareBytes(UnsafeRawBufferPointer(rebasing: k[0..<min(k.count, b.count)]), b) }
+}
+
+@inline(__always)
 func comparePrefix(_ k: [UInt8], _ p: [UInt8]) -> Int {
-    k.withUnsafeBytes { a in
-        p.withUnsafeBytes { b in
-            compareBytes(UnsafeRawBufferPointer(rebasing: a[0..<min(a.count, b.count)]), b)
-        }
-    }
+    k.withUnsafeBytes { comparePrefix($0, p) }
 }
 
 /// Where a range read of an index (`indexVisitLocked`) resumes.

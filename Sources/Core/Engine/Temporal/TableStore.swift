@@ -32,6 +32,8 @@ public final class TableStore: @unchecked Sendable {
     var histories: [[Version]] = []
     var images: [UInt8] = []
     var imageGarbage = 0
+    /// Where a write builds each index key it inserts (under the write lock).
+    var indexScratch: [UInt8] = []
     var indexes: [UInt32: BTree] = [:] { didSet { listIndexes() } }
     var indexDefs: [UInt32: IndexDef] = [:] { didSet { listIndexes() } }
     /// Each index with its definition, for the per-row work of applying writes.
@@ -193,7 +195,8 @@ public final class TableStore: @unchecked Sendable {
         if op != .delete {
             liveRows += 1
             for (def, tree) in indexList {
-                tree.insert(try indexKey(def, image: image, key: key, missing: missing), Int32(entryIndex))
+                try buildIndexKey(def, image: image, key: key, missing: missing, into: &indexScratch)
+                indexScratch.withUnsafeBytes { _ = tree.insert($0, Int32(entryIndex)) }
             }
         }
         if !retired && imageGarbage > (1 << 20) && imageGarbage * 2 > images.count { compactImages() }
@@ -280,23 +283,25 @@ public final class TableStore: @unchecked Sendable {
     func indexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value]) throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(16 + key.count)
-        for c in def.columns {
-            KeyCodec.append(try RowCodec.decodeColumn(image, c, missing: c < missing.count ? missing[c] : .null), to: &out)
-        }
-        out.append(contentsOf: key)
+        try buildIndexKey(def, image: image, key: key, missing: missing, into: &out)
         return out
     }
 
-    /// Whether a row's index key, built in `scratch`, equals `expected` (allocates nothing once
-    /// `scratch` has grown).
-    func indexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value],
-                  into scratch: inout [UInt8], equals expected: [UInt8]) throws -> Bool {
+    /// Builds a row's index key in `scratch` (allocates nothing once `scratch` has grown).
+    func buildIndexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value],
+                       into scratch: inout [UInt8]) throws {
         scratch.removeAll(keepingCapacity: true)
         for c in def.columns {
             KeyCodec.append(try RowCodec.decodeColumn(image, c, missing: c < missing.count ? missing[c] : .null), to: &scratch)
         }
         scratch.append(contentsOf: key)
-        return scratch == expected
+    }
+
+    /// Whether a row's index key, built in `scratch`, equals `expected`.
+    func indexKey(_ def: IndexDef, image: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, missing: [Value],
+                  into scratch: inout [UInt8], equals expected: UnsafeRawBufferPointer) throws -> Bool {
+        try buildIndexKey(def, image: image, key: key, missing: missing, into: &scratch)
+        return scratch.withUnsafeBytes { compareBytes($0, expected) == 0 }
     }
 
     /// Adds an index and fills it from the rows that are live now: readers as of an
