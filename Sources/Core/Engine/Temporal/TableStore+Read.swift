@@ -275,30 +275,32 @@ extension TableStore {
             let resume = state.resume
             keyArena.withUnsafeBytes { arena in
                 images.withUnsafeBytes { current in
-                    // A visit resumes at the key the previous one stopped before.
-                    tree.scan(from: resume ?? lower?.prefix, strict: false) { k, value in
-                        if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
-                        if let upper {
-                            let c = comparePrefix(k, upper.prefix)
-                            if c > 0 || (c == 0 && !upper.inclusive) { return false }
-                        }
-                        if visited >= limit {
-                            stopped = true
-                            state.resume = Array(k)
-                            return false
-                        }
-                        visited += 1
-                        let n = Int(value)
-                        do {
-                            try withLiveVersion(n, entries[n], at: seq, arena: arena, current: current, log: log) { row in
-                                guard try !verify || indexKey(def, image: row.image, key: row.key, missing: missing, into: &scratch, equals: k) else { return }
-                                try body(row)
+                    entries.withUnsafeBufferPointer { es in
+                        // A visit resumes at the key the previous one stopped before.
+                        tree.scan(from: resume ?? lower?.prefix, strict: false) { k, value in
+                            if resume == nil, let lower, !lower.inclusive, hasPrefix(k, lower.prefix) { return true }
+                            if let upper {
+                                let c = comparePrefix(k, upper.prefix)
+                                if c > 0 || (c == 0 && !upper.inclusive) { return false }
                             }
-                        } catch {
-                            failure = error
-                            return false
+                            if visited >= limit {
+                                stopped = true
+                                state.resume = Array(k)
+                                return false
+                            }
+                            visited += 1
+                            let n = Int(value)
+                            do {
+                                try withLiveVersion(n, es[n], at: seq, arena: arena, current: current, log: log) { row in
+                                    guard try !verify || indexKey(def, image: row.image, key: row.key, missing: missing, into: &scratch, equals: k) else { return }
+                                    try body(row)
+                                }
+                            } catch {
+                                failure = error
+                                return false
+                            }
+                            return true
                         }
-                        return true
                     }
                 }
             }
