@@ -363,18 +363,29 @@ extension Catalog {
                        columns: Set<Int>) -> String? {
         guard let denied = denial(of: role, needed, relation: id, kind: kind, name: name, schema: schema) else { return nil }
         let missing = needed.subtracting(privileges(of: role, on: .relation(id)))
-        guard !missing.isEmpty, Privileges.column.isSuperset(of: missing), let table = tables[id] else { return denied }
+        guard !missing.isEmpty, Privileges.column.isSuperset(of: missing) else { return denied }
+        // A table's columns, or a view's (a view has no dropped columns).
+        let width: Int
+        var isDropped: (Int) -> Bool = { _ in false }
+        if let table = tables[id] {
+            width = table.columns.count
+            isDropped = { table.columns[$0].isDropped }
+        } else if let view = views[id] {
+            width = view.columnNames.count
+        } else {
+            return denied
+        }
         let mine = privilegeRoles(of: role)
         if columns.isEmpty {
             // Each privilege on some column (not necessarily the same one).
-            let grants = columnACLs(of: id).filter { $0.position < table.columns.count && !table.columns[$0.position].isDropped }
+            let grants = columnACLs(of: id).filter { $0.position < width && !isDropped($0.position) }
             for (_, bit) in Privileges.keywords where missing.contains(bit) {
                 guard grants.contains(where: { held(by: mine, on: .column(id, $0.position)).privileges.contains(bit) }) else { return denied }
             }
             return nil
         }
         for c in columns {
-            guard c < table.columns.count, held(by: mine, on: .column(id, c)).privileges.isSuperset(of: missing) else { return denied }
+            guard c < width, held(by: mine, on: .column(id, c)).privileges.isSuperset(of: missing) else { return denied }
         }
         return nil
     }

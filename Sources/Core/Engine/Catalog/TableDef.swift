@@ -349,6 +349,7 @@ public struct Catalog: Sendable {
             views[id] = nil
             viewsByName[v.qualifiedName] = nil
             acls[.relation(id)] = nil
+            acls = acls.filter { if case .column(id, _) = $0.key { return false } else { return true } }
         case .addConstraint(let id, let c):
             tables[id] = try existing(id).with { $0.constraints.append(c) }
         case .dropConstraint(let id, let name):

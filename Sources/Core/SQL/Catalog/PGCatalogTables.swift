@@ -120,7 +120,9 @@ enum PGCatalogTables {
                     }
                 case .view(let view):
                     // A view's column types are its query's; the names are what the catalog keeps.
-                    for (k, n) in view.columnNames.enumerated() { add(rel.oid, n, v.viewColumnType(view, k), k + 1) }
+                    for (k, n) in view.columnNames.enumerated() {
+                        add(rel.oid, n, v.viewColumnType(view, k), k + 1) { $0["attacl"] = v.aclValue(.column(view.id, k)) }
+                    }
                 case .sequence:
                     add(rel.oid, "last_value", .int8, 1) { $0["attnotnull"] = .bool(true) }
                     add(rel.oid, "log_cnt", .int8, 2) { $0["attnotnull"] = .bool(true) }

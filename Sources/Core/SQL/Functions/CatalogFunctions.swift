@@ -437,18 +437,28 @@ struct PrivilegeTest {
             // Column privileges count beside the table's: the column's, or any column's.
             var columns: [PrivilegeObject] = []
             if kind == .column, let column {
-                guard case .table(let t) = rel.object else { return .null }
+                // A table's columns (some dropped), or a view's.
+                let id: UInt32, width: Int, isDropped: (Int) -> Bool, position: (String) -> Int?
+                switch rel.object {
+                case .table(let t): (id, width, isDropped, position) = (t.id, t.columns.count, { t.columns[$0].isDropped }, t.columnPosition)
+                case .view(let v): (id, width, isDropped, position) = (v.id, v.columnNames.count, { _ in false }, { v.columnNames.firstIndex(of: $0) })
+                default: return .null
+                }
                 if case .int(let n) = column {
-                    guard n >= 1, n <= t.columns.count, !t.columns[Int(n) - 1].isDropped else { return .null }
-                    columns = [.column(t.id, Int(n) - 1)]
-                } else if let p = t.columnPosition(try column.text()) {
-                    columns = [.column(t.id, p)]
+                    guard n >= 1, n <= width, !isDropped(Int(n) - 1) else { return .null }
+                    columns = [.column(id, Int(n) - 1)]
+                } else if let p = position(try column.text()) {
+                    columns = [.column(id, p)]
                 } else {
-                    throw SQLError(.undefinedColumn, "column \"\(try column.text())\" of relation \"\(t.name)\" does not exist")
+                    throw SQLError(.undefinedColumn, "column \"\(try column.text())\" of relation \"\(rel.name)\" does not exist")
                 }
             }
-            if kind == .anyColumn, case .table(let t) = rel.object {
-                columns = view.catalog.columnACLs(of: t.id).map { .column(t.id, $0.position) }
+            if kind == .anyColumn {
+                switch rel.object {
+                case .table(let t): columns = view.catalog.columnACLs(of: t.id).map { .column(t.id, $0.position) }
+                case .view(let v): columns = view.catalog.columnACLs(of: v.id).map { .column(v.id, $0.position) }
+                default: break
+                }
             }
             let allowed: [String]
             switch kind {

@@ -352,14 +352,34 @@ extension Binder {
         if case .history = mode {
             throw SQLError.notSupported("FOR SYSTEM_TIME ALL/BETWEEN/FROM on a view", position: sqlPosition(ref.location))
         }
-        try requirePrivileges(.select, relation: v.id, kind: "view", name: v.name, schema: v.schema)
+        let columnCheck = try viewReadCheck(v)
         var asOf: UInt64?
         if case .asOf(let seq) = mode { asOf = seq }
         let bound = try withVisibility(scope, lateral: false) { try bindView(v, asOf: asOf, parent: scope) }
         let names = v.columnNames.isEmpty ? bound.query.columns.map(\.name) : v.columnNames
         let aliases = ref.columnAliases + names.dropFirst(ref.columnAliases.count)
-        return try addDerived(bound.query, name: ref.alias ?? v.name, columnAliases: Array(aliases), scope: scope,
-                              location: ref.location, lateral: false)
+        let node = try addDerived(bound.query, name: ref.alias ?? v.name, columnAliases: Array(aliases), scope: scope,
+                                  location: ref.location, lateral: false)
+        if let columnCheck { scope.relations[scope.relations.count - 1].viewColumns = columnCheck }
+        return node
+    }
+
+    /// 42501 unless the reading role holds SELECT on the view; a role with SELECT on some of
+    /// its columns gets a check of the columns the statement reads (`verifyViewColumns`).
+    func viewReadCheck(_ v: ViewDef) throws -> ViewColumnUse? {
+        let catalog = rightsCatalog
+        guard v.schema != TemporaryTables.schema, let role = readingRole(catalog),
+              let denied = catalog.denial(of: role, .select, relation: v.id, kind: "view", name: v.name, schema: v.schema) else { return nil }
+        guard catalog.denial(of: role, .select, relation: v.id, kind: "view", name: v.name, schema: v.schema, columns: []) == nil else {
+            throw SQLError(.insufficientPrivilege, denied)
+        }
+        return ViewColumnUse(view: v, role: role, catalog: catalog)
+    }
+
+    /// Checks the column privileges of the views read on them in `scope`, once the block
+    /// is bound (every column it reads of them is known then).
+    func verifyViewColumns(_ scope: BlockScope) throws {
+        for r in scope.relations { try r.viewColumns?.verify() }
     }
 
     /// A view's stored query, bound (as of `asOf`: its tables read as of that point too).

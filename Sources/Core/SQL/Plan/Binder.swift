@@ -478,6 +478,7 @@ final class Binder {
             plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
             plan = Plan(.project(plan, targets.map(\.expr)), width: targets.count, rows: plan.rows)
             let columns = outputColumns(targets, scope)
+            try verifyViewColumns(scope)
             return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
         }
 
@@ -533,6 +534,7 @@ final class Binder {
             plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
             plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
             let columns = outputColumns(targets, scope)
+            try verifyViewColumns(scope)
             return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
         }
         plan = Plan(.project(plan, outputExprs), width: outputExprs.count, rows: plan.rows)
@@ -555,6 +557,7 @@ final class Binder {
         }
         plan = try applyLimit(plan, limit: limit, offset: offset, scope: parent)
         let columns = outputColumns(targets, scope)
+        try verifyViewColumns(scope)
         return BoundQuery(plan: plan, columns: columns, outerDepthMax: scope.outerDepthMax)
     }
 

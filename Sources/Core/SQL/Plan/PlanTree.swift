@@ -116,6 +116,30 @@ struct ColumnGrantCheck {
     }
 }
 
+/// The columns a statement reads of a view whose reader holds SELECT on some of its columns
+/// only, checked once the block that reads the view is bound (a view has no scan of its own
+/// to check them at).
+final class ViewColumnUse {
+    let view: ViewDef
+    let role: RoleDef
+    let catalog: Catalog
+    /// Positions among the view's output columns.
+    var columns = Set<Int>()
+
+    init(view: ViewDef, role: RoleDef, catalog: Catalog) {
+        self.view = view
+        self.role = role
+        self.catalog = catalog
+    }
+
+    func verify() throws {
+        if let denied = catalog.denial(of: role, .select, relation: view.id, kind: "view", name: view.name, schema: view.schema,
+                                       columns: columns) {
+            throw SQLError(.insufficientPrivilege, denied)
+        }
+    }
+}
+
 struct SortKey {
     var expr: BoundExpr
     var descending: Bool

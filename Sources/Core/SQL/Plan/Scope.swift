@@ -18,6 +18,8 @@ struct ScopeRelation {
     /// History pseudo-columns of a base table: found by name, not part of `*`.
     var pseudo: [(Pseudo, Int)] = []
     var access: TableAccess?
+    /// For a view read on column privileges: the columns read are recorded here.
+    var viewColumns: ViewColumnUse?
     var offset: Int
     var width: Int
     /// Only relations to the left of a LATERAL item are visible inside it; this marks
@@ -89,8 +91,13 @@ final class BlockScope {
     /// Records that the block reads these slots: a base table's scan must decode those columns.
     func noteRead<S: Sequence>(_ slots: S) where S.Element == Int {
         for slot in slots {
-            guard let i = relationIndex(ofSlot: slot), let access = relations[i].access else { continue }
+            guard let i = relationIndex(ofSlot: slot) else { continue }
             let col = slot - relations[i].offset
+            if let use = relations[i].viewColumns, col >= 0 {
+                use.columns.insert(col)
+                continue
+            }
+            guard let access = relations[i].access else { continue }
             if col >= 0 && col < access.table.columns.count { access.usedColumns.insert(col) }
             if col >= 0 && col < access.width { access.userColumns.insert(col) }
         }

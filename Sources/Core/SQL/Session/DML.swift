@@ -480,6 +480,7 @@ extension Session {
         }
         if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog, columns: access.userColumns) }
         try requireTablePrivileges(.update, table, in: t.catalog, columns: Set(sets.map(\.0)))
+        try b.verifyViewColumns(scope)
         // Row-level security: the rows the UPDATE (and, when it reads them, SELECT) policies
         // allow, checked before the statement's own WHERE and again on a concurrently changed row.
         let policyConditions = try [PolicyDef.Command.update, readsColumns ? .select : nil].compactMap { $0 }
@@ -571,6 +572,7 @@ extension Session {
         let returning = try bindReturning(s.returning, b, scope, using.reduce(target.star) { $0 + $1.star })
         let readsColumns = whereExpr != nil || !returning.isEmpty
         if readsColumns { try requireTablePrivileges(.select, table, in: t.catalog, columns: access.userColumns) }
+        try b.verifyViewColumns(scope)
         let policyConditions = try [PolicyDef.Command.delete, readsColumns ? .select : nil].compactMap { $0 }
             .compactMap { try b.rowSecurityCondition(table, $0, check: false, access: access) }
         if !policyConditions.isEmpty { whereExpr = .and(policyConditions + (whereExpr.map { [$0] } ?? [])) }

@@ -403,8 +403,22 @@ extension Session {
                                notices: inout [String]) throws {
         guard !g.columnPrivileges.isEmpty else { return }
         let catalog = t.catalog
-        guard case .relation(let id) = object, kind == "table", let table = catalog.tables[id] else {
-            if kind == "view" { throw SQLError.notSupported("column privileges on a view") }
+        // A table's live columns, or a view's output columns (named by the catalog).
+        let relationName: String
+        let position: (String) -> Int?
+        let columnName: (Int) -> String
+        guard case .relation(let id) = object else {
+            throw SQLError(SQLState("0LP01"), "invalid privilege type \(g.columnPrivileges[0].privilege ?? "ALL") for \(kind)")
+        }
+        if kind == "table", let table = catalog.tables[id] {
+            relationName = table.name
+            position = { table.columnPosition($0) }
+            columnName = { table.columns[$0].name }
+        } else if kind == "view", let view = catalog.views[id] {
+            relationName = view.name
+            position = { view.columnNames.firstIndex(of: $0) }
+            columnName = { view.columnNames[$0] }
+        } else {
             throw SQLError(SQLState("0LP01"), "invalid privilege type \(g.columnPrivileges[0].privilege ?? "ALL") for \(kind)")
         }
         var perColumn: [(Int, Privileges)] = []
@@ -419,15 +433,15 @@ extension Session {
                 bits = .column
             }
             for n in names {
-                guard let p = table.columnPosition(n) else {
-                    throw SQLError(.undefinedColumn, "column \"\(n)\" of relation \"\(table.name)\" does not exist")
+                guard let p = position(n) else {
+                    throw SQLError(.undefinedColumn, "column \"\(n)\" of relation \"\(relationName)\" does not exist")
                 }
                 if let i = perColumn.firstIndex(where: { $0.0 == p }) { perColumn[i].1.formUnion(bits) } else { perColumn.append((p, bits)) }
             }
         }
         for (p, bits) in perColumn {
-            try changeACL(.column(id, p), kind: "table", name: table.name, bits, g, in: t, notices: &notices,
-                          column: table.columns[p].name)
+            try changeACL(.column(id, p), kind: kind, name: relationName, bits, g, in: t, notices: &notices,
+                          column: columnName(p))
         }
     }
 
@@ -583,6 +597,9 @@ extension Session {
             switch object {
             case .schema(let s): what = "schema \(s)"
             case let .column(id, p):
+                if let v = catalog.views[id] {
+                    return "privileges for column \(p < v.columnNames.count ? v.columnNames[p] : String(p + 1)) of view \(v.name)"
+                }
                 let t = catalog.tables[id]
                 let column = t.flatMap { p < $0.columns.count ? $0.columns[p].name : nil } ?? String(p + 1)
                 return "privileges for column \(column) of table \(t?.name ?? String(id))"
