@@ -48,4 +48,28 @@ import Testing
             }
         }
     }
+
+    /// Byte comparison (inline for the first 16 bytes, memcmp after) against the
+    /// lexicographic order of the arrays, at every length up to 40 and with differences at
+    /// every position, including bytes above 0x7F (signed on some platforms' char).
+    @Test func compareBytesIsLexicographic() {
+        var state: UInt64 = 11
+        func random(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33) % n
+        }
+        for _ in 0..<20_000 {
+            let base = (0..<random(41)).map { _ in UInt8(random(256)) }
+            var other = base
+            switch random(4) {
+            case 0: if !other.isEmpty { other[random(other.count)] = UInt8(random(256)) }
+            case 1: other = Array(other.prefix(random(other.count + 1)))
+            case 2: other.append(UInt8(random(256)))
+            default: break
+            }
+            let want = base == other ? 0 : (base.lexicographicallyPrecedes(other) ? -1 : 1)
+            let got = compareBytes(base, other)
+            #expect(got.signum() == want, "\(base) vs \(other)")
+        }
+    }
 }

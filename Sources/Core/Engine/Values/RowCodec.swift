@@ -84,9 +84,27 @@ public enum RowCodec {
         let n = missing.count
         var i = 0
         while i < n {
-            out[i] = i < stored ? try decodeValue(&r) : missing[i]
+            out[i] = i < stored ? try decodeCommonValue(&r) : missing[i]
             i += 1
         }
+    }
+
+    /// `decodeValue` with integers and text read inline (most columns), the rest by a call.
+    @inline(__always)
+    static func decodeCommonValue(_ r: inout ByteReader) throws -> Value {
+        if r.position < r.buffer.count {
+            switch r.buffer[r.position] {
+            case Tag.int:
+                r.position &+= 1
+                return .int(try r.zigzag())
+            case Tag.text:
+                r.position &+= 1
+                return .text(try r.string())
+            default:
+                break
+            }
+        }
+        return try decodeValue(&r)
     }
 
     /// Decodes only the columns `needed` marks (the others are set to NULL without being
@@ -99,7 +117,7 @@ public enum RowCodec {
         var i = 0
         while i <= lastNeeded && i < n {
             if needed[i] {
-                out[i] = i < stored ? try decodeValue(&r) : missing[i]
+                out[i] = i < stored ? try decodeCommonValue(&r) : missing[i]
             } else {
                 if i < stored { try skipValue(&r) }
                 out[i] = .null

@@ -142,6 +142,14 @@ public struct ByteReader {
                 position &+= 2
                 return UInt64(b0 & 0x7F) | UInt64(b1) << 7
             }
+            // Three bytes: keys and values up to 2^21 (a million-row table's ids, zigzagged).
+            if position &+ 2 < buffer.count {
+                let b2 = buffer[position &+ 2]
+                if b2 < 0x80 {
+                    position &+= 3
+                    return UInt64(b0 & 0x7F) | UInt64(b1 & 0x7F) << 7 | UInt64(b2) << 14
+                }
+            }
         }
         return try varintLoop()
     }
