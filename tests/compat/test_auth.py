@@ -1048,6 +1048,7 @@ class Auth(unittest.TestCase):
         'CREATE VIEW vc_v AS SELECT a, b, c FROM vc_t',
         'CREATE VIEW vc_w (x, y) AS SELECT a + 1, b FROM vc_t',
         'CREATE TABLE vc_u (k int)', 'INSERT INTO vc_u VALUES (1)', 'GRANT SELECT, UPDATE, DELETE ON vc_u TO vc_r',
+        'GRANT SELECT (a), UPDATE (a) ON vc_t TO vc_r',
     ]
     VIEW_ATTACL = ("SELECT attrelid::regclass::text, attname, attacl::text[] FROM pg_attribute "
                    "WHERE attrelid IN ('vc_v'::regclass, 'vc_w'::regclass) AND attnum > 0 ORDER BY 1, attnum")
@@ -1084,6 +1085,13 @@ class Auth(unittest.TestCase):
         ('vc_r', 'DELETE FROM vc_u USING vc_v WHERE vc_v.c = vc_u.k::text'),
         ('vc_r', 'DELETE FROM vc_u USING vc_v WHERE vc_v.a = vc_u.k RETURNING vc_u.k'),
         ('vc_r', 'SELECT * FROM vc_u'),
+        # A star in RETURNING reads every column it names: of a view in FROM, of the target.
+        ('vc_r', 'UPDATE vc_u SET k = k FROM vc_v WHERE vc_v.a = vc_u.k RETURNING vc_v.*'),
+        ('vc_r', 'UPDATE vc_u SET k = k FROM vc_v WHERE vc_v.a = vc_u.k RETURNING *'),
+        ('vc_r', 'DELETE FROM vc_u USING vc_v WHERE vc_u.k = vc_v.a RETURNING *'),
+        ('vc_r', 'UPDATE vc_t SET a = a RETURNING *'),
+        ('vc_r', 'UPDATE vc_t SET a = a RETURNING vc_t.*'),
+        ('vc_r', 'UPDATE vc_t SET a = a RETURNING a'),
         (None, 'REVOKE SELECT (a) ON vc_v FROM vc_r'),
         ('vc_r', 'SELECT a FROM vc_v'),
         (None, VIEW_ATTACL),

@@ -3,9 +3,10 @@ import DriftStorage
 /// Byte-wise comparison of two keys (memcmp order; a prefix sorts first): negative, zero or
 /// positive. Text compares this way too (the C collation).
 ///
-/// The first 16 bytes are compared inline, eight at a time as big-endian integers (the same
-/// order): keys and the text values sorted or searched mostly differ there, and a call to
-/// `memcmp` cost as much as the comparison.
+/// Compared inline, eight bytes at a time as big-endian integers (the same order) for the
+/// first 16, then byte by byte when at most eight remain; only a longer rest goes to `memcmp`.
+/// Keys and the text values sorted or searched mostly differ early, and a call to `memcmp`
+/// cost as much as the comparison.
 @inlinable
 public func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let n = min(a.count, b.count)

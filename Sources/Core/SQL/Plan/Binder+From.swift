@@ -356,12 +356,35 @@ extension Binder {
         var asOf: UInt64?
         if case .asOf(let seq) = mode { asOf = seq }
         let bound = try withVisibility(scope, lateral: false) { try bindView(v, asOf: asOf, parent: scope) }
-        let names = v.columnNames.isEmpty ? bound.query.columns.map(\.name) : v.columnNames
+        let query = try Self.viewColumnsAsDefined(v, bound.query)
+        let names = v.columnNames.isEmpty ? query.columns.map(\.name) : v.columnNames
         let aliases = ref.columnAliases + names.dropFirst(ref.columnAliases.count)
-        let node = try addDerived(bound.query, name: ref.alias ?? v.name, columnAliases: Array(aliases), scope: scope,
+        let node = try addDerived(query, name: ref.alias ?? v.name, columnAliases: Array(aliases), scope: scope,
                                   location: ref.location, lateral: false)
         if let columnCheck { scope.relations[scope.relations.count - 1].viewColumns = columnCheck }
         return node
+    }
+
+    /// A view's columns are the ones it was created with (PostgreSQL fixes the list at CREATE
+    /// VIEW); its stored query is bound again at each read, so a `*` in it also yields the
+    /// columns its table gained since. Those come after the view's own when the `*` ends the
+    /// list and are left out; any other change (a gained column landing among the view's own,
+    /// a column gone) would put a column's data and its grants under another column's name,
+    /// and fails instead (DROP COLUMN refuses the change while such a view exists).
+    static func viewColumnsAsDefined(_ v: ViewDef, _ q: BoundQuery) throws -> BoundQuery {
+        let n = v.columnNames.count
+        guard n > 0, q.columns.count != n else { return q }
+        let names = q.columns.map(\.name)
+        // Column names of a view are distinct: a gained column that pushed one of the view's
+        // own past the prefix would repeat that column's name. (A view whose columns were
+        // renamed by a column list cannot be checked this way, and fails.)
+        guard names.count > n, Set(names).count == names.count,
+              zip(names.prefix(n), v.columnNames).allSatisfy({ $0 == $1 }) else {
+            throw SQLError(SQLState("55000"), "view \"\(v.name)\" no longer matches the columns it was created with",
+                           detail: "A table it reads with * has gained columns ahead of the view's own since the view was created.",
+                           hint: "Recreate the view (CREATE OR REPLACE VIEW) with its columns listed.")
+        }
+        return BoundQuery(plan: q.plan, columns: Array(q.columns.prefix(n)), outerDepthMax: q.outerDepthMax)
     }
 
     /// 42501 unless the reading role holds SELECT on the view; a role with SELECT on some of

@@ -88,7 +88,8 @@ final class BlockScope {
         return relations.count - 1
     }
 
-    /// Records that the block reads these slots: a base table's scan must decode those columns.
+    /// Records that the block reads these slots: a base table's scan must decode those columns
+    /// and its column privileges must cover them, as a view's read on column privileges must.
     func noteRead<S: Sequence>(_ slots: S) where S.Element == Int {
         for slot in slots {
             guard let i = relationIndex(ofSlot: slot) else { continue }

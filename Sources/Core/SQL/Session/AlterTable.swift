@@ -344,8 +344,16 @@ extension Session {
         try after.apply(.dropColumn(table.id, pos))
         for v in t.catalog.views.values.sorted(by: { $0.id < $1.id }) {
             let before = dependencyBinder(t)
-            guard (try? before.bindView(v)) != nil, before.referenced.contains(table.id) else { continue }
-            guard (try? dependencyBinder(t, catalog: after).bindView(v)) == nil else { continue }
+            guard let was = try? before.bindView(v), before.referenced.contains(table.id) else { continue }
+            // A view depends on the column when its query no longer binds without it, or gives
+            // other columns than the view's own (a `*` over the table: PostgreSQL's view names
+            // the column).
+            // (A view that no longer matched its columns and does again is not broken by it.)
+            if let now = try? dependencyBinder(t, catalog: after).bindView(v),
+               let nowColumns = try? Binder.viewColumnsAsDefined(v, now).columns {
+                guard let wasColumns = try? Binder.viewColumnsAsDefined(v, was).columns else { continue }
+                if nowColumns.map(\.name) == wasColumns.map(\.name) && nowColumns.map(\.type) == wasColumns.map(\.type) { continue }
+            }
             guard cascade else {
                 throw SQLError(SQLState("2BP01"), "cannot drop column \(column) of table \(table.name) because other objects depend on it",
                                detail: "view \(v.name) depends on column \(column) of table \(table.name)",

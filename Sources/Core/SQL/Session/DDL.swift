@@ -448,14 +448,17 @@ extension Session {
         }
         if let existing, s.replace {
             // CREATE OR REPLACE keeps the existing columns' names and types in place.
+            // Its columns are the ones it was created with (its query, bound again, may give
+            // more: a `*` over a table that gained columns).
             let oldQuery = try b.bindView(existing)
-            for (i, c) in oldQuery.columns.enumerated() {
+            let oldNames = existing.columnNames.isEmpty ? oldQuery.columns.map(\.name) : existing.columnNames
+            for (i, oldName) in oldNames.enumerated() {
                 guard i < bound.columns.count else { throw SQLError(SQLState("42P16"), "cannot drop columns from view") }
-                if names[i] != existing.columnNames[i] {
-                    throw SQLError(SQLState("42P16"), "cannot change name of view column \"\(existing.columnNames[i])\" to \"\(names[i])\"")
+                if names[i] != oldName {
+                    throw SQLError(SQLState("42P16"), "cannot change name of view column \"\(oldName)\" to \"\(names[i])\"")
                 }
-                if c.type != bound.columns[i].type {
-                    throw SQLError(SQLState("42P16"), "cannot change data type of view column \"\(names[i])\" from \(c.type.name) to \(bound.columns[i].type.name)")
+                if i < oldQuery.columns.count, oldQuery.columns[i].type != bound.columns[i].type {
+                    throw SQLError(SQLState("42P16"), "cannot change data type of view column \"\(names[i])\" from \(oldQuery.columns[i].type.name) to \(bound.columns[i].type.name)")
                 }
             }
         }

@@ -189,8 +189,12 @@ extension Session {
                     guard let r = scope.relation(named: q) else {
                         throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(loc))
                     }
+                    // A star reads every column it names (column privileges; a base table
+                    // decodes only the columns read).
+                    scope.noteRead(r.columns.map(\.slot))
                     out += r.columns.map { (.slot($0.slot, $0.type), $0.name) }
                 } else {
+                    for (_, e) in star { scope.noteRead(e.slotSet) }
                     out += star.map { ($0.1, $0.0) }
                 }
                 continue
