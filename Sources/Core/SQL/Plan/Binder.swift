@@ -14,6 +14,9 @@ final class Binder {
     var statementTemporal: TemporalSpec?
     /// Views being expanded (a view that reads itself fails instead of recursing).
     var viewStack: [String] = []
+    /// CREATE VIEW: each `*` of the statement's own query (not of the views it reads) with the
+    /// column references it stands for, to store the query with its columns spelled out.
+    var starExpansions: [(location: Int, columns: [String])]?
     /// Whose privileges a relation is read with: the session's acting role when empty, a
     /// view's owner inside the view (nil there: the bootstrap superuser, no checks).
     var privilegeRoles: [RoleDef?] = []
@@ -595,11 +598,28 @@ final class Binder {
                 throw SQLError(.undefinedTable, "missing FROM-clause entry for table \"\(q)\"", position: sqlPosition(location))
             }
             scope.noteRead(r.columns.map(\.slot))
+            if starExpansions != nil && viewStack.isEmpty {
+                starExpansions?.append((location, r.columns.map { Self.qualifiedName(r, in: scope) + "." + Deparser.ident($0.name) }))
+            }
             return r.columns.map { ($0.name, .slot($0.slot, $0.type)) }
         }
         let all = from.flatMap(\.star)
         for (_, e) in all { scope.noteRead(e.slotSet) }
+        if starExpansions != nil && viewStack.isEmpty {
+            // A relation's column by its relation's name; a merged USING column by its own.
+            starExpansions?.append((location, all.map { name, e in
+                guard case .slot(let s, _) = e, let i = scope.relationIndex(ofSlot: s) else { return Deparser.ident(name) }
+                return Self.qualifiedName(scope.relations[i], in: scope) + "." + Deparser.ident(name)
+            }))
+        }
         return all
+    }
+
+    /// How a column reference names a relation of the FROM list: by its name, with its schema
+    /// when another relation there has the same name.
+    static func qualifiedName(_ r: ScopeRelation, in scope: BlockScope) -> String {
+        let shared = scope.relations.filter { $0.name == r.name }.count > 1
+        return (shared ? r.schema.map { Deparser.ident($0) + "." } ?? "" : "") + Deparser.ident(r.name)
     }
 
     /// PostgreSQL's name for an unnamed select-list item (FigureColname).

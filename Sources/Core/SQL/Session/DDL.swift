@@ -422,13 +422,14 @@ extension Session {
 
     // MARK: CREATE VIEW
 
-    func createView(_ s: CreateViewStatement, text: String, in t: Transaction, parameters: [Value]) throws -> StatementResult {
+    func createView(_ s: CreateViewStatement, text: String, textOffset: Int, in t: Transaction, parameters: [Value]) throws -> StatementResult {
         if s.temporary { throw SQLError.notSupported("temporary views") }
         let schema = try checkSchema(s.view.schema, location: s.view.location)
         try checkName(s.view.name, location: s.view.location)
         try requireCreate(inSchema: schema, in: t.catalog)
         // Bind now: a view over missing tables or columns fails at CREATE, as in PostgreSQL.
         let b = binder(t, parameters: [])
+        b.starExpansions = []
         let bound = try b.bindQuery(s.query, parent: nil)
         guard s.columns.count <= bound.columns.count else {
             throw SQLError(.syntaxError, "CREATE VIEW specifies more column names than columns")
@@ -463,10 +464,45 @@ extension Session {
             }
         }
         if let existing { try requireOwner(.relation(existing.id), kind: "view", name: existing.name, in: t.catalog) }
-        let view = ViewDef(id: existing?.id ?? t.allocateTableId(), schema: schema, name: s.view.name, sql: text, columnNames: names)
+        // Stored with each `*` spelled out, as PostgreSQL stores a view: columns its tables
+        // gain later are not the view's.
+        let sql = expandingStars(text, offset: textOffset, b.starExpansions ?? [], expected: bound.columns, in: t) ?? text
+        let view = ViewDef(id: existing?.id ?? t.allocateTableId(), schema: schema, name: s.view.name, sql: sql, columnNames: names)
         try t.applyDDL { _ in .createView(view) }
         if existing == nil { try recordOwner(.relation(view.id), in: t) }
         return StatementResult(tag: "CREATE VIEW")
+    }
+
+    /// A view's query text with each `*` replaced by the column references it stands for;
+    /// nil when it has none, or when the text so written would not give the same columns
+    /// (the query is then stored as written, and its `*` expands at each read).
+    func expandingStars(_ text: String, offset: Int, _ stars: [(location: Int, columns: [String])], expected: [ResultColumn],
+                        in t: Transaction) -> String? {
+        guard !stars.isEmpty, let tokens = try? Lexer.tokenize(text) else { return nil }
+        var edits: [(Range<Int>, String)] = []
+        for (location, columns) in stars {
+            // `*` or `name.*`: from where the reference starts to its `*`.
+            let start = location - offset
+            guard start >= 0, !columns.isEmpty,
+                  let star = tokens.first(where: { $0.start >= start && $0.text == "*" && ($0.kind == .op || $0.kind == .punct) }),
+                  !edits.contains(where: { $0.0.contains(start) }) else { return nil }
+            edits.append((start..<star.end, columns.joined(separator: ", ")))
+        }
+        var bytes = Array(text.utf8)
+        for (range, replacement) in edits.sorted(by: { $0.0.lowerBound > $1.0.lowerBound }) {
+            guard range.upperBound <= bytes.count else { return nil }
+            bytes.replaceSubrange(range, with: Array(replacement.utf8))
+        }
+        let expanded = String(decoding: bytes, as: UTF8.self)
+        let check = binder(t, parameters: [])
+        guard let (q, map) = try? Session.parseQuery(expanded, what: "view", dt: check.dateTime) else { return nil }
+        check.statementTemporal = q.temporal
+        check.temporalMap = map
+        var query = q
+        query.temporal = nil
+        guard let rebound = try? check.bindQuery(query, parent: nil),
+              rebound.columns.map(\.name) == expected.map(\.name), rebound.columns.map(\.type) == expected.map(\.type) else { return nil }
+        return expanded
     }
 
     // MARK: DROP

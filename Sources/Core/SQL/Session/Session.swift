@@ -379,8 +379,8 @@ public final class Session {
         case .createTable(let c): return try withTransaction { try self.createTable(c, in: $0, parameters: parameters) }
         case .createIndex(let c): return try withTransaction { try self.createIndex(c, in: $0) }
         case .createView(let v):
-            let text = try Session.viewQueryText(p.text)
-            return try withTransaction { try self.createView(v, text: text, in: $0, parameters: parameters) }
+            let (text, offset) = try Session.viewQueryText(p.text)
+            return try withTransaction { try self.createView(v, text: text, textOffset: offset, in: $0, parameters: parameters) }
         case .drop(let d): return try withTransaction { try self.drop(d, in: $0) }
         case .truncate(let tables, let restart, let cascade):
             return try withTransaction { try self.truncate(tables, restartIdentity: restart, cascade: cascade, in: $0) }
@@ -480,18 +480,20 @@ public final class Session {
 
     /// The query of `CREATE VIEW name [(columns)] [WITH (...)] AS query`: the text after the first
     /// top-level AS, as written (temporal clauses included).
-    static func viewQueryText(_ statement: String) throws -> String {
+    /// The query of a CREATE VIEW statement's text, and the byte offset it starts at.
+    static func viewQueryText(_ statement: String) throws -> (String, Int) {
         let tokens = try Lexer.tokenize(statement)
         var depth = 0
         var seenView = false
-        for t in tokens {
+        for (i, t) in tokens.enumerated() {
             if t.isPunct("(") { depth += 1 } else if t.isPunct(")") { depth -= 1 }
             if t.isKeyword("view") { seenView = true }
             if seenView && depth == 0 && t.isKeyword("as") {
+                let start = i + 1 < tokens.count ? tokens[i + 1].start : t.end
                 let bytes = Array(statement.utf8)
-                var text = String(decoding: bytes[t.end...], as: UTF8.self)
+                var text = String(decoding: bytes[start...], as: UTF8.self)
                 while let last = text.last, last == ";" || last.isWhitespace { text.removeLast() }
-                return text.trimming()
+                return (text, start)
             }
         }
         throw SQLError.bug("CREATE VIEW without AS")
